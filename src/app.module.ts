@@ -1,0 +1,21 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuditController } from './audit/audit.controller.js';
+import { AuthModule } from './auth/auth.module.js';
+import { CoreModule, Runtime } from './core.module.js';
+import { HealthController } from './health/health.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { SitesModule } from './sites/sites.module.js';
+import { TokensModule } from './tokens/tokens.module.js';
+
+/** The service: shared core, plus the capabilities of each enabled role. */
+@Module({})
+export class AppModule {
+  static forRoot(rt: Runtime): DynamicModule {
+    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule] : [];
+    return {
+      module: AppModule,
+      imports: [CoreModule.forRoot(rt), AuthModule, ...frontend],
+      controllers: [HealthController, MetricsController, AuditController],
+    };
+  }
+}

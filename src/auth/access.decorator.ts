@@ -1,0 +1,26 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { ApiRole, Principal } from './principal.js';
+import { requestContext } from '../common/request-context.js';
+
+export const ROLES_KEY = 'glidekey:roles';
+export const PUBLIC_KEY = 'glidekey:public';
+export const PUBLIC_WHEN_KEY = 'glidekey:public-when';
+export const AUDIT_KEY = 'glidekey:audit';
+
+/** The roles that may call a route. Every route carries this or @Public(): the guard denies the rest. */
+export const Roles = (...roles: ApiRole[]) => SetMetadata(ROLES_KEY, roles);
+
+/** A route anyone may call. */
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
+
+/** Public only while the named boolean setting is true (e.g. metrics.public); otherwise @Roles applies. */
+export const PublicWhen = (setting: 'metrics.public') => SetMetadata(PUBLIC_WHEN_KEY, setting);
+
+/** The audit action a mutating route performs; its failures are audited under this name. */
+export const Audit = (action: string) => SetMetadata(AUDIT_KEY, action);
+
+/** The authenticated caller of this request. */
+export const Auth = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal | undefined => {
+  void ctx;
+  return requestContext.get()?.principal;
+});

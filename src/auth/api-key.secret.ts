@@ -1,0 +1,28 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const FORMAT = /^gk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+/** An API key as handed out: `gk_<16 hex id>_<256-bit secret, base64url>`. */
+export const formatApiKey = (id: string, secret: string) => `gk_${id}_${secret}`;
+
+export function parseApiKey(bearer: string): { id: string; secret: string } | undefined {
+  const m = FORMAT.exec(bearer);
+  return m ? { id: m[1], secret: m[2] } : undefined;
+}
+
+/** Secrets are 256 random bits, so a plain SHA-256 is enough: there is nothing to guess. */
+export const hashSecret = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+
+/** Constant-time comparison of two hex digests of equal length. */
+export function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+/** Reads `Authorization: Bearer <secret>`; anything else is no credential. */
+export function bearerOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer ([!-~]{1,512})$/.exec(header);
+  return m?.[1];
+}

@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { IsNull } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Settings } from '../config/config.module.js';
+import { Random } from '../crypto/random.js';
+import { Db } from '../database/db.js';
+import { ApiKey } from './api-key.entity.js';
+import { formatApiKey, hashSecret, parseApiKey, sameHash } from './api-key.secret.js';
+import { ADMIN_ROLE_OF, API_ROLES, ApiRole, GRANTABLE, Principal } from './principal.js';
+
+export const apiKeyResponse = (k: ApiKey) => ({
+  id: k.id,
+  name: k.name,
+  roles: k.roles.split(','),
+  createdBy: k.createdBy,
+  createdAt: new Date(k.createdAt).toISOString(),
+  revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+});
+
+/** A hash that matches no secret, compared when the key id is unknown so both paths take the same time. */
+const DUMMY_HASH = hashSecret('no such key');
+
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly settings: Settings,
+  ) {}
+
+  /** The roles this service can honour: admin roles of enabled service roles, plus frontend and auditor. */
+  enabledRoles(): ApiRole[] {
+    return API_ROLES.filter((r) => {
+      if (r === 'frontend-admin') return this.settings.hasRole('frontend');
+      if (r === 'factory-admin' || r === 'frontend') return this.settings.hasRole('factory');
+      return true;
+    });
+  }
+
+  /** Resolves a bearer secret to its principal, or undefined. Constant time in the secret. */
+  async authenticate(bearer: string): Promise<Principal | undefined> {
+    const parsed = parseApiKey(bearer);
+    if (!parsed) return undefined;
+    const key = await this.db.read((m) => m.findOneBy(ApiKey, { id: parsed.id }));
+    const ok = sameHash(hashSecret(parsed.secret), key?.secretHash ?? DUMMY_HASH);
+    if (!key || !ok || key.revokedAt !== null) return undefined;
+    return { kind: 'api-key', id: key.id, name: key.name, roles: key.roles.split(',') as ApiRole[] };
+  }
+
+  /**
+   * Creates a key. `grantor` undefined means the host's CLI (root on the box), which may grant any
+   * enabled role; a REST caller may grant only what GRANTABLE allows its own roles.
+   */
+  async create(grantor: Principal | undefined, name: string, roles: ApiRole[], createdBy: string): Promise<{ key: ApiKey; secret: string }> {
+    const unique = [...new Set(roles)];
+    const enabled = this.enabledRoles();
+    const off = unique.find((r) => !enabled.includes(r));
+    if (off) throw new DomainError('INVALID_ROLE', `role ${off} is not enabled on this service`, 'roles');
+    if (grantor) {
+      const may = new Set(grantor.roles.flatMap((r) => GRANTABLE[r]));
+      const denied = unique.find((r) => !may.has(r));
+      if (denied) throw new DomainError('ROLE_NOT_GRANTABLE', `your roles cannot grant ${denied}`, 'roles');
+    }
+    const id = this.random.hex(8);
+    const secret = this.random.base64url(32);
+    const key = Object.assign(new ApiKey(), {
+      id,
+      name,
+      roles: unique.join(','),
+      secretHash: hashSecret(secret),
+      createdBy,
+      createdAt: this.clock.now(),
+      revokedAt: null,
+    });
+    await this.db.tx(async (m) => {
+      if (await m.existsBy(ApiKey, { name })) throw new DomainError('API_KEY_EXISTS', `an API key named ${name} exists`, 'name');
+      await m.insert(ApiKey, key);
+      await this.audit.record(m, { action: 'apikey.create', target: `apikey:${name}`, actor: createdBy, detail: { id, roles: unique } });
+    });
+    return { key, secret: formatApiKey(id, secret) };
+  }
+
+  list(): Promise<ApiKey[]> {
+    return this.db.read((m) => m.find(ApiKey, { order: { createdAt: 'ASC' } }));
+  }
+
+  /** Revokes by id or name. A REST caller may revoke only keys whose roles it could have granted. */
+  async revoke(grantor: Principal | undefined, idOrName: string, actor: string): Promise<ApiKey> {
+    return this.db.tx(async (m) => {
+      const key = (await m.findOneBy(ApiKey, { id: idOrName })) ?? (await m.findOneBy(ApiKey, { name: idOrName }));
+      if (!key) throw new DomainError('API_KEY_NOT_FOUND', 'no such API key');
+      if (grantor) {
+        const may = new Set(grantor.roles.flatMap((r) => GRANTABLE[r]));
+        if (!key.roles.split(',').every((r) => may.has(r as ApiRole))) throw new DomainError('ROLE_NOT_GRANTABLE', 'your roles cannot revoke this key');
+      }
+      if (key.revokedAt === null) {
+        key.revokedAt = this.clock.now();
+        await m.update(ApiKey, { id: key.id, revokedAt: IsNull() }, { revokedAt: key.revokedAt });
+        await this.audit.record(m, { action: 'apikey.revoke', target: `apikey:${key.name}`, actor, detail: { id: key.id } });
+      }
+      return key;
+    });
+  }
+
+  /** True when no key was ever created: the first start hands out an admin key. */
+  async none(): Promise<boolean> {
+    return (await this.db.read((m) => m.count(ApiKey))) === 0;
+  }
+
+  adminRoles(): ApiRole[] {
+    return this.settings.config.roles.map((r) => ADMIN_ROLE_OF[r]);
+  }
+}

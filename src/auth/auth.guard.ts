@@ -1,0 +1,60 @@
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { AuditService } from '../audit/audit.service.js';
+import { DomainError } from '../common/errors.js';
+import { requestContext } from '../common/request-context.js';
+import { Settings } from '../config/config.module.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { AUDIT_KEY, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY } from './access.decorator.js';
+import { ApiKeysService } from './api-keys.service.js';
+import { bearerOf } from './api-key.secret.js';
+import type { ApiRole } from './principal.js';
+
+/** The single global guard: a route is public only by @Public(); every other route names its roles. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  private readonly log = new Logger('auth');
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+    private readonly settings: Settings,
+    private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const publicWhen = this.reflector.getAllAndOverride<string>(PUBLIC_WHEN_KEY, targets);
+    if (publicWhen === 'metrics.public' && this.settings.config.metrics.public) return true;
+
+    const roles = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);
+    const req = ctx.switchToHttp().getRequest<Request>();
+    if (!roles?.length) {
+      // A route without an access annotation is a bug; it stays closed.
+      this.log.error(`route ${req.method} ${req.route?.path} has no @Roles or @Public annotation; denying`);
+      throw new DomainError('FORBIDDEN', 'this route is not open to any role');
+    }
+    const bearer = bearerOf(req.headers.authorization);
+    const principal = bearer ? await this.keys.authenticate(bearer) : undefined;
+    if (!principal) {
+      this.metrics.authFailures.inc({ reason: bearer ? 'invalid' : 'missing' });
+      throw new DomainError('UNAUTHENTICATED', bearer ? 'invalid or revoked credential' : 'missing bearer credential');
+    }
+    const ctxStore = requestContext.get();
+    if (ctxStore) ctxStore.principal = principal;
+    if (!principal.roles.some((r) => roles.includes(r))) {
+      this.metrics.authFailures.inc({ reason: 'role' });
+      await this.audit.recordAlone({
+        action: this.reflector.getAllAndOverride<string>(AUDIT_KEY, targets) ?? `http.${req.method.toLowerCase()}`,
+        target: req.route?.path ?? null,
+        result: 'denied',
+        code: 'FORBIDDEN',
+      });
+      throw new DomainError('FORBIDDEN', `this route needs one of the roles: ${roles.join(', ')}`);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Every domain error code and its HTTP status: the one exhaustive table the exception filter uses.
+ * Codes are part of the REST contract; never rename one.
+ */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  UNKNOWN_FIELD: 400,
+  MALFORMED_JSON: 400,
+  INVALID_SITE_NAME: 400,
+  INVALID_BASE64: 400,
+  INVALID_KEY: 400,
+  INVALID_SCOPE: 400,
+  SCOPE_TOO_WIDE: 400,
+  INVALID_LIFETIME: 400,
+  LIFETIME_EXCEEDS_POLICY: 400,
+  INVALID_ROTATION_POLICY: 400,
+  INVALID_SUBJECT: 400,
+  INVALID_ISSUER: 400,
+  INVALID_ROLE: 400,
+  INVALID_JTI: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  ROLE_NOT_GRANTABLE: 403,
+  NOT_FOUND: 404,
+  SITE_NOT_FOUND: 404,
+  TOKEN_NOT_FOUND: 404,
+  API_KEY_NOT_FOUND: 404,
+  SITE_EXISTS: 409,
+  API_KEY_EXISTS: 409,
+  STALE_VERSION: 409,
+  TOKEN_ALREADY_REVOKED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  NOT_READY: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An expected failure with a stable code. Its message is shown to the caller: never put a secret in it. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}

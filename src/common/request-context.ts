@@ -1,0 +1,22 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Principal } from '../auth/principal.js';
+
+export interface RequestContext {
+  requestId: string;
+  principal?: Principal;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+/** Per-request state (request id, authenticated caller) without threading it through every call. */
+export const requestContext = {
+  run<T>(ctx: RequestContext, fn: () => T): T {
+    return storage.run(ctx, fn);
+  },
+  get(): RequestContext | undefined {
+    return storage.getStore();
+  },
+  requestId(): string | undefined {
+    return storage.getStore()?.requestId;
+  },
+};

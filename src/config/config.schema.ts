@@ -1,0 +1,74 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const boolish = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(s)) return true;
+  if (['false', '0', 'no', 'off'].includes(s)) return false;
+  return v;
+}, z.boolean());
+
+const csv = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
+
+/** HTCondor TRUST_DOMAIN values are matched verbatim by clients: no whitespace or commas. */
+const trustDomain = z.string().regex(/^[^\s,"\\]{1,255}$/, 'must be 1-255 characters without spaces, commas, quotes or backslashes');
+const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const ROLES = ['frontend', 'factory'] as const;
+export type ServiceRole = (typeof ROLES)[number];
+
+export const configSchema = z
+  .object({
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    host: z.string().min(1).default('127.0.0.1'),
+    dataDir: z.string().min(1).default('./data'),
+    roles: csv(z.enum(ROLES)).pipe(z.array(z.enum(ROLES)).min(1)).default(['frontend', 'factory']),
+    trustDomain: trustDomain.default(() => hostname()),
+    masterKeyFile: z.string().min(1).optional(),
+    database: z
+      .object({
+        url: z.string().min(1).optional(),
+        sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+      })
+      .strict()
+      .default({ sqliteSynchronous: 'FULL' }),
+    frontend: z
+      .object({
+        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/, 'must be a host-like name').default(() => hostname()),
+        passwordsDir: z.string().min(1).optional(),
+        revocationFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .default(() => ({ name: hostname() })),
+    factory: z.object({ cacheDir: z.string().min(1).optional() }).strict().default({}),
+    scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().default({ tickSeconds: 60 }),
+    tokens: z
+      .object({
+        defaultLifetimeSeconds: seconds(60, 31_536_000).default(86_400),
+        maxLifetimeSeconds: seconds(60, 31_536_000).default(604_800),
+      })
+      .strict()
+      .default({ defaultLifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800 }),
+    tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
+    metrics: z.object({ public: boolish.default(true) }).strict().default({ public: true }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.tokens.defaultLifetimeSeconds > c.tokens.maxLifetimeSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['tokens', 'defaultLifetimeSeconds'], message: 'must not exceed tokens.maxLifetimeSeconds' });
+    }
+    if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key must be set together' });
+    }
+    if (c.database.url && !/^postgres(ql)?:\/\//.test(c.database.url)) {
+      ctx.addIssue({ code: 'custom', path: ['database', 'url'], message: 'must be a postgres:// URL (leave unset for the embedded SQLite default)' });
+    }
+  });
+
+export type AppConfig = z.infer<typeof configSchema>;

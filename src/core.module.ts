@@ -1,0 +1,52 @@
+import { DynamicModule, Global, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { AuditFailuresInterceptor } from './audit/audit-failures.interceptor.js';
+import { AuditService } from './audit/audit.service.js';
+import { Clock } from './common/clock.js';
+import { AllExceptionsFilter } from './common/exception.filter.js';
+import { Settings } from './config/config.module.js';
+import { Random } from './crypto/random.js';
+import { Sealer } from './crypto/sealer.js';
+import { Db } from './database/db.js';
+import { MetricsService } from './metrics/metrics.service.js';
+
+/** What boot opened before Nest starts: validated settings, the migrated database, the master key. */
+export interface Runtime {
+  settings: Settings;
+  db: Db;
+  sealer: Sealer;
+  clock?: Clock;
+}
+
+/** Closes the database when the application shuts down. */
+@Injectable()
+export class DatabaseShutdown implements OnApplicationShutdown {
+  constructor(private readonly db: Db) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.db.dataSource.isInitialized) await this.db.dataSource.destroy();
+  }
+}
+
+/** The infrastructure every capability uses: settings, database, sealing, clock, audit, metrics. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(rt: Runtime): DynamicModule {
+    const providers = [
+      { provide: Settings, useValue: rt.settings },
+      { provide: Db, useValue: rt.db },
+      { provide: Sealer, useValue: rt.sealer },
+      { provide: Clock, useValue: rt.clock ?? new Clock() },
+      Random,
+      MetricsService,
+      AuditService,
+      DatabaseShutdown,
+    ];
+    return {
+      module: CoreModule,
+      providers: [...providers, { provide: APP_FILTER, useClass: AllExceptionsFilter }, { provide: APP_INTERCEPTOR, useClass: AuditFailuresInterceptor }],
+      exports: [Settings, Db, Sealer, Clock, Random, MetricsService, AuditService],
+    };
+  }
+}

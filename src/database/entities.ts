@@ -1,0 +1,8 @@
+import { ApiKey } from '../auth/api-key.entity.js';
+import { AuditEntry } from '../audit/audit-entry.entity.js';
+import { SiteKey } from '../sites/site-key.entity.js';
+import { Site } from '../sites/site.entity.js';
+import { IssuedToken } from '../tokens/issued-token.entity.js';
+import { MetaEntry } from './meta.entity.js';
+
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken];

@@ -1,0 +1,56 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { msColumn } from '../database/columns.js';
+
+@Entity('sites')
+export class Site {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  /** The Glidein_Site name: the token's kid and the passwords.d file name. */
+  @Column({ type: 'varchar', length: 128, unique: true })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  issuer!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  identity!: string;
+
+  /** Space-separated HTCondor authorization levels: the widest a token of this site may carry. */
+  @Column({ type: 'varchar', length: 255 })
+  scopes!: string;
+
+  @Column({ name: 'lifetime_seconds', type: 'integer' })
+  lifetimeSeconds!: number;
+
+  @Column({ name: 'max_lifetime_seconds', type: 'integer' })
+  maxLifetimeSeconds!: number;
+
+  @Column({ name: 'rotation_enabled', type: 'boolean' })
+  rotationEnabled!: boolean;
+
+  @Column({ name: 'rotation_interval_seconds', type: 'integer', nullable: true })
+  rotationIntervalSeconds!: number | null;
+
+  @Column({ name: 'rotation_cron', type: 'varchar', length: 128, nullable: true })
+  rotationCron!: string | null;
+
+  @Column({ name: 'rotation_grace_seconds', type: 'integer' })
+  rotationGraceSeconds!: number;
+
+  @Column({ name: 'key_version', type: 'integer' })
+  keyVersion!: number;
+
+  /** Bumped by every change; conditional updates on it keep two writers apart. */
+  @Column({ name: 'row_version', type: 'integer' })
+  rowVersion!: number;
+
+  @Column(msColumn('created_at'))
+  createdAt!: number;
+
+  @Column(msColumn('updated_at'))
+  updatedAt!: number;
+
+  @Column(msColumn('rotated_at'))
+  rotatedAt!: number;
+}

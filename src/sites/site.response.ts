@@ -1,0 +1,40 @@
+import { Level } from './scopes.js';
+import { isWiderThanPilot } from './scopes.js';
+import { nextRotationAt, policyOf } from './rotation-policy.js';
+import type { SiteKey } from './site-key.entity.js';
+import type { Site } from './site.entity.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A site as the API shows it: metadata and policy, never key bytes. */
+export function siteResponse(site: Site, key: SiteKey, activeTokens: number, now: number) {
+  const levels = site.scopes.split(' ') as Level[];
+  const next = nextRotationAt(site);
+  return {
+    name: site.name,
+    kid: key.kid,
+    issuer: site.issuer,
+    identity: site.identity,
+    scopes: levels,
+    widerThanPilot: isWiderThanPilot(levels),
+    lifetimeSeconds: site.lifetimeSeconds,
+    maxLifetimeSeconds: site.maxLifetimeSeconds,
+    rotation: policyOf(site),
+    key: {
+      version: key.version,
+      kid: key.kid,
+      fingerprint: key.fingerprint,
+      source: key.source,
+      length: key.keyLength,
+      createdAt: iso(key.createdAt),
+      ageSeconds: Math.max(0, Math.floor((now - key.createdAt) / 1000)),
+    },
+    createdAt: iso(site.createdAt),
+    updatedAt: iso(site.updatedAt),
+    rotatedAt: iso(site.rotatedAt),
+    nextRotationAt: iso(next),
+    secondsUntilRotation: next === null ? null : Math.max(0, Math.ceil((next - now) / 1000)),
+    activeTokenCount: activeTokens,
+    rowVersion: site.rowVersion,
+  };
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { SiteKeysService } from './site-keys.service.js';
+import { SitesController } from './sites.controller.js';
+import { SitesService } from './sites.service.js';
+
+@Module({
+  controllers: [SitesController],
+  providers: [SitesService, SiteKeysService],
+  exports: [SitesService, SiteKeysService],
+})
+export class SitesModule {}

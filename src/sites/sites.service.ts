@@ -1,0 +1,198 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Settings } from '../config/config.module.js';
+import { Db } from '../database/db.js';
+import { IssuedToken } from '../tokens/issued-token.entity.js';
+import { CreateSiteDto } from './dto/create-site.dto.js';
+import { SitePolicyDto } from './dto/site-policy.dto.js';
+import { UpdateSiteDto } from './dto/update-site.dto.js';
+import { importedKeyBytes } from './key-material.js';
+import { checkRotationPolicy, policyOf } from './rotation-policy.js';
+import { isWiderThanPilot, Level, parseLevels, PILOT_LEVELS } from './scopes.js';
+import { checkSiteName } from './site-name.js';
+import { SiteKey } from './site-key.entity.js';
+import { siteResponse } from './site.response.js';
+import { Site } from './site.entity.js';
+import { SiteKeysService } from './site-keys.service.js';
+
+export type SiteView = ReturnType<typeof siteResponse>;
+
+@Injectable()
+export class SitesService {
+  constructor(
+    private readonly db: Db,
+    private readonly keys: SiteKeysService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    private readonly settings: Settings,
+  ) {}
+
+  async create(dto: CreateSiteDto): Promise<SiteView> {
+    const name = checkSiteName(dto.name);
+    const cfg = this.settings.config;
+    const maxLifetime = dto.maxLifetimeSeconds ?? cfg.tokens.maxLifetimeSeconds;
+    const policy = this.checkPolicy(dto, {
+      levels: PILOT_LEVELS,
+      lifetime: dto.lifetimeSeconds ?? Math.min(cfg.tokens.defaultLifetimeSeconds, maxLifetime),
+      maxLifetime,
+    });
+    const rotation = checkRotationPolicy(dto.rotation ?? { enabled: false });
+    const raw = dto.key ? importedKeyBytes(dto.key) : this.keys.generate();
+    const now = this.clock.now();
+    const site = Object.assign(new Site(), {
+      id: randomUUID(),
+      name,
+      issuer: dto.issuer ?? cfg.trustDomain,
+      identity: dto.identity ?? `${name}@${cfg.frontend.name}`,
+      scopes: policy.levels.join(' '),
+      lifetimeSeconds: policy.lifetime,
+      maxLifetimeSeconds: policy.maxLifetime,
+      rotationEnabled: rotation.enabled,
+      rotationIntervalSeconds: rotation.intervalSeconds,
+      rotationCron: rotation.cron,
+      rotationGraceSeconds: rotation.graceSeconds,
+      keyVersion: 1,
+      rowVersion: 1,
+      createdAt: now,
+      updatedAt: now,
+      rotatedAt: now,
+    } satisfies Site);
+    let key: SiteKey;
+    try {
+      key = this.keys.newKey(site.id, 1, name, raw, dto.key ? dto.key.format : 'generated');
+    } finally {
+      raw.fill(0);
+    }
+    await this.db.tx(async (m) => {
+      if (await m.existsBy(Site, { name })) throw new DomainError('SITE_EXISTS', `site ${name} exists`, 'name');
+      await m.insert(Site, site);
+      await m.insert(SiteKey, key);
+      await this.audit.record(m, {
+        action: 'site.create',
+        target: `site:${name}`,
+        detail: { keyVersion: 1, keySource: key.source, keyFingerprint: key.fingerprint, scopes: policy.levels, issuer: site.issuer },
+      });
+    });
+    return siteResponse(site, key, 0, now);
+  }
+
+  list(): Promise<SiteView[]> {
+    return this.db.read(async (m) => {
+      const now = this.clock.now();
+      const sites = await m.find(Site, { order: { name: 'ASC' } });
+      const keys = await m.find(SiteKey, { where: { state: 'active' } });
+      const byId = new Map(keys.map((k) => [k.siteId, k]));
+      const counts = await this.activeTokenCounts(m, now);
+      return sites.map((s) => siteResponse(s, byId.get(s.id)!, counts.get(s.id) ?? 0, now));
+    });
+  }
+
+  get(name: string): Promise<SiteView> {
+    return this.db.read(async (m) => {
+      const { site, key } = await this.load(m, name);
+      const now = this.clock.now();
+      return siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now);
+    });
+  }
+
+  async update(name: string, dto: UpdateSiteDto): Promise<SiteView> {
+    return this.db.tx(async (m) => {
+      const { site, key } = await this.load(m, name);
+      if (dto.rowVersion !== undefined && dto.rowVersion !== site.rowVersion) {
+        throw new DomainError('STALE_VERSION', `site ${name} is at rowVersion ${site.rowVersion}`, 'rowVersion');
+      }
+      const maxLifetime = dto.maxLifetimeSeconds ?? site.maxLifetimeSeconds;
+      const policy = this.checkPolicy(dto, {
+        levels: site.scopes.split(' ') as Level[],
+        lifetime: dto.lifetimeSeconds ?? Math.min(site.lifetimeSeconds, maxLifetime),
+        maxLifetime,
+      });
+      const rotation = dto.rotation ? checkRotationPolicy(dto.rotation) : policyOf(site);
+      const now = this.clock.now();
+      const changes: Partial<Site> = {
+        issuer: dto.issuer ?? site.issuer,
+        identity: dto.identity ?? site.identity,
+        scopes: policy.levels.join(' '),
+        lifetimeSeconds: policy.lifetime,
+        maxLifetimeSeconds: policy.maxLifetime,
+        rotationEnabled: rotation.enabled,
+        rotationIntervalSeconds: rotation.intervalSeconds,
+        rotationCron: rotation.cron,
+        rotationGraceSeconds: rotation.graceSeconds,
+        updatedAt: now,
+        rowVersion: site.rowVersion + 1,
+      };
+      const changed = Object.keys(changes).filter((k) => !['updatedAt', 'rowVersion'].includes(k) && changes[k as keyof Site] !== site[k as keyof Site]);
+      const res = await m.update(Site, { id: site.id, rowVersion: site.rowVersion }, changes);
+      if (!res.affected) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; read it again`, 'rowVersion');
+      Object.assign(site, changes);
+      await this.audit.record(m, { action: 'site.update', target: `site:${name}`, detail: { changed } });
+      return siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now);
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    const keyIds = await this.db.tx(async (m) => {
+      const { site } = await this.load(m, name);
+      const keys = await m.find(SiteKey, { where: { siteId: site.id } });
+      await m.delete(SiteKey, { siteId: site.id });
+      await m.delete(Site, { id: site.id });
+      await this.audit.record(m, { action: 'site.delete', target: `site:${name}`, detail: { keyVersions: keys.map((k) => k.version) } });
+      return keys.map((k) => k.id);
+    });
+    this.keys.forget(keyIds);
+  }
+
+  /** The passwords.d file of the active key. Exporting a key is audited. */
+  async keyFile(name: string): Promise<{ kid: string; bytes: Buffer }> {
+    return this.db.tx(async (m) => {
+      const { site, key } = await this.load(m, name);
+      await this.audit.record(m, { action: 'site.keyfile.export', target: `site:${site.name}`, detail: { keyVersion: key.version, kid: key.kid } });
+      return { kid: key.kid, bytes: this.keys.keyFile(key) };
+    });
+  }
+
+  /** A site and its active key. */
+  async load(m: EntityManager, name: string): Promise<{ site: Site; key: SiteKey }> {
+    const site = await m.findOneBy(Site, { name });
+    if (!site) throw new DomainError('SITE_NOT_FOUND', `no site named ${name}`);
+    const key = await m.findOneBy(SiteKey, { siteId: site.id, state: 'active' });
+    if (!key) throw new Error(`site ${name} has no active key`);
+    return { site, key };
+  }
+
+  private checkPolicy(dto: SitePolicyDto, base: { levels: Level[]; lifetime: number; maxLifetime: number }) {
+    const levels = dto.scopes ? parseLevels(dto.scopes) : base.levels;
+    if (dto.scopes && isWiderThanPilot(levels) && !dto.widenScopes) {
+      throw new DomainError('SCOPE_TOO_WIDE', 'scopes wider than a pilot needs (READ ADVERTISE_STARTD ADVERTISE_MASTER) require widenScopes: true', 'scopes');
+    }
+    const ceiling = this.settings.config.tokens.maxLifetimeSeconds;
+    if (base.maxLifetime > ceiling) {
+      throw new DomainError('LIFETIME_EXCEEDS_POLICY', `maxLifetimeSeconds must not exceed ${ceiling} (tokens.maxLifetimeSeconds)`, 'maxLifetimeSeconds');
+    }
+    if (base.lifetime > base.maxLifetime) {
+      throw new DomainError('LIFETIME_EXCEEDS_POLICY', `lifetimeSeconds must not exceed maxLifetimeSeconds (${base.maxLifetime})`, 'lifetimeSeconds');
+    }
+    return { levels, lifetime: base.lifetime, maxLifetime: base.maxLifetime };
+  }
+
+  private async activeTokenCounts(m: EntityManager, now: number, siteId?: string): Promise<Map<string, number>> {
+    const qb = m
+      .createQueryBuilder()
+      .select('t.site_id', 'siteId')
+      .addSelect('COUNT(*)', 'n')
+      .from(IssuedToken, 't')
+      .innerJoin(SiteKey, 'k', 'k.id = t.key_id')
+      .where('t.revoked_at IS NULL')
+      .andWhere('t.expires_at > :now', { now })
+      .andWhere("k.state <> 'retired'")
+      .groupBy('t.site_id');
+    if (siteId) qb.andWhere('t.site_id = :siteId', { siteId });
+    const rows = await qb.getRawMany<{ siteId: string; n: string | number }>();
+    return new Map(rows.map((r) => [r.siteId, Number(r.n)]));
+  }
+}

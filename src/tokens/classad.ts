@@ -1,0 +1,30 @@
+/**
+ * A ClassAd string literal: backslash and double quote escaped, control characters as octal
+ * escapes, so no subject can end the string early or break the expression's parse (a parse error
+ * would disable SEC_TOKEN_REVOCATION_EXPR altogether).
+ */
+export function classAdString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '"') out += '\\"';
+    else if (c < 0x20 || c === 0x7f) out += '\\' + c.toString(8).padStart(3, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
+
+export interface RevokedToken {
+  jti: string;
+}
+
+/**
+ * A SEC_TOKEN_REVOCATION_EXPR value revoking these tokens. `=?=` is meta-equality: it is false,
+ * never UNDEFINED, for a token without the claim (HTCondor treats UNDEFINED as revoked).
+ * An empty list revokes nothing.
+ */
+export function revocationExpr(tokens: RevokedToken[]): string {
+  if (!tokens.length) return 'false';
+  return tokens.map((t) => `jti =?= ${classAdString(t.jti)}`).join(' || ');
+}

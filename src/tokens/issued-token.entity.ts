@@ -1,0 +1,47 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { msColumn } from '../database/columns.js';
+
+/** The ledger: one row per minted IDTOKEN. The token itself is never stored. */
+@Entity('issued_tokens')
+@Index('issued_tokens_site', ['siteName', 'issuedAt'])
+export class IssuedToken {
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  jti!: string;
+
+  @Column({ name: 'site_id', type: 'varchar', length: 36 })
+  siteId!: string;
+
+  @Column({ name: 'site_name', type: 'varchar', length: 128 })
+  siteName!: string;
+
+  @Column({ name: 'key_id', type: 'varchar', length: 36 })
+  keyId!: string;
+
+  @Column({ name: 'key_version', type: 'integer' })
+  keyVersion!: number;
+
+  @Column({ type: 'varchar', length: 160 })
+  kid!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  subject!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  issuer!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  scopes!: string;
+
+  @Column(msColumn('issued_at'))
+  issuedAt!: number;
+
+  @Index('issued_tokens_expires')
+  @Column(msColumn('expires_at'))
+  expiresAt!: number;
+
+  @Column(msColumn('revoked_at', true))
+  revokedAt!: number | null;
+
+  @Column({ name: 'minted_by', type: 'varchar', length: 128 })
+  mintedBy!: string;
+}

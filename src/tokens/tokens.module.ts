@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { SitesModule } from '../sites/sites.module.js';
+import { TokenVerifierService } from './token-verifier.service.js';
+import { TokensController } from './tokens.controller.js';
+import { TokensService } from './tokens.service.js';
+
+@Module({
+  imports: [SitesModule],
+  controllers: [TokensController],
+  providers: [TokensService, TokenVerifierService],
+  exports: [TokensService, TokenVerifierService],
+})
+export class TokensModule {}
