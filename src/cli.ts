@@ -3,6 +3,8 @@ import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { createPino, PinoNestLogger } from './logging/logger.js';
 import { ApiKeysService, apiKeyResponse } from './auth/api-keys.service.js';
 import { API_ROLES, ApiRole } from './auth/principal.js';
 import { openRuntime } from './bootstrap.js';
@@ -33,11 +35,12 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
-  Logger.overrideLogger(['error', 'warn']);
+  // Logs go to stderr as JSON, so stdout carries only what a script captures (the secret).
+  Logger.overrideLogger(new PinoNestLogger(createPino('warn', pino.destination(2))));
   const rt = await openRuntime(loadConfig());
   const app = await NestFactory.createApplicationContext(
     { module: CliModule, imports: [CoreModule.forRoot(rt)], providers: [ApiKeysService] },
-    { logger: ['error', 'warn'] },
+    { logger: new PinoNestLogger(createPino('warn', pino.destination(2))) },
   );
   try {
     const keys = app.get(ApiKeysService);

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Auth, Roles } from './access.decorator.js';
 import { apiKeyResponse, ApiKeysService } from './api-keys.service.js';
@@ -28,6 +28,7 @@ export class ApiKeysController {
 
   /** Revoke a key (by id or name); it stops working at once. */
   @Post(':key/revoke')
+  @HttpCode(200)
   @Roles('frontend-admin', 'factory-admin')
   @Audit('apikey.revoke')
   async revoke(@Auth() who: Principal, @Param('key') key: string) {

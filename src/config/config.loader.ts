@@ -14,7 +14,14 @@ export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 
 function readFile(path: string): Tree {
   const text = readFileSync(path, 'utf8');
-  const parsed = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+  let parsed: unknown;
+  try {
+    parsed = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    // The parser's own message quotes the offending line, which may hold a secret: report the place only.
+    const mark = (err as { mark?: { line: number } }).mark;
+    throw new ConfigError(`configuration file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}${mark ? ` (line ${mark.line + 1})` : ''}`);
+  }
   if (parsed == null) return {};
   if (!isTree(parsed)) throw new ConfigError(`configuration file ${path} must hold a mapping`);
   return parsed;
@@ -73,8 +80,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
-      const key = i.path.join('.') || '(root)';
-      const hint = i.path.length ? ` (env ${envName(i.path.map(String))})` : '';
+      // A list item (roles.1) is still set by the list's own variable (GLIDEKEY_ROLES).
+      const path = i.path.filter((p) => typeof p === 'string');
+      const key = path.join('.') || '(root)';
+      const hint = path.length ? ` (env ${envName(path)})` : '';
       return `  ${key}${hint}: ${i.code === 'unrecognized_keys' ? `unknown setting(s) ${i.keys.join(', ')}` : i.message}`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);

@@ -29,7 +29,7 @@ export const configSchema = z
     masterKeyFile: z.string().min(1).optional(),
     database: z
       .object({
-        url: z.string().min(1).optional(),
+        url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL (leave unset for the embedded SQLite default)').optional(),
         sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
       })
       .strict()
@@ -65,9 +65,6 @@ export const configSchema = z
     }
     if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key must be set together' });
-    }
-    if (c.database.url && !/^postgres(ql)?:\/\//.test(c.database.url)) {
-      ctx.addIssue({ code: 'custom', path: ['database', 'url'], message: 'must be a postgres:// URL (leave unset for the embedded SQLite default)' });
     }
   });
 

@@ -44,15 +44,19 @@ export interface ParsedIdToken {
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-function decodeSegment(s: string): Record<string, unknown> | undefined {
+function decodeSegment(s: string): { json: Record<string, unknown>; text: string } | undefined {
   if (!B64URL.test(s)) return undefined;
   try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    const text = Buffer.from(s, 'base64url').toString('utf8');
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? { json: v as Record<string, unknown>, text } : undefined;
   } catch {
     return undefined;
   }
 }
+
+/** JSON.parse reads 1.7e9 and 1700000000.0 as integers; HTCondor's parser rejects them, so look at the text. */
+const writtenAsInteger = (text: string, claim: string) => new RegExp(`"${claim}"\\s*:\\s*-?(0|[1-9]\\d*)\\s*[,}]`).test(text);
 
 /**
  * Parses a compact token without trusting it: three base64url segments, JSON object header and
@@ -62,12 +66,13 @@ export function parseIdToken(token: string): ParsedIdToken | undefined {
   if (token.length > 16_384) return undefined;
   const parts = token.split('.');
   if (parts.length !== 3 || !parts[2] || !B64URL.test(parts[2])) return undefined;
-  const header = decodeSegment(parts[0]);
-  const claims = decodeSegment(parts[1]);
-  if (!header || !claims) return undefined;
+  const header = decodeSegment(parts[0])?.json;
+  const payload = decodeSegment(parts[1]);
+  if (!header || !payload) return undefined;
+  const claims = payload.json;
   if (typeof header.alg !== 'string' || typeof header.kid !== 'string' || header.kid === '') return undefined;
   for (const k of ['iat', 'nbf', 'exp']) {
-    if (k in claims && !Number.isSafeInteger(claims[k])) return undefined;
+    if (k in claims && (!Number.isSafeInteger(claims[k]) || !writtenAsInteger(payload.text, k))) return undefined;
   }
   for (const k of ['iss', 'sub', 'jti', 'scope']) {
     if (k in claims && typeof claims[k] !== 'string') return undefined;

@@ -16,8 +16,13 @@ export function importedKeyBytes(dto: ImportKeyDto): Buffer {
   const text = dto.data.replace(/\s+/g, '');
   if (!BASE64.test(text)) throw new DomainError('INVALID_BASE64', 'key.data must be standard base64', 'key.data');
   const bytes = Buffer.from(text, 'base64');
-  const raw = dto.format === 'condor' ? unscramble(bytes) : bytes;
+  if (dto.format === 'raw') return checkLength(bytes);
+  const raw = unscramble(bytes);
   bytes.fill(0);
+  return checkLength(raw);
+}
+
+function checkLength(raw: Buffer): Buffer {
   if (raw.length < MIN_KEY_BYTES || raw.length > MAX_KEY_BYTES) {
     raw.fill(0);
     throw new DomainError('INVALID_KEY', `key must be ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} bytes`, 'key.data');

@@ -1,9 +1,11 @@
 /**
  * A ClassAd string literal: backslash and double quote escaped, control characters as octal
  * escapes, so no subject can end the string early or break the expression's parse (a parse error
- * would disable SEC_TOKEN_REVOCATION_EXPR altogether).
+ * would disable SEC_TOKEN_REVOCATION_EXPR altogether). NUL cannot be written in a ClassAd string
+ * (HTCondor rejects a \0 escape), so a string holding one is refused.
  */
 export function classAdString(s: string): string {
+  if (s.includes('\0')) throw new RangeError('a ClassAd string cannot hold NUL');
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;

@@ -1,0 +1,69 @@
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+
+describe(writeFileAtomic.name, () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gk-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const binary = Buffer.from('00ff0a0d00deadbeef000a', 'hex');
+
+  it('writes binary data exactly, mode 0600 by default', () => {
+    const p = join(dir, 'POOL');
+    writeFileAtomic(p, binary);
+    expect(readFileSync(p).toString('hex')).toBe('00ff0a0d00deadbeef000a');
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['POOL']);
+  });
+
+  it('writes only the bytes of a Uint8Array view', () => {
+    const p = join(dir, 'view');
+    const backing = Buffer.from('AAAA' + 'secret' + 'ZZZZ');
+    writeFileAtomic(p, new Uint8Array(backing.buffer, backing.byteOffset + 4, 6));
+    expect(readFileSync(p, 'utf8')).toBe('secret');
+  });
+
+  it('writes strings as UTF-8 and honours an explicit mode', () => {
+    const p = join(dir, 'token');
+    writeFileAtomic(p, 'jé\n', 0o640);
+    expect(readFileSync(p).toString('hex')).toBe('6ac3a90a');
+    expect(statSync(p).mode & 0o777).toBe(0o640);
+  });
+
+  it('replaces existing content and tightens a loose mode', () => {
+    const p = join(dir, 'el7_osg35');
+    writeFileSync(p, 'old content that is longer than the new one');
+    chmodSync(p, 0o644);
+    writeFileAtomic(p, binary);
+    expect(readFileSync(p).toString('hex')).toBe('00ff0a0d00deadbeef000a');
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['el7_osg35']);
+  });
+
+  it('leaves no temp files after many writes', () => {
+    const p = join(dir, 'f');
+    for (let i = 0; i < 20; i++) writeFileAtomic(p, `v${i}`);
+    expect(readFileSync(p, 'utf8')).toBe('v19');
+    expect(readdirSync(dir)).toEqual(['f']);
+  });
+
+  it('creates missing parent directories as 0700', () => {
+    const p = join(dir, 'a', 'b', 'key');
+    writeFileAtomic(p, 'x');
+    expect(readFileSync(p, 'utf8')).toBe('x');
+    expect(statSync(join(dir, 'a', 'b')).mode & 0o777).toBe(0o700);
+  });
+
+  it('cleans up its temp file and keeps the target when the rename fails', () => {
+    const target = join(dir, 'taken');
+    mkdirSync(target);
+    writeFileSync(join(target, 'inside'), 'keep');
+    expect(() => writeFileAtomic(target, 'new')).toThrow(expect.objectContaining({ code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/) }));
+    expect(readdirSync(dir)).toEqual(['taken']);
+    expect(readFileSync(join(target, 'inside'), 'utf8')).toBe('keep');
+  });
+});

@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, envName, loadConfig } from './config.loader.js';
+
+describe(loadConfig.name, () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gk-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const file = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  /** The ConfigError that loadConfig throws for this env. */
+  const configError = (env: NodeJS.ProcessEnv): ConfigError => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return err as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.roles).toEqual(['frontend', 'factory']);
+    expect(c.tokens).toEqual({ defaultLifetimeSeconds: 86400, maxLifetimeSeconds: 604800 });
+    expect(c.metrics.public).toBe(true);
+    expect(c.scheduler.tickSeconds).toBe(60);
+    expect(c.database.url).toBeUndefined();
+    expect(c.masterKeyFile).toBeUndefined();
+  });
+
+  it('applies GLIDEKEY_* overrides, nested ones included', () => {
+    const c = loadConfig({
+      GLIDEKEY_PORT: '9618',
+      GLIDEKEY_SCHEDULER_TICK_SECONDS: '5',
+      GLIDEKEY_FRONTEND_PASSWORDS_DIR: '/etc/condor/passwords.d',
+      GLIDEKEY_ROLES: 'factory',
+      GLIDEKEY_METRICS_PUBLIC: 'false',
+      GLIDEKEY_TRUST_DOMAIN: 'collector.example.org:9618',
+      GLIDEKEY_DATABASE_URL: 'postgres://glidekey@db/glidekey',
+    });
+    expect(c.port).toBe(9618);
+    expect(c.scheduler.tickSeconds).toBe(5);
+    expect(c.frontend.passwordsDir).toBe('/etc/condor/passwords.d');
+    expect(c.roles).toEqual(['factory']);
+    expect(c.metrics.public).toBe(false);
+    expect(c.trustDomain).toBe('collector.example.org:9618');
+    expect(c.database).toEqual({ url: 'postgres://glidekey@db/glidekey', sqliteSynchronous: 'FULL' });
+  });
+
+  it('maps setting paths to env names', () => {
+    expect(envName(['frontend', 'passwordsDir'])).toBe('GLIDEKEY_FRONTEND_PASSWORDS_DIR');
+    expect(envName(['scheduler', 'tickSeconds'])).toBe('GLIDEKEY_SCHEDULER_TICK_SECONDS');
+    expect(envName(['port'])).toBe('GLIDEKEY_PORT');
+  });
+
+  it('merges a YAML file named by GLIDEKEY_CONFIG; env still wins', () => {
+    const p = file('glidekey.yaml', 'port: 9000\nhost: 0.0.0.0\nscheduler:\n  tickSeconds: 30\nfrontend:\n  passwordsDir: /from/file\n');
+    const c = loadConfig({ GLIDEKEY_CONFIG: p, GLIDEKEY_PORT: '9100' });
+    expect(c.port).toBe(9100);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.scheduler.tickSeconds).toBe(30);
+    expect(c.frontend.passwordsDir).toBe('/from/file');
+    expect(c.tokens.defaultLifetimeSeconds).toBe(86400);
+  });
+
+  it('merges a JSON file named by GLIDEKEY_CONFIG; env still wins', () => {
+    const p = file('glidekey.json', JSON.stringify({ host: '::1', roles: ['frontend'], metrics: { public: false }, tokens: { maxLifetimeSeconds: 172800 } }));
+    const c = loadConfig({ GLIDEKEY_CONFIG: p, GLIDEKEY_METRICS_PUBLIC: 'true' });
+    expect(c.host).toBe('::1');
+    expect(c.roles).toEqual(['frontend']);
+    expect(c.metrics.public).toBe(true);
+    expect(c.tokens).toEqual({ defaultLifetimeSeconds: 86400, maxLifetimeSeconds: 172800 });
+  });
+
+  it.each([
+    [{ GLIDEKEY_PORT: 'abc' }, 'port', 'GLIDEKEY_PORT'],
+    [{ GLIDEKEY_PORT: '70000' }, 'port', 'GLIDEKEY_PORT'],
+    [{ GLIDEKEY_SCHEDULER_TICK_SECONDS: '0' }, 'scheduler.tickSeconds', 'GLIDEKEY_SCHEDULER_TICK_SECONDS'],
+    [{ GLIDEKEY_METRICS_PUBLIC: 'maybe' }, 'metrics.public', 'GLIDEKEY_METRICS_PUBLIC'],
+    [{ GLIDEKEY_TRUST_DOMAIN: 'a b' }, 'trustDomain', 'GLIDEKEY_TRUST_DOMAIN'],
+    [{ GLIDEKEY_TRUST_DOMAIN: 'a,b' }, 'trustDomain', 'GLIDEKEY_TRUST_DOMAIN'],
+  ])('refuses %j naming the setting and its variable', (env, setting, variable) => {
+    const message = configError(env).message;
+    expect(message).toContain(`${setting} (env ${variable})`);
+  });
+
+  it('names GLIDEKEY_ROLES (not a per-item variable) for a bad role', () => {
+    const message = configError({ GLIDEKEY_ROLES: 'frontend,bogus' }).message;
+    expect(message).toContain('roles');
+    expect(message).toContain('(env GLIDEKEY_ROLES)');
+  });
+
+  it('never echoes a secret value', () => {
+    const message = configError({ GLIDEKEY_DATABASE_URL: 'mysql://u:SuperSecret123@h/db' }).message;
+    expect(message).toContain('database.url (env GLIDEKEY_DATABASE_URL)');
+    expect(message).not.toContain('SuperSecret123');
+  });
+
+  it('refuses unknown settings in the GLIDEKEY_CONFIG file', () => {
+    expect(configError({ GLIDEKEY_CONFIG: file('a.yaml', 'port: 8080\nbogusSetting: 1\n') }).message).toContain('unknown setting(s) bogusSetting');
+    expect(configError({ GLIDEKEY_CONFIG: file('b.json', '{"database":{"pasword":"x"}}') }).message).toContain('unknown setting(s) pasword');
+  });
+
+  it('refuses a GLIDEKEY_CONFIG file that does not exist or is not a mapping', () => {
+    expect(configError({ GLIDEKEY_CONFIG: join(dir, 'missing.yaml') }).message).toContain('does not exist');
+    expect(configError({ GLIDEKEY_CONFIG: file('list.yaml', '- a\n- b\n') }).message).toContain('must hold a mapping');
+  });
+
+  it('refuses a malformed GLIDEKEY_CONFIG file with a ConfigError that does not echo its content', () => {
+    expect(configError({ GLIDEKEY_CONFIG: file('bad.json', '{"port": 8080,}') }).message).toContain('bad.json');
+    // js-yaml's own message quotes the offending lines, password included.
+    const yaml = configError({ GLIDEKEY_CONFIG: file('bad.yaml', 'database:\n  url: "postgres://u:S3cr3t@h/db\n  bad: [\n') });
+    expect(yaml.message).toContain('bad.yaml');
+    expect(yaml.message).not.toContain('S3cr3t');
+  });
+});

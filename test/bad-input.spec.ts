@@ -1,0 +1,94 @@
+import { startTestApp, TestApp } from './support/app.js';
+import { client } from './support/service.js';
+
+/** Everything but the audit log (which records refused attempts by design). */
+async function snapshot(t: TestApp): Promise<string> {
+  const tables = ['glidekey_meta', 'api_keys', 'sites', 'site_keys', 'issued_tokens'];
+  const out: Record<string, unknown> = {};
+  for (const table of tables) out[table] = await t.db.read((m) => m.query(`SELECT * FROM ${table} ORDER BY 1`));
+  return JSON.stringify(out);
+}
+
+const long = (n: number) => 'a'.repeat(n);
+
+describe('bad input', () => {
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    api = client(t.api, t.adminKey);
+    expect((await api.post('/sites', { name: 'good' })).status).toBe(201);
+  });
+  afterAll(() => t.close());
+
+  // Every row has four cells: jest reads a shorter row's missing cell as a done() callback.
+  const cases: [string, () => Promise<{ status: number; json: { error?: { code: string; field?: string } } }>, string, string][] = [
+    ['site name with /', () => api.post('/sites', { name: 'a/b' }), 'INVALID_SITE_NAME', 'name'],
+    ['site name ..', () => api.post('/sites', { name: '..' }), 'INVALID_SITE_NAME', 'name'],
+    ['site name with a space', () => api.post('/sites', { name: 'a b' }), 'INVALID_SITE_NAME', 'name'],
+    ['empty site name', () => api.post('/sites', { name: '' }), 'INVALID_SITE_NAME', 'name'],
+    ['200-character site name', () => api.post('/sites', { name: long(200) }), 'INVALID_SITE_NAME', 'name'],
+    ['site name that is not a string', () => api.post('/sites', { name: 42 }), 'INVALID_SITE_NAME', 'name'],
+    ['missing site name', () => api.post('/sites', {}), 'INVALID_SITE_NAME', 'name'],
+    ['reserved key-version suffix', () => api.post('/sites', { name: 'site_v2' }), 'INVALID_SITE_NAME', 'name'],
+    ['bad base64 key', () => api.post('/sites', { name: 'k1', key: { format: 'condor', data: 'not*base64' } }), 'INVALID_BASE64', 'key.data'],
+    ['key too short', () => api.post('/sites', { name: 'k2', key: { format: 'raw', data: Buffer.from('short').toString('base64') } }), 'INVALID_KEY', 'key.data'],
+    ['unknown key format', () => api.post('/sites', { name: 'k3', key: { format: 'pem', data: 'AAAA' } }), 'INVALID_KEY', 'key.format'],
+    ['unknown scope', () => api.post('/sites', { name: 's1', scopes: ['READ', 'FLY'] }), 'INVALID_SCOPE', 'scopes'],
+    ['empty scope list', () => api.post('/sites', { name: 's2', scopes: [] }), 'INVALID_SCOPE', 'scopes'],
+    ['scope wider than a pilot without widenScopes', () => api.post('/sites', { name: 's3', scopes: ['ADMINISTRATOR'] }), 'SCOPE_TOO_WIDE', 'scopes'],
+    ['issuer with a comma', () => api.post('/sites', { name: 'i1', issuer: 'a,b' }), 'INVALID_ISSUER', 'issuer'],
+    ['negative lifetime', () => api.post('/sites', { name: 'l1', lifetimeSeconds: -1 }), 'INVALID_LIFETIME', 'lifetimeSeconds'],
+    ['fractional lifetime', () => api.post('/sites', { name: 'l2', lifetimeSeconds: 3600.5 }), 'INVALID_LIFETIME', 'lifetimeSeconds'],
+    ['lifetime over the site maximum', () => api.post('/sites', { name: 'l3', lifetimeSeconds: 7200, maxLifetimeSeconds: 3600 }), 'LIFETIME_EXCEEDS_POLICY', 'lifetimeSeconds'],
+    ['maximum over the service ceiling', () => api.post('/sites', { name: 'l4', maxLifetimeSeconds: 31_000_000 }), 'LIFETIME_EXCEEDS_POLICY', 'maxLifetimeSeconds'],
+    ['rotation with interval and cron', () => api.post('/sites', { name: 'r1', rotation: { enabled: true, intervalSeconds: 60, cron: '0 * * * *' } }), 'INVALID_ROTATION_POLICY', 'rotation'],
+    ['rotation with a bad cron', () => api.post('/sites', { name: 'r2', rotation: { enabled: true, cron: 'every day' } }), 'INVALID_ROTATION_POLICY', 'rotation.cron'],
+    ['unknown field', () => api.post('/sites', { name: 'u1', colour: 'blue' }), 'UNKNOWN_FIELD', 'colour'],
+    ['unknown nested field', () => api.post('/sites', { name: 'u2', rotation: { enabled: false, when: 'now' } }), 'UNKNOWN_FIELD', 'rotation.when'],
+    ['malformed JSON', () => api.raw('POST', '/sites', '{"name": "x",'), 'MALFORMED_JSON', ''],
+    ['JSON that is not an object', () => api.raw('POST', '/sites', '"good"'), 'MALFORMED_JSON', ''],
+    ['mint: negative lifetime', () => api.post('/sites/good/tokens', { lifetimeSeconds: -60 }), 'INVALID_LIFETIME', 'lifetimeSeconds'],
+    ['mint: lifetime over the site maximum', () => api.post('/sites/good/tokens', { lifetimeSeconds: 604_801 }), 'LIFETIME_EXCEEDS_POLICY', 'lifetimeSeconds'],
+    ['mint: unknown scope', () => api.post('/sites/good/tokens', { scopes: 'condor:/SUPERUSER' }), 'INVALID_SCOPE', 'scopes'],
+    ['mint: scope wider than the site', () => api.post('/sites/good/tokens', { scopes: ['WRITE'] }), 'SCOPE_TOO_WIDE', 'scopes'],
+    ['mint: bad subject', () => api.post('/sites/good/tokens', { subject: 'no at sign' }), 'INVALID_SUBJECT', 'subject'],
+    ['mint: unknown field', () => api.post('/sites/good/tokens', { kid: 'other' }), 'UNKNOWN_FIELD', 'kid'],
+    ['mint: bad site in path', () => api.post('/sites/a%20b/tokens', {}), 'INVALID_SITE_NAME', 'site'],
+    ['mint: unknown site', () => api.post('/sites/nowhere/tokens', {}), 'SITE_NOT_FOUND', ''],
+    ['patch: stale rowVersion', () => api.patch('/sites/good', { rowVersion: 99, lifetimeSeconds: 120 }), 'STALE_VERSION', 'rowVersion'],
+    ['patch: widen without consent', () => api.patch('/sites/good', { scopes: 'READ WRITE' }), 'SCOPE_TOO_WIDE', 'scopes'],
+    ['revoke: malformed jti', () => api.post('/tokens/not-hex/revoke'), 'INVALID_JTI', 'jti'],
+    ['revoke: unknown jti', () => api.post(`/tokens/${'f'.repeat(32)}/revoke`), 'TOKEN_NOT_FOUND', ''],
+    ['verify: token not a string', () => api.post('/tokens/verify', { token: 5 }), 'VALIDATION_FAILED', 'token'],
+    ['ledger: unknown state', () => api.get('/tokens?state=dead'), 'VALIDATION_FAILED', 'state'],
+    ['api key: unknown role', () => api.post('/apikeys', { name: 'z', roles: ['root'] }), 'INVALID_ROLE', 'roles'],
+    ['duplicate site', () => api.post('/sites', { name: 'good' }), 'SITE_EXISTS', 'name'],
+  ];
+
+  it.each(cases)('%s: 4xx with a stable code, naming the field, changing nothing', async (_label, send, code, field) => {
+    const before = await snapshot(t);
+    const res = await send();
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.json.error?.code).toBe(code);
+    if (field) expect(res.json.error?.field).toBe(field);
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('answers 404 for an unknown route and 413 for an oversized body', async () => {
+    expect((await api.get('/nothing-here')).json.error.code).toBe('NOT_FOUND');
+    const before = await snapshot(t);
+    const big = await api.raw('POST', '/sites', JSON.stringify({ name: 'big', identity: 'x'.repeat(1_000_000) }));
+    expect(big.status).toBe(413);
+    expect(big.json.error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it('audits refused changes with their code', async () => {
+    const res = await api.get('/audit?action=site.create&result=failure&limit=1000');
+    const codes = new Set(res.json.entries.map((e: { code: string }) => e.code));
+    expect(codes).toEqual(new Set(['INVALID_SITE_NAME', 'INVALID_BASE64', 'INVALID_KEY', 'INVALID_SCOPE', 'SCOPE_TOO_WIDE', 'INVALID_ISSUER', 'INVALID_LIFETIME', 'LIFETIME_EXCEEDS_POLICY', 'INVALID_ROTATION_POLICY', 'UNKNOWN_FIELD', 'SITE_EXISTS']));
+  });
+});

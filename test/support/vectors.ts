@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ROOT } from './service.js';
+
+export interface Vector {
+  name: string;
+  kid: string;
+  password_hex: string;
+  scrambled_file_hex: string;
+  derived_key_hex: string;
+  jwt: string;
+}
+
+/** GlideinWMS's own IDTOKEN vectors, in ../shared beside the repository. */
+export const VECTORS: Vector[] = JSON.parse(readFileSync(resolve(ROOT, '..', 'shared', 'vectors', 'idtoken-vectors.json'), 'utf8')).vectors;
+
+export const vector = (name: string) => VECTORS.find((v) => v.name === name)!;
+
+/** Decodes a compact token's header and payload without checking anything. */
+export function decodeToken(token: string): { header: Record<string, unknown>; payload: Record<string, unknown>; signature: Buffer } {
+  const [h, p, s] = token.split('.');
+  return {
+    header: JSON.parse(Buffer.from(h, 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(p, 'base64url').toString()),
+    signature: Buffer.from(s, 'base64url'),
+  };
+}
