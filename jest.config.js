@@ -1,8 +1,14 @@
-/** Jest in native ESM mode: NestJS 12 packages are ESM-only. */
+/**
+ * Jest in native ESM mode: NestJS 12 packages are ESM-only.
+ * Process-level tests start `node dist/main.js`, so `npm test` builds first.
+ */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+  testTimeout: 60_000,
+  maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };
