@@ -1,11 +1,13 @@
 import { INestApplication, Logger, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyInstance } from 'fastify';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type pino from 'pino';
 import { AppModule } from './app.module.js';
 import { Clock } from './common/clock.js';
+import { NotJsonObjectError } from './common/exception.filter.js';
 import { globalValidationPipe } from './common/validation.js';
 import { Settings } from './config/config.module.js';
 import { AppConfig } from './config/config.schema.js';
@@ -13,11 +15,12 @@ import { Runtime } from './core.module.js';
 import { initMasterKey } from './crypto/master-key.init.js';
 import { openDatabase } from './database/data-source.js';
 import { Db } from './database/db.js';
+import { installHttpHooks, requestIdOf } from './logging/http.hooks.js';
 import { createPino, PinoNestLogger } from './logging/logger.js';
-import { httpMiddleware } from './logging/http.middleware.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
 export const API_PREFIX = 'api/v1';
+const BODY_LIMIT = 256 * 1024;
 
 /** Opens what the service needs before Nest starts: the data directory, the migrated database, the master key. */
 export async function openRuntime(config: AppConfig, opts: { clock?: Clock } = {}): Promise<Runtime> {
@@ -39,23 +42,48 @@ export interface CreateAppOptions {
   logDestination?: pino.DestinationStream;
 }
 
+/** JSON bodies only, and only objects or arrays: Fastify's default parser (prototype poisoning refused), stricter. */
+function installJsonParser(fastify: FastifyInstance): void {
+  const parse = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) =>
+    parse(req, body as string, (err: Error | null, value?: unknown) => {
+      if (err) return done(err, undefined);
+      if (value === null || typeof value !== 'object') return done(new NotJsonObjectError('request body must be a JSON object'), undefined);
+      done(null, value);
+    }),
+  );
+}
+
+/** Every route the service serves (method and pattern), as Fastify registered them. */
+export const ROUTES = Symbol('glidekey routes');
+
 /** Builds the whole HTTP service, ready to listen. */
 export async function createApp(config: AppConfig, opts: CreateAppOptions = {}): Promise<INestApplication> {
   const log = createPino(config.log.level, opts.logDestination);
   Logger.overrideLogger(new PinoNestLogger(log));
   const rt = await openRuntime(config, opts);
   const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(rt), {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    logger: false,
+    ...(tls ? { https: tls } : {}),
+  } as ConstructorParameters<typeof FastifyAdapter>[0]);
+  const fastify = adapter.getInstance() as unknown as FastifyInstance & { [ROUTES]: string[] };
+  fastify[ROUTES] = [];
+  fastify.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') fastify[ROUTES].push(`${m} ${r.url}`);
+  });
+  installJsonParser(fastify);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(rt), adapter, {
     logger: new PinoNestLogger(log),
     bodyParser: false,
-    httpsOptions: tls,
     abortOnError: false,
   });
-  app.set('x-powered-by', false);
-  app.set('etag', false);
-  app.set('trust proxy', false);
-  app.use(httpMiddleware(log, app.get(MetricsService)));
-  app.useBodyParser('json', { limit: '256kb', strict: true });
+  installHttpHooks(fastify, log, app.get(MetricsService));
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'healthz', method: RequestMethod.GET },

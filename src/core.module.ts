@@ -4,6 +4,7 @@ import { AuditFailuresInterceptor } from './audit/audit-failures.interceptor.js'
 import { AuditService } from './audit/audit.service.js';
 import { Clock } from './common/clock.js';
 import { AllExceptionsFilter } from './common/exception.filter.js';
+import { RequestContextInterceptor } from './common/request-context.interceptor.js';
 import { Settings } from './config/config.module.js';
 import { Random } from './crypto/random.js';
 import { Sealer } from './crypto/sealer.js';
@@ -45,7 +46,13 @@ export class CoreModule {
     ];
     return {
       module: CoreModule,
-      providers: [...providers, { provide: APP_FILTER, useClass: AllExceptionsFilter }, { provide: APP_INTERCEPTOR, useClass: AuditFailuresInterceptor }],
+      providers: [
+        ...providers,
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        // Order matters: the request context wraps the audit of failures, which wraps the handler.
+        { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: AuditFailuresInterceptor },
+      ],
       exports: [Settings, Db, Sealer, Clock, Random, MetricsService, AuditService],
     };
   }

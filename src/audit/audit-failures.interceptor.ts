@@ -1,6 +1,6 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
 import { AUDIT_KEY } from '../auth/access.decorator.js';
 import { DomainError } from '../common/errors.js';
@@ -17,7 +17,7 @@ export class AuditFailuresInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const action = this.reflector.get<string | undefined>(AUDIT_KEY, ctx.getHandler());
     if (!action) return next.handle();
-    const req = ctx.switchToHttp().getRequest<Request>();
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
     const params = (req.params ?? {}) as Record<string, string>;
     const target = Object.entries(params).map(([k, v]) => `${k}:${String(v).slice(0, 128)}`).join(' ') || null;
     return next.handle().pipe(

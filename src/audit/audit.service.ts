@@ -14,6 +14,8 @@ export interface AuditRecord {
   /** Non-secret facts only: names, versions, counts, times. */
   detail?: Record<string, unknown>;
   actor?: string;
+  /** Outside the handler's context (the guard), the request id is passed in. */
+  requestId?: string;
 }
 
 @Injectable()
@@ -25,17 +27,22 @@ export class AuditService {
 
   /** Appends one line; pass the transaction's manager so the line lands with the change it records. */
   async record(m: EntityManager, r: AuditRecord): Promise<void> {
+    await m.insert(AuditEntry, this.line(r));
+  }
+
+  /** The line for `r`, with the caller and request id of the current request captured now. */
+  line(r: AuditRecord): Omit<AuditEntry, 'id'> {
     const ctx = requestContext.get();
-    await m.insert(AuditEntry, {
+    return {
       at: this.clock.now(),
       actor: r.actor ?? actorName(ctx?.principal),
       action: r.action,
       target: r.target ?? null,
       result: r.result ?? 'success',
       code: r.code ?? null,
-      requestId: ctx?.requestId ?? null,
+      requestId: r.requestId ?? ctx?.requestId ?? null,
       detail: r.detail ? JSON.stringify(r.detail) : null,
-    });
+    };
   }
 
   /** Appends one line in its own transaction (failures and denials, whose change was rolled back). */

@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { ApiRole, Principal } from './principal.js';
-import { requestContext } from '../common/request-context.js';
+import type { WithContext } from '../common/request-context.js';
 
 export const ROLES_KEY = 'glidekey:roles';
 export const PUBLIC_KEY = 'glidekey:public';
@@ -20,7 +20,6 @@ export const PublicWhen = (setting: 'metrics.public') => SetMetadata(PUBLIC_WHEN
 export const Audit = (action: string) => SetMetadata(AUDIT_KEY, action);
 
 /** The authenticated caller of this request. */
-export const Auth = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal | undefined => {
-  void ctx;
-  return requestContext.get()?.principal;
-});
+export const Auth = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Principal | undefined => ctx.switchToHttp().getRequest<WithContext>().glidekey?.principal,
+);

@@ -22,6 +22,12 @@ export const apiKeyResponse = (k: ApiKey) => ({
 /** A hash that matches no secret, compared when the key id is unknown so both paths take the same time. */
 const DUMMY_HASH = hashSecret('no such key');
 
+/**
+ * How long a looked-up key row is trusted without reading it again. A revocation on this replica
+ * takes effect at once; one made on another replica sharing the database, within this time.
+ */
+const AUTH_CACHE_MS = 5_000;
+
 @Injectable()
 export class ApiKeysService {
   constructor(
@@ -41,14 +47,27 @@ export class ApiKeysService {
     });
   }
 
+  private readonly cache = new Map<string, { key: ApiKey | null; at: number }>();
+
   /** Resolves a bearer secret to its principal, or undefined. Constant time in the secret. */
   async authenticate(bearer: string): Promise<Principal | undefined> {
     const parsed = parseApiKey(bearer);
     if (!parsed) return undefined;
-    const key = await this.db.read((m) => m.findOneBy(ApiKey, { id: parsed.id }));
+    const key = await this.lookup(parsed.id);
     const ok = sameHash(hashSecret(parsed.secret), key?.secretHash ?? DUMMY_HASH);
     if (!key || !ok || key.revokedAt !== null) return undefined;
     return { kind: 'api-key', id: key.id, name: key.name, roles: key.roles.split(',') as ApiRole[] };
+  }
+
+  private async lookup(id: string): Promise<ApiKey | null> {
+    const now = this.clock.now();
+    const hit = this.cache.get(id);
+    if (hit && now - hit.at < AUTH_CACHE_MS && now >= hit.at) return hit.key;
+    const key = await this.db.read((m) => m.findOneBy(ApiKey, { id }));
+    // Unknown ids are not cached: a flood of made-up ids must not grow this map.
+    if (key) this.cache.set(id, { key, at: now });
+    else this.cache.delete(id);
+    return key;
   }
 
   /**
@@ -97,6 +116,7 @@ export class ApiKeysService {
         const may = new Set(grantor.roles.flatMap((r) => GRANTABLE[r]));
         if (!key.roles.split(',').every((r) => may.has(r as ApiRole))) throw new DomainError('ROLE_NOT_GRANTABLE', 'your roles cannot revoke this key');
       }
+      this.cache.delete(key.id);
       if (key.revokedAt === null) {
         key.revokedAt = this.clock.now();
         await m.update(ApiKey, { id: key.id, revokedAt: IsNull() }, { revokedAt: key.revokedAt });

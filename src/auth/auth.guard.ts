@@ -1,15 +1,16 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
 import { DomainError } from '../common/errors.js';
-import { requestContext } from '../common/request-context.js';
+import type { WithContext } from '../common/request-context.js';
+import { routeOf } from '../logging/http.hooks.js';
 import { Settings } from '../config/config.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { AUDIT_KEY, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY } from './access.decorator.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { bearerOf } from './api-key.secret.js';
-import type { ApiRole } from './principal.js';
+import { actorName, type ApiRole } from './principal.js';
 
 /** The single global guard: a route is public only by @Public(); every other route names its roles. */
 @Injectable()
@@ -31,10 +32,10 @@ export class AuthGuard implements CanActivate {
     if (publicWhen === 'metrics.public' && this.settings.config.metrics.public) return true;
 
     const roles = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);
-    const req = ctx.switchToHttp().getRequest<Request>();
+    const req = ctx.switchToHttp().getRequest<FastifyRequest & WithContext>();
     if (!roles?.length) {
       // A route without an access annotation is a bug; it stays closed.
-      this.log.error(`route ${req.method} ${req.route?.path} has no @Roles or @Public annotation; denying`);
+      this.log.error(`route ${req.method} ${routeOf(req)} has no @Roles or @Public annotation; denying`);
       throw new DomainError('FORBIDDEN', 'this route is not open to any role');
     }
     const bearer = bearerOf(req.headers.authorization);
@@ -43,15 +44,16 @@ export class AuthGuard implements CanActivate {
       this.metrics.authFailures.inc({ reason: bearer ? 'invalid' : 'missing' });
       throw new DomainError('UNAUTHENTICATED', bearer ? 'invalid or revoked credential' : 'missing bearer credential');
     }
-    const ctxStore = requestContext.get();
-    if (ctxStore) ctxStore.principal = principal;
+    if (req.glidekey) req.glidekey.principal = principal;
     if (!principal.roles.some((r) => roles.includes(r))) {
       this.metrics.authFailures.inc({ reason: 'role' });
       await this.audit.recordAlone({
         action: this.reflector.getAllAndOverride<string>(AUDIT_KEY, targets) ?? `http.${req.method.toLowerCase()}`,
-        target: req.route?.path ?? null,
+        target: routeOf(req),
         result: 'denied',
         code: 'FORBIDDEN',
+        actor: actorName(principal),
+        requestId: req.id,
       });
       throw new DomainError('FORBIDDEN', `this route needs one of the roles: ${roles.join(', ')}`);
     }

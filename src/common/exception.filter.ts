@@ -1,12 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { routeOf } from '../logging/http.hooks.js';
 import { DomainError, ErrorCode } from './errors.js';
-import { requestContext } from './request-context.js';
-
-interface BodyParserError {
-  type?: string;
-  status?: number;
-}
 
 const HTTP_CODES: Record<number, ErrorCode> = {
   400: 'VALIDATION_FAILED',
@@ -18,38 +13,56 @@ const HTTP_CODES: Record<number, ErrorCode> = {
   429: 'RATE_LIMITED',
 };
 
+/** Fastify's own request errors (content parsing), by their code. */
+const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send JSON with Content-Type: application/json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'MALFORMED_JSON', message: 'request body is empty but declared as JSON' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON', message: 'request body is not valid JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'VALIDATION_FAILED', message: 'Content-Length does not match the body' },
+};
+
+interface Described {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  field?: string;
+}
+
 /** Maps every error to `{ error: { code, message } }`; anything unexpected becomes a bare 500. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly log = new Logger('http');
 
   catch(err: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    const req = host.switchToHttp().getRequest<Request>();
-    const { status, code, message, field } = this.describe(err, req);
-    if (status >= 500) {
-      this.log.error({ requestId: requestContext.requestId(), err }, `unhandled error on ${req.method} ${req.route?.path ?? 'unmatched route'}`);
-    }
-    if (res.headersSent) return;
-    res.status(status).json({ error: field ? { code, message, field } : { code, message } });
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const req = host.switchToHttp().getRequest<FastifyRequest>();
+    const { status, code, message, field } = describe(err);
+    if (status >= 500) this.log.error({ requestId: req.id, err }, `unhandled error on ${req.method} ${routeOf(req)}`);
+    if (reply.sent) return;
+    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ error: field ? { code, message, field } : { code, message } });
   }
+}
 
-  private describe(err: unknown, req: Request): { status: number; code: ErrorCode; message: string; field?: string } {
-    if (err instanceof DomainError) return { status: err.status, code: err.code, message: err.message, field: err.field };
-    // Nest hands body-parser and URL-decoding failures over as HttpExceptions with the original as cause.
-    const bp = (err instanceof HttpException && err.cause ? err.cause : err) as BodyParserError;
-    if (bp instanceof URIError) return { status: 400, code: 'VALIDATION_FAILED', message: 'malformed URL encoding' };
-    if (bp && typeof bp === 'object' && typeof bp.type === 'string' && bp.type.startsWith('entity.')) {
-      if (bp.type === 'entity.parse.failed') return { status: 400, code: 'MALFORMED_JSON', message: 'request body is not valid JSON' };
-      if (bp.type === 'entity.too.large') return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' };
-      return { status: 400, code: 'VALIDATION_FAILED', message: 'request body could not be read' };
-    }
-    if (err instanceof HttpException) {
-      const status = err.getStatus();
-      const code = HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
-      const message = status === 404 ? 'no such route' : status >= 500 ? 'internal error' : err.message;
-      return { status, code, message };
-    }
-    return { status: 500, code: 'INTERNAL', message: 'internal error' };
+export function describe(err: unknown): Described {
+  if (err instanceof DomainError) return { status: err.status, code: err.code, message: err.message, field: err.field };
+  // Nest hands Fastify's parsing errors over as HttpExceptions with the original as cause.
+  const cause = (err instanceof HttpException && err.cause ? err.cause : err) as { code?: string; statusCode?: number };
+  if (cause instanceof SyntaxError && cause.statusCode === 400) return { status: 400, code: 'MALFORMED_JSON', message: 'request body is not valid JSON' };
+  if (cause instanceof NotJsonObjectError) return { status: 400, code: 'MALFORMED_JSON', message: cause.message };
+  if (cause instanceof URIError) return { status: 400, code: 'VALIDATION_FAILED', message: 'malformed URL encoding' };
+  const fastify = typeof cause?.code === 'string' ? FASTIFY_CODES[cause.code] : undefined;
+  if (fastify) return { status: cause.statusCode ?? 400, ...fastify };
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const code = HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
+    const message = status === 404 ? 'no such route' : status >= 500 ? 'internal error' : err.message;
+    return { status, code, message };
   }
+  return { status: 500, code: 'INTERNAL', message: 'internal error' };
+}
+
+/** A JSON body that is valid JSON but not an object or array. */
+export class NotJsonObjectError extends Error {
+  readonly statusCode = 400;
 }

@@ -8,7 +8,11 @@ export interface RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
-/** Per-request state (request id, authenticated caller) without threading it through every call. */
+/**
+ * Per-request state (request id, authenticated caller) without threading it through every call.
+ * The HTTP layer creates it when a request arrives and the guard fills in the caller; the
+ * handler and everything it starts run inside it (RequestContextInterceptor).
+ */
 export const requestContext = {
   run<T>(ctx: RequestContext, fn: () => T): T {
     return storage.run(ctx, fn);
@@ -20,3 +24,8 @@ export const requestContext = {
     return storage.getStore()?.requestId;
   },
 };
+
+/** Where the HTTP layer keeps a request's context on the Fastify request. */
+export interface WithContext {
+  glidekey?: RequestContext;
+}

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/access.decorator.js';
 import { Db } from '../database/db.js';
 import { MetaEntry } from '../database/meta.entity.js';
@@ -26,7 +26,7 @@ export class HealthController {
   /** Readiness: the database answers, every migration is applied, and the master key opens its check value. */
   @Get('readyz')
   @Public()
-  async readyz(@Res({ passthrough: true }) res: Response) {
+  async readyz(@Res({ passthrough: true }) res: FastifyReply) {
     const checks: Record<string, 'ok' | 'failed'> = { database: 'failed', migrations: 'failed', keys: 'failed' };
     try {
       await this.db.read((m) => m.query('SELECT 1'));
@@ -41,7 +41,7 @@ export class HealthController {
       // reported through the checks below; the reason stays in the server's log, not the response
     }
     const ready = Object.values(checks).every((c) => c === 'ok');
-    res.status(ready ? 200 : 503);
+    void res.status(ready ? 200 : 503);
     return { status: ready ? 'ready' : 'not ready', checks };
   }
 }

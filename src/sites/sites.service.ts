@@ -21,8 +21,17 @@ import { SiteKeysService } from './site-keys.service.js';
 
 export type SiteView = ReturnType<typeof siteResponse>;
 
+/**
+ * How long the mint path trusts a site and its active key without reading them again. Changes on
+ * this replica drop the entry at once; the ledger writer refuses a token whose key was retired
+ * meanwhile (anywhere), and the mint then reads afresh.
+ */
+const MINT_CACHE_MS = 1_000;
+
 @Injectable()
 export class SitesService {
+  private readonly mintCache = new Map<string, { site: Site; key: SiteKey; at: number }>();
+
   constructor(
     private readonly db: Db,
     private readonly keys: SiteKeysService,
@@ -100,7 +109,7 @@ export class SitesService {
   }
 
   async update(name: string, dto: UpdateSiteDto): Promise<SiteView> {
-    return this.db.tx(async (m) => {
+    const view = await this.db.tx(async (m) => {
       const { site, key } = await this.load(m, name);
       if (dto.rowVersion !== undefined && dto.rowVersion !== site.rowVersion) {
         throw new DomainError('STALE_VERSION', `site ${name} is at rowVersion ${site.rowVersion}`, 'rowVersion');
@@ -133,6 +142,9 @@ export class SitesService {
       await this.audit.record(m, { action: 'site.update', target: `site:${name}`, detail: { changed } });
       return siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now);
     });
+    // After the commit, so that no read which began before it can leave the old policy cached.
+    this.changed(name);
+    return view;
   }
 
   async remove(name: string): Promise<void> {
@@ -144,6 +156,7 @@ export class SitesService {
       await this.audit.record(m, { action: 'site.delete', target: `site:${name}`, detail: { keyVersions: keys.map((k) => k.version) } });
       return keys.map((k) => k.id);
     });
+    this.changed(name);
     this.keys.forget(keyIds);
   }
 
@@ -154,6 +167,21 @@ export class SitesService {
       await this.audit.record(m, { action: 'site.keyfile.export', target: `site:${site.name}`, detail: { keyVersion: key.version, kid: key.kid } });
       return { kid: key.kid, bytes: this.keys.keyFile(key) };
     });
+  }
+
+  /** A site and its active key for minting: cached briefly, or read afresh when `fresh`. */
+  async forMint(name: string, fresh: boolean): Promise<{ site: Site; key: SiteKey }> {
+    const now = this.clock.now();
+    const hit = this.mintCache.get(name);
+    if (!fresh && hit && now - hit.at < MINT_CACHE_MS && now >= hit.at) return hit;
+    const loaded = await this.db.read((m) => this.load(m, name));
+    this.mintCache.set(name, { ...loaded, at: now });
+    return loaded;
+  }
+
+  /** Drops the mint path's cached view of a site after a change to it. */
+  changed(name: string): void {
+    this.mintCache.delete(name);
   }
 
   /** A site and its active key. */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SitesModule } from '../sites/sites.module.js';
+import { LedgerWriter } from './ledger-writer.js';
 import { TokenVerifierService } from './token-verifier.service.js';
 import { TokensController } from './tokens.controller.js';
 import { TokensService } from './tokens.service.js';
@@ -7,7 +8,7 @@ import { TokensService } from './tokens.service.js';
 @Module({
   imports: [SitesModule],
   controllers: [TokensController],
-  providers: [TokensService, TokenVerifierService],
+  providers: [TokensService, TokenVerifierService, LedgerWriter],
   exports: [TokensService, TokenVerifierService],
 })
 export class TokensModule {}

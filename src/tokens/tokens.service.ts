@@ -17,6 +17,7 @@ import { revocationExpr } from './classad.js';
 import { LedgerState, ListTokensQueryDto } from './dto/list-tokens.query.dto.js';
 import { MintTokenDto } from './dto/mint-token.dto.js';
 import { IssuedToken } from './issued-token.entity.js';
+import { LedgerWriter } from './ledger-writer.js';
 import { ledgerResponse } from './token.response.js';
 
 @Injectable()
@@ -29,12 +30,13 @@ export class TokensService {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly metrics: MetricsService,
+    private readonly ledger: LedgerWriter,
   ) {}
 
   /** Mints an IDTOKEN for a site within its policy and records it in the ledger. */
   async mint(siteName: string, dto: MintTokenDto) {
     for (let attempt = 0; ; attempt++) {
-      const { site, key } = await this.db.read((m) => this.sites.load(m, siteName));
+      const { site, key } = await this.sites.forMint(siteName, attempt > 0);
       const allowed = site.scopes.split(' ') as Level[];
       const levels = dto.scopes ? parseLevels(dto.scopes) : allowed;
       const within = closure(allowed);
@@ -56,10 +58,9 @@ export class TokensService {
         scope: scopeClaim(levels),
       };
       const token = await signIdToken(key.kid, claims, await this.keys.signingKey(key));
-      const recorded = await this.db.tx(async (m) => {
-        // The key may have been rotated away since it was read: never hand out a token of a retired key.
-        if (!(await m.existsBy(SiteKey, { id: key.id, state: 'active' }))) return false;
-        await m.insert(IssuedToken, {
+      // The key may be rotated away before the row lands: the writer then refuses it and we mint again.
+      const recorded = await this.ledger.record(
+        Object.assign(new IssuedToken(), {
           jti: claims.jti,
           siteId: site.id,
           siteName: site.name,
@@ -73,14 +74,13 @@ export class TokensService {
           expiresAt: claims.exp * 1000,
           revokedAt: null,
           mintedBy: actorName(requestContext.get()?.principal),
-        });
-        await this.audit.record(m, {
+        }),
+        this.audit.line({
           action: 'token.mint',
           target: `site:${site.name}`,
           detail: { jti: claims.jti, keyVersion: key.version, subject: claims.sub, scopes: levels, lifetimeSeconds: lifetime },
-        });
-        return true;
-      });
+        }),
+      );
       if (!recorded) {
         if (attempt < 3) continue;
         throw new Error(`site ${site.name}'s key kept changing while minting`);

@@ -1,0 +1,43 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type pino from 'pino';
+import type { WithContext } from '../common/request-context.js';
+import type { MetricsService } from '../metrics/metrics.service.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The caller's X-Request-Id when it is sane, else a fresh one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The route pattern a request matched (never its values), for logs and metric labels. */
+export const routeOf = (req: FastifyRequest) => (req.routeOptions?.url as string | undefined) ?? 'unmatched';
+
+/**
+ * Gives each request its context and echoes its id, and on completion logs one line and observes
+ * the latency. Nothing the caller put in the URL or the body reaches the log.
+ */
+export function installHttpHooks(fastify: FastifyInstance, log: pino.Logger, metrics: MetricsService): void {
+  fastify.decorateRequest('glidekey', undefined);
+  fastify.addHook('onRequest', (req, reply, done) => {
+    (req as FastifyRequest & WithContext).glidekey = { requestId: req.id };
+    void reply.header('x-request-id', req.id);
+    done();
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const route = routeOf(req);
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
+    if (log.isLevelEnabled('info') || reply.statusCode >= 500) {
+      const actor = (req as FastifyRequest & WithContext).glidekey?.principal?.name;
+      log[reply.statusCode >= 500 ? 'error' : 'info'](
+        { requestId: req.id, method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, actor },
+        'request',
+      );
+    }
+    done();
+  });
+}
