@@ -40,6 +40,11 @@ export interface CreateAppOptions {
   clock?: Clock;
   /** Where log lines go (tests capture them); default stdout. */
   logDestination?: pino.DestinationStream;
+  /**
+   * Serve the OpenAPI UI's assets (default true). In-process tests turn it off: jest on Node 20
+   * cannot load @fastify/static's ESM-only dependencies. The JSON document is always served.
+   */
+  docsUi?: boolean;
 }
 
 /** JSON bodies only, and only objects or arrays: Fastify's default parser (prototype poisoning refused), stricter. */
@@ -101,7 +106,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
+  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json', swaggerUiEnabled: opts.docsUi ?? true });
   app.enableShutdownHooks();
   return app;
 }

@@ -1,5 +1,4 @@
-import { Level } from './scopes.js';
-import { isWiderThanPilot } from './scopes.js';
+import { isWiderThanPilot, Level } from './scopes.js';
 import { nextRotationAt, policyOf } from './rotation-policy.js';
 import type { SiteKey } from './site-key.entity.js';
 import type { Site } from './site.entity.js';

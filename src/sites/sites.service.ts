@@ -11,7 +11,7 @@ import { CreateSiteDto } from './dto/create-site.dto.js';
 import { SitePolicyDto } from './dto/site-policy.dto.js';
 import { UpdateSiteDto } from './dto/update-site.dto.js';
 import { importedKeyBytes } from './key-material.js';
-import { checkRotationPolicy, policyOf } from './rotation-policy.js';
+import { checkRotationPolicy, policyOf, RotationPolicy } from './rotation-policy.js';
 import { isWiderThanPilot, Level, parseLevels, PILOT_LEVELS } from './scopes.js';
 import { checkSiteName } from './site-name.js';
 import { SiteKey } from './site-key.entity.js';
@@ -20,6 +20,17 @@ import { Site } from './site.entity.js';
 import { SiteKeysService } from './site-keys.service.js';
 
 export type SiteView = ReturnType<typeof siteResponse>;
+
+/** The site columns a checked policy sets, on create and on update alike. */
+const policyColumns = (policy: { levels: Level[]; lifetime: number; maxLifetime: number }, rotation: RotationPolicy) => ({
+  scopes: policy.levels.join(' '),
+  lifetimeSeconds: policy.lifetime,
+  maxLifetimeSeconds: policy.maxLifetime,
+  rotationEnabled: rotation.enabled,
+  rotationIntervalSeconds: rotation.intervalSeconds,
+  rotationCron: rotation.cron,
+  rotationGraceSeconds: rotation.graceSeconds,
+});
 
 /**
  * How long the mint path trusts a site and its active key without reading them again. Changes on
@@ -57,13 +68,7 @@ export class SitesService {
       name,
       issuer: dto.issuer ?? cfg.trustDomain,
       identity: dto.identity ?? `${name}@${cfg.frontend.name}`,
-      scopes: policy.levels.join(' '),
-      lifetimeSeconds: policy.lifetime,
-      maxLifetimeSeconds: policy.maxLifetime,
-      rotationEnabled: rotation.enabled,
-      rotationIntervalSeconds: rotation.intervalSeconds,
-      rotationCron: rotation.cron,
-      rotationGraceSeconds: rotation.graceSeconds,
+      ...policyColumns(policy, rotation),
       keyVersion: 1,
       rowVersion: 1,
       createdAt: now,
@@ -125,13 +130,7 @@ export class SitesService {
       const changes: Partial<Site> = {
         issuer: dto.issuer ?? site.issuer,
         identity: dto.identity ?? site.identity,
-        scopes: policy.levels.join(' '),
-        lifetimeSeconds: policy.lifetime,
-        maxLifetimeSeconds: policy.maxLifetime,
-        rotationEnabled: rotation.enabled,
-        rotationIntervalSeconds: rotation.intervalSeconds,
-        rotationCron: rotation.cron,
-        rotationGraceSeconds: rotation.graceSeconds,
+        ...policyColumns(policy, rotation),
         updatedAt: now,
         rowVersion: site.rowVersion + 1,
       };

@@ -79,7 +79,7 @@ export async function startTestApp(opts: { engine?: Engine; env?: Record<string,
     },
   });
   const clock = opts.clock ?? new FakeClock(Date.now());
-  const app = await createApp(config, { clock, logDestination: sink });
+  const app = await createApp(config, { clock, logDestination: sink, docsUi: false });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const { readFileSync } = await import('node:fs');
