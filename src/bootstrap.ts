@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type pino from 'pino';
 import { AppModule } from './app.module.js';
 import { Clock } from './common/clock.js';
-import { NotJsonObjectError } from './common/exception.filter.js';
+import { frameworkErrorReply, NotJsonObjectError } from './common/exception.filter.js';
 import { globalValidationPipe } from './common/validation.js';
 import { Settings } from './config/config.module.js';
 import { AppConfig } from './config/config.schema.js';
@@ -75,6 +75,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     genReqId: requestIdOf,
     requestIdHeader: false,
     logger: false,
+    frameworkErrors: (err: unknown, _req: unknown, reply: Parameters<typeof frameworkErrorReply>[1]) => frameworkErrorReply(err, reply),
     ...(tls ? { https: tls } : {}),
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const fastify = adapter.getInstance() as unknown as FastifyInstance & { [ROUTES]: string[] };

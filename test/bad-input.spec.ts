@@ -45,6 +45,9 @@ describe('bad input', () => {
     ['maximum over the service ceiling', () => api.post('/sites', { name: 'l4', maxLifetimeSeconds: 31_000_000 }), 'LIFETIME_EXCEEDS_POLICY', 'maxLifetimeSeconds'],
     ['rotation with interval and cron', () => api.post('/sites', { name: 'r1', rotation: { enabled: true, intervalSeconds: 60, cron: '0 * * * *' } }), 'INVALID_ROTATION_POLICY', 'rotation'],
     ['rotation with a bad cron', () => api.post('/sites', { name: 'r2', rotation: { enabled: true, cron: 'every day' } }), 'INVALID_ROTATION_POLICY', 'rotation.cron'],
+    ['rotation with a cron that never fires (31 February)', () => api.post('/sites', { name: 'r3', rotation: { enabled: true, cron: '0 0 31 2 *' } }), 'INVALID_ROTATION_POLICY', 'rotation.cron'],
+    ['key that is not an object', () => api.post('/sites', { name: 'k4', key: [] }), 'INVALID_KEY', 'key'],
+    ['rotation that is not an object', () => api.post('/sites', { name: 'r4', rotation: 'daily' }), 'INVALID_ROTATION_POLICY', 'rotation'],
     ['unknown field', () => api.post('/sites', { name: 'u1', colour: 'blue' }), 'UNKNOWN_FIELD', 'colour'],
     ['unknown nested field', () => api.post('/sites', { name: 'u2', rotation: { enabled: false, when: 'now' } }), 'UNKNOWN_FIELD', 'rotation.when'],
     ['malformed JSON', () => api.raw('POST', '/sites', '{"name": "x",'), 'MALFORMED_JSON', ''],
@@ -77,8 +80,14 @@ describe('bad input', () => {
     expect(await snapshot(t)).toBe(before);
   });
 
-  it('answers 404 for an unknown route and 413 for an oversized body', async () => {
+  it('answers 404 for an unknown route, 400/414 for a bad URL and 413 for an oversized body, in the same shape', async () => {
     expect((await api.get('/nothing-here')).json.error.code).toBe('NOT_FOUND');
+    const badUrl = await api.get('/sites/%E0%A4%A');
+    expect([badUrl.status, badUrl.json.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const secretish = 's3cr3t'.repeat(60);
+    const long = await api.post(`/tokens/${secretish}/revoke`);
+    expect([long.status, long.json.error.code]).toEqual([414, 'URI_TOO_LONG']);
+    expect(long.text).not.toContain(secretish);
     const before = await snapshot(t);
     const big = await api.raw('POST', '/sites', JSON.stringify({ name: 'big', identity: 'x'.repeat(1_000_000) }));
     expect(big.status).toBe(413);
@@ -90,5 +99,19 @@ describe('bad input', () => {
     const res = await api.get('/audit?action=site.create&result=failure&limit=1000');
     const codes = new Set(res.json.entries.map((e: { code: string }) => e.code));
     expect(codes).toEqual(new Set(['INVALID_SITE_NAME', 'INVALID_BASE64', 'INVALID_KEY', 'INVALID_SCOPE', 'SCOPE_TOO_WIDE', 'INVALID_ISSUER', 'INVALID_LIFETIME', 'LIFETIME_EXCEEDS_POLICY', 'INVALID_ROTATION_POLICY', 'UNKNOWN_FIELD', 'SITE_EXISTS']));
+  });
+
+  it('never records a secret pasted into a path parameter, and revokes a leaked key given whole', async () => {
+    const leaked = (await api.post('/apikeys', { name: 'leaked', roles: ['auditor'] })).json.apiKey as string;
+    const unknown = `gk_${'a'.repeat(16)}_${'Z'.repeat(43)}`;
+    const miss = await api.post(`/apikeys/${unknown}/revoke`);
+    expect([miss.status, miss.json.error.code]).toEqual([404, 'API_KEY_NOT_FOUND']);
+    const hit = await api.post(`/apikeys/${leaked}/revoke`);
+    expect([hit.status, hit.json.name, hit.json.revokedAt === null]).toEqual([200, 'leaked', false]);
+    expect((await client(t.api, leaked).get('/sites')).status).toBe(401);
+    const audit = await api.get('/audit?limit=1000');
+    expect(audit.text).not.toContain('Z'.repeat(43));
+    expect(audit.text).not.toContain(leaked.slice(20));
+    expect(audit.json.entries).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'apikey.revoke', result: 'failure', target: 'key:(not recorded)' })]));
   });
 });

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
-import { client } from './support/service.js';
+import { client, removeDir, tempDir } from './support/service.js';
 
 describe.each(ENGINES)('database on %s', (engine) => {
   let t: TestApp;
@@ -91,5 +91,23 @@ describe.each(ENGINES)('database on %s', (engine) => {
     expect((await api.get('/sites/doomed')).json.error.code).toBe('SITE_NOT_FOUND');
     const keys = await t.db.dataSource.query(`SELECT COUNT(*) AS n FROM site_keys k JOIN sites s ON s.id = k.site_id WHERE s.name = 'doomed'`);
     expect(Number(keys[0].n)).toBe(0);
+  });
+});
+
+describe('the service-wide lifetime ceiling', () => {
+  it('caps sites created under a higher ceiling once it is lowered', async () => {
+    const dataDir = tempDir();
+    const first = await startTestApp({ dataDir });
+    expect((await client(first.api, first.adminKey).post('/sites', { name: 'long-lived', lifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800 })).status).toBe(201);
+    await first.app.close();
+    const second = await startTestApp({ dataDir, env: { GLIDEKEY_TOKENS_MAX_LIFETIME_SECONDS: '3600', GLIDEKEY_TOKENS_DEFAULT_LIFETIME_SECONDS: '3600' } });
+    const api = client(second.api, first.adminKey);
+    const minted = await api.post('/sites/long-lived/tokens', {});
+    expect(minted.status).toBe(201);
+    expect(minted.json.expiresAt - minted.json.issuedAt).toBe(3600);
+    const over = await api.post('/sites/long-lived/tokens', { lifetimeSeconds: 7200 });
+    expect([over.status, over.json.error.code]).toEqual([400, 'LIFETIME_EXCEEDS_POLICY']);
+    await second.close();
+    removeDir(dataDir);
   });
 });

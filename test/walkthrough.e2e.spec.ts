@@ -57,6 +57,8 @@ describe('README walk-through against node dist/main.js', () => {
     chmodSync(join(passwordsD, v.kid), 0o600);
     const minted = await api.post(`/sites/${v.kid}/tokens`, {});
     expect(minted.status).toBe(201);
+    expect(minted.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('cache-control')).toBe('no-store');
     const { header, payload, signature } = decodeToken(minted.json.token);
     expect(header).toEqual({ alg: 'HS256', kid: v.kid, typ: 'JWT' });
     expect(Object.keys(payload)).toEqual(['sub', 'iat', 'nbf', 'jti', 'iss', 'exp', 'scope']);

@@ -3,8 +3,25 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
 import { AUDIT_KEY } from '../auth/access.decorator.js';
+import { looksLikeApiKey } from '../auth/api-key.secret.js';
 import { DomainError } from '../common/errors.js';
 import { AuditService } from './audit.service.js';
+
+/** A plain name (a site, an entry, a key name, a jti); anything else is not echoed. */
+const PLAIN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
+
+/**
+ * The path parameters of a refused call, as far as they are plain names. A parameter is the
+ * caller's raw input: someone may paste a secret there (an API key into .../revoke), and the
+ * audit log is readable by auditors and cannot be edited, so such values are never recorded.
+ */
+export function auditTarget(params: Record<string, string>): string | null {
+  const parts = Object.entries(params).map(([k, v]) => {
+    const value = String(v);
+    return `${k}:${PLAIN.test(value) && !looksLikeApiKey(value) ? value : '(not recorded)'}`;
+  });
+  return parts.join(' ') || null;
+}
 
 /** Records refused changes: a mutating route that fails is audited with the error code. */
 @Injectable()
@@ -18,8 +35,7 @@ export class AuditFailuresInterceptor implements NestInterceptor {
     const action = this.reflector.get<string | undefined>(AUDIT_KEY, ctx.getHandler());
     if (!action) return next.handle();
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const params = (req.params ?? {}) as Record<string, string>;
-    const target = Object.entries(params).map(([k, v]) => `${k}:${String(v).slice(0, 128)}`).join(' ') || null;
+    const target = auditTarget((req.params ?? {}) as Record<string, string>);
     return next.handle().pipe(
       catchError((err: unknown) =>
         from(

@@ -5,6 +5,9 @@ const FORMAT = /^gk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 /** An API key as handed out: `gk_<16 hex id>_<256-bit secret, base64url>`. */
 export const formatApiKey = (id: string, secret: string) => `gk_${id}_${secret}`;
 
+/** True for anything shaped like a glidekey API key, whole or nearly: never to be stored or echoed. */
+export const looksLikeApiKey = (s: string) => /gk_[0-9a-f]{16}_/.test(s);
+
 export function parseApiKey(bearer: string): { id: string; secret: string } | undefined {
   const m = FORMAT.exec(bearer);
   return m ? { id: m[1], secret: m[2] } : undefined;

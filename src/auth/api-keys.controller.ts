@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Auth, Roles } from './access.decorator.js';
 import { apiKeyResponse, ApiKeysService } from './api-keys.service.js';
+import { parseApiKey } from './api-key.secret.js';
 import { CreateApiKeyDto } from './dto/create-api-key.dto.js';
 import { actorName, type Principal } from './principal.js';
 
@@ -26,12 +27,12 @@ export class ApiKeysController {
     return (await this.keys.list()).map(apiKeyResponse);
   }
 
-  /** Revoke a key (by id or name); it stops working at once. */
+  /** Revoke a key by id or name (or by the key itself, e.g. a leaked one); it stops working at once on this replica. */
   @Post(':key/revoke')
   @HttpCode(200)
   @Roles('frontend-admin', 'factory-admin')
   @Audit('apikey.revoke')
   async revoke(@Auth() who: Principal, @Param('key') key: string) {
-    return apiKeyResponse(await this.keys.revoke(who, key.slice(0, 64), actorName(who)));
+    return apiKeyResponse(await this.keys.revoke(who, parseApiKey(key)?.id ?? key.slice(0, 64), actorName(who)));
   }
 }

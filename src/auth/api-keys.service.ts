@@ -109,14 +109,13 @@ export class ApiKeysService {
 
   /** Revokes by id or name. A REST caller may revoke only keys whose roles it could have granted. */
   async revoke(grantor: Principal | undefined, idOrName: string, actor: string): Promise<ApiKey> {
-    return this.db.tx(async (m) => {
+    const key = await this.db.tx(async (m) => {
       const key = (await m.findOneBy(ApiKey, { id: idOrName })) ?? (await m.findOneBy(ApiKey, { name: idOrName }));
       if (!key) throw new DomainError('API_KEY_NOT_FOUND', 'no such API key');
       if (grantor) {
         const may = new Set(grantor.roles.flatMap((r) => GRANTABLE[r]));
         if (!key.roles.split(',').every((r) => may.has(r as ApiRole))) throw new DomainError('ROLE_NOT_GRANTABLE', 'your roles cannot revoke this key');
       }
-      this.cache.delete(key.id);
       if (key.revokedAt === null) {
         key.revokedAt = this.clock.now();
         await m.update(ApiKey, { id: key.id, revokedAt: IsNull() }, { revokedAt: key.revokedAt });
@@ -124,6 +123,9 @@ export class ApiKeysService {
       }
       return key;
     });
+    // After the commit, so no lookup that began before it can leave the unrevoked row cached.
+    this.cache.delete(key.id);
+    return key;
   }
 
   /** True when no key was ever created: the first start hands out an admin key. */

@@ -20,6 +20,8 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'MALFORMED_JSON', message: 'request body is empty but declared as JSON' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON', message: 'request body is not valid JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'VALIDATION_FAILED', message: 'Content-Length does not match the body' },
+  FST_ERR_BAD_URL: { code: 'VALIDATION_FAILED', message: 'malformed URL' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'URI_TOO_LONG', message: 'a path parameter is too long' },
 };
 
 interface Described {
@@ -50,9 +52,9 @@ export function describe(err: unknown): Described {
   const cause = (err instanceof HttpException && err.cause ? err.cause : err) as { code?: string; statusCode?: number };
   if (cause instanceof SyntaxError && cause.statusCode === 400) return { status: 400, code: 'MALFORMED_JSON', message: 'request body is not valid JSON' };
   if (cause instanceof NotJsonObjectError) return { status: 400, code: 'MALFORMED_JSON', message: cause.message };
-  if (cause instanceof URIError) return { status: 400, code: 'VALIDATION_FAILED', message: 'malformed URL encoding' };
   const fastify = typeof cause?.code === 'string' ? FASTIFY_CODES[cause.code] : undefined;
   if (fastify) return { status: cause.statusCode ?? 400, ...fastify };
+  if (cause instanceof URIError) return { status: 400, code: 'VALIDATION_FAILED', message: 'malformed URL encoding' };
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const code = HTTP_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
@@ -60,6 +62,15 @@ export function describe(err: unknown): Described {
     return { status, code, message };
   }
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
+}
+
+/**
+ * Fastify's router errors (bad URL encoding, over-long parameters) happen before Nest sees the
+ * request; answered here in the same shape, without echoing the URL (it may hold a secret).
+ */
+export function frameworkErrorReply(err: unknown, reply: FastifyReply): void {
+  const { status, code, message } = describe(err);
+  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ error: { code, message } });
 }
 
 /** A JSON body that is valid JSON but not an object or array. */

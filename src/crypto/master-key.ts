@@ -14,6 +14,7 @@ export function readMasterKey(path: string): Buffer {
   const content = readFileSync(path);
   if (content.length === 32) return content;
   const text = content.toString('utf8').trim();
+  content.fill(0);
   const key = /^[A-Za-z0-9+/]{43}=$/.test(text) ? Buffer.from(text, 'base64') : Buffer.alloc(0);
   if (key.length !== 32) throw new MasterKeyError(`master key ${path} must hold 32 bytes (raw, or base64 on one line)`);
   return key;

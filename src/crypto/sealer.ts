@@ -40,7 +40,10 @@ export class Sealer {
   /** A keyed fingerprint: identifies a secret without letting anyone test guesses of it offline. */
   fingerprint(label: string, secret: Uint8Array): string {
     const k = sodium.crypto_generichash(32, `glidekey fingerprint key`, this.key);
-    const h = sodium.crypto_generichash(32, Buffer.concat([Buffer.from(`${label}\0`), secret]), k);
+    const input = Buffer.concat([Buffer.from(`${label}\0`), secret]);
+    const h = sodium.crypto_generichash(32, input, k);
+    k.fill(0);
+    input.fill(0);
     return Buffer.from(h).toString('hex').slice(0, 32);
   }
 }

@@ -25,6 +25,8 @@ export function installHttpHooks(fastify: FastifyInstance, log: pino.Logger, met
   fastify.addHook('onRequest', (req, reply, done) => {
     (req as FastifyRequest & WithContext).glidekey = { requestId: req.id };
     void reply.header('x-request-id', req.id);
+    // Some responses carry a secret (a minted token, a key file, a new API key): no cache may keep any.
+    void reply.header('cache-control', 'no-store');
     done();
   });
   fastify.addHook('onResponse', (req, reply, done) => {

@@ -6,11 +6,20 @@ const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',
+  '*.headers.authorization',
+  'token',
+  'secret',
+  'apiKey',
+  'password',
+  'key',
   '*.token',
   '*.secret',
   '*.apiKey',
   '*.password',
   '*.key',
+  'err.parameters',
+  'err.query',
+  'err.driverError',
 ];
 
 export function createPino(level: string, destination?: pino.DestinationStream): pino.Logger {

@@ -20,12 +20,8 @@ export function checkRotationPolicy(p: RotationPolicyDto): RotationPolicy {
   if (p.enabled && interval === null && cron === null) {
     throw new DomainError('INVALID_ROTATION_POLICY', 'an enabled rotation needs intervalSeconds or cron', 'rotation');
   }
-  if (cron !== null) {
-    try {
-      new CronTime(cron, 'UTC');
-    } catch {
-      throw new DomainError('INVALID_ROTATION_POLICY', 'rotation.cron is not a valid cron expression', 'rotation.cron');
-    }
+  if (cron !== null && nextCronRun(cron, Date.now()) === null) {
+    throw new DomainError('INVALID_ROTATION_POLICY', 'rotation.cron is not a valid cron expression, or never fires', 'rotation.cron');
   }
   return { enabled: p.enabled, intervalSeconds: interval, cron, graceSeconds: p.graceSeconds ?? 0 };
 }
@@ -37,10 +33,20 @@ export const policyOf = (s: Site): RotationPolicy => ({
   graceSeconds: s.rotationGraceSeconds,
 });
 
+/** The first run of a cron expression (UTC) after `after` (ms), or null if it is invalid or never fires. */
+export function nextCronRun(cron: string, after: number): number | null {
+  try {
+    const next = new CronTime(cron, 'UTC').getNextDateFrom(new Date(after)).toMillis();
+    return Number.isFinite(next) ? next : null;
+  } catch {
+    return null;
+  }
+}
+
 /** When the site's key is next due for rotation (ms), or null when rotation is off. */
 export function nextRotationAt(s: Site): number | null {
   if (!s.rotationEnabled) return null;
   if (s.rotationIntervalSeconds !== null) return s.rotatedAt + s.rotationIntervalSeconds * 1000;
-  if (s.rotationCron !== null) return new CronTime(s.rotationCron, 'UTC').getNextDateFrom(new Date(s.rotatedAt)).toMillis();
+  if (s.rotationCron !== null) return nextCronRun(s.rotationCron, s.rotatedAt);
   return null;
 }

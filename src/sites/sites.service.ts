@@ -149,7 +149,9 @@ export class SitesService {
   async remove(name: string): Promise<void> {
     const keyIds = await this.db.tx(async (m) => {
       const { site } = await this.load(m, name);
-      const keys = await m.find(SiteKey, { where: { siteId: site.id } });
+      // FOR UPDATE on PostgreSQL: waits for mints holding these keys FOR SHARE to commit.
+      const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
+      const keys = await m.find(SiteKey, { where: { siteId: site.id }, ...lock });
       await m.delete(SiteKey, { siteId: site.id });
       await m.delete(Site, { id: site.id });
       await this.audit.record(m, { action: 'site.delete', target: `site:${name}`, detail: { keyVersions: keys.map((k) => k.version) } });

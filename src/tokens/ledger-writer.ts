@@ -50,7 +50,10 @@ export class LedgerWriter {
       try {
         const written = await this.db.tx(async (m) => {
           const keyIds = [...new Set(batch.map((p) => p.token.keyId))];
-          const active = new Set((await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds), state: 'active' } })).map((k) => k.id));
+          // FOR SHARE on PostgreSQL: a retirement or deletion (FOR UPDATE) waits for this commit, or we see it.
+          const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_read' as const } } : {};
+          const rows = await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds), state: 'active' }, ...lock });
+          const active = new Set(rows.map((k) => k.id));
           const ok = batch.filter((p) => active.has(p.token.keyId));
           await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, ok.map((p) => tokenRow(p.token)));
           await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, ok.map((p) => auditRow(p.audit)));

@@ -7,6 +7,7 @@ import { DomainError } from '../common/errors.js';
 import { requestContext } from '../common/request-context.js';
 import { IdTokenClaims, signIdToken } from '../crypto/idtoken.js';
 import { Random } from '../crypto/random.js';
+import { Settings } from '../config/config.module.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';
@@ -31,6 +32,7 @@ export class TokensService {
     private readonly random: Random,
     private readonly metrics: MetricsService,
     private readonly ledger: LedgerWriter,
+    private readonly settings: Settings,
   ) {}
 
   /** Mints an IDTOKEN for a site within its policy and records it in the ledger. */
@@ -43,9 +45,11 @@ export class TokensService {
       if (![...closure(levels)].every((l) => within.has(l))) {
         throw new DomainError('SCOPE_TOO_WIDE', `scopes exceed site ${site.name}'s policy (${allowed.join(' ')})`, 'scopes');
       }
-      const lifetime = dto.lifetimeSeconds ?? site.lifetimeSeconds;
-      if (lifetime > site.maxLifetimeSeconds) {
-        throw new DomainError('LIFETIME_EXCEEDS_POLICY', `lifetimeSeconds must not exceed ${site.maxLifetimeSeconds} for site ${site.name}`, 'lifetimeSeconds');
+      // The service-wide ceiling applies too: lowering it caps sites created under a higher one.
+      const ceiling = Math.min(site.maxLifetimeSeconds, this.settings.config.tokens.maxLifetimeSeconds);
+      const lifetime = dto.lifetimeSeconds ?? Math.min(site.lifetimeSeconds, ceiling);
+      if (lifetime > ceiling) {
+        throw new DomainError('LIFETIME_EXCEEDS_POLICY', `lifetimeSeconds must not exceed ${ceiling} for site ${site.name}`, 'lifetimeSeconds');
       }
       const iat = this.clock.nowSeconds();
       const claims: IdTokenClaims = {

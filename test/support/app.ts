@@ -59,8 +59,8 @@ export interface TestApp {
 }
 
 /** The whole service in this process (real migrations, real crypto), listening on a loopback port. */
-export async function startTestApp(opts: { engine?: Engine; env?: Record<string, string>; clock?: FakeClock } = {}): Promise<TestApp> {
-  const dataDir = tempDir();
+export async function startTestApp(opts: { engine?: Engine; env?: Record<string, string>; clock?: FakeClock; dataDir?: string } = {}): Promise<TestApp> {
+  const dataDir = opts.dataDir ?? tempDir();
   const pgdb = opts.engine === 'postgres' ? await freshPostgres() : undefined;
   const config = loadConfig({
     GLIDEKEY_DATA_DIR: dataDir,
@@ -95,7 +95,7 @@ export async function startTestApp(opts: { engine?: Engine; env?: Record<string,
     close: async () => {
       await app.close();
       await pgdb?.drop();
-      removeDir(dataDir);
+      if (!opts.dataDir) removeDir(dataDir);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsOptional, IsString, ValidateNested } from 'class-validator';
+import { IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
 import { ImportKeyDto, SitePolicyDto } from './site-policy.dto.js';
 
 export class CreateSiteDto extends SitePolicyDto {
@@ -7,5 +7,5 @@ export class CreateSiteDto extends SitePolicyDto {
   @IsString({ context: { code: 'INVALID_SITE_NAME' } }) name!: string;
 
   /** Import an existing key instead of generating 64 random bytes. */
-  @IsOptional() @ValidateNested() @Type(() => ImportKeyDto) key?: ImportKeyDto;
+  @IsOptional() @IsObject({ context: { code: 'INVALID_KEY' } }) @ValidateNested() @Type(() => ImportKeyDto) key?: ImportKeyDto;
 }

@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 
 const ONE_YEAR = 31_536_000;
 const lifetime = { context: { code: 'INVALID_LIFETIME' } };
@@ -52,5 +52,5 @@ export class SitePolicyDto {
 
   @IsOptional() @IsInt(lifetime) @Min(60, lifetime) @Max(ONE_YEAR, lifetime) maxLifetimeSeconds?: number;
 
-  @IsOptional() @ValidateNested() @Type(() => RotationPolicyDto) rotation?: RotationPolicyDto;
+  @IsOptional() @IsObject(rotation) @ValidateNested() @Type(() => RotationPolicyDto) rotation?: RotationPolicyDto;
 }
