@@ -124,3 +124,10 @@ describe(loadConfig.name, () => {
     expect(yaml.message).not.toContain('S3cr3t');
   });
 });
+
+describe('blank environment variables', () => {
+  it('treats a blank or whitespace-only variable as unset', () => {
+    expect(loadConfig({ GLIDEKEY_PORT: '   ', GLIDEKEY_HOST: '' }).port).toBe(8080);
+    expect(loadConfig({ GLIDEKEY_PORT: ' 9090 ' }).port).toBe(9090);
+  });
+});

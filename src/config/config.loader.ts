@@ -50,7 +50,8 @@ export const envName = (path: string[]) =>
 function fromEnv(env: NodeJS.ProcessEnv): Tree {
   const out: Tree = {};
   for (const path of leafPaths(configSchema)) {
-    const value = env[envName(path)];
+    // A blank variable counts as unset (a blank GLIDEKEY_PORT must not become port 0).
+    const value = env[envName(path)]?.trim();
     if (value === undefined || value === '') continue;
     let node = out;
     for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Tree;
