@@ -20,9 +20,6 @@ export const requestContext = {
   get(): RequestContext | undefined {
     return storage.getStore();
   },
-  requestId(): string | undefined {
-    return storage.getStore()?.requestId;
-  },
 };
 
 /** Where the HTTP layer keeps a request's context on the Fastify request. */
