@@ -6,12 +6,14 @@ import { HealthController } from './health/health.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { SitesModule } from './sites/sites.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
+import { RotationModule } from './rotation/rotation.module.js';
+import { SchedulerModule } from './scheduler/scheduler.module.js';
 
 /** The service: shared core, plus the capabilities of each enabled role. */
 @Module({})
 export class AppModule {
   static forRoot(rt: Runtime): DynamicModule {
-    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule] : [];
+    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SchedulerModule] : [];
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(rt), AuthModule, ...frontend],

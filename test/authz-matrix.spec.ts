@@ -34,6 +34,8 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/api/v1/tokens/verify', pattern: '/api/v1/tokens/verify', roles: ['frontend-admin', 'auditor'], body: { token: 'a.b.c' } },
   { method: 'POST', path: `/api/v1/tokens/${JTI}/revoke`, pattern: '/api/v1/tokens/:jti/revoke', roles: ['frontend-admin'] },
   { method: 'GET', path: '/api/v1/revocations/condor', pattern: '/api/v1/revocations/condor', roles: ['frontend-admin', 'auditor'] },
+  { method: 'POST', path: '/api/v1/revocations/subjects', pattern: '/api/v1/revocations/subjects', roles: ['frontend-admin'], body: { subject: 'nobody@nowhere' } },
+  { method: 'POST', path: '/api/v1/sites/matrix/rotate', pattern: '/api/v1/sites/:site/rotate', roles: ['frontend-admin'], body: {} },
 ];
 
 describe('authorization matrix', () => {

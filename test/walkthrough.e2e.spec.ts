@@ -109,17 +109,21 @@ describe('README walk-through against node dist/main.js', () => {
   it('keeps a ledger that never holds a token, and an audit trail of every change', async () => {
     const ledger = await api.get('/tokens?site=el7_osg35');
     expect(ledger.status).toBe(200);
-    expect(ledger.json.tokens.length).toBe(2);
-    expect(ledger.json.tokens.map((t: { state: string }) => t.state).sort()).toEqual(['active', 'revoked']);
+    // The admin's two tokens, and the site's current token, minted by the renewer when the site was created.
+    const byAdmin = ledger.json.tokens.filter((t: { mintedBy: string }) => t.mintedBy === 'api-key:admin');
+    expect(byAdmin.map((t: { state: string }) => t.state).sort()).toEqual(['active', 'revoked']);
+    expect(ledger.json.tokens.filter((t: { mintedBy: string }) => t.mintedBy === 'system').map((t: { state: string }) => t.state)).toEqual(['active']);
     expect(ledger.text).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
     expect((await api.get('/tokens?state=revoked')).json.tokens).toHaveLength(1);
 
     const site = await api.get('/sites/el7_osg35');
-    expect(site.json.activeTokenCount).toBe(1);
+    expect(site.json.activeTokenCount).toBe(2);
+    expect(site.json.currentToken).toEqual({ jti: expect.stringMatching(/^[0-9a-f]{32}$/), issuedAt: expect.any(String), expiresAt: expect.any(String) });
+    expect(site.json.keys).toEqual([expect.objectContaining({ version: 1, kid: 'el7_osg35', state: 'active', graceUntil: null })]);
     const audit = await api.get('/audit?target=site:el7_osg35');
     const actions = audit.json.entries.map((e: { action: string }) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['site.create', 'site.keyfile.export', 'token.mint', 'token.revoke']));
-    expect(audit.json.entries.every((e: { actor: string; requestId: string }) => e.actor === 'api-key:admin' && e.requestId)).toBe(true);
+    expect(actions).toEqual(expect.arrayContaining(['site.create', 'site.keyfile.export', 'token.mint', 'token.revoke', 'token.renew']));
+    expect(audit.json.entries.every((e: { actor: string; requestId: string }) => ['api-key:admin', 'system', 'system:renewal'].includes(e.actor) && e.requestId)).toBe(true);
     expect(audit.text).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
   });
 
@@ -128,7 +132,7 @@ describe('README walk-through against node dist/main.js', () => {
     const ready = await (await fetch(`${svc.url}/readyz`)).json();
     expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', keys: 'ok' } });
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
-    expect(metrics).toContain('glidekey_tokens_minted_total{site="el7_osg35"} 2');
+    expect(metrics).toContain('glidekey_tokens_minted_total{site="el7_osg35"} 3');
     expect(metrics).toMatch(/glidekey_token_verifications_total\{result="valid"\} 1/);
     expect(metrics).toMatch(/glidekey_token_verifications_total\{result="REVOKED"\} 1/);
     expect(metrics).toMatch(/glidekey_http_request_duration_seconds_bucket\{.*route="\/api\/v1\/sites\/:site\/tokens".*\}/);

@@ -31,7 +31,7 @@ describe(loadConfig.name, () => {
     expect(c.port).toBe(8080);
     expect(c.host).toBe('127.0.0.1');
     expect(c.roles).toEqual(['frontend', 'factory']);
-    expect(c.tokens).toEqual({ defaultLifetimeSeconds: 86400, maxLifetimeSeconds: 604800 });
+    expect(c.tokens).toEqual({ defaultLifetimeSeconds: 86400, maxLifetimeSeconds: 604800, renewFraction: 0.5 });
     expect(c.metrics.public).toBe(true);
     expect(c.scheduler.tickSeconds).toBe(60);
     expect(c.database.url).toBeUndefined();
@@ -79,7 +79,7 @@ describe(loadConfig.name, () => {
     expect(c.host).toBe('::1');
     expect(c.roles).toEqual(['frontend']);
     expect(c.metrics.public).toBe(true);
-    expect(c.tokens).toEqual({ defaultLifetimeSeconds: 86400, maxLifetimeSeconds: 172800 });
+    expect(c.tokens).toEqual({ defaultLifetimeSeconds: 86400, maxLifetimeSeconds: 172800, renewFraction: 0.5 });
   });
 
   it.each([

@@ -48,9 +48,11 @@ export const configSchema = z
       .object({
         defaultLifetimeSeconds: seconds(60, 31_536_000).default(86_400),
         maxLifetimeSeconds: seconds(60, 31_536_000).default(604_800),
+        /** A site's current token is re-minted when less than this fraction of its lifetime is left. */
+        renewFraction: z.coerce.number().min(0.05).max(0.95).default(0.5),
       })
       .strict()
-      .default({ defaultLifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800 }),
+      .default({ defaultLifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800, renewFraction: 0.5 }),
     tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
     metrics: z.object({ public: boolish.default(true) }).strict().default({ public: true }),
     log: z

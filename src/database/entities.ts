@@ -4,5 +4,8 @@ import { SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { MetaEntry } from './meta.entity.js';
+import { CurrentToken } from '../rotation/current-token.entity.js';
+import { Lease } from '../scheduler/lease.entity.js';
+import { SubjectRevocation } from '../tokens/subject-revocation.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation];

@@ -53,4 +53,8 @@ export class Site {
 
   @Column(msColumn('rotated_at'))
   rotatedAt!: number;
+
+  /** When the policy next makes the key due (null: rotation off); kept with every change, indexed. */
+  @Column(msColumn('next_rotation_at', true))
+  nextRotationAt!: number | null;
 }

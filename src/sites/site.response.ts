@@ -1,5 +1,5 @@
 import { isWiderThanPilot, Level } from './scopes.js';
-import { nextRotationAt, policyOf } from './rotation-policy.js';
+import { policyOf } from './rotation-policy.js';
 import type { SiteKey } from './site-key.entity.js';
 import type { Site } from './site.entity.js';
 
@@ -8,7 +8,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** A site as the API shows it: metadata and policy, never key bytes. */
 export function siteResponse(site: Site, key: SiteKey, activeTokens: number, now: number) {
   const levels = site.scopes.split(' ') as Level[];
-  const next = nextRotationAt(site);
+  const next = site.nextRotationAt;
   return {
     name: site.name,
     kid: key.kid,

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Audit, Roles } from '../auth/access.decorator.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
+import { KeyFileQueryDto } from './dto/key-file.query.dto.js';
 import { UpdateSiteDto } from './dto/update-site.dto.js';
 import { SiteNamePipe } from './site-name.js';
 import { SitesService } from './sites.service.js';
@@ -53,8 +54,8 @@ export class SitesController {
   @Roles('frontend-admin')
   @Audit('site.keyfile.export')
   @ApiProduces('application/octet-stream')
-  async keyFile(@Param('site', SiteNamePipe) site: string): Promise<StreamableFile> {
-    const { kid, bytes } = await this.sites.keyFile(site);
+  async keyFile(@Param('site', SiteNamePipe) site: string, @Query() q: KeyFileQueryDto): Promise<StreamableFile> {
+    const { kid, bytes } = await this.sites.keyFile(site, q.version);
     return new StreamableFile(bytes, { type: 'application/octet-stream', disposition: `attachment; filename="${kid}"`, length: bytes.length });
   }
 }

@@ -11,13 +11,16 @@ import { CreateSiteDto } from './dto/create-site.dto.js';
 import { SitePolicyDto } from './dto/site-policy.dto.js';
 import { UpdateSiteDto } from './dto/update-site.dto.js';
 import { importedKeyBytes } from './key-material.js';
-import { checkRotationPolicy, policyOf, RotationPolicy } from './rotation-policy.js';
+import { checkRotationPolicy, nextRotationAt, policyOf, RotationPolicy } from './rotation-policy.js';
 import { isWiderThanPilot, Level, parseLevels, PILOT_LEVELS } from './scopes.js';
 import { checkSiteName } from './site-name.js';
 import { SiteKey } from './site-key.entity.js';
 import { siteResponse } from './site.response.js';
 import { Site } from './site.entity.js';
 import { SiteKeysService } from './site-keys.service.js';
+import { KeyChanges } from './key-changes.js';
+import { CurrentToken } from '../rotation/current-token.entity.js';
+import { In } from 'typeorm';
 
 export type SiteView = ReturnType<typeof siteResponse>;
 
@@ -49,6 +52,7 @@ export class SitesService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
+    private readonly changes: KeyChanges,
   ) {}
 
   async create(dto: CreateSiteDto): Promise<SiteView> {
@@ -74,7 +78,9 @@ export class SitesService {
       createdAt: now,
       updatedAt: now,
       rotatedAt: now,
+      nextRotationAt: null as number | null,
     } satisfies Site);
+    site.nextRotationAt = nextRotationAt(site);
     let key: SiteKey;
     try {
       key = this.keys.newKey(site.id, 1, name, raw, dto.key ? dto.key.format : 'generated');
@@ -91,6 +97,7 @@ export class SitesService {
         detail: { keyVersion: 1, keySource: key.source, keyFingerprint: key.fingerprint, scopes: policy.levels, issuer: site.issuer },
       });
     });
+    await this.changes.changed('keys', name);
     return siteResponse(site, key, 0, now);
   }
 
@@ -105,11 +112,19 @@ export class SitesService {
     });
   }
 
-  get(name: string): Promise<SiteView> {
+  /** One site, with its usable key versions and its current token's metadata. */
+  get(name: string) {
     return this.db.read(async (m) => {
       const { site, key } = await this.load(m, name);
       const now = this.clock.now();
-      return siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now);
+      const live = await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, order: { version: 'DESC' } });
+      const current = await m.findOneBy(CurrentToken, { siteId: site.id });
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+      return {
+        ...siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now),
+        keys: live.map((k) => ({ version: k.version, kid: k.kid, state: k.state, fingerprint: k.fingerprint, createdAt: iso(k.createdAt), graceUntil: iso(k.graceUntil) })),
+        currentToken: current ? { jti: current.jti, issuedAt: iso(current.issuedAt), expiresAt: iso(current.expiresAt) } : null,
+      };
     });
   }
 
@@ -134,7 +149,8 @@ export class SitesService {
         updatedAt: now,
         rowVersion: site.rowVersion + 1,
       };
-      const changed = Object.keys(changes).filter((k) => !['updatedAt', 'rowVersion'].includes(k) && changes[k as keyof Site] !== site[k as keyof Site]);
+      changes.nextRotationAt = nextRotationAt({ ...site, ...changes } as Site);
+      const changed = Object.keys(changes).filter((k) => !['updatedAt', 'rowVersion', 'nextRotationAt'].includes(k) && changes[k as keyof Site] !== site[k as keyof Site]);
       const res = await m.update(Site, { id: site.id, rowVersion: site.rowVersion }, changes);
       if (!res.affected) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; read it again`, 'rowVersion');
       Object.assign(site, changes);
@@ -159,12 +175,16 @@ export class SitesService {
     });
     this.changed(name);
     this.keys.forget(keyIds);
+    await this.changes.changed('keys', name);
   }
 
-  /** The passwords.d file of the active key. Exporting a key is audited. */
-  async keyFile(name: string): Promise<{ kid: string; bytes: Buffer }> {
+  /** The passwords.d file of the active key (or of a usable `version`). Exporting a key is audited. */
+  async keyFile(name: string, version?: number): Promise<{ kid: string; bytes: Buffer }> {
     return this.db.tx(async (m) => {
-      const { site, key } = await this.load(m, name);
+      const loaded = await this.load(m, name);
+      const { site } = loaded;
+      const key = version === undefined ? loaded.key : await m.findOneBy(SiteKey, { siteId: site.id, version, state: In(['active', 'grace']) });
+      if (!key) throw new DomainError('KEY_NOT_FOUND', `site ${name} has no usable key version ${version}`, 'version');
       await this.audit.record(m, { action: 'site.keyfile.export', target: `site:${site.name}`, detail: { keyVersion: key.version, kid: key.kid } });
       return { kid: key.kid, bytes: this.keys.keyFile(key) };
     });

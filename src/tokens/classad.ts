@@ -21,12 +21,21 @@ export interface RevokedToken {
   jti: string;
 }
 
+export interface RevokedSubject {
+  subject: string;
+  /** Unix seconds: tokens of this subject issued at or before it are revoked. */
+  issuedBefore: number;
+}
+
 /**
  * A SEC_TOKEN_REVOCATION_EXPR value revoking these tokens. `=?=` is meta-equality: it is false,
  * never UNDEFINED, for a token without the claim (HTCondor treats UNDEFINED as revoked).
  * An empty list revokes nothing.
  */
-export function revocationExpr(tokens: RevokedToken[]): string {
-  if (!tokens.length) return 'false';
-  return tokens.map((t) => `jti =?= ${classAdString(t.jti)}`).join(' || ');
+export function revocationExpr(tokens: RevokedToken[], subjects: RevokedSubject[] = []): string {
+  const terms = [
+    ...tokens.map((t) => `jti =?= ${classAdString(t.jti)}`),
+    ...subjects.map((s) => `(sub =?= ${classAdString(s.subject)} && iat <= ${Math.trunc(s.issuedBefore)})`),
+  ];
+  return terms.length ? terms.join(' || ') : 'false';
 }

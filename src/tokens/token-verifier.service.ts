@@ -7,6 +7,7 @@ import { SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { Site } from '../sites/site.entity.js';
 import { IssuedToken } from './issued-token.entity.js';
+import { TokensService } from './tokens.service.js';
 
 export const VERIFY_REASONS = ['MALFORMED', 'UNKNOWN_KID', 'BAD_SIGNATURE', 'EXPIRED', 'NOT_YET_VALID', 'KEY_RETIRED', 'REVOKED', 'WRONG_ISSUER'] as const;
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
@@ -28,6 +29,7 @@ export class TokenVerifierService {
     private readonly keys: SiteKeysService,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly tokens: TokensService,
   ) {}
 
   async verify(token: string): Promise<VerifyResult> {
@@ -63,6 +65,7 @@ export class TokenVerifierService {
     if (!site) return fail('UNKNOWN_KID');
     if (claims.iss !== site.issuer) return fail('WRONG_ISSUER');
     if (ledger?.revokedAt != null) return fail('REVOKED');
+    if (typeof claims.sub === 'string' && typeof claims.iat === 'number' && (await this.tokens.subjectRevoked(claims.sub, claims.iat))) return fail('REVOKED');
     const now = Math.floor(nowMs / 1000);
     if (typeof claims.nbf === 'number' && now < claims.nbf) return fail('NOT_YET_VALID');
     if (typeof claims.exp === 'number' && now > claims.exp) return fail('EXPIRED');

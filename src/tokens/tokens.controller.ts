@@ -5,6 +5,7 @@ import { DomainError } from '../common/errors.js';
 import { SiteNamePipe } from '../sites/site-name.js';
 import { ListTokensQueryDto } from './dto/list-tokens.query.dto.js';
 import { MintTokenDto } from './dto/mint-token.dto.js';
+import { RevokeSubjectDto } from './dto/revoke-subject.dto.js';
 import { VerifyTokenDto } from './dto/verify-token.dto.js';
 import { TokenVerifierService } from './token-verifier.service.js';
 import { TokensService } from './tokens.service.js';
@@ -51,6 +52,15 @@ export class TokensController {
   @Audit('token.revoke')
   revoke(@Param('jti') jti: string) {
     return this.tokens.revoke(jtiOf(jti));
+  }
+
+  /** Extension: revoke every token of a subject issued at or before `issuedBefore` (default now), on every site. */
+  @Post('revocations/subjects')
+  @HttpCode(200)
+  @Roles('frontend-admin')
+  @Audit('token.revoke-subject')
+  revokeSubject(@Body() dto: RevokeSubjectDto) {
+    return this.tokens.revokeSubject(dto);
   }
 
   /** A SEC_TOKEN_REVOCATION_EXPR value covering every revoked, unexpired token. */

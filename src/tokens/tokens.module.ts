@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SitesModule } from '../sites/sites.module.js';
 import { LedgerWriter } from './ledger-writer.js';
+import { RevocationFileService } from './revocation-file.service.js';
 import { TokenVerifierService } from './token-verifier.service.js';
 import { TokensController } from './tokens.controller.js';
 import { TokensService } from './tokens.service.js';
@@ -8,7 +9,7 @@ import { TokensService } from './tokens.service.js';
 @Module({
   imports: [SitesModule],
   controllers: [TokensController],
-  providers: [TokensService, TokenVerifierService, LedgerWriter],
-  exports: [TokensService, TokenVerifierService],
+  providers: [TokensService, TokenVerifierService, LedgerWriter, RevocationFileService],
+  exports: [TokensService, TokenVerifierService, RevocationFileService],
 })
 export class TokensModule {}

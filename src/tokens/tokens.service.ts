@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull, MoreThan } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { IsNull, MoreThan, MoreThanOrEqual } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { actorName } from '../auth/principal.js';
 import { Clock } from '../common/clock.js';
@@ -19,6 +20,9 @@ import { LedgerState, ListTokensQueryDto } from './dto/list-tokens.query.dto.js'
 import { MintTokenDto } from './dto/mint-token.dto.js';
 import { IssuedToken } from './issued-token.entity.js';
 import { LedgerWriter } from './ledger-writer.js';
+import { RevokeSubjectDto } from './dto/revoke-subject.dto.js';
+import { SubjectRevocation } from './subject-revocation.entity.js';
+import { KeyChanges } from '../sites/key-changes.js';
 import { ledgerResponse } from './token.response.js';
 
 @Injectable()
@@ -33,10 +37,18 @@ export class TokensService {
     private readonly metrics: MetricsService,
     private readonly ledger: LedgerWriter,
     private readonly settings: Settings,
+    private readonly changes: KeyChanges,
   ) {}
 
   /** Mints an IDTOKEN for a site within its policy and records it in the ledger. */
   async mint(siteName: string, dto: MintTokenDto) {
+    const { keyId, ...view } = await this.mintWithKey(siteName, dto);
+    void keyId;
+    return view;
+  }
+
+  /** mint(), also naming the key row that signed (for the renewer). */
+  async mintWithKey(siteName: string, dto: MintTokenDto) {
     for (let attempt = 0; ; attempt++) {
       const { site, key } = await this.sites.forMint(siteName, attempt > 0);
       const allowed = site.scopes.split(' ') as Level[];
@@ -100,6 +112,7 @@ export class TokensService {
         scopes: levels,
         issuedAt: claims.iat,
         expiresAt: claims.exp,
+        keyId: key.id,
       };
     }
   }
@@ -135,7 +148,7 @@ export class TokensService {
   }
 
   async revoke(jti: string) {
-    return this.db.tx(async (m) => {
+    const view = await this.db.tx(async (m) => {
       const t = await m.findOneBy(IssuedToken, { jti });
       if (!t) throw new DomainError('TOKEN_NOT_FOUND', 'no token with this jti in the ledger');
       if (t.revokedAt !== null) throw new DomainError('TOKEN_ALREADY_REVOKED', 'this token is already revoked');
@@ -145,18 +158,54 @@ export class TokensService {
       const key = await m.findOneBy(SiteKey, { id: t.keyId });
       return ledgerResponse(t, this.stateOf(t, key?.state ?? null, this.clock.now()));
     });
+    await this.changes.changed('revocations');
+    return view;
   }
 
-  /** SEC_TOKEN_REVOCATION_EXPR covering every revoked token that has not yet expired. */
+  /**
+   * Revokes every token of a subject issued at or before a time (default now), on every site:
+   * the ledger rows now, and tokens minted elsewhere through the expression and the verifier.
+   */
+  async revokeSubject(dto: RevokeSubjectDto) {
+    const now = this.clock.now();
+    const issuedBefore = dto.issuedBefore ?? Math.floor(now / 1000);
+    const rule = Object.assign(new SubjectRevocation(), {
+      id: randomUUID(),
+      subject: dto.subject,
+      issuedBefore,
+      // Every token it can match has expired by then (no token outlives the service's ceiling).
+      expiresAt: (issuedBefore + this.settings.config.tokens.maxLifetimeSeconds) * 1000,
+      createdAt: now,
+      createdBy: actorName(requestContext.get()?.principal),
+    });
+    const revoked = await this.db.tx(async (m) => {
+      await m.insert(SubjectRevocation, rule);
+      const res = await m
+        .createQueryBuilder()
+        .update(IssuedToken)
+        .set({ revokedAt: now })
+        .where('subject = :subject AND issued_at <= :at AND revoked_at IS NULL', { subject: dto.subject, at: issuedBefore * 1000 })
+        .execute();
+      await this.audit.record(m, { action: 'token.revoke-subject', target: `subject:${dto.subject.slice(0, 200)}`, detail: { issuedBefore, ledgerTokens: res.affected ?? 0 } });
+      return res.affected ?? 0;
+    });
+    await this.changes.changed('revocations');
+    return { subject: rule.subject, issuedBefore, expiresAt: new Date(rule.expiresAt).toISOString(), ledgerTokensRevoked: revoked };
+  }
+
+  /** The subject revocations a token matches (for the verifier). */
+  subjectRevoked(subject: string, iat: number): Promise<boolean> {
+    return this.db.read((m) => m.existsBy(SubjectRevocation, { subject, issuedBefore: MoreThanOrEqual(iat), expiresAt: MoreThan(this.clock.now()) }));
+  }
+
+  /** SEC_TOKEN_REVOCATION_EXPR covering every revoked token that has not yet expired, and every live subject revocation. */
   async revocationExpression(): Promise<string> {
-    const revoked = await this.db.read((m) =>
-      m.find(IssuedToken, {
-        select: { jti: true },
-        where: { revokedAt: MoreThan(0), expiresAt: MoreThan(this.clock.now()) },
-        order: { jti: 'ASC' },
-      }),
-    );
-    return revocationExpr(revoked);
+    const now = this.clock.now();
+    const [revoked, subjects] = await this.db.read(async (m) => [
+      await m.find(IssuedToken, { select: { jti: true }, where: { revokedAt: MoreThan(0), expiresAt: MoreThan(now) }, order: { jti: 'ASC' } }),
+      await m.find(SubjectRevocation, { where: { expiresAt: MoreThan(now) }, order: { createdAt: 'ASC' } }),
+    ] as const);
+    return revocationExpr(revoked, subjects);
   }
 
   private stateOf(t: IssuedToken, keyState: string | null, now: number): LedgerState {

@@ -1,0 +1,149 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { In } from 'typeorm';
+import { writeFileAtomic } from '../common/atomic-file.js';
+import { Clock } from '../common/clock.js';
+import { Settings } from '../config/config.module.js';
+import { Db } from '../database/db.js';
+import { KeyChanges } from '../sites/key-changes.js';
+import { SiteKey } from '../sites/site-key.entity.js';
+import { SiteKeysService } from '../sites/site-keys.service.js';
+
+export interface SyncReport {
+  written: string[];
+  repaired: string[];
+  removed: string[];
+  conflicts: string[];
+}
+
+interface Manifest {
+  dir: string;
+  files: string[];
+}
+
+/**
+ * Keeps frontend.passwordsDir holding exactly the usable keys glidekey manages (active, and in
+ * grace), in HTCondor's scrambled format, each written atomically with mode 0600; retired keys'
+ * files go. Which files glidekey wrote is recorded in <dataDir>/passwords-dir.json (not in the
+ * directory, where HTCondor would see it); any other file there is never touched, and a file of
+ * the same name that glidekey did not write is reported, not overwritten.
+ */
+@Injectable()
+export class PasswordsDirService implements OnModuleInit {
+  private readonly log = new Logger('passwords.d');
+  private readonly dir: string | undefined;
+  private readonly manifestPath: string;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly keys: SiteKeysService,
+    private readonly clock: Clock,
+    private readonly changes: KeyChanges,
+    settings: Settings,
+  ) {
+    this.dir = settings.config.frontend.passwordsDir ? resolve(settings.config.frontend.passwordsDir) : undefined;
+    this.manifestPath = resolve(settings.dataDir, 'passwords-dir.json');
+  }
+
+  onModuleInit(): void {
+    this.changes.on(async (kind) => {
+      if (kind === 'keys') await this.sync('change');
+    });
+  }
+
+  get enabled(): boolean {
+    return this.dir !== undefined;
+  }
+
+  /** Brings the directory in line with the database; one sync at a time. */
+  sync(reason: 'startup' | 'change' | 'tick'): Promise<SyncReport> {
+    const run = this.running.then(() => this.syncNow(reason));
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private async syncNow(reason: string): Promise<SyncReport> {
+    const report: SyncReport = { written: [], repaired: [], removed: [], conflicts: [] };
+    if (!this.dir) return report;
+    const dir = this.dir;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const desired = await this.desired();
+    const manifest = this.loadManifest();
+    const managed = new Set(manifest.dir === dir ? manifest.files : []);
+    for (const [kid, bytes] of desired) {
+      const path = join(dir, kid);
+      const exists = existsSync(path);
+      if (exists && !managed.has(kid)) {
+        if (readFileSync(path).equals(bytes)) {
+          managed.add(kid); // the admin placed the same key there: adopt it
+          this.saveManifest(dir, managed);
+        } else {
+          report.conflicts.push(kid);
+          continue;
+        }
+      }
+      if (!managed.has(kid)) {
+        // Record before writing: a crash in between leaves a manifest entry, never an orphan file.
+        managed.add(kid);
+        this.saveManifest(dir, managed);
+      }
+      if (!exists) {
+        writeFileAtomic(path, bytes, 0o600);
+        (reason === 'startup' ? report.repaired : report.written).push(kid);
+      } else if (!readFileSync(path).equals(bytes)) {
+        writeFileAtomic(path, bytes, 0o600);
+        report.repaired.push(kid);
+      } else if ((statSync(path).mode & 0o777) !== 0o600) {
+        chmodSync(path, 0o600);
+        report.repaired.push(kid);
+      }
+      bytes.fill(0);
+    }
+    for (const kid of [...managed]) {
+      if (desired.has(kid)) continue;
+      const path = join(dir, kid);
+      if (existsSync(path)) unlinkSync(path);
+      managed.delete(kid);
+      this.saveManifest(dir, managed);
+      report.removed.push(kid);
+    }
+    if (report.conflicts.length) {
+      this.log.error(`not overwriting ${report.conflicts.map((k) => join(dir, k)).join(', ')}: file(s) not written by glidekey hold a different key`);
+    }
+    if (report.repaired.length || (reason !== 'change' && (report.written.length || report.removed.length))) {
+      this.log.warn(`${reason}: repaired ${JSON.stringify({ ...report, conflicts: undefined })} in ${dir}`);
+    } else if (report.written.length || report.removed.length) {
+      this.log.log(`wrote ${report.written.join(', ') || 'nothing'}, removed ${report.removed.join(', ') || 'nothing'} in ${dir}`);
+    }
+    return report;
+  }
+
+  /** kid -> scrambled bytes of every usable key. */
+  private async desired(): Promise<Map<string, Buffer>> {
+    const now = this.clock.now();
+    const rows = await this.db.read((m) => m.find(SiteKey, { where: { state: In(['active', 'grace']) }, order: { version: 'DESC' } }));
+    const out = new Map<string, Buffer>();
+    // An active key wins a name it shares with an older version.
+    rows.sort((a, b) => (a.state === b.state ? 0 : a.state === 'active' ? -1 : 1));
+    for (const k of rows) {
+      if (k.state === 'grace' && k.graceUntil !== null && k.graceUntil <= now) continue;
+      if (!out.has(k.kid)) out.set(k.kid, this.keys.keyFile(k));
+    }
+    return out;
+  }
+
+  private loadManifest(): Manifest {
+    try {
+      const m = JSON.parse(readFileSync(this.manifestPath, 'utf8')) as Manifest;
+      return typeof m.dir === 'string' && Array.isArray(m.files) ? m : { dir: '', files: [] };
+    } catch {
+      return { dir: '', files: [] };
+    }
+  }
+
+  private saveManifest(dir: string, files: Set<string>): void {
+    writeFileAtomic(this.manifestPath, JSON.stringify({ dir, files: [...files].sort() }, null, 1) + '\n', 0o600);
+  }
+}

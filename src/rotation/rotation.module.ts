@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { SitesModule } from '../sites/sites.module.js';
+import { TokensModule } from '../tokens/tokens.module.js';
+import { PasswordsDirService } from './passwords-dir.service.js';
+import { RenewalService } from './renewal.service.js';
+import { RotationController } from './rotation.controller.js';
+import { RotationService } from './rotation.service.js';
+
+@Module({
+  imports: [SitesModule, TokensModule],
+  controllers: [RotationController],
+  providers: [RotationService, RenewalService, PasswordsDirService],
+  exports: [RotationService, RenewalService, PasswordsDirService],
+})
+export class RotationModule {}

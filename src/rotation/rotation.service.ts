@@ -1,0 +1,133 @@
+import { Injectable } from '@nestjs/common';
+import { In, LessThanOrEqual } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Db } from '../database/db.js';
+import { KeyChanges } from '../sites/key-changes.js';
+import { nextRotationAt } from '../sites/rotation-policy.js';
+import { SiteKey } from '../sites/site-key.entity.js';
+import { SiteKeysService } from '../sites/site-keys.service.js';
+import { Site } from '../sites/site.entity.js';
+import { SitesService } from '../sites/sites.service.js';
+
+export interface RotationResult {
+  site: string;
+  fromVersion: number;
+  toVersion: number;
+  kid: string;
+  graceSeconds: number;
+  graceUntil: string | null;
+  rotatedAt: string;
+}
+
+/** The key name of a new version: the site name (immediate, GlideinWMS's way), or `<site>_v<N>` beside the old one (graceful). */
+export const kidFor = (site: string, version: number, graceSeconds: number) => (graceSeconds > 0 ? `${site}_v${version}` : site);
+
+/**
+ * Key rotation. Immediate (grace 0): the new version takes the site's name as kid and every older
+ * version is retired at once, so all earlier tokens fail with KEY_RETIRED. Graceful: the new version
+ * gets its own kid so a collector can hold both files, and the previous active version keeps
+ * verifying until its grace ends.
+ */
+@Injectable()
+export class RotationService {
+  constructor(
+    private readonly db: Db,
+    private readonly sites: SitesService,
+    private readonly keys: SiteKeysService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    private readonly changes: KeyChanges,
+  ) {}
+
+  /** Rotates now (manual), or, `scheduled`, only if still due: another replica may have done it. */
+  async rotate(name: string, opts: { graceSeconds?: number; scheduled?: boolean } = {}): Promise<RotationResult | null> {
+    const raw = this.keys.generate();
+    let result: RotationResult | null;
+    try {
+      result = await this.db.tx(async (m) => {
+        const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
+        const site = await m.findOne(Site, { where: { name }, ...lock });
+        if (!site) throw new DomainError('SITE_NOT_FOUND', `no site named ${name}`);
+        const now = this.clock.now();
+        if (opts.scheduled && (!site.rotationEnabled || site.nextRotationAt === null || site.nextRotationAt > now)) return null;
+        const live = await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, ...lock });
+        const grace = opts.graceSeconds ?? site.rotationGraceSeconds;
+        const version = site.keyVersion + 1;
+        const kid = kidFor(site.name, version, grace);
+        const graceUntil = grace > 0 ? now + grace * 1000 : null;
+        for (const k of live) {
+          if (k.state === 'active' && graceUntil !== null) {
+            await m.update(SiteKey, { id: k.id }, { state: 'grace', graceUntil });
+          } else if (graceUntil === null || (k.graceUntil !== null && k.graceUntil <= now)) {
+            await m.update(SiteKey, { id: k.id }, { state: 'retired', retiredAt: now });
+          }
+        }
+        await m.insert(SiteKey, this.keys.newKey(site.id, version, kid, raw, 'generated'));
+        const next = nextRotationAt({ ...site, rotatedAt: now });
+        const res = await m.update(
+          Site,
+          { id: site.id, rowVersion: site.rowVersion },
+          { keyVersion: version, rotatedAt: now, nextRotationAt: next, updatedAt: now, rowVersion: site.rowVersion + 1 },
+        );
+        if (!res.affected) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; try again`);
+        const r: RotationResult = {
+          site: site.name,
+          fromVersion: site.keyVersion,
+          toVersion: version,
+          kid,
+          graceSeconds: grace,
+          graceUntil: graceUntil === null ? null : new Date(graceUntil).toISOString(),
+          rotatedAt: new Date(now).toISOString(),
+        };
+        await this.audit.record(m, {
+          action: 'site.rotate',
+          target: `site:${site.name}`,
+          actor: opts.scheduled ? 'system:scheduler' : undefined,
+          detail: { ...r, mode: grace > 0 ? 'graceful' : 'immediate', trigger: opts.scheduled ? 'scheduled' : 'manual' },
+        });
+        return r;
+      });
+    } finally {
+      raw.fill(0);
+    }
+    if (result) {
+      this.sites.changed(name);
+      await this.changes.changed('keys', name);
+    }
+    return result;
+  }
+
+  /** Every site whose rotation is due, once each: after an outage, an overdue site rotates once, not once per missed tick. */
+  async rotateDue(): Promise<RotationResult[]> {
+    const due = await this.db.read((m) =>
+      m.find(Site, { select: { name: true }, where: { rotationEnabled: true, nextRotationAt: LessThanOrEqual(this.clock.now()) }, order: { nextRotationAt: 'ASC' } }),
+    );
+    const done: RotationResult[] = [];
+    for (const { name } of due) {
+      const r = await this.rotate(name, { scheduled: true }).catch((err: unknown) => {
+        if (err instanceof DomainError && (err.code === 'SITE_NOT_FOUND' || err.code === 'STALE_VERSION')) return null;
+        throw err;
+      });
+      if (r) done.push(r);
+    }
+    return done;
+  }
+
+  /** Retires grace-period keys whose grace has ended. */
+  async retireExpiredGrace(): Promise<number> {
+    const retired = await this.db.tx(async (m) => {
+      const now = this.clock.now();
+      const ended = await m.find(SiteKey, { where: { state: 'grace', graceUntil: LessThanOrEqual(now) } });
+      for (const k of ended) {
+        await m.update(SiteKey, { id: k.id, state: 'grace' }, { state: 'retired', retiredAt: now });
+        const site = await m.findOneBy(Site, { id: k.siteId });
+        await this.audit.record(m, { action: 'site.key.retire', target: `site:${site?.name ?? k.siteId}`, actor: 'system:scheduler', detail: { version: k.version, kid: k.kid, reason: 'grace ended' } });
+      }
+      return ended.length;
+    });
+    if (retired) await this.changes.changed('keys');
+    return retired;
+  }
+}

@@ -1,0 +1,65 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Settings } from '../config/config.module.js';
+import { PasswordsDirService } from '../rotation/passwords-dir.service.js';
+import { RenewalService } from '../rotation/renewal.service.js';
+import { RotationService } from '../rotation/rotation.service.js';
+import { RevocationFileService } from '../tokens/revocation-file.service.js';
+import { LeaseService } from './lease.service.js';
+
+export interface TickReport {
+  ran: boolean;
+  retired: number;
+  rotated: string[];
+  renewed: string[];
+}
+
+/**
+ * The periodic work of the frontend, in order: retire keys whose grace ended, rotate due sites,
+ * renew current tokens, then bring passwords.d and the revocation file in line. One replica at a
+ * time holds the lease; the files are local, so every replica keeps its own in line.
+ */
+@Injectable()
+export class SchedulerService implements OnApplicationBootstrap {
+  private readonly log = new Logger('scheduler');
+  private running = false;
+
+  constructor(
+    private readonly lease: LeaseService,
+    private readonly rotation: RotationService,
+    private readonly renewal: RenewalService,
+    private readonly passwords: PasswordsDirService,
+    private readonly revocationFile: RevocationFileService,
+    private readonly settings: Settings,
+  ) {}
+
+  /** Start-up reconciliation: repair drift in the files glidekey keeps, and say what was fixed. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.passwords.sync('startup');
+    await this.revocationFile.write();
+  }
+
+  /** One pass; a pass still running makes the next call a no-op. */
+  async tick(): Promise<TickReport> {
+    const report: TickReport = { ran: false, retired: 0, rotated: [], renewed: [] };
+    if (this.running) return report;
+    this.running = true;
+    try {
+      const ttl = Math.max(3 * this.settings.config.scheduler.tickSeconds * 1000, 30_000);
+      if (await this.lease.acquire('frontend-scheduler', ttl)) {
+        report.ran = true;
+        report.retired = await this.rotation.retireExpiredGrace();
+        report.rotated = (await this.rotation.rotateDue()).map((r) => `${r.site}@v${r.toVersion}`);
+        report.renewed = await this.renewal.renewDue();
+        if (report.rotated.length) this.log.log(`rotated ${report.rotated.join(', ')}`);
+      }
+      await this.passwords.sync('tick');
+      await this.revocationFile.write();
+    } catch (err) {
+      this.log.error({ err }, 'scheduler pass failed; the next tick tries again');
+    } finally {
+      this.running = false;
+    }
+    return report;
+  }
+}
+

@@ -1,0 +1,29 @@
+import { Injectable, Logger } from '@nestjs/common';
+
+export type ChangeKind = 'keys' | 'revocations';
+type Listener = (kind: ChangeKind, site?: string) => Promise<void>;
+
+/**
+ * Tells the file writers (passwords.d, the revocation file) and the renewer that something they
+ * mirror has changed. The change is already committed; listeners run in order and their failures
+ * are logged, never thrown back to the caller (the next scheduler tick repairs any drift).
+ */
+@Injectable()
+export class KeyChanges {
+  private readonly log = new Logger('key-changes');
+  private readonly listeners: Listener[] = [];
+
+  on(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  async changed(kind: ChangeKind, site?: string): Promise<void> {
+    for (const l of this.listeners) {
+      try {
+        await l(kind, site);
+      } catch (err) {
+        this.log.error({ err }, `a ${kind} listener failed; the next scheduler tick retries`);
+      }
+    }
+  }
+}

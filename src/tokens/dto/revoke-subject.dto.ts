@@ -1,0 +1,14 @@
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+export class RevokeSubjectDto {
+  /** The `sub` claim to revoke, exactly as in the tokens (any characters but control characters). */
+  @IsString({ context: { code: 'INVALID_SUBJECT' } })
+  @MinLength(1, { context: { code: 'INVALID_SUBJECT' } })
+  @MaxLength(255, { context: { code: 'INVALID_SUBJECT' } })
+  // eslint-disable-next-line no-control-regex
+  @Matches(/^[^\u0000-\u001f\u007f]+$/, { message: 'subject must not contain control characters', context: { code: 'INVALID_SUBJECT' } })
+  subject!: string;
+
+  /** Unix seconds; tokens issued at or before it are revoked. Default: now. */
+  @IsOptional() @IsInt() @Min(0) @Max(4_102_444_800) issuedBefore?: number;
+}
