@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { isAtomicTemp, writeFileAtomic } from './atomic-file.js';
 
 describe(writeFileAtomic.name, () => {
   let dir: string;
@@ -65,5 +65,15 @@ describe(writeFileAtomic.name, () => {
     expect(() => writeFileAtomic(target, 'new')).toThrow(expect.objectContaining({ code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/) }));
     expect(readdirSync(dir)).toEqual(['taken']);
     expect(readFileSync(join(target, 'inside'), 'utf8')).toBe('keep');
+  });
+});
+
+describe('isAtomicTemp', () => {
+  it('recognises the temporary names writeFileAtomic uses, and nothing an admin would name a key', () => {
+    expect(isAtomicTemp('.el7_osg35.0123456789ab.tmp')).toBe(true);
+    expect(isAtomicTemp('el7_osg35')).toBe(false);
+    expect(isAtomicTemp('POOL')).toBe(false);
+    expect(isAtomicTemp('.hidden.tmp')).toBe(false);
+    expect(isAtomicTemp('site.0123456789ab.tmp')).toBe(false);
   });
 });

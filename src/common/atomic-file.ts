@@ -11,6 +11,11 @@ function fsyncDir(dir: string): void {
   }
 }
 
+const TEMP_SUFFIX = '.tmp';
+
+/** The temporary files writeFileAtomic leaves behind if the process dies before the rename. */
+export const isAtomicTemp = (name: string) => /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
+
 /**
  * Writes a file so that readers see either the old or the new content, never a torn one:
  * a temp file in the same directory created with the final mode (0600 by default, so a secret is
@@ -19,7 +24,7 @@ function fsyncDir(dir: string): void {
 export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o600): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);

@@ -1,13 +1,13 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { In } from 'typeorm';
-import { writeFileAtomic } from '../common/atomic-file.js';
+import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/config.module.js';
 import { Db } from '../database/db.js';
 import { KeyChanges } from '../sites/key-changes.js';
-import { SiteKey } from '../sites/site-key.entity.js';
+import { isUsable, SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 
 export interface SyncReport {
@@ -50,11 +50,28 @@ export class PasswordsDirService implements OnModuleInit {
   onModuleInit(): void {
     this.changes.on(async (kind) => {
       if (kind === 'keys') await this.sync('change');
-    });
+    }, 10);
   }
 
   get enabled(): boolean {
     return this.dir !== undefined;
+  }
+
+  /**
+   * Writes a new key version's file before the rotation that creates it commits, so no token of the
+   * new version exists before the collector can read its key. If the rotation then fails, the next
+   * sync removes the file (it is in the manifest, not in the database).
+   */
+  prewrite(kid: string, scrambled: Buffer): void {
+    if (!this.dir) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const manifest = this.loadManifest();
+    const managed = new Set(manifest.dir === this.dir ? manifest.files : []);
+    const path = join(this.dir, kid);
+    if (existsSync(path) && !managed.has(kid)) return; // not ours: the sync reports the conflict
+    managed.add(kid);
+    this.saveManifest(this.dir, managed);
+    writeFileAtomic(path, scrambled, 0o600);
   }
 
   /** Brings the directory in line with the database; one sync at a time. */
@@ -69,6 +86,13 @@ export class PasswordsDirService implements OnModuleInit {
     if (!this.dir) return report;
     const dir = this.dir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (reason === 'startup') {
+      // A crash between writing and renaming leaves our temp file behind (a name only we use).
+      for (const f of readdirSync(dir).filter(isAtomicTemp)) {
+        unlinkSync(join(dir, f));
+        report.removed.push(f);
+      }
+    }
     const desired = await this.desired();
     const manifest = this.loadManifest();
     const managed = new Set(manifest.dir === dir ? manifest.files : []);
@@ -128,7 +152,7 @@ export class PasswordsDirService implements OnModuleInit {
     // An active key wins a name it shares with an older version.
     rows.sort((a, b) => (a.state === b.state ? 0 : a.state === 'active' ? -1 : 1));
     for (const k of rows) {
-      if (k.state === 'grace' && k.graceUntil !== null && k.graceUntil <= now) continue;
+      if (!isUsable(k, now)) continue;
       if (!out.has(k.kid)) out.set(k.kid, this.keys.keyFile(k));
     }
     return out;

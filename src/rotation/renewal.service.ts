@@ -36,7 +36,7 @@ export class RenewalService implements OnModuleInit {
   onModuleInit(): void {
     this.changes.on(async (kind, site) => {
       if (kind === 'keys' && site) await this.renewDue(site);
-    });
+    }, 20);
   }
 
   /** Why a site's current token needs renewing now, or null. */

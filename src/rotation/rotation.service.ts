@@ -10,6 +10,8 @@ import { SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { Site } from '../sites/site.entity.js';
 import { SitesService } from '../sites/sites.service.js';
+import { scramble } from '../crypto/condor-key.js';
+import { PasswordsDirService } from './passwords-dir.service.js';
 
 export interface RotationResult {
   site: string;
@@ -39,6 +41,7 @@ export class RotationService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly changes: KeyChanges,
+    private readonly passwords: PasswordsDirService,
   ) {}
 
   /** Rotates now (manual), or, `scheduled`, only if still due: another replica may have done it. */
@@ -64,6 +67,9 @@ export class RotationService {
             await m.update(SiteKey, { id: k.id }, { state: 'retired', retiredAt: now });
           }
         }
+        const scrambled = scramble(raw);
+        this.passwords.prewrite(kid, scrambled);
+        scrambled.fill(0);
         await m.insert(SiteKey, this.keys.newKey(site.id, version, kid, raw, 'generated'));
         const next = nextRotationAt({ ...site, rotatedAt: now });
         const res = await m.update(

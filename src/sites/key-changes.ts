@@ -11,16 +11,18 @@ type Listener = (kind: ChangeKind, site?: string) => Promise<void>;
 @Injectable()
 export class KeyChanges {
   private readonly log = new Logger('key-changes');
-  private readonly listeners: Listener[] = [];
+  private readonly listeners: { order: number; listener: Listener }[] = [];
 
-  on(listener: Listener): void {
-    this.listeners.push(listener);
+  /** Lower `order` runs first: the files a collector reads (10) before the renewer mints (20). */
+  on(listener: Listener, order: number): void {
+    this.listeners.push({ order, listener });
+    this.listeners.sort((a, b) => a.order - b.order);
   }
 
   async changed(kind: ChangeKind, site?: string): Promise<void> {
-    for (const l of this.listeners) {
+    for (const { listener } of this.listeners) {
       try {
-        await l(kind, site);
+        await listener(kind, site);
       } catch (err) {
         this.log.error({ err }, `a ${kind} listener failed; the next scheduler tick retries`);
       }

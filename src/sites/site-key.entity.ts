@@ -48,5 +48,9 @@ export class SiteKey {
   retiredAt!: number | null;
 }
 
+/** Whether a key version still verifies tokens at `now`: active, or in a grace period not yet over. */
+export const isUsable = (k: Pick<SiteKey, 'state' | 'graceUntil'>, now: number) =>
+  k.state === 'active' || (k.state === 'grace' && (k.graceUntil === null || k.graceUntil > now));
+
 /** The associated data that binds a sealed key to its row. */
 export const siteKeyAd = (siteId: string, version: number) => `site-key:${siteId}:${version}`;

@@ -14,7 +14,7 @@ import { importedKeyBytes } from './key-material.js';
 import { checkRotationPolicy, nextRotationAt, policyOf, RotationPolicy } from './rotation-policy.js';
 import { isWiderThanPilot, Level, parseLevels, PILOT_LEVELS } from './scopes.js';
 import { checkSiteName } from './site-name.js';
-import { SiteKey } from './site-key.entity.js';
+import { isUsable, SiteKey } from './site-key.entity.js';
 import { siteResponse } from './site.response.js';
 import { Site } from './site.entity.js';
 import { SiteKeysService } from './site-keys.service.js';
@@ -117,7 +117,7 @@ export class SitesService {
     return this.db.read(async (m) => {
       const { site, key } = await this.load(m, name);
       const now = this.clock.now();
-      const live = await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, order: { version: 'DESC' } });
+      const live = (await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, order: { version: 'DESC' } })).filter((k) => isUsable(k, now));
       const current = await m.findOneBy(CurrentToken, { siteId: site.id });
       const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
       return {
@@ -183,7 +183,8 @@ export class SitesService {
     return this.db.tx(async (m) => {
       const loaded = await this.load(m, name);
       const { site } = loaded;
-      const key = version === undefined ? loaded.key : await m.findOneBy(SiteKey, { siteId: site.id, version, state: In(['active', 'grace']) });
+      const found = version === undefined ? loaded.key : await m.findOneBy(SiteKey, { siteId: site.id, version });
+      const key = found && isUsable(found, this.clock.now()) ? found : null;
       if (!key) throw new DomainError('KEY_NOT_FOUND', `site ${name} has no usable key version ${version}`, 'version');
       await this.audit.record(m, { action: 'site.keyfile.export', target: `site:${site.name}`, detail: { keyVersion: key.version, kid: key.kid } });
       return { kid: key.kid, bytes: this.keys.keyFile(key) };

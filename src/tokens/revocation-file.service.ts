@@ -28,7 +28,7 @@ export class RevocationFileService implements OnModuleInit {
   onModuleInit(): void {
     this.changes.on(async (kind) => {
       if (kind === 'revocations') await this.write();
-    });
+    }, 10);
   }
 
   /** Rewrites the file if its content would change; returns whether it did. */

@@ -3,7 +3,7 @@ import { Clock } from '../common/clock.js';
 import { idTokenSignedBy, parseIdToken } from '../crypto/idtoken.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { SiteKey } from '../sites/site-key.entity.js';
+import { isUsable, SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { Site } from '../sites/site.entity.js';
 import { IssuedToken } from './issued-token.entity.js';
@@ -56,7 +56,7 @@ export class TokenVerifierService {
     }
     if (!match) return fail('BAD_SIGNATURE');
     const nowMs = this.clock.now();
-    if (match.state === 'retired' || (match.state === 'grace' && match.graceUntil !== null && match.graceUntil <= nowMs)) return fail('KEY_RETIRED');
+    if (!isUsable(match, nowMs)) return fail('KEY_RETIRED');
     const { claims } = parsed;
     const [site, ledger] = await this.db.read(async (m) => [
       await m.findOneBy(Site, { id: match.siteId }),

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,6 +19,12 @@ export function freePort(): Promise<number> {
 }
 
 export const tempDir = (prefix = 'glidekey-test-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** Every service process a test file started: killed after the file, so a failed assertion never leaves one running. */
+const started = new Set<ChildProcess>();
+afterAll(() => {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
 
 export interface Service {
   url: string;
@@ -46,6 +52,7 @@ export async function startService(opts: { env?: Record<string, string>; dataDir
     ...opts.env,
   };
   const proc = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(proc);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -70,7 +77,8 @@ export async function startService(opts: { env?: Record<string, string>; dataDir
     url,
     api: `${url}/api/v1`,
     dataDir,
-    adminKey: readFileSync(join(dataDir, 'admin.key'), 'utf8').trim(),
+    // Only the first start on an empty database writes admin.key (a second replica has none).
+    adminKey: existsSync(join(dataDir, 'admin.key')) ? readFileSync(join(dataDir, 'admin.key'), 'utf8').trim() : '',
     proc,
     output: () => out,
     stop: async (signal = 'SIGTERM') => {
