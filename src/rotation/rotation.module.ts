@@ -4,12 +4,13 @@ import { TokensModule } from '../tokens/tokens.module.js';
 import { PasswordsDirService } from './passwords-dir.service.js';
 import { RenewalService } from './renewal.service.js';
 import { RotationController } from './rotation.controller.js';
+import { RotationMetrics } from './rotation.metrics.js';
 import { RotationService } from './rotation.service.js';
 
 @Module({
   imports: [SitesModule, TokensModule],
   controllers: [RotationController],
-  providers: [RotationService, RenewalService, PasswordsDirService],
+  providers: [RotationService, RenewalService, PasswordsDirService, RotationMetrics],
   exports: [RotationService, RenewalService, PasswordsDirService],
 })
 export class RotationModule {}
