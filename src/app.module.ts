@@ -8,12 +8,13 @@ import { SitesModule } from './sites/sites.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { RotationModule } from './rotation/rotation.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
+import { SciTokensModule } from './scitokens/scitokens.module.js';
 
 /** The service: shared core, plus the capabilities of each enabled role. */
 @Module({})
 export class AppModule {
   static forRoot(rt: Runtime): DynamicModule {
-    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SchedulerModule] : [];
+    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SciTokensModule, SchedulerModule] : [];
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(rt), AuthModule, ...frontend],

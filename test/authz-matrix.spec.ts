@@ -36,6 +36,12 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/revocations/condor', pattern: '/api/v1/revocations/condor', roles: ['frontend-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/revocations/subjects', pattern: '/api/v1/revocations/subjects', roles: ['frontend-admin'], body: { subject: 'nobody@nowhere' } },
   { method: 'POST', path: '/api/v1/sites/matrix/rotate', pattern: '/api/v1/sites/:site/rotate', roles: ['frontend-admin'], body: {} },
+  { method: 'PUT', path: '/api/v1/scitokens/vo', pattern: '/api/v1/scitokens/:name', roles: ['frontend-admin'], body: { token: 'a.b.c', trustDomain: 'OSG' } },
+  { method: 'GET', path: '/api/v1/scitokens', pattern: '/api/v1/scitokens', roles: ['frontend-admin', 'auditor'] },
+  { method: 'GET', path: '/api/v1/scitokens/vo', pattern: '/api/v1/scitokens/:name', roles: ['frontend-admin', 'auditor'] },
+  { method: 'DELETE', path: '/api/v1/scitokens/vo', pattern: '/api/v1/scitokens/:name', roles: ['frontend-admin'] },
+  { method: 'PUT', path: '/api/v1/scitoken-issuers/iss1', pattern: '/api/v1/scitoken-issuers/:id', roles: ['frontend-admin'], body: { issuer: 'https://issuer.example.org', jwks: { keys: [] } } },
+  { method: 'GET', path: '/api/v1/scitoken-issuers', pattern: '/api/v1/scitoken-issuers', roles: ['frontend-admin', 'auditor'] },
 ];
 
 describe('authorization matrix', () => {

@@ -53,6 +53,17 @@ export const configSchema = z
       })
       .strict()
       .default({ defaultLifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800, renewFraction: 0.5 }),
+    scitokens: z
+      .object({
+        /** A SciToken with less than this left is `expiring`. */
+        expiringSeconds: seconds(60, 31_536_000).default(86_400),
+        /** Directories SciToken source files may be followed in (htgettoken, credmon output); none: no following. */
+        sourceDirs: csv(z.string().min(1)).default([]),
+        /** A JSON file of trusted issuers, `{ "<id>": { "issuer": "...", "jwks": { "keys": [...] } } }`, loaded at start. */
+        issuersFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ expiringSeconds: 86_400, sourceDirs: [] }),
     tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
     metrics: z.object({ public: boolish.default(true) }).strict().default({ public: true }),
     log: z

@@ -7,5 +7,7 @@ import { MetaEntry } from './meta.entity.js';
 import { CurrentToken } from '../rotation/current-token.entity.js';
 import { Lease } from '../scheduler/lease.entity.js';
 import { SubjectRevocation } from '../tokens/subject-revocation.entity.js';
+import { SciTokenIssuer } from '../scitokens/scitoken-issuer.entity.js';
+import { SciToken } from '../scitokens/scitoken.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken];

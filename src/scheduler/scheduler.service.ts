@@ -5,17 +5,22 @@ import { RenewalService } from '../rotation/renewal.service.js';
 import { RotationService } from '../rotation/rotation.service.js';
 import { RevocationFileService } from '../tokens/revocation-file.service.js';
 import { LeaseService } from './lease.service.js';
+import { SciTokensService } from '../scitokens/scitokens.service.js';
+import { SciTokenWatch } from '../scitokens/scitoken-watch.service.js';
 
 export interface TickReport {
   ran: boolean;
   retired: number;
   rotated: string[];
   renewed: string[];
+  /** SciTokens that newly became expiring, expired or invalid. */
+  alarms: string[];
 }
 
 /**
  * The periodic work of the frontend, in order: retire keys whose grace ended, rotate due sites,
- * renew current tokens, then bring passwords.d and the revocation file in line. One replica at a
+ * renew current tokens, refresh SciTokens from their files, then bring passwords.d and the
+ * revocation file in line and warn about SciTokens that became expiring, expired or invalid. One replica at a
  * time holds the lease; the files are local, so every replica keeps its own in line.
  */
 @Injectable()
@@ -30,6 +35,8 @@ export class SchedulerService implements OnApplicationBootstrap {
     private readonly passwords: PasswordsDirService,
     private readonly revocationFile: RevocationFileService,
     private readonly settings: Settings,
+    private readonly scitokens: SciTokensService,
+    private readonly watch: SciTokenWatch,
   ) {}
 
   /** Start-up reconciliation: repair drift in the files glidekey keeps, and say what was fixed. */
@@ -40,7 +47,7 @@ export class SchedulerService implements OnApplicationBootstrap {
 
   /** One pass; a pass still running makes the next call a no-op. */
   async tick(): Promise<TickReport> {
-    const report: TickReport = { ran: false, retired: 0, rotated: [], renewed: [] };
+    const report: TickReport = { ran: false, retired: 0, rotated: [], renewed: [], alarms: [] };
     if (this.running) return report;
     this.running = true;
     try {
@@ -50,10 +57,12 @@ export class SchedulerService implements OnApplicationBootstrap {
         report.retired = await this.rotation.retireExpiredGrace();
         report.rotated = (await this.rotation.rotateDue()).map((r) => `${r.site}@v${r.toVersion}`);
         report.renewed = await this.renewal.renewDue();
+        await this.scitokens.refreshAll();
         if (report.rotated.length) this.log.log(`rotated ${report.rotated.join(', ')}`);
       }
       await this.passwords.sync('tick');
       await this.revocationFile.write();
+      report.alarms = await this.watch.check();
     } catch (err) {
       this.log.error({ err }, 'scheduler pass failed; the next tick tries again');
     } finally {

@@ -1,0 +1,17 @@
+import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+
+export class PutSciTokenDto {
+  /** The SciToken (compact JWS). Optional when `sourcePath` is given: the file supplies it. */
+  @IsOptional() @IsString({ context: { code: 'SCITOKEN_MALFORMED' } }) @MaxLength(16_384, { context: { code: 'SCITOKEN_MALFORMED' } }) token?: string;
+
+  /** GlideinWMS's matching label, e.g. OSG (not HTCondor's TRUST_DOMAIN). */
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/) trustDomain!: string;
+
+  @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/) securityClass?: string;
+
+  /** Extension: an absolute path under scitokens.sourceDirs that htgettoken or a credmon keeps fresh. */
+  @IsOptional() @IsString() @MaxLength(1024) sourcePath?: string;
+
+  /** Replace a stored token even though the new one expires earlier. */
+  @IsOptional() @IsBoolean() force?: boolean;
+}

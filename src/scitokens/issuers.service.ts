@@ -1,0 +1,71 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { importJWK, JSONWebKeySet } from 'jose';
+import { readFileSync } from 'node:fs';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Settings } from '../config/config.module.js';
+import { Db } from '../database/db.js';
+import { checkJwks, TrustedIssuer } from './scitoken-check.js';
+import { SciTokenIssuer } from './scitoken-issuer.entity.js';
+
+export const ISSUER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export const issuerResponse = (i: SciTokenIssuer) => ({
+  id: i.id,
+  issuer: i.issuer,
+  keys: (JSON.parse(i.jwks) as JSONWebKeySet).keys.map((k) => ({ kid: k.kid ?? null, kty: k.kty, alg: k.alg ?? null })),
+  createdAt: new Date(i.createdAt).toISOString(),
+  updatedAt: new Date(i.updatedAt).toISOString(),
+});
+
+/** The issuers whose SciTokens are accepted: by REST, or from scitokens.issuersFile at start. */
+@Injectable()
+export class IssuersService implements OnModuleInit {
+  private readonly log = new Logger('scitokens');
+
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    private readonly settings: Settings,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const file = this.settings.config.scitokens.issuersFile;
+    if (!file) return;
+    const entries = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { issuer: string; jwks: unknown }>;
+    for (const [id, e] of Object.entries(entries)) await this.put(id, e.issuer, e.jwks, 'system:config');
+    this.log.log(`loaded ${Object.keys(entries).length} trusted issuer(s) from ${file}`);
+  }
+
+  async put(id: string, issuer: string, jwks: unknown, actor?: string): Promise<{ created: boolean; row: SciTokenIssuer }> {
+    if (!ISSUER_ID.test(id)) throw new DomainError('VALIDATION_FAILED', `issuer id must match ${ISSUER_ID.source}`, 'id');
+    const keys = checkJwks(jwks);
+    for (const k of keys.keys) {
+      try {
+        await importJWK(k, k.alg ?? (k.kty === 'RSA' ? 'RS256' : 'ES256'));
+      } catch {
+        throw new DomainError('INVALID_JWKS', `jwks: key ${k.kid ?? '(no kid)'} cannot be imported`, 'jwks');
+      }
+    }
+    return this.db.tx(async (m) => {
+      const now = this.clock.now();
+      const existing = await m.findOneBy(SciTokenIssuer, { id });
+      const clash = await m.findOneBy(SciTokenIssuer, { issuer });
+      if (clash && clash.id !== id) throw new DomainError('VALIDATION_FAILED', `issuer ${issuer} is already registered as ${clash.id}`, 'issuer');
+      const row = Object.assign(new SciTokenIssuer(), { id, issuer, jwks: JSON.stringify(keys), createdAt: existing?.createdAt ?? now, updatedAt: now });
+      await m.save(SciTokenIssuer, row);
+      await this.audit.record(m, { action: 'scitoken-issuer.put', target: `issuer:${id}`, actor, detail: { issuer, keys: keys.keys.map((k) => k.kid ?? null) } });
+      return { created: !existing, row };
+    });
+  }
+
+  list(): Promise<SciTokenIssuer[]> {
+    return this.db.read((m) => m.find(SciTokenIssuer, { order: { id: 'ASC' } }));
+  }
+
+  async trusted(): Promise<TrustedIssuer[]> {
+    return (await this.list()).map((i) => ({ issuer: i.issuer, jwks: JSON.parse(i.jwks) as JSONWebKeySet }));
+  }
+}

@@ -1,0 +1,198 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, resolve, sep } from 'node:path';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Settings } from '../config/config.module.js';
+import { Sealer } from '../crypto/sealer.js';
+import { Db } from '../database/db.js';
+import { PutSciTokenDto } from './dto/put-scitoken.dto.js';
+import { IssuersService } from './issuers.service.js';
+import { checkSciToken, CheckedSciToken, TrustedIssuer } from './scitoken-check.js';
+import { SciToken, sciTokenAd } from './scitoken.entity.js';
+import { sciTokenResponse, SciTokenState } from './scitoken.response.js';
+
+export const SCITOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export type SciTokenView = ReturnType<typeof sciTokenResponse>;
+
+/**
+ * The VO's SciTokens: checked on the way in, sealed at rest, and reported with a state computed
+ * against the current time (and the current trusted issuers) on every read.
+ */
+@Injectable()
+export class SciTokensService {
+  private readonly log = new Logger('scitokens');
+
+  constructor(
+    private readonly db: Db,
+    private readonly issuers: IssuersService,
+    private readonly sealer: Sealer,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    private readonly settings: Settings,
+  ) {}
+
+  /** Stores (or replaces) a SciToken, or starts following a source file. */
+  async put(name: string, dto: PutSciTokenDto): Promise<{ created: boolean; view: SciTokenView }> {
+    if (!SCITOKEN_NAME.test(name)) throw new DomainError('VALIDATION_FAILED', `name must match ${SCITOKEN_NAME.source}`, 'name');
+    const sourcePath = dto.sourcePath === undefined ? undefined : this.checkSourcePath(dto.sourcePath);
+    if (dto.token === undefined && sourcePath === undefined) throw new DomainError('VALIDATION_FAILED', 'give token, or sourcePath to follow', 'token');
+    const checked = dto.token === undefined ? undefined : await checkSciToken(dto.token.trim(), await this.issuers.trusted(), this.clock.now());
+    const created = await this.db.tx(async (m) => {
+      const now = this.clock.now();
+      const existing = await m.findOneBy(SciToken, { name });
+      const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, refreshError: null, refreshErrorAt: null });
+      row.trustDomain = dto.trustDomain;
+      row.securityClass = dto.securityClass ?? null;
+      if (sourcePath !== undefined) row.sourcePath = sourcePath;
+      row.updatedAt = now;
+      if (checked) {
+        this.refuseOlder(row, checked, dto.force === true);
+        Object.assign(row, this.sealed(name, dto.token!.trim(), checked, now));
+      }
+      await m.save(SciToken, row);
+      await this.audit.record(m, {
+        action: 'scitoken.store',
+        target: `scitoken:${name}`,
+        detail: checked ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint } : { sourcePath },
+      });
+      return !existing;
+    });
+    if (!checked && sourcePath) await this.refresh(name);
+    return { created, view: await this.get(name) };
+  }
+
+  /** Revoke and forget: the token is wiped; its metadata stays so its state reads `revoked`. */
+  async revoke(name: string): Promise<void> {
+    await this.db.tx(async (m) => {
+      const row = await m.findOneBy(SciToken, { name });
+      if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', `no SciToken named ${name}`);
+      const now = this.clock.now();
+      await m.update(SciToken, { name }, { sealedToken: null, revokedAt: now, sourcePath: null, updatedAt: now });
+      await this.audit.record(m, { action: 'scitoken.revoke', target: `scitoken:${name}`, detail: { jti: row.jti } });
+    });
+  }
+
+  async get(name: string): Promise<SciTokenView> {
+    const row = await this.db.read((m) => m.findOneBy(SciToken, { name }));
+    if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', `no SciToken named ${name}`);
+    return this.view(row, await this.issuers.trusted());
+  }
+
+  async list(): Promise<SciTokenView[]> {
+    const rows = await this.db.read((m) => m.find(SciToken, { order: { name: 'ASC' } }));
+    const issuers = await this.issuers.trusted();
+    return Promise.all(rows.map((r) => this.view(r, issuers)));
+  }
+
+  /**
+   * Re-reads a followed file: a valid, different token replaces the stored one; an invalid one
+   * (or a missing file) keeps the old token and records why. Returns the error code, if any.
+   */
+  async refresh(name: string): Promise<string | null> {
+    const row = await this.db.read((m) => m.findOneBy(SciToken, { name }));
+    if (!row?.sourcePath || row.revokedAt !== null) return null;
+    let code: string | null = null;
+    let token: string | undefined;
+    let checked: CheckedSciToken | undefined;
+    try {
+      if (!existsSync(row.sourcePath)) throw new DomainError('INVALID_SOURCE_PATH', 'the source file does not exist');
+      token = readFileSync(row.sourcePath, 'utf8').trim();
+      if (row.fingerprint && this.sealer.fingerprint('scitoken', Buffer.from(token)) === row.fingerprint) return this.clearRefreshError(row);
+      checked = await checkSciToken(token, await this.issuers.trusted(), this.clock.now());
+      this.refuseOlder(row, checked, false);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      code = err.code === 'INVALID_SOURCE_PATH' ? 'SOURCE_MISSING' : err.code;
+    }
+    await this.db.tx(async (m) => {
+      const now = this.clock.now();
+      if (code === null && checked && token !== undefined) {
+        await m.update(SciToken, { name }, { ...this.sealed(name, token, checked, now), refreshError: null, refreshErrorAt: null, updatedAt: now });
+        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor: 'system:scheduler', detail: { jti: checked.jti, expiresAt: checked.expiresAt } });
+      } else if (row.refreshError !== code) {
+        await m.update(SciToken, { name }, { refreshError: code, refreshErrorAt: now, updatedAt: now });
+        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor: 'system:scheduler', result: 'failure', code });
+        this.log.warn(`SciToken ${name}: kept the stored token, the source file gave ${code}`);
+      }
+    });
+    return code;
+  }
+
+  /** Refreshes every followed SciToken. */
+  async refreshAll(): Promise<void> {
+    const rows = await this.db.read((m) => m.find(SciToken, { select: { name: true, sourcePath: true } }));
+    for (const r of rows) if (r.sourcePath) await this.refresh(r.name);
+  }
+
+  /** The state of a stored row now, and the reason when it is invalid. */
+  async stateOf(row: SciToken, issuers: TrustedIssuer[]): Promise<{ state: SciTokenState; reason: string | null }> {
+    if (row.revokedAt !== null) return { state: 'revoked', reason: null };
+    if (row.sealedToken === null || row.expiresAt === null) return { state: 'missing', reason: null };
+    const token = Buffer.from(this.sealer.open(row.sealedToken, sciTokenAd(row.name))).toString();
+    try {
+      await checkSciToken(token, issuers, undefined); // the issuer may have been removed or its keys replaced
+    } catch (err) {
+      if (err instanceof DomainError) return { state: 'invalid', reason: err.code };
+      throw err;
+    }
+    const left = row.expiresAt - Math.floor(this.clock.now() / 1000);
+    if (left <= 0) return { state: 'expired', reason: null };
+    if (left < this.settings.config.scitokens.expiringSeconds) return { state: 'expiring', reason: null };
+    return { state: 'valid', reason: null };
+  }
+
+  private async view(row: SciToken, issuers: TrustedIssuer[]): Promise<SciTokenView> {
+    const { state, reason } = await this.stateOf(row, issuers);
+    return sciTokenResponse(row, state, reason, this.clock.now());
+  }
+
+  private refuseOlder(row: SciToken, checked: CheckedSciToken, force: boolean): void {
+    if (!force && row.sealedToken !== null && row.expiresAt !== null && checked.expiresAt < row.expiresAt) {
+      throw new DomainError('SCITOKEN_OLDER', 'the new token expires before the stored one; send force: true to replace it anyway', 'token');
+    }
+  }
+
+  private sealed(name: string, token: string, c: CheckedSciToken, now: number): Partial<SciToken> {
+    return {
+      sealedToken: this.sealer.seal(Buffer.from(token), sciTokenAd(name)),
+      fingerprint: this.sealer.fingerprint('scitoken', Buffer.from(token)),
+      issuer: c.issuer,
+      subject: c.subject,
+      audience: JSON.stringify(c.audience),
+      scope: c.scope,
+      profile: c.profile,
+      alg: c.alg,
+      kid: c.kid,
+      jti: c.jti,
+      issuedAt: c.issuedAt,
+      notBefore: c.notBefore,
+      expiresAt: c.expiresAt,
+      storedAt: now,
+      revokedAt: null,
+    };
+  }
+
+  private async clearRefreshError(row: SciToken): Promise<null> {
+    if (row.refreshError !== null) await this.db.tx((m) => m.update(SciToken, { name: row.name }, { refreshError: null, refreshErrorAt: null }));
+    return null;
+  }
+
+  /** A followed file must sit under one of scitokens.sourceDirs (after resolving links). */
+  private checkSourcePath(p: string): string {
+    const roots = this.settings.config.scitokens.sourceDirs.map((d) => (existsSync(d) ? realpathSync(d) : resolve(d)));
+    if (!isAbsolute(p) || !roots.length) throw new DomainError('INVALID_SOURCE_PATH', 'sourcePath must be absolute and under a directory named in scitokens.sourceDirs', 'sourcePath');
+    const real = existsSync(p) ? realpathSync(p) : resolve(p);
+    if (!roots.some((r) => real.startsWith(r + sep))) throw new DomainError('INVALID_SOURCE_PATH', 'sourcePath is not under scitokens.sourceDirs', 'sourcePath');
+    return real;
+  }
+}
+
+function emptyToken(): Partial<SciToken> {
+  return {
+    sealedToken: null, issuer: null, subject: null, audience: null, scope: null, profile: null, alg: null, kid: null, jti: null,
+    fingerprint: null, issuedAt: null, notBefore: null, expiresAt: null, storedAt: null, revokedAt: null,
+  };
+}
