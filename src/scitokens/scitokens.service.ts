@@ -91,7 +91,7 @@ export class SciTokensService {
    * Re-reads a followed file: a valid, different token replaces the stored one; an invalid one
    * (or a missing file) keeps the old token and records why. Returns the error code, if any.
    */
-  async refresh(name: string): Promise<string | null> {
+  async refresh(name: string, actor?: string): Promise<string | null> {
     const row = await this.db.read((m) => m.findOneBy(SciToken, { name }));
     if (!row?.sourcePath || row.revokedAt !== null) return null;
     let code: string | null = null;
@@ -111,10 +111,10 @@ export class SciTokensService {
       const now = this.clock.now();
       if (code === null && checked && token !== undefined) {
         await m.update(SciToken, { name }, { ...this.sealed(name, token, checked, now), refreshError: null, refreshErrorAt: null, updatedAt: now });
-        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor: 'system:scheduler', detail: { jti: checked.jti, expiresAt: checked.expiresAt } });
+        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor, detail: { jti: checked.jti, expiresAt: checked.expiresAt } });
       } else if (row.refreshError !== code) {
         await m.update(SciToken, { name }, { refreshError: code, refreshErrorAt: now, updatedAt: now });
-        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor: 'system:scheduler', result: 'failure', code });
+        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor, result: 'failure', code });
         this.log.warn(`SciToken ${name}: kept the stored token, the source file gave ${code}`);
       }
     });
@@ -124,7 +124,7 @@ export class SciTokensService {
   /** Refreshes every followed SciToken. */
   async refreshAll(): Promise<void> {
     const rows = await this.db.read((m) => m.find(SciToken, { select: { name: true, sourcePath: true } }));
-    for (const r of rows) if (r.sourcePath) await this.refresh(r.name);
+    for (const r of rows) if (r.sourcePath) await this.refresh(r.name, 'system:scheduler');
   }
 
   /** The state of a stored row now, and the reason when it is invalid. */
