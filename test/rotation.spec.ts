@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { LeaseService } from '../src/scheduler/lease.service.js';
 import { SchedulerService } from '../src/scheduler/scheduler.service.js';
+import { RotationService } from '../src/rotation/rotation.service.js';
 import { ENGINES, FakeClock, startTestApp, TestApp } from './support/app.js';
 import { client } from './support/service.js';
 import { vector } from './support/vectors.js';
@@ -117,7 +118,7 @@ describe.each(ENGINES)('rotation and renewal with a controlled clock on %s', (en
     const file = Buffer.from(v.scrambled_file_hex, 'hex').toString('base64');
     expect((await api.post('/sites', { name: v.kid, key: { format: 'condor', data: file } })).status).toBe(201);
     // A token minted elsewhere (condor_token_create on the collector) for an awkward identity.
-    const subject = 'we"ird\\user@fe.example.org';
+    const subject = 'we"ird\\user$(SEC_TOKEN_REVOCATION_EXPR)@fe.example.org';
     const iat = Math.floor(t.clock.now() / 1000) - 10;
     const h = Buffer.from(JSON.stringify({ alg: 'HS256', kid: v.kid, typ: 'JWT' })).toString('base64url');
     const p = Buffer.from(JSON.stringify({ sub: subject, iat, nbf: iat, iss: 'collector.example.org:9618', exp: iat + HOUR, scope: 'condor:/READ' })).toString('base64url');
@@ -127,8 +128,24 @@ describe.each(ENGINES)('rotation and renewal with a controlled clock on %s', (en
     expect(res.status).toBe(200);
     expect(await verify(token)).toEqual({ valid: false, reason: 'REVOKED' });
     const expr = (await api.get('/revocations/condor')).text.trim();
-    expect(expr).toContain(`(sub =?= "we\\"ird\\\\user@fe.example.org" && iat <= ${res.json.issuedBefore})`);
-    expect(expr).not.toContain(`"we"ird`);
+    // " and \ escaped for the ClassAd parser; $ as \044, since HTCondor expands $(...) in config first.
+    expect(expr).toContain(`(sub =?= "we\\"ird\\\\user\\044(SEC_TOKEN_REVOCATION_EXPR)@fe.example.org" && iat <= ${res.json.issuedBefore})`);
+    expect(expr).not.toContain('$');
+    expect(res.json.keepUntil).toBeNull();
+    const brief = await api.post('/revocations/subjects', { subject: 'brief@fe.example.org', keepUntil: Math.floor(t.clock.now() / 1000) + 100 });
+    expect((await api.get('/revocations/condor')).text).toContain('brief@fe.example.org');
+    t.clock.advance(101);
+    expect(brief.status).toBe(200);
+    expect((await api.get('/revocations/condor')).text).not.toContain('brief@fe.example.org');
+    expect((await api.get('/revocations/condor')).text).toContain('user\\044(SEC');
+  });
+
+  it('gives sites created before next rotation times were stored a due time at start, and rotates them', async () => {
+    expect((await api.post('/sites', { name: 'legacy', rotation: { enabled: true, intervalSeconds: 60 } })).status).toBe(201);
+    await t.db.dataSource.query(`UPDATE sites SET next_rotation_at = NULL WHERE name = 'legacy'`);
+    expect(await t.app.get(RotationService).backfillNextRotation()).toEqual(['legacy']);
+    t.clock.advance(60);
+    expect((await tick()).rotated).toContain('legacy@v2');
   });
 
   it('hands the scheduler lease to one holder at a time, and to another once it lapses', async () => {

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join, resolve } from 'node:path';
 import { In } from 'typeorm';
 import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
+import { DomainError } from '../common/errors.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/config.module.js';
 import { Db } from '../database/db.js';
@@ -68,7 +69,10 @@ export class PasswordsDirService implements OnModuleInit {
     const manifest = this.loadManifest();
     const managed = new Set(manifest.dir === this.dir ? manifest.files : []);
     const path = join(this.dir, kid);
-    if (existsSync(path) && !managed.has(kid)) return; // not ours: the sync reports the conflict
+    if (existsSync(path) && !managed.has(kid)) {
+      // Not ours: the rotation must not commit a key the collector would never get.
+      throw new DomainError('PASSWORDS_DIR_CONFLICT', `${path} exists and was not written by glidekey; move it away to rotate this site`);
+    }
     managed.add(kid);
     this.saveManifest(this.dir, managed);
     writeFileAtomic(path, scrambled, 0o600);

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { In, LessThanOrEqual } from 'typeorm';
+import { Injectable, Logger } from '@nestjs/common';
+import { In, IsNull, LessThanOrEqual } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
@@ -34,6 +34,8 @@ export const kidFor = (site: string, version: number, graceSeconds: number) => (
  */
 @Injectable()
 export class RotationService {
+  private readonly log = new Logger('rotation');
+
   constructor(
     private readonly db: Db,
     private readonly sites: SitesService,
@@ -95,6 +97,10 @@ export class RotationService {
         });
         return r;
       });
+    } catch (err) {
+      // The new key's file may have been written before the failed commit: put the directory back.
+      await this.passwords.sync('change').catch(() => undefined);
+      throw err;
     } finally {
       raw.fill(0);
     }
@@ -113,12 +119,24 @@ export class RotationService {
     const done: RotationResult[] = [];
     for (const { name } of due) {
       const r = await this.rotate(name, { scheduled: true }).catch((err: unknown) => {
-        if (err instanceof DomainError && (err.code === 'SITE_NOT_FOUND' || err.code === 'STALE_VERSION')) return null;
-        throw err;
+        if (!(err instanceof DomainError && (err.code === 'SITE_NOT_FOUND' || err.code === 'STALE_VERSION'))) {
+          // One site's failure (a passwords.d conflict, say) must not hold back the others.
+          this.log.error({ err }, `scheduled rotation of site ${name} failed; it stays due`);
+        }
+        return null;
       });
       if (r) done.push(r);
     }
     return done;
+  }
+
+  /** Sets the next rotation time of enabled sites that have none (sites created before it was stored). */
+  async backfillNextRotation(): Promise<string[]> {
+    return this.db.tx(async (m) => {
+      const missing = await m.find(Site, { where: { rotationEnabled: true, nextRotationAt: IsNull() } });
+      for (const s of missing) await m.update(Site, { id: s.id }, { nextRotationAt: nextRotationAt(s) });
+      return missing.map((s) => s.name);
+    });
   }
 
   /** Retires grace-period keys whose grace has ended. */

@@ -41,6 +41,8 @@ export class SchedulerService implements OnApplicationBootstrap {
 
   /** Start-up reconciliation: repair drift in the files glidekey keeps, and say what was fixed. */
   async onApplicationBootstrap(): Promise<void> {
+    const backfilled = await this.rotation.backfillNextRotation();
+    if (backfilled.length) this.log.warn(`scheduled rotation for site(s) that had no next rotation time: ${backfilled.join(', ')}`);
     await this.passwords.sync('startup');
     await this.revocationFile.write();
   }
@@ -60,11 +62,16 @@ export class SchedulerService implements OnApplicationBootstrap {
         await this.scitokens.refreshAll();
         if (report.rotated.length) this.log.log(`rotated ${report.rotated.join(', ')}`);
       }
+    } catch (err) {
+      this.log.error({ err }, 'scheduler pass failed; the next tick tries again');
+    }
+    // This replica's files are kept in line whatever happened above.
+    try {
       await this.passwords.sync('tick');
       await this.revocationFile.write();
       report.alarms = await this.watch.check();
     } catch (err) {
-      this.log.error({ err }, 'scheduler pass failed; the next tick tries again');
+      this.log.error({ err }, 'keeping passwords.d, the revocation file or SciToken states in line failed; the next tick tries again');
     } finally {
       this.running = false;
     }

@@ -1,7 +1,7 @@
 /**
  * A ClassAd string literal: backslash and double quote escaped, control characters as octal
  * escapes, so no subject can end the string early or break the expression's parse (a parse error
- * would disable SEC_TOKEN_REVOCATION_EXPR altogether). NUL cannot be written in a ClassAd string
+ * would disable SEC_TOKEN_REVOCATION_EXPR altogether), and no '$' appears literally. NUL cannot be written in a ClassAd string
  * (HTCondor rejects a \0 escape), so a string holding one is refused.
  */
 export function classAdString(s: string): string {
@@ -11,6 +11,9 @@ export function classAdString(s: string): string {
     const c = ch.codePointAt(0)!;
     if (ch === '\\') out += '\\\\';
     else if (ch === '"') out += '\\"';
+    // HTCondor expands $(...) in config values before parsing the ClassAd: an octal escape keeps a
+    // subject's '$' literal in the revocation file (and is still the same character to the parser).
+    else if (ch === '$') out += '\\044';
     else if (c < 0x20 || c === 0x7f) out += '\\' + c.toString(8).padStart(3, '0');
     else out += ch;
   }

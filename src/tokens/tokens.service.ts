@@ -25,6 +25,9 @@ import { SubjectRevocation } from './subject-revocation.entity.js';
 import { KeyChanges } from '../sites/key-changes.js';
 import { ledgerResponse } from './token.response.js';
 
+/** A subject revocation kept until an admin says otherwise (year 9999). */
+const FOREVER = 253_402_300_799_000;
+
 @Injectable()
 export class TokensService {
   constructor(
@@ -173,8 +176,7 @@ export class TokensService {
       id: randomUUID(),
       subject: dto.subject,
       issuedBefore,
-      // Every token it can match has expired by then (no token outlives the service's ceiling).
-      expiresAt: (issuedBefore + this.settings.config.tokens.maxLifetimeSeconds) * 1000,
+      expiresAt: dto.keepUntil !== undefined ? dto.keepUntil * 1000 : FOREVER,
       createdAt: now,
       createdBy: actorName(requestContext.get()?.principal),
     });
@@ -190,7 +192,7 @@ export class TokensService {
       return res.affected ?? 0;
     });
     await this.changes.changed('revocations');
-    return { subject: rule.subject, issuedBefore, expiresAt: new Date(rule.expiresAt).toISOString(), ledgerTokensRevoked: revoked };
+    return { subject: rule.subject, issuedBefore, keepUntil: rule.expiresAt === FOREVER ? null : new Date(rule.expiresAt).toISOString(), ledgerTokensRevoked: revoked };
   }
 
   /** The subject revocations a token matches (for the verifier). */

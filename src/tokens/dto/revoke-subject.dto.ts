@@ -11,4 +11,10 @@ export class RevokeSubjectDto {
 
   /** Unix seconds; tokens issued at or before it are revoked. Default: now. */
   @IsOptional() @IsInt() @Min(0) @Max(4_102_444_800) issuedBefore?: number;
+
+  /**
+   * Unix seconds after which the rule may drop out of the revocation expression (when every token it
+   * covers has expired). Default: never, since tokens minted elsewhere may outlive any ceiling of ours.
+   */
+  @IsOptional() @IsInt() @Min(0) @Max(4_102_444_800) keepUntil?: number;
 }
