@@ -216,3 +216,30 @@ describe('SciTokens', () => {
     expect(t.logs()).toMatch(/SciToken watched \(trust domain CMS\) is expired/);
   });
 });
+
+describe('SciTokens configured but not supplied, and issuers from a file', () => {
+  it('loads trusted issuers from scitokens.issuersFile, and reads missing until a followed file supplies a token', async () => {
+    const dir = tempDir('scitoken-config-');
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const file = join(dir, 'issuers.json');
+    writeFileSync(file, JSON.stringify({ 'from-file': { issuer: 'https://file-issuer.example.org', jwks: { keys: [{ ...ec.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' }] } } }));
+    const t = await startTestApp({ env: { GLIDEKEY_SCITOKENS_ISSUERS_FILE: file, GLIDEKEY_SCITOKENS_SOURCE_DIRS: dir } });
+    try {
+      const api = client(t.api, t.adminKey);
+      expect((await api.get('/scitoken-issuers')).json).toEqual([expect.objectContaining({ id: 'from-file', issuer: 'https://file-issuer.example.org', keys: [{ kid: 'k1', kty: 'EC', alg: 'ES256' }] })]);
+      const put = await api.put('/scitokens/pending', { sourcePath: join(dir, 'not-yet.token'), trustDomain: 'OSG' });
+      expect(put.status).toBe(201);
+      expect(put.json).toMatchObject({ state: 'missing', expiresAt: null, refreshError: { code: 'SOURCE_MISSING' } });
+      const now = Math.floor(t.clock.now() / 1000);
+      const token = await new SignJWT({ iss: 'https://file-issuer.example.org', sub: 'vo', exp: now + 48 * HOUR, iat: now, ver: 'scitoken:2.0' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .sign(ec.privateKey);
+      writeFileSync(join(dir, 'not-yet.token'), token);
+      await t.app.get(SchedulerService).tick();
+      expect((await api.get('/scitokens/pending')).json).toMatchObject({ state: 'valid', profile: 'scitokens2', refreshError: null });
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
