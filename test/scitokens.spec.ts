@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, importPKCS8, SignJWT } from 'jose';
 import { SchedulerService } from '../src/scheduler/scheduler.service.js';
+import { SciTokensService } from '../src/scitokens/scitokens.service.js';
 import { startTestApp, TestApp } from './support/app.js';
 import { client, tempDir } from './support/service.js';
 
@@ -97,8 +98,24 @@ describe('SciTokens', () => {
   it('stores an RS256 WLCG token and a SciTokens 2.0 ES256 token made with jose', async () => {
     const rs = await api.put('/scitokens/rs', { token: await sign({}), trustDomain: 'OSG' });
     expect(rs.json).toMatchObject({ state: 'valid', alg: 'RS256', profile: 'wlcg' });
-    const es = await api.put('/scitokens/es', { token: await sign({ 'wlcg.ver': undefined, ver: 'scitoken:2.0' }, { alg: 'ES256' }), trustDomain: 'OSG' });
+    const esToken = await sign({ 'wlcg.ver': undefined, ver: 'scitoken:2.0' }, { alg: 'ES256' });
+    const es = await api.put('/scitokens/es', { token: esToken, trustDomain: 'OSG' });
     expect(es.json).toMatchObject({ state: 'valid', alg: 'ES256', profile: 'scitokens2' });
+    // Neither token, nor its signature, is anywhere but in the sealed column.
+    const signature = esToken.split('.')[2];
+    expect((await api.get('/scitokens')).text).not.toContain(signature);
+    expect((await api.get('/audit?limit=1000')).text).not.toContain(signature);
+    expect(await (await fetch(`${t.url}/metrics`)).text()).not.toContain(signature);
+    expect(t.logs()).not.toContain(signature);
+  });
+
+  it("refuses one trusted issuer's key signing for another trusted issuer", async () => {
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const second = { ...other.publicKey.export({ format: 'jwk' }), kid: 'second-key', alg: 'ES256' };
+    expect((await api.put('/scitoken-issuers/second', { issuer: 'https://second.example.org', jwks: { keys: [second] } })).status).toBe(201);
+    // Signed with the first issuer's EC key, claiming the second issuer (and its kid).
+    const forged = await sign({ iss: 'https://second.example.org' }, { alg: 'ES256', kid: 'second-key' });
+    expect((await api.put('/scitokens/forged', { token: forged, trustDomain: 'OSG' })).json.error.code).toBe('SCITOKEN_BAD_SIGNATURE');
   });
 
   describe('refuses, with a stable code, and stores nothing', () => {
@@ -115,11 +132,13 @@ describe('SciTokens', () => {
       ['a signature by a key not in the JWKS', () => sign({}, { alg: 'ES256', key: stranger.privateKey, kid: 'key-es256' }), 400, 'SCITOKEN_BAD_SIGNATURE'],
       ['an untrusted issuer', () => sign({ iss: 'https://evil.example.org' }), 400, 'SCITOKEN_UNKNOWN_ISSUER'],
       ['no exp', () => sign({ exp: undefined }), 400, 'SCITOKEN_NO_EXPIRY'],
-      ['expired', () => sign({ exp: Math.floor(t.clock.now() / 1000) - 1 }), 400, 'SCITOKEN_EXPIRED'],
+      ['expired', () => sign({ iat: Math.floor(t.clock.now() / 1000) - 600, nbf: Math.floor(t.clock.now() / 1000) - 600, exp: Math.floor(t.clock.now() / 1000) - 1 }), 400, 'SCITOKEN_EXPIRED'],
       ['not valid for an hour', () => sign({ nbf: Math.floor(t.clock.now() / 1000) + HOUR }), 400, 'SCITOKEN_NOT_YET_VALID'],
       ['no profile', () => sign({ 'wlcg.ver': undefined }), 400, 'SCITOKEN_UNKNOWN_PROFILE'],
       ['truncated', async () => (await sign({})).slice(0, 120), 400, 'SCITOKEN_MALFORMED'],
       ['a non-JSON payload', async () => `${b64({ alg: 'RS256' })}.${Buffer.from('not json').toString('base64url')}.AAAA`, 400, 'SCITOKEN_MALFORMED'],
+      ['iat later than exp', () => sign({ iat: Math.floor(t.clock.now() / 1000) + 50, exp: Math.floor(t.clock.now() / 1000) + 40 }), 400, 'SCITOKEN_MALFORMED'],
+      ['an unencoded payload header (b64: false)', async () => `${b64({ alg: 'RS256', b64: false, crit: ['b64'] })}.${b64({ iss: ISSUER })}.AAAA`, 400, 'SCITOKEN_MALFORMED'],
     ];
     it.each(cases)('%s', async (_label, make, status, code) => {
       const res = await api.put('/scitokens/refused', { token: await make(), trustDomain: 'OSG' });
@@ -137,7 +156,9 @@ describe('SciTokens', () => {
       const priv = { ...(await exportJWK(rsa.privateKey)), kid: 'oops' };
       expect((await api.put('/scitoken-issuers/leaky', { issuer: 'https://leaky.example.org', jwks: { keys: [priv] } })).json.error.code).toBe('INVALID_JWKS');
       expect((await api.put('/scitoken-issuers/sym', { issuer: 'https://sym.example.org', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } })).json.error.code).toBe('INVALID_JWKS');
-      expect((await api.get('/scitoken-issuers')).json.map((i: { id: string }) => i.id)).toEqual(['test-issuer']);
+      const slow = { ...(await exportJWK(rsa.publicKey)), e: 'AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB', kid: 'slow' };
+      expect((await api.put('/scitoken-issuers/slow', { issuer: 'https://slow.example.org', jwks: { keys: [slow] } })).json.error.code).toBe('INVALID_JWKS');
+      expect((await api.get('/scitoken-issuers')).json.map((i: { id: string }) => i.id)).not.toEqual(expect.arrayContaining(['leaky', 'sym', 'slow']));
     });
   });
 
@@ -152,7 +173,9 @@ describe('SciTokens', () => {
     expect((await api.get('/scitokens/timed')).json).toMatchObject({ state: 'expired', secondsToExpiry: 0 });
     t.clock.advance(-1000);
     const shorter = await sign({ exp: now + 500 });
+    const kept = (await api.get('/scitokens/timed')).json.jti;
     expect((await api.put('/scitokens/timed', { token: shorter, trustDomain: 'OSG' })).json.error.code).toBe('SCITOKEN_OLDER');
+    expect((await api.get('/scitokens/timed')).json.jti).toBe(kept);
     expect((await api.put('/scitokens/timed', { token: shorter, trustDomain: 'OSG', force: true })).status).toBe(200);
   });
 
@@ -196,7 +219,37 @@ describe('SciTokens', () => {
       'api-key:admin success:null', // the first read, when the admin named the file
     ]);
     expect((await api.put('/scitokens/outside', { sourcePath: '/etc/passwd', trustDomain: 'OSG' })).json.error.code).toBe('INVALID_SOURCE_PATH');
+    // What a followed path may turn into later is read safely: never through a link, never a FIFO,
+    // a device or a directory, never a large file; each is a code, the service keeps running.
+    writeFileSync(file, (await sign({ jti: 'third', exp: Math.floor(t.clock.now() / 1000) + 3 * 24 * HOUR })) + '\n');
+    await tick();
+    expect((await api.get('/scitokens/followed')).json).toMatchObject({ jti: 'third', refreshError: null });
+    const swap = async (make: () => void, code: string) => {
+      rmSync(file, { recursive: true, force: true });
+      make();
+      await tick();
+      expect([code, (await api.get('/scitokens/followed')).json.refreshError?.code]).toEqual([code, code]);
+      expect((await api.get('/scitokens/followed')).json.jti).toBe('third');
+    };
+    await swap(() => symlinkSync('/etc/hostname', file), 'SOURCE_NOT_A_FILE');
+    await swap(() => execFileSync('mkfifo', [file]), 'SOURCE_NOT_A_FILE');
+    await swap(() => mkdirSync(file), 'SOURCE_NOT_A_FILE');
+    await swap(() => writeFileSync(file, 'x'.repeat(20_000)), 'SOURCE_TOO_LARGE');
+    rmSync(file, { recursive: true, force: true });
     expect((await api.put('/scitokens/relative', { sourcePath: 'vo.token', trustDomain: 'OSG' })).json.error.code).toBe('INVALID_SOURCE_PATH');
+  });
+
+  it('lets a revocation win over a refresh that was already under way', async () => {
+    const file = join(sourceDir, 'race.token');
+    writeFileSync(file, await sign({ jti: 'race-1' }));
+    expect((await api.put('/scitokens/race', { sourcePath: file, trustDomain: 'OSG' })).json.jti).toBe('race-1');
+    writeFileSync(file, await sign({ jti: 'race-2', exp: Math.floor(t.clock.now() / 1000) + 3 * 24 * HOUR }));
+    const refreshing = t.app.get(SciTokensService).refresh('race', 'system:scheduler');
+    expect((await api.del('/scitokens/race')).status).toBe(204);
+    await refreshing;
+    expect((await api.get('/scitokens/race')).json).toMatchObject({ state: 'revoked' });
+    const row = await t.db.dataSource.query(`SELECT sealed_token FROM scitokens WHERE name = 'race'`);
+    expect(row[0].sealed_token).toBeNull();
   });
 
   it('warns once when a SciToken becomes expiring or expired, and exports its seconds to expiry', async () => {

@@ -10,6 +10,7 @@ import { checkJwks, TrustedIssuer } from './scitoken-check.js';
 import { SciTokenIssuer } from './scitoken-issuer.entity.js';
 
 export const ISSUER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const ISSUER_URL = /^https?:\/\/[^\s"\\]{1,240}$/;
 
 export const issuerResponse = (i: SciTokenIssuer) => ({
   id: i.id,
@@ -34,13 +35,25 @@ export class IssuersService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const file = this.settings.config.scitokens.issuersFile;
     if (!file) return;
-    const entries = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { issuer: string; jwks: unknown }>;
-    for (const [id, e] of Object.entries(entries)) await this.put(id, e.issuer, e.jwks, 'system:config');
+    let entries: Record<string, { issuer?: unknown; jwks?: unknown }>;
+    try {
+      entries = JSON.parse(readFileSync(file, 'utf8')) as typeof entries;
+    } catch {
+      throw new Error(`scitokens.issuersFile ${file} cannot be read as JSON`);
+    }
+    for (const [id, e] of Object.entries(entries)) {
+      try {
+        await this.put(id, e?.issuer as string, e?.jwks, 'system:config');
+      } catch (err) {
+        throw new Error(`scitokens.issuersFile ${file}: issuer ${id}: ${err instanceof DomainError ? err.message : 'invalid'}`);
+      }
+    }
     this.log.log(`loaded ${Object.keys(entries).length} trusted issuer(s) from ${file}`);
   }
 
   async put(id: string, issuer: string, jwks: unknown, actor?: string): Promise<{ created: boolean; row: SciTokenIssuer }> {
     if (!ISSUER_ID.test(id)) throw new DomainError('VALIDATION_FAILED', `issuer id must match ${ISSUER_ID.source}`, 'id');
+    if (typeof issuer !== 'string' || !ISSUER_URL.test(issuer)) throw new DomainError('VALIDATION_FAILED', 'issuer must be an http(s) URL', 'issuer');
     const keys = checkJwks(jwks);
     for (const k of keys.keys) {
       try {

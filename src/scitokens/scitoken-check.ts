@@ -60,24 +60,33 @@ export async function checkSciToken(token: string, issuers: TrustedIssuer[], now
   const parts = token.split('.');
   if (parts.length !== 3 || !parts[2]) throw new DomainError('SCITOKEN_MALFORMED', 'token is not a compact JWS (three segments)', 'token');
   const header = segment(parts[0]);
-  const claims = segment(parts[1]);
+  const unverified = segment(parts[1]);
   const alg = header.alg;
+  // An unencoded payload (RFC 7797) would let the signed bytes differ from what we read as claims.
+  if (header.b64 !== undefined || header.crit !== undefined) throw new DomainError('SCITOKEN_MALFORMED', 'unsupported JWS header (b64, crit)', 'token');
   if (typeof alg !== 'string' || !(SCITOKEN_ALGS as readonly string[]).includes(alg)) {
     throw new DomainError('SCITOKEN_BAD_ALG', `alg must be one of ${SCITOKEN_ALGS.join(', ')}`, 'token');
   }
-  const iss = optionalString(claims, 'iss');
+  const iss = optionalString(unverified, 'iss');
   const trusted = iss === null ? undefined : issuers.find((i) => i.issuer === iss);
   if (!trusted) throw new DomainError('SCITOKEN_UNKNOWN_ISSUER', 'the token names no trusted issuer (PUT /scitoken-issuers/{id} first)', 'token');
+  let verified: Uint8Array;
   try {
-    await compactVerify(token, createLocalJWKSet(trusted.jwks), { algorithms: [...SCITOKEN_ALGS] });
+    verified = (await compactVerify(token, createLocalJWKSet(trusted.jwks), { algorithms: [...SCITOKEN_ALGS] })).payload;
   } catch (err) {
     if (err instanceof errors.JOSEError) throw new DomainError('SCITOKEN_BAD_SIGNATURE', "the signature does not verify with the issuer's keys", 'token');
     throw err;
   }
+  // From here on, only what the signature covers.
+  const claims = segment(Buffer.from(verified).toString('base64url'));
+  if (claims.iss !== iss) throw new DomainError('SCITOKEN_MALFORMED', 'iss changed under the signature', 'token');
   const expiresAt = optionalInt(claims, 'exp');
   const issuedAt = optionalInt(claims, 'iat');
   const notBefore = optionalInt(claims, 'nbf');
   if (expiresAt === null) throw new DomainError('SCITOKEN_NO_EXPIRY', 'the token has no exp claim', 'token');
+  if ((issuedAt !== null && issuedAt > expiresAt) || (notBefore !== null && notBefore > expiresAt)) {
+    throw new DomainError('SCITOKEN_MALFORMED', 'iat or nbf is later than exp', 'token');
+  }
   if (now !== undefined) {
     const t = Math.floor(now / 1000);
     if (expiresAt <= t) throw new DomainError('SCITOKEN_EXPIRED', 'the token has expired', 'token');
@@ -118,6 +127,8 @@ export function checkJwks(jwks: unknown): JSONWebKeySet {
     if (k.kty !== 'RSA' && k.kty !== 'EC') throw bad('keys must be RSA or EC');
     if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in k)) throw bad('keys must be public (a private member was given)');
     if (k.alg !== undefined && !(SCITOKEN_ALGS as readonly string[]).includes(k.alg)) throw bad(`key alg must be one of ${SCITOKEN_ALGS.join(', ')}`);
+    // A huge public exponent or modulus makes every verification slow: accept what issuers use.
+    if (k.kty === 'RSA' && (k.e !== 'AQAB' || typeof k.n !== 'string' || k.n.length > 683)) throw bad('RSA keys must have e = 65537 and at most 4096 bits');
   }
   try {
     createLocalJWKSet({ keys });

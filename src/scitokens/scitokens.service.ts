@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, resolve, sep } from 'node:path';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
@@ -12,6 +13,7 @@ import { IssuersService } from './issuers.service.js';
 import { checkSciToken, CheckedSciToken, TrustedIssuer } from './scitoken-check.js';
 import { SciToken, sciTokenAd } from './scitoken.entity.js';
 import { sciTokenResponse, SciTokenState } from './scitoken.response.js';
+import { readSourceFile } from './source-file.js';
 
 export const SCITOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -24,6 +26,7 @@ export type SciTokenView = ReturnType<typeof sciTokenResponse>;
 @Injectable()
 export class SciTokensService {
   private readonly log = new Logger('scitokens');
+  private readonly verdicts = new Map<string, string | null>();
 
   constructor(
     private readonly db: Db,
@@ -45,6 +48,7 @@ export class SciTokensService {
       const existing = await m.findOneBy(SciToken, { name });
       const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, refreshError: null, refreshErrorAt: null });
       row.trustDomain = dto.trustDomain;
+      row.revokedAt = null; // a PUT supplies the credential anew
       row.securityClass = dto.securityClass ?? null;
       if (sourcePath !== undefined) row.sourcePath = sourcePath;
       row.updatedAt = now;
@@ -98,17 +102,19 @@ export class SciTokensService {
     let token: string | undefined;
     let checked: CheckedSciToken | undefined;
     try {
-      if (!existsSync(row.sourcePath)) throw new DomainError('INVALID_SOURCE_PATH', 'the source file does not exist');
-      token = readFileSync(row.sourcePath, 'utf8').trim();
+      token = readSourceFile(row.sourcePath, this.sourceRoots());
       if (row.fingerprint && this.sealer.fingerprint('scitoken', Buffer.from(token)) === row.fingerprint) return this.clearRefreshError(row);
       checked = await checkSciToken(token, await this.issuers.trusted(), this.clock.now());
       this.refuseOlder(row, checked, false);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      code = err.code === 'INVALID_SOURCE_PATH' ? 'SOURCE_MISSING' : err.code;
+      code = err.code;
     }
     await this.db.tx(async (m) => {
       const now = this.clock.now();
+      // What we read may be stale by now: a revocation, a new PUT or a new source must win.
+      const current = await m.findOneBy(SciToken, { name });
+      if (!current || current.revokedAt !== null || current.sourcePath !== row.sourcePath || current.fingerprint !== row.fingerprint || current.expiresAt !== row.expiresAt) return;
       if (code === null && checked && token !== undefined) {
         await m.update(SciToken, { name }, { ...this.sealed(name, token, checked, now), refreshError: null, refreshErrorAt: null, updatedAt: now });
         await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor, detail: { jti: checked.jti, expiresAt: checked.expiresAt } });
@@ -121,27 +127,47 @@ export class SciTokensService {
     return code;
   }
 
-  /** Refreshes every followed SciToken. */
+  /** Refreshes every followed SciToken; one token's failure does not stop the others. */
   async refreshAll(): Promise<void> {
     const rows = await this.db.read((m) => m.find(SciToken, { select: { name: true, sourcePath: true } }));
-    for (const r of rows) if (r.sourcePath) await this.refresh(r.name, 'system:scheduler');
+    for (const r of rows) {
+      if (!r.sourcePath) continue;
+      await this.refresh(r.name, 'system:scheduler').catch((err: unknown) => this.log.error({ err }, `refreshing SciToken ${r.name} failed`));
+    }
   }
 
   /** The state of a stored row now, and the reason when it is invalid. */
   async stateOf(row: SciToken, issuers: TrustedIssuer[]): Promise<{ state: SciTokenState; reason: string | null }> {
     if (row.revokedAt !== null) return { state: 'revoked', reason: null };
     if (row.sealedToken === null || row.expiresAt === null) return { state: 'missing', reason: null };
-    const token = Buffer.from(this.sealer.open(row.sealedToken, sciTokenAd(row.name))).toString();
-    try {
-      await checkSciToken(token, issuers, undefined); // the issuer may have been removed or its keys replaced
-    } catch (err) {
-      if (err instanceof DomainError) return { state: 'invalid', reason: err.code };
-      throw err;
-    }
+    const failure = await this.signatureVerdict(row, issuers);
+    if (failure) return { state: 'invalid', reason: failure };
     const left = row.expiresAt - Math.floor(this.clock.now() / 1000);
     if (left <= 0) return { state: 'expired', reason: null };
     if (left < this.settings.config.scitokens.expiringSeconds) return { state: 'expiring', reason: null };
     return { state: 'valid', reason: null };
+  }
+
+  /**
+   * Whether the stored token's signature still verifies with its issuer's current keys (it may
+   * have been removed or have replaced them): a code, or null. Remembered per token and key set,
+   * so reads and metric scrapes do not repeat the signature check.
+   */
+  private async signatureVerdict(row: SciToken, issuers: TrustedIssuer[]): Promise<string | null> {
+    const keys = createHash('sha256').update(JSON.stringify(issuers.find((i) => i.issuer === row.issuer) ?? null)).digest('hex');
+    const cacheKey = `${row.name}\0${row.fingerprint}\0${keys}`;
+    const hit = this.verdicts.get(cacheKey);
+    if (hit !== undefined) return hit;
+    let verdict: string | null = null;
+    try {
+      await checkSciToken(Buffer.from(this.sealer.open(row.sealedToken!, sciTokenAd(row.name))).toString(), issuers, undefined);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      verdict = err.code;
+    }
+    if (this.verdicts.size > 10_000) this.verdicts.clear();
+    this.verdicts.set(cacheKey, verdict);
+    return verdict;
   }
 
   private async view(row: SciToken, issuers: TrustedIssuer[]): Promise<SciTokenView> {
@@ -180,9 +206,13 @@ export class SciTokensService {
     return null;
   }
 
-  /** A followed file must sit under one of scitokens.sourceDirs (after resolving links). */
+  private sourceRoots(): string[] {
+    return this.settings.config.scitokens.sourceDirs.map((d) => (existsSync(d) ? realpathSync(d) : resolve(d)));
+  }
+
+  /** A followed file must sit under one of scitokens.sourceDirs (after resolving links); checked again at every read. */
   private checkSourcePath(p: string): string {
-    const roots = this.settings.config.scitokens.sourceDirs.map((d) => (existsSync(d) ? realpathSync(d) : resolve(d)));
+    const roots = this.sourceRoots();
     if (!isAbsolute(p) || !roots.length) throw new DomainError('INVALID_SOURCE_PATH', 'sourcePath must be absolute and under a directory named in scitokens.sourceDirs', 'sourcePath');
     const real = existsSync(p) ? realpathSync(p) : resolve(p);
     if (!roots.some((r) => real.startsWith(r + sep))) throw new DomainError('INVALID_SOURCE_PATH', 'sourcePath is not under scitokens.sourceDirs', 'sourcePath');
