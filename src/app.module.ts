@@ -9,6 +9,7 @@ import { TokensModule } from './tokens/tokens.module.js';
 import { RotationModule } from './rotation/rotation.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
 import { SciTokensModule } from './scitokens/scitokens.module.js';
+import { IdentityModule } from './identity/identity.module.js';
 
 /** The service: shared core, plus the capabilities of each enabled role. */
 @Module({})
@@ -17,7 +18,7 @@ export class AppModule {
     const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SciTokensModule, SchedulerModule] : [];
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(rt), AuthModule, ...frontend],
+      imports: [CoreModule.forRoot(rt), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), ...frontend],
       controllers: [HealthController, MetricsController, AuditController],
     };
   }

@@ -42,6 +42,8 @@ const ROUTES: Route[] = [
   { method: 'DELETE', path: '/api/v1/scitokens/vo', pattern: '/api/v1/scitokens/:name', roles: ['frontend-admin'] },
   { method: 'PUT', path: '/api/v1/scitoken-issuers/iss1', pattern: '/api/v1/scitoken-issuers/:id', roles: ['frontend-admin'], body: { issuer: 'https://issuer.example.org', jwks: { keys: [] } } },
   { method: 'GET', path: '/api/v1/scitoken-issuers', pattern: '/api/v1/scitoken-issuers', roles: ['frontend-admin', 'auditor'] },
+  { method: 'GET', path: '/api/v1/frontend/identity', pattern: '/api/v1/frontend/identity', roles: 'public' },
+  { method: 'GET', path: '/api/v1/factory/identity', pattern: '/api/v1/factory/identity', roles: 'public' },
 ];
 
 describe('authorization matrix', () => {

@@ -9,5 +9,6 @@ import { Lease } from '../scheduler/lease.entity.js';
 import { SubjectRevocation } from '../tokens/subject-revocation.entity.js';
 import { SciTokenIssuer } from '../scitokens/scitoken-issuer.entity.js';
 import { SciToken } from '../scitokens/scitoken.entity.js';
+import { Identity } from '../identity/identity.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity];

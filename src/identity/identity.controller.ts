@@ -1,0 +1,34 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/access.decorator.js';
+import { Settings } from '../config/config.module.js';
+import { IdentityService } from './identity.service.js';
+
+/** The frontend's public identity, for a factory admin to register (public: it is a public key). */
+@ApiTags('forwarding')
+@Controller('frontend')
+export class FrontendIdentityController {
+  constructor(
+    private readonly identity: IdentityService,
+    private readonly settings: Settings,
+  ) {}
+
+  @Get('identity')
+  @Public()
+  async get() {
+    return { name: this.settings.config.frontend.name, ...(await this.identity.publicIdentity('frontend')) };
+  }
+}
+
+/** The factory's public identity, for a frontend admin to pin. */
+@ApiTags('factory')
+@Controller('factory')
+export class FactoryIdentityController {
+  constructor(private readonly identity: IdentityService) {}
+
+  @Get('identity')
+  @Public()
+  get() {
+    return this.identity.publicIdentity('factory');
+  }
+}

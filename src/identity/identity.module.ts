@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ServiceRole } from '../config/config.schema.js';
+import { FactoryIdentityController, FrontendIdentityController } from './identity.controller.js';
+import { IdentityService } from './identity.service.js';
+
+/** Identities of the enabled roles, and the public routes that show them. */
+@Module({})
+export class IdentityModule {
+  static forRoles(roles: ServiceRole[]): DynamicModule {
+    return {
+      module: IdentityModule,
+      controllers: [...(roles.includes('frontend') ? [FrontendIdentityController] : []), ...(roles.includes('factory') ? [FactoryIdentityController] : [])],
+      providers: [IdentityService],
+      exports: [IdentityService],
+    };
+  }
+}
