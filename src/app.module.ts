@@ -10,15 +10,18 @@ import { RotationModule } from './rotation/rotation.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
 import { SciTokensModule } from './scitokens/scitokens.module.js';
 import { IdentityModule } from './identity/identity.module.js';
+import { FactoryModule } from './factory/factory.module.js';
+import { ForwardingModule } from './forwarding/forwarding.module.js';
 
 /** The service: shared core, plus the capabilities of each enabled role. */
 @Module({})
 export class AppModule {
   static forRoot(rt: Runtime): DynamicModule {
-    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SciTokensModule, SchedulerModule] : [];
+    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SciTokensModule, ForwardingModule, SchedulerModule] : [];
+    const factory = rt.settings.hasRole('factory') ? [FactoryModule] : [];
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(rt), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), ...frontend],
+      imports: [CoreModule.forRoot(rt), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), ...frontend, ...factory],
       controllers: [HealthController, MetricsController, AuditController],
     };
   }

@@ -44,6 +44,10 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/scitoken-issuers', pattern: '/api/v1/scitoken-issuers', roles: ['frontend-admin', 'auditor'] },
   { method: 'GET', path: '/api/v1/frontend/identity', pattern: '/api/v1/frontend/identity', roles: 'public' },
   { method: 'GET', path: '/api/v1/factory/identity', pattern: '/api/v1/factory/identity', roles: 'public' },
+  { method: 'POST', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin'], body: { name: 'm', publicKey: 'A'.repeat(43) + '=' } },
+  { method: 'GET', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin', 'auditor'] },
+  { method: 'POST', path: '/api/v1/factories', pattern: '/api/v1/factories', roles: ['frontend-admin'], body: { name: 'm' } },
+  { method: 'GET', path: '/api/v1/factories', pattern: '/api/v1/factories', roles: ['frontend-admin', 'auditor'] },
 ];
 
 describe('authorization matrix', () => {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
+import { EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
@@ -75,6 +75,11 @@ export class ApiKeysService {
    * enabled role; a REST caller may grant only what GRANTABLE allows its own roles.
    */
   async create(grantor: Principal | undefined, name: string, roles: ApiRole[], createdBy: string): Promise<{ key: ApiKey; secret: string }> {
+    return this.db.tx((m) => this.createIn(m, grantor, name, roles, createdBy));
+  }
+
+  /** create() inside the caller's transaction, so a key and the row it belongs to land together. */
+  async createIn(m: EntityManager, grantor: Principal | undefined, name: string, roles: ApiRole[], createdBy: string): Promise<{ key: ApiKey; secret: string }> {
     const unique = [...new Set(roles)];
     const enabled = this.enabledRoles();
     const off = unique.find((r) => !enabled.includes(r));
@@ -95,11 +100,9 @@ export class ApiKeysService {
       createdAt: this.clock.now(),
       revokedAt: null,
     });
-    await this.db.tx(async (m) => {
-      if (await m.existsBy(ApiKey, { name })) throw new DomainError('API_KEY_EXISTS', `an API key named ${name} exists`, 'name');
-      await m.insert(ApiKey, key);
-      await this.audit.record(m, { action: 'apikey.create', target: `apikey:${name}`, actor: createdBy, detail: { id, roles: unique } });
-    });
+    if (await m.existsBy(ApiKey, { name })) throw new DomainError('API_KEY_EXISTS', `an API key named ${name} exists`, 'name');
+    await m.insert(ApiKey, key);
+    await this.audit.record(m, { action: 'apikey.create', target: `apikey:${name}`, actor: createdBy, detail: { id, roles: unique } });
     return { key, secret: formatApiKey(id, secret) };
   }
 

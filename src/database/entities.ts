@@ -10,5 +10,7 @@ import { SubjectRevocation } from '../tokens/subject-revocation.entity.js';
 import { SciTokenIssuer } from '../scitokens/scitoken-issuer.entity.js';
 import { SciToken } from '../scitokens/scitoken.entity.js';
 import { Identity } from '../identity/identity.entity.js';
+import { RegisteredFrontend } from '../factory/registered-frontend.entity.js';
+import { Factory } from '../forwarding/factory.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory];

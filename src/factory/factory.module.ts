@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { FrontendsController } from './frontends.controller.js';
+import { FrontendsService } from './frontends.service.js';
+
+/** The factory role: the frontends it accepts credentials from (entries, cache and tickets follow). */
+@Module({
+  imports: [AuthModule],
+  controllers: [FrontendsController],
+  providers: [FrontendsService],
+  exports: [FrontendsService],
+})
+export class FactoryModule {}

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { ApiKeysService } from '../auth/api-keys.service.js';
+import { actorName, Principal } from '../auth/principal.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Db } from '../database/db.js';
+import { publicKeyFingerprint } from '../identity/identity.service.js';
+import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
+import { RegisteredFrontend } from './registered-frontend.entity.js';
+
+export const frontendResponse = (f: RegisteredFrontend) => ({
+  name: f.name,
+  publicKey: f.publicKey,
+  fingerprint: publicKeyFingerprint(Buffer.from(f.publicKey, 'base64')),
+  apiKeyId: f.apiKeyId,
+  createdAt: new Date(f.createdAt).toISOString(),
+});
+
+/** The factory side of registration: the frontends whose envelopes it accepts. */
+@Injectable()
+export class FrontendsService {
+  constructor(
+    private readonly db: Db,
+    private readonly keys: ApiKeysService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Registers a frontend and creates its API key (role frontend), both in one transaction; the key is returned once. */
+  register(who: Principal, dto: RegisterFrontendDto) {
+    return this.db.tx(async (m) => {
+      if ((await m.existsBy(RegisteredFrontend, { name: dto.name })) || (await m.existsBy(RegisteredFrontend, { publicKey: dto.publicKey }))) {
+        throw new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name');
+      }
+      const { key, secret } = await this.keys.createIn(m, who, `frontend:${dto.name}`, ['frontend'], actorName(who));
+      const row = Object.assign(new RegisteredFrontend(), { name: dto.name, publicKey: dto.publicKey, apiKeyId: key.id, createdAt: this.clock.now() });
+      await m.insert(RegisteredFrontend, row);
+      await this.audit.record(m, { action: 'factory.frontend.register', target: `frontend:${dto.name}`, detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id } });
+      return { ...frontendResponse(row), apiKey: secret };
+    });
+  }
+
+  list(): Promise<RegisteredFrontend[]> {
+    return this.db.read((m) => m.find(RegisteredFrontend, { order: { name: 'ASC' } }));
+  }
+}

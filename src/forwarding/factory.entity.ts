@@ -1,0 +1,28 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { msColumn } from '../database/columns.js';
+
+/** A factory this frontend forwards to: where, its pinned public key, and the API key it gave us (sealed). */
+@Entity('factories')
+export class Factory {
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 512 })
+  url!: string;
+
+  /** X25519, base64, pinned at registration. */
+  @Column({ name: 'public_key', type: 'varchar', length: 64 })
+  publicKey!: string;
+
+  /** Sealed with associated data `factory-api-key:<name>`. */
+  @Column({ name: 'sealed_api_key', type: 'text' })
+  sealedApiKey!: string;
+
+  @Column(msColumn('created_at'))
+  createdAt!: number;
+
+  @Column(msColumn('updated_at'))
+  updatedAt!: number;
+}
+
+export const factoryApiKeyAd = (name: string) => `factory-api-key:${name}`;

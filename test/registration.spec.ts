@@ -1,0 +1,55 @@
+import { startTestApp, TestApp } from './support/app.js';
+import { client } from './support/service.js';
+
+describe('registration both ways', () => {
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+  let frontendKey: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    api = client(t.api, t.adminKey);
+    frontendKey = ((await (await fetch(`${t.api}/frontend/identity`)).json()) as { publicKey: string }).publicKey;
+  });
+  afterAll(() => t.close());
+
+  it('a factory admin registers a frontend and gets its API key (role frontend) once, in one transaction', async () => {
+    const res = await api.post('/factory/frontends', { name: 'frontend.example.org', publicKey: frontendKey });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ name: 'frontend.example.org', publicKey: frontendKey, fingerprint: expect.stringMatching(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/) });
+    expect(res.json.apiKey).toMatch(/^gk_[0-9a-f]{16}_/);
+    const keys = (await api.get('/apikeys')).json;
+    expect(keys).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'frontend:frontend.example.org', roles: ['frontend'] })]));
+    const list = await api.get('/factory/frontends');
+    expect(list.json).toEqual([expect.objectContaining({ name: 'frontend.example.org', apiKeyId: res.json.apiKeyId })]);
+    expect(list.text).not.toContain(res.json.apiKey.slice(20));
+    // Again with the same name or key: refused, and no second API key was left behind.
+    const again = await api.post('/factory/frontends', { name: 'other', publicKey: frontendKey });
+    expect([again.status, again.json.error.code]).toEqual([409, 'FRONTEND_EXISTS']);
+    expect((await api.get('/apikeys')).json.filter((k: { name: string }) => k.name.startsWith('frontend:'))).toHaveLength(1);
+  });
+
+  it('refuses a malformed public key or name', async () => {
+    expect((await api.post('/factory/frontends', { name: 'x', publicKey: 'short' })).status).toBe(400);
+    expect((await api.post('/factory/frontends', { name: 'a b', publicKey: frontendKey })).status).toBe(400);
+    expect((await api.post('/factory/frontends', { name: 'y'.repeat(55), publicKey: frontendKey })).status).toBe(400);
+  });
+
+  it('a frontend admin registers a factory; its API key is kept sealed and never shown', async () => {
+    const factoryKey = ((await (await fetch(`${t.api}/factory/identity`)).json()) as { publicKey: string }).publicKey;
+    const apiKey = (await api.post('/factory/frontends', { name: 'fe2', publicKey: Buffer.alloc(32, 7).toString('base64') })).json.apiKey as string;
+    const res = await api.post('/factories', { name: 'factory-a', url: 'https://factory.example.org:8443/', apiKey, publicKey: factoryKey });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ name: 'factory-a', url: 'https://factory.example.org:8443', publicKey: factoryKey });
+    expect(JSON.stringify(res.json)).not.toContain(apiKey.slice(20));
+    const list = await api.get('/factories');
+    expect(list.json.map((f: { name: string }) => f.name)).toEqual(['factory-a']);
+    expect(list.text).not.toContain(apiKey.slice(20));
+    const row = await t.db.dataSource.query(`SELECT sealed_api_key FROM factories WHERE name = 'factory-a'`);
+    expect(row[0].sealed_api_key).toMatch(/^v1:/);
+    expect(row[0].sealed_api_key).not.toContain(apiKey.slice(20));
+    expect((await api.post('/factories', { name: 'factory-a', url: 'https://x.example.org', apiKey, publicKey: factoryKey })).json.error.code).toBe('FACTORY_EXISTS');
+    expect((await api.post('/factories', { name: 'factory-b', url: 'ftp://x', apiKey, publicKey: factoryKey })).status).toBe(400);
+    expect((await api.post('/factories', { name: 'factory-b', url: 'https://x.example.org', apiKey: 'nope', publicKey: factoryKey })).status).toBe(400);
+  });
+});
