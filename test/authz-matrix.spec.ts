@@ -48,6 +48,9 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/factories', pattern: '/api/v1/factories', roles: ['frontend-admin'], body: { name: 'm' } },
   { method: 'GET', path: '/api/v1/factories', pattern: '/api/v1/factories', roles: ['frontend-admin', 'auditor'] },
+  { method: 'PUT', path: '/api/v1/factory/entries/e1', pattern: '/api/v1/factory/entries/:entry', roles: ['factory-admin'], body: { site: 's' } },
+  { method: 'GET', path: '/api/v1/factory/entries', pattern: '/api/v1/factory/entries', roles: ['factory-admin', 'frontend'] },
+  { method: 'DELETE', path: '/api/v1/factory/entries/e1', pattern: '/api/v1/factory/entries/:entry', roles: ['factory-admin'] },
 ];
 
 describe('authorization matrix', () => {

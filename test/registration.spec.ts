@@ -53,3 +53,39 @@ describe('registration both ways', () => {
     expect((await api.post('/factories', { name: 'factory-b', url: 'https://x.example.org', apiKey: 'nope', publicKey: factoryKey })).status).toBe(400);
   });
 });
+
+describe('factory entries', () => {
+  let t: TestApp;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    t = await startTestApp();
+    api = client(t.api, t.adminKey);
+  });
+  afterAll(() => t.close());
+
+  it('are created, replaced, listed (to registered frontends too) and deleted, every change audited', async () => {
+    const body = { site: 'CMS_T2_US_Nebraska', gatekeeper: 'red-ce1.unl.edu:9619', trustDomain: 'CMS', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' };
+    const created = await api.put('/factory/entries/CMS_T2_US_Nebraska_ce1', body);
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ name: 'CMS_T2_US_Nebraska_ce1', ...body, securityClass: null });
+    const replaced = await api.put('/factory/entries/CMS_T2_US_Nebraska_ce1', { ...body, condorVersion: '8.8.15', securityClass: 'production' });
+    expect([replaced.status, replaced.json.condorVersion, replaced.json.securityClass]).toEqual([200, '8.8.15', 'production']);
+    const fe = (await api.post('/factory/frontends', { name: 'fe.example.org', publicKey: Buffer.alloc(32, 9).toString('base64') })).json.apiKey as string;
+    const seen = await client(t.api, fe).get('/factory/entries');
+    expect([seen.status, seen.json.map((e: { name: string }) => e.name)]).toEqual([200, ['CMS_T2_US_Nebraska_ce1']]);
+    expect((await client(t.api, fe).put('/factory/entries/x', body)).status).toBe(403);
+    expect((await api.del('/factory/entries/CMS_T2_US_Nebraska_ce1')).status).toBe(204);
+    expect((await api.del('/factory/entries/CMS_T2_US_Nebraska_ce1')).json.error.code).toBe('NOT_FOUND');
+    const actions = (await api.get('/audit?action=factory.entry.&result=success&limit=100')).json.entries.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(['factory.entry.delete', 'factory.entry.update', 'factory.entry.create']);
+  });
+
+  it('refuses malformed fields with 400 and stores nothing', async () => {
+    const ok = { site: 's', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'scitoken' };
+    for (const bad of [{ ...ok, gatekeeper: 'ce example' }, { ...ok, authMethod: 'scitoken;rm -rf' }, { ...ok, condorVersion: 'latest' }, { ...ok, site: '../x' }, { ...ok, extra: 1 }]) {
+      expect((await api.put('/factory/entries/e1', bad)).status).toBe(400);
+    }
+    expect((await api.put('/factory/entries/a%20b', ok)).status).toBe(400);
+    expect((await api.get('/factory/entries')).json).toEqual([]);
+  });
+});

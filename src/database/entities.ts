@@ -12,5 +12,6 @@ import { SciToken } from '../scitokens/scitoken.entity.js';
 import { Identity } from '../identity/identity.entity.js';
 import { RegisteredFrontend } from '../factory/registered-frontend.entity.js';
 import { Factory } from '../forwarding/factory.entity.js';
+import { FactoryEntry } from '../factory/entry.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry];

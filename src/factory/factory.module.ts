@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { EntriesController } from './entries.controller.js';
+import { EntriesService } from './entries.service.js';
 import { FrontendsController } from './frontends.controller.js';
 import { FrontendsService } from './frontends.service.js';
 
 /** The factory role: the frontends it accepts credentials from (entries, cache and tickets follow). */
 @Module({
   imports: [AuthModule],
-  controllers: [FrontendsController],
-  providers: [FrontendsService],
-  exports: [FrontendsService],
+  controllers: [FrontendsController, EntriesController],
+  providers: [FrontendsService, EntriesService],
+  exports: [FrontendsService, EntriesService],
 })
 export class FactoryModule {}

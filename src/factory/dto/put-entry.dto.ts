@@ -1,0 +1,19 @@
+import { IsOptional, Matches } from 'class-validator';
+
+export class PutEntryDto {
+  /** The Glidein_Site this entry serves. */
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/) site!: string;
+
+  /** The CE, e.g. ce.example.org or ce.example.org:9619. */
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:\d{1,5})?$/, { message: 'gatekeeper must be a host name, optionally with a port' }) gatekeeper!: string;
+
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/) trustDomain!: string;
+
+  /** e.g. scitoken, grid_proxy+project_id, grid_proxy,scitoken */
+  @Matches(/^[a-z0-9_]+([+,][a-z0-9_]+)*$/i, { message: "authMethod must be credential kinds joined by '+' or ','" }) authMethod!: string;
+
+  /** e.g. 23.0.3; absent: unknown (no IDTOKEN is sent). */
+  @IsOptional() @Matches(/^\d+(\.\d+){0,2}([-.+][A-Za-z0-9._]+)?$/, { message: 'condorVersion must look like 23.0.3' }) condorVersion?: string;
+
+  @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/) securityClass?: string;
+}

@@ -1,0 +1,38 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Audit, Roles } from '../auth/access.decorator.js';
+import { PutEntryDto } from './dto/put-entry.dto.js';
+import { entryResponse, EntriesService } from './entries.service.js';
+
+@ApiTags('factory')
+@ApiBearerAuth()
+@Controller('factory/entries')
+export class EntriesController {
+  constructor(private readonly entries: EntriesService) {}
+
+  /** Create or replace an entry. 201 when new, 200 when replaced. */
+  @Put(':entry')
+  @Roles('factory-admin')
+  @Audit('factory.entry.put')
+  async put(@Param('entry') name: string, @Body() dto: PutEntryDto, @Res({ passthrough: true }) res: FastifyReply) {
+    const { created, entry } = await this.entries.put(name, dto);
+    void res.status(created ? 201 : 200);
+    return entryResponse(entry);
+  }
+
+  /** The entries, for factory admins and for registered frontends deciding what to send. */
+  @Get()
+  @Roles('factory-admin', 'frontend')
+  async list() {
+    return (await this.entries.list()).map(entryResponse);
+  }
+
+  @Delete(':entry')
+  @HttpCode(204)
+  @Roles('factory-admin')
+  @Audit('factory.entry.delete')
+  async remove(@Param('entry') name: string): Promise<void> {
+    await this.entries.remove(name);
+  }
+}

@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Db } from '../database/db.js';
+import { PutEntryDto } from './dto/put-entry.dto.js';
+import { FactoryEntry } from './entry.entity.js';
+
+export const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export const entryResponse = (e: FactoryEntry) => ({
+  name: e.name,
+  site: e.site,
+  gatekeeper: e.gatekeeper,
+  trustDomain: e.trustDomain,
+  authMethod: e.authMethod,
+  condorVersion: e.condorVersion,
+  securityClass: e.securityClass,
+  createdAt: new Date(e.createdAt).toISOString(),
+  updatedAt: new Date(e.updatedAt).toISOString(),
+});
+
+@Injectable()
+export class EntriesService {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  put(name: string, dto: PutEntryDto): Promise<{ created: boolean; entry: FactoryEntry }> {
+    if (!ENTRY_NAME.test(name)) throw new DomainError('VALIDATION_FAILED', `entry must match ${ENTRY_NAME.source}`, 'entry');
+    return this.db.tx(async (m) => {
+      const now = this.clock.now();
+      const existing = await m.findOneBy(FactoryEntry, { name });
+      const entry = Object.assign(new FactoryEntry(), {
+        name,
+        site: dto.site,
+        gatekeeper: dto.gatekeeper,
+        trustDomain: dto.trustDomain,
+        authMethod: dto.authMethod,
+        condorVersion: dto.condorVersion ?? null,
+        securityClass: dto.securityClass ?? null,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      });
+      await m.save(FactoryEntry, entry);
+      await this.audit.record(m, { action: existing ? 'factory.entry.update' : 'factory.entry.create', target: `entry:${name}`, detail: entryResponse(entry) });
+      return { created: !existing, entry };
+    });
+  }
+
+  list(): Promise<FactoryEntry[]> {
+    return this.db.read((m) => m.find(FactoryEntry, { order: { name: 'ASC' } }));
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.db.tx(async (m) => {
+      if (!(await m.existsBy(FactoryEntry, { name }))) throw new DomainError('NOT_FOUND', `no entry named ${name}`);
+      await m.delete(FactoryEntry, { name });
+      await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}` });
+    });
+  }
+}

@@ -1,0 +1,38 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { msColumn } from '../database/columns.js';
+
+/** A factory entry (GlideinWMS): the site it serves, its CE, and what its glideins need. */
+@Entity('factory_entries')
+export class FactoryEntry {
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  name!: string;
+
+  /** The Glidein_Site. */
+  @Column({ type: 'varchar', length: 128 })
+  site!: string;
+
+  /** The CE host (HTCondor-CE, ARC ...). */
+  @Column({ type: 'varchar', length: 255 })
+  gatekeeper!: string;
+
+  /** GlideinWMS's trust domain label (OSG, CMS ...). */
+  @Column({ name: 'trust_domain', type: 'varchar', length: 64 })
+  trustDomain!: string;
+
+  /** GlideinWMS's auth_method: '+' joins required credentials, ',' separates alternatives. */
+  @Column({ name: 'auth_method', type: 'varchar', length: 128 })
+  authMethod!: string;
+
+  /** The HTCondor version its glideins run (IDTOKENs need 8.9.1 or later). */
+  @Column({ name: 'condor_version', type: 'varchar', length: 64, nullable: true })
+  condorVersion!: string | null;
+
+  @Column({ name: 'security_class', type: 'varchar', length: 64, nullable: true })
+  securityClass!: string | null;
+
+  @Column(msColumn('created_at'))
+  createdAt!: number;
+
+  @Column(msColumn('updated_at'))
+  updatedAt!: number;
+}
