@@ -9,7 +9,7 @@ import { AppModule } from './app.module.js';
 import { Clock } from './common/clock.js';
 import { frameworkErrorReply, NotJsonObjectError } from './common/exception.filter.js';
 import { globalValidationPipe } from './common/validation.js';
-import { Settings } from './config/config.module.js';
+import { Settings } from './config/settings.js';
 import { AppConfig } from './config/config.schema.js';
 import { Runtime } from './core.module.js';
 import { initMasterKey } from './crypto/master-key.init.js';

@@ -5,7 +5,7 @@ import { AuditService } from './audit/audit.service.js';
 import { Clock } from './common/clock.js';
 import { AllExceptionsFilter } from './common/exception.filter.js';
 import { RequestContextInterceptor } from './common/request-context.interceptor.js';
-import { Settings } from './config/config.module.js';
+import { Settings } from './config/settings.js';
 import { Random } from './crypto/random.js';
 import { Sealer } from './crypto/sealer.js';
 import { Db } from './database/db.js';

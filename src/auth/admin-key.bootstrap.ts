@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.js';
 import { DomainError } from '../common/errors.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { ApiKeysService } from './api-keys.service.js';
 
 /**

@@ -3,7 +3,7 @@ import { EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { Db } from '../database/db.js';
 import { ApiKey } from './api-key.entity.js';

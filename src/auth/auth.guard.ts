@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { DomainError } from '../common/errors.js';
 import type { WithContext } from '../common/request-context.js';
 import { routeOf } from '../logging/http.hooks.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { AUDIT_KEY, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY } from './access.decorator.js';
 import { ApiKeysService } from './api-keys.service.js';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { MetaEntry } from '../database/meta.entity.js';
 import { createMasterKey, MasterKeyError, readMasterKey } from './master-key.js';
 import { Sealer } from './sealer.js';

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataSource, DataSourceOptions, MigrationInterface } from 'typeorm';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { ENTITIES } from './entities.js';
 
 const MIGRATION_LOCK = 0x676b6d69; // 'gkmi'

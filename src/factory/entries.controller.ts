@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestj
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Audit, Roles } from '../auth/access.decorator.js';
+import { PlainNamePipe } from '../common/names.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { entryResponse, EntriesService } from './entries.service.js';
 
@@ -15,7 +16,7 @@ export class EntriesController {
   @Put(':entry')
   @Roles('factory-admin')
   @Audit('factory.entry.put')
-  async put(@Param('entry') name: string, @Body() dto: PutEntryDto, @Res({ passthrough: true }) res: FastifyReply) {
+  async put(@Param('entry', new PlainNamePipe('entry')) name: string, @Body() dto: PutEntryDto, @Res({ passthrough: true }) res: FastifyReply) {
     const { created, entry } = await this.entries.put(name, dto);
     void res.status(created ? 201 : 200);
     return entryResponse(entry);
@@ -32,7 +33,7 @@ export class EntriesController {
   @HttpCode(204)
   @Roles('factory-admin')
   @Audit('factory.entry.delete')
-  async remove(@Param('entry') name: string): Promise<void> {
+  async remove(@Param('entry', new PlainNamePipe('entry')) name: string): Promise<void> {
     await this.entries.remove(name);
   }
 }

@@ -6,8 +6,6 @@ import { Db } from '../database/db.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { FactoryEntry } from './entry.entity.js';
 
-export const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
 export const entryResponse = (e: FactoryEntry) => ({
   name: e.name,
   site: e.site,
@@ -29,7 +27,6 @@ export class EntriesService {
   ) {}
 
   put(name: string, dto: PutEntryDto): Promise<{ created: boolean; entry: FactoryEntry }> {
-    if (!ENTRY_NAME.test(name)) throw new DomainError('VALIDATION_FAILED', `entry must match ${ENTRY_NAME.source}`, 'entry');
     return this.db.tx(async (m) => {
       const now = this.clock.now();
       const existing = await m.findOneBy(FactoryEntry, { name });

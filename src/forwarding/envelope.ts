@@ -1,9 +1,10 @@
 import sodium from 'libsodium-wrappers';
 import { z } from 'zod';
 import { DomainError } from '../common/errors.js';
+import { PLAIN_NAME } from '../common/names.js';
 
-/** GlideinWMS entry names and frontend names: plain names only (they become file names at the factory). */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Entry and frontend names are plain names: they become file names at the factory. */
+const NAME = PLAIN_NAME;
 
 export const credentialSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/access.decorator.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { IdentityService } from './identity.service.js';
 
 /** The frontend's public identity, for a factory admin to register (public: it is a public key). */

@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { Clock } from '../common/clock.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { ServiceRole } from '../config/config.schema.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';

@@ -5,7 +5,7 @@ import { In } from 'typeorm';
 import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
 import { DomainError } from '../common/errors.js';
 import { Clock } from '../common/clock.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { KeyChanges } from '../sites/key-changes.js';
 import { isUsable, SiteKey } from '../sites/site-key.entity.js';

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { SchedulerService } from './scheduler.service.js';
 
 const JOB = 'frontend-tick';

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { PasswordsDirService } from '../rotation/passwords-dir.service.js';
 import { RenewalService } from '../rotation/renewal.service.js';
 import { RotationService } from '../rotation/rotation.service.js';

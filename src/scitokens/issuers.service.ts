@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { checkJwks, TrustedIssuer } from './scitoken-check.js';
 import { SciTokenIssuer } from './scitoken-issuer.entity.js';

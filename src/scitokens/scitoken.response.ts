@@ -1,10 +1,10 @@
+import { iso } from '../common/time.js';
 import type { SciToken } from './scitoken.entity.js';
 
 export const SCITOKEN_STATES = ['missing', 'valid', 'expiring', 'expired', 'revoked', 'invalid'] as const;
 export type SciTokenState = (typeof SCITOKEN_STATES)[number];
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const isoSeconds = (s: number | null) => (s === null ? null : new Date(s * 1000).toISOString());
+const isoSeconds = (s: number | null) => iso(s === null ? null : s * 1000);
 
 /** A SciToken's metadata and state, never the token. */
 export function sciTokenResponse(t: SciToken, state: SciTokenState, reason: string | null, now: number) {

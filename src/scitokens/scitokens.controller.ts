@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestj
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Audit, Roles } from '../auth/access.decorator.js';
+import { PlainNamePipe } from '../common/names.js';
 import { PutIssuerDto } from './dto/put-issuer.dto.js';
 import { PutSciTokenDto } from './dto/put-scitoken.dto.js';
 import { issuerResponse, IssuersService } from './issuers.service.js';
@@ -20,7 +21,7 @@ export class SciTokensController {
   @Put('scitokens/:name')
   @Roles('frontend-admin')
   @Audit('scitoken.store')
-  async put(@Param('name') name: string, @Body() dto: PutSciTokenDto, @Res({ passthrough: true }) res: FastifyReply) {
+  async put(@Param('name', new PlainNamePipe('name')) name: string, @Body() dto: PutSciTokenDto, @Res({ passthrough: true }) res: FastifyReply) {
     const { created, view } = await this.scitokens.put(name, dto);
     void res.status(created ? 201 : 200);
     return view;
@@ -35,7 +36,7 @@ export class SciTokensController {
 
   @Get('scitokens/:name')
   @Roles('frontend-admin', 'auditor')
-  get(@Param('name') name: string) {
+  get(@Param('name', new PlainNamePipe('name')) name: string) {
     return this.scitokens.get(name);
   }
 
@@ -44,7 +45,7 @@ export class SciTokensController {
   @HttpCode(204)
   @Roles('frontend-admin')
   @Audit('scitoken.revoke')
-  async remove(@Param('name') name: string): Promise<void> {
+  async remove(@Param('name', new PlainNamePipe('name')) name: string): Promise<void> {
     await this.scitokens.revoke(name);
   }
 

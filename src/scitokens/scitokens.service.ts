@@ -5,7 +5,7 @@ import { isAbsolute, resolve, sep } from 'node:path';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { PutSciTokenDto } from './dto/put-scitoken.dto.js';
@@ -14,8 +14,6 @@ import { checkSciToken, CheckedSciToken, TrustedIssuer } from './scitoken-check.
 import { SciToken, sciTokenAd } from './scitoken.entity.js';
 import { sciTokenResponse, SciTokenState } from './scitoken.response.js';
 import { readSourceFile } from './source-file.js';
-
-export const SCITOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export type SciTokenView = ReturnType<typeof sciTokenResponse>;
 
@@ -39,7 +37,6 @@ export class SciTokensService {
 
   /** Stores (or replaces) a SciToken, or starts following a source file. */
   async put(name: string, dto: PutSciTokenDto): Promise<{ created: boolean; view: SciTokenView }> {
-    if (!SCITOKEN_NAME.test(name)) throw new DomainError('VALIDATION_FAILED', `name must match ${SCITOKEN_NAME.source}`, 'name');
     const sourcePath = dto.sourcePath === undefined ? undefined : this.checkSourcePath(dto.sourcePath);
     if (dto.token === undefined && sourcePath === undefined) throw new DomainError('VALIDATION_FAILED', 'give token, or sourcePath to follow', 'token');
     const checked = dto.token === undefined ? undefined : await checkSciToken(dto.token.trim(), await this.issuers.trusted(), this.clock.now());

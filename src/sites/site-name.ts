@@ -1,8 +1,9 @@
 import { PipeTransform } from '@nestjs/common';
 import { DomainError } from '../common/errors.js';
+import { PLAIN_NAME } from '../common/names.js';
 
 /** The contract's site name: it becomes a kid and a file name in passwords.d. */
-export const SITE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const SITE_NAME = PLAIN_NAME;
 
 /**
  * Names HTCondor would skip in a config directory (`.rpmsave`, `.rpmnew`, `.rpmorig`, `~`, `#`)

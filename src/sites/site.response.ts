@@ -1,9 +1,9 @@
+import { iso } from '../common/time.js';
 import { isWiderThanPilot, Level } from './scopes.js';
 import { policyOf } from './rotation-policy.js';
 import type { SiteKey } from './site-key.entity.js';
 import type { Site } from './site.entity.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A site as the API shows it: metadata and policy, never key bytes. */
 export function siteResponse(site: Site, key: SiteKey, activeTokens: number, now: number) {

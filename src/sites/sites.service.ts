@@ -4,7 +4,8 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { Settings } from '../config/config.module.js';
+import { iso } from '../common/time.js';
+import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
@@ -119,7 +120,6 @@ export class SitesService {
       const now = this.clock.now();
       const live = (await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, order: { version: 'DESC' } })).filter((k) => isUsable(k, now));
       const current = await m.findOneBy(CurrentToken, { siteId: site.id });
-      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
       return {
         ...siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now),
         keys: live.map((k) => ({ version: k.version, kid: k.kid, state: k.state, fingerprint: k.fingerprint, createdAt: iso(k.createdAt), graceUntil: iso(k.graceUntil) })),

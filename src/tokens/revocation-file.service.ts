@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { KeyChanges } from '../sites/key-changes.js';
 import { TokensService } from './tokens.service.js';
 

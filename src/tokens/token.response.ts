@@ -1,7 +1,7 @@
+import { iso } from '../common/time.js';
 import type { LedgerState } from './dto/list-tokens.query.dto.js';
 import type { IssuedToken } from './issued-token.entity.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A ledger row as the API shows it. There is no token here: it was never stored. */
 export const ledgerResponse = (t: IssuedToken, state: LedgerState) => ({

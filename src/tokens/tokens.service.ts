@@ -8,7 +8,7 @@ import { DomainError } from '../common/errors.js';
 import { requestContext } from '../common/request-context.js';
 import { IdTokenClaims, signIdToken } from '../crypto/idtoken.js';
 import { Random } from '../crypto/random.js';
-import { Settings } from '../config/config.module.js';
+import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';

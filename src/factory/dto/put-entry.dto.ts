@@ -1,8 +1,9 @@
 import { IsOptional, Matches } from 'class-validator';
+import { PLAIN_NAME } from '../../common/names.js';
 
 export class PutEntryDto {
   /** The Glidein_Site this entry serves. */
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/) site!: string;
+  @Matches(PLAIN_NAME) site!: string;
 
   /** The CE, e.g. ce.example.org or ce.example.org:9619. */
   @Matches(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:\d{1,5})?$/, { message: 'gatekeeper must be a host name, optionally with a port' }) gatekeeper!: string;

@@ -1,4 +1,3 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
 import { resolve } from 'node:path';
 import { AppConfig } from './config.schema.js';
 
@@ -18,13 +17,5 @@ export class Settings {
 
   hasRole(role: AppConfig['roles'][number]): boolean {
     return this.config.roles.includes(role);
-  }
-}
-
-@Global()
-@Module({})
-export class ConfigModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: Settings, useValue: new Settings(config) }], exports: [Settings] };
   }
 }
