@@ -42,7 +42,46 @@ export const configSchema = z
       })
       .strict()
       .default(() => ({ name: hostname() })),
-    factory: z.object({ cacheDir: z.string().min(1).optional() }).strict().default({}),
+    forwarding: z
+      .object({
+        /** A credential with less than this left is never forwarded (GlideinWMS kept sending stale tokens). */
+        minLifetimeSeconds: seconds(0, 31_536_000).default(300),
+        /** Backoff after a failed delivery: base * 2^(attempts-1), capped, with jitter. */
+        retryBaseSeconds: seconds(1, 3600).default(2),
+        retryMaxSeconds: seconds(1, 86_400).default(600),
+        /** One HTTP call to a factory (entries or an envelope). */
+        requestTimeoutSeconds: seconds(1, 300).default(15),
+      })
+      .strict()
+      .default({ minLifetimeSeconds: 300, retryBaseSeconds: 2, retryMaxSeconds: 600, requestTimeoutSeconds: 15 }),
+    factory: z
+      .object({
+        /** GlideinWMS's client-proxies directory; unset: the cache lives in the database only. */
+        cacheDir: z.string().min(1).optional(),
+        /** The factory's glidein instance name: files go under user_<frontend>/glidein_<instanceName>/. */
+        instanceName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be a plain name').default('gfactory_instance'),
+        /** Envelopes created further than this from now (either way) are refused; ids are remembered twice as long. */
+        envelopeWindowSeconds: seconds(10, 86_400).default(300),
+        /** A cached credential with less than this left is `expiring`. */
+        expiringSeconds: seconds(0, 31_536_000).default(3600),
+      })
+      .strict()
+      .default({ instanceName: 'gfactory_instance', envelopeWindowSeconds: 300, expiringSeconds: 3600 }),
+    tickets: z
+      .object({
+        /** Longest ticket life: glideins may wait in a batch queue for days. */
+        maxTtlSeconds: seconds(60, 31_536_000).default(604_800),
+        defaultTtlSeconds: seconds(60, 31_536_000).default(604_800),
+        /** Most tickets one request may issue. */
+        maxCount: seconds(1, 100_000).default(10_000),
+        /** A cached IDTOKEN with less than this left is not handed out: 503 CREDENTIAL_STALE, ticket kept. */
+        minTokenLifetimeSeconds: seconds(0, 31_536_000).default(600),
+        /** Failed fetches allowed per client address per window before 429; valid tickets are never throttled. */
+        failureLimit: seconds(1, 1_000_000).default(20),
+        failureWindowSeconds: seconds(1, 86_400).default(60),
+      })
+      .strict()
+      .default({ maxTtlSeconds: 604_800, defaultTtlSeconds: 604_800, maxCount: 10_000, minTokenLifetimeSeconds: 600, failureLimit: 20, failureWindowSeconds: 60 }),
     scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().default({ tickSeconds: 60 }),
     tokens: z
       .object({
@@ -75,6 +114,12 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     if (c.tokens.defaultLifetimeSeconds > c.tokens.maxLifetimeSeconds) {
       ctx.addIssue({ code: 'custom', path: ['tokens', 'defaultLifetimeSeconds'], message: 'must not exceed tokens.maxLifetimeSeconds' });
+    }
+    if (c.tickets.defaultTtlSeconds > c.tickets.maxTtlSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['tickets', 'defaultTtlSeconds'], message: 'must not exceed tickets.maxTtlSeconds' });
+    }
+    if (c.forwarding.retryBaseSeconds > c.forwarding.retryMaxSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['forwarding', 'retryBaseSeconds'], message: 'must not exceed forwarding.retryMaxSeconds' });
     }
     if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key must be set together' });

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { EntriesController } from './entries.controller.js';
 import { EntriesService } from './entries.service.js';
+import { CacheService } from './cache.service.js';
 import { FrontendsController } from './frontends.controller.js';
 import { FrontendsService } from './frontends.service.js';
 
@@ -9,7 +10,7 @@ import { FrontendsService } from './frontends.service.js';
 @Module({
   imports: [AuthModule],
   controllers: [FrontendsController, EntriesController],
-  providers: [FrontendsService, EntriesService],
-  exports: [FrontendsService, EntriesService],
+  providers: [FrontendsService, EntriesService, CacheService],
+  exports: [FrontendsService, EntriesService, CacheService],
 })
 export class FactoryModule {}

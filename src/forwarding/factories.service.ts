@@ -39,6 +39,8 @@ export class FactoriesService {
         sealedApiKey: this.sealer.seal(Buffer.from(dto.apiKey), factoryApiKeyAd(dto.name)),
         createdAt: now,
         updatedAt: now,
+        syncedAt: null,
+        syncError: null,
       });
       await m.insert(Factory, row);
       await this.audit.record(m, { action: 'factory.register', target: `factory:${dto.name}`, detail: { url: row.url, fingerprint: factoryResponse(row).fingerprint } });

@@ -23,6 +23,13 @@ export class Factory {
 
   @Column(msColumn('updated_at'))
   updatedAt!: number;
+
+  /** When its entries were last read, and why the last read failed (an error code and a short reason). */
+  @Column(msColumn('synced_at', true))
+  syncedAt!: number | null;
+
+  @Column({ name: 'sync_error', type: 'varchar', length: 255, nullable: true })
+  syncError!: string | null;
 }
 
 export const factoryApiKeyAd = (name: string) => `factory-api-key:${name}`;

@@ -40,12 +40,18 @@ export function parseAuthMethod(authMethod: string): string[][] {
     .filter((alt) => alt.length > 0);
 }
 
+/** Whether glideins running this HTCondor version can use an IDTOKEN (null: the version is unknown). */
+export function takesIdtokens(condorVersion: string | null): boolean | null {
+  const v = parseCondorVersion(condorVersion);
+  return v === null ? null : atLeast(v, IDTOKEN_SINCE);
+}
+
 /** Whether the entry gets the site's IDTOKEN: the entry is at one of our sites and runs HTCondor >= 8.9.1. */
 export function idtokenFor(entry: EntryDescription, ourSites: ReadonlySet<string>): Decision {
   if (!ourSites.has(entry.site)) return { send: false, reason: `site ${entry.site} is not one of this frontend's sites` };
-  const v = parseCondorVersion(entry.condorVersion);
-  if (v === null) return { send: false, reason: 'the entry does not say which HTCondor version its glideins run (IDTOKENs need 8.9.1 or later)' };
-  if (!atLeast(v, IDTOKEN_SINCE)) return { send: false, reason: `HTCondor ${entry.condorVersion} predates IDTOKENs (8.9.1)` };
+  const takes = takesIdtokens(entry.condorVersion);
+  if (takes === null) return { send: false, reason: 'the entry does not say which HTCondor version its glideins run (IDTOKENs need 8.9.1 or later)' };
+  if (!takes) return { send: false, reason: `HTCondor ${entry.condorVersion} predates IDTOKENs (8.9.1)` };
   return { send: true };
 }
 

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import { iso } from '../common/time.js';
+import { Settings } from '../config/settings.js';
+import { Sealer } from '../crypto/sealer.js';
+import { Db } from '../database/db.js';
+import { parseAuthMethod, takesIdtokens } from '../forwarding/matching.js';
+import { CachedCredential, cachedCredentialAd, CredentialType } from './cached-credential.entity.js';
+import { FactoryEntry } from './entry.entity.js';
+
+export type CacheState = 'valid' | 'expiring' | 'expired' | 'missing';
+
+export interface OpenedCredential {
+  value: string;
+  version: number;
+  /** Unix milliseconds. */
+  expiresAt: number;
+}
+
+/** The factory's credential cache as admins see it: never a credential, only its state and fingerprint. */
+export const cacheResponse = (c: CachedCredential, state: CacheState, nowMs: number) => ({
+  frontend: c.frontend,
+  entry: c.entry,
+  type: c.type,
+  state,
+  version: c.version,
+  fingerprint: c.fingerprint,
+  expiresAt: iso(c.expiresAt),
+  secondsToExpiry: Math.max(0, Math.floor((c.expiresAt - nowMs) / 1000)),
+  receivedAt: iso(c.receivedAt),
+});
+
+/** Reads the factory's cache: opened credentials for the glidein bootstrap, states for admins. */
+@Injectable()
+export class CacheService {
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+    private readonly clock: Clock,
+    private readonly settings: Settings,
+  ) {}
+
+  /** The credentials one frontend sent for one entry, opened (for handing to a glidein). */
+  async current(frontend: string, entry: string): Promise<Partial<Record<CredentialType, OpenedCredential>>> {
+    const rows = await this.db.read((m) => m.findBy(CachedCredential, { frontend, entry }));
+    const out: Partial<Record<CredentialType, OpenedCredential>> = {};
+    for (const r of rows) {
+      out[r.type] = { value: Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8'), version: r.version, expiresAt: r.expiresAt };
+    }
+    return out;
+  }
+
+  stateOf(expiresAt: number, nowMs: number): CacheState {
+    const left = expiresAt - nowMs;
+    if (left <= 0) return 'expired';
+    return left < this.settings.config.factory.expiringSeconds * 1000 ? 'expiring' : 'valid';
+  }
+
+  /**
+   * Every cached credential with its state, then every credential an entry needs that no frontend
+   * has sent (`missing`): an IDTOKEN where the entry's HTCondor takes one, a SciToken where every
+   * auth-method alternative needs one.
+   */
+  async list(filter: { frontend?: string; entry?: string } = {}) {
+    const now = this.clock.now();
+    const [rows, entries] = await this.db.read(async (m) => [
+      await m.find(CachedCredential, { where: { ...filter }, order: { frontend: 'ASC', entry: 'ASC', type: 'ASC' } }),
+      await m.find(FactoryEntry, { where: filter.entry ? { name: filter.entry } : {}, order: { name: 'ASC' } }),
+    ] as const);
+    const cached = rows.map((r) => cacheResponse(r, this.stateOf(r.expiresAt, now), now));
+    const have = new Set(rows.map((r) => `${r.entry}\0${r.type}`));
+    const missing = filter.frontend
+      ? []
+      : entries.flatMap((e) => {
+          const needs: CredentialType[] = [];
+          if (takesIdtokens(e.condorVersion)) needs.push('idtoken');
+          const alts = parseAuthMethod(e.authMethod);
+          if (alts.length && alts.every((a) => a.includes('scitoken'))) needs.push('scitoken');
+          return needs
+            .filter((t) => !have.has(`${e.name}\0${t}`))
+            .map((type) => ({ frontend: null, entry: e.name, type, state: 'missing' as const, version: null, fingerprint: null, expiresAt: null, secondsToExpiry: null, receivedAt: null }));
+        });
+    return [...cached, ...missing];
+  }
+}
