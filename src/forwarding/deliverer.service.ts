@@ -42,7 +42,6 @@ const RETAIN_MS = 7 * 86_400_000;
 export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger('forwarding');
   private running: Promise<DrainReport> | null = null;
-  private again = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private closed = false;
@@ -91,21 +90,14 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     this.timer.unref();
   }
 
-  /** One pass over the due rows; a pass already running makes this wait for it (and run once more after). */
+  /** One pass over the due rows. Passes never overlap: a caller arriving during one waits for it, then runs its own (it may be due to a change the running pass did not see). */
   async drain(): Promise<DrainReport> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
+    while (this.running) await this.running.catch(() => undefined);
     this.running = this.pass();
     try {
       return await this.running;
     } finally {
       this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.wake(0);
-      }
     }
   }
 

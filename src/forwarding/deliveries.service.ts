@@ -30,7 +30,7 @@ export class DeliveriesService {
     const rows = await this.db.read((m) =>
       m.find(Delivery, {
         where: { ...(q.factory ? { factory: q.factory } : {}), ...(q.entry ? { entry: q.entry } : {}), ...(q.state ? { state: q.state } : {}) },
-        order: { createdAt: 'DESC', id: 'ASC' },
+        order: { createdAt: 'DESC', version: 'DESC', id: 'ASC' },
         take: q.limit ?? 100,
       }),
     );
