@@ -10,6 +10,7 @@ import { Db } from '../database/db.js';
 import { checkFreshness, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { CacheFiles } from './cache-files.js';
+import { CacheMetrics } from './cache.metrics.js';
 import { CachedCredential, cachedCredentialAd } from './cached-credential.entity.js';
 import { FactoryEntry } from './entry.entity.js';
 import { RegisteredFrontend } from './registered-frontend.entity.js';
@@ -46,6 +47,7 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
     private readonly identity: IdentityService,
     private readonly audit: AuditService,
     private readonly files: CacheFiles,
+    private readonly metrics: CacheMetrics,
   ) {}
 
   /** A crash between a commit and its files, or edited files: the database wins at start-up. */
@@ -120,6 +122,7 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
       });
       return { results: out, written: stored };
     });
+    for (const r of results) this.metrics.received.inc({ type: r.type, result: r.code ?? r.result });
     if (this.files.enabled) this.writeFiles(written);
     return { id: body.id, results };
   }
