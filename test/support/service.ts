@@ -37,10 +37,13 @@ export interface Service {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the real service (`node dist/main.js`) on a free loopback port and waits until /readyz says ready. */
-export async function startService(opts: { env?: Record<string, string>; dataDir?: string; timeoutMs?: number } = {}): Promise<Service> {
+/**
+ * Starts the real service (`node dist/main.js`) on a free loopback port (or `port`, to come back
+ * where peers have its URL pinned) and waits until /readyz says ready.
+ */
+export async function startService(opts: { env?: Record<string, string>; dataDir?: string; port?: number; timeoutMs?: number } = {}): Promise<Service> {
   const dataDir = opts.dataDir ?? tempDir();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
