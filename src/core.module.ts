@@ -10,6 +10,7 @@ import { Random } from './crypto/random.js';
 import { Sealer } from './crypto/sealer.js';
 import { Db } from './database/db.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { LeaseService } from './scheduler/lease.service.js';
 
 /** What boot opened before Nest starts: validated settings, the migrated database, the master key. */
 export interface Runtime {
@@ -29,7 +30,7 @@ export class DatabaseShutdown implements OnApplicationShutdown {
   }
 }
 
-/** The infrastructure every capability uses: settings, database, sealing, clock, audit, metrics. */
+/** The infrastructure every capability uses: settings, database, sealing, clock, audit, metrics, leases. */
 @Global()
 @Module({})
 export class CoreModule {
@@ -42,6 +43,7 @@ export class CoreModule {
       Random,
       MetricsService,
       AuditService,
+      LeaseService,
       DatabaseShutdown,
     ];
     return {
@@ -53,7 +55,7 @@ export class CoreModule {
         { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
         { provide: APP_INTERCEPTOR, useClass: AuditFailuresInterceptor },
       ],
-      exports: [Settings, Db, Sealer, Clock, Random, MetricsService, AuditService],
+      exports: [Settings, Db, Sealer, Clock, Random, MetricsService, AuditService, LeaseService],
     };
   }
 }

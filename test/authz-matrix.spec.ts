@@ -53,6 +53,10 @@ const ROUTES: Route[] = [
   { method: 'PUT', path: '/api/v1/factory/entries/e1', pattern: '/api/v1/factory/entries/:entry', roles: ['factory-admin'], body: { site: 's' } },
   { method: 'GET', path: '/api/v1/factory/entries', pattern: '/api/v1/factory/entries', roles: ['factory-admin', 'frontend'] },
   { method: 'DELETE', path: '/api/v1/factory/entries/e1', pattern: '/api/v1/factory/entries/:entry', roles: ['factory-admin'] },
+  { method: 'POST', path: '/api/v1/factories/nowhere/sync', pattern: '/api/v1/factories/:name/sync', roles: ['frontend-admin'] },
+  { method: 'GET', path: '/api/v1/deliveries', pattern: '/api/v1/deliveries', roles: ['frontend-admin', 'auditor'] },
+  { method: 'POST', path: '/api/v1/factory/credentials', pattern: '/api/v1/factory/credentials', roles: ['frontend'], body: { v: 1, from: 'x', nonce: 'y', box: 'z' } },
+  { method: 'GET', path: '/api/v1/factory/cache', pattern: '/api/v1/factory/cache', roles: ['factory-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/factory/entries/matrix-e/tickets', pattern: '/api/v1/factory/entries/:entry/tickets', roles: ['factory-admin'], body: { frontend: 'matrix-fe', count: 1 } },
   { method: 'POST', path: '/api/v1/glidein/credentials', pattern: '/api/v1/glidein/credentials', roles: 'ticket' },
 ];

@@ -64,7 +64,7 @@ export class CacheService {
   async list(filter: { frontend?: string; entry?: string } = {}) {
     const now = this.clock.now();
     const [rows, entries] = await this.db.read(async (m) => [
-      await m.find(CachedCredential, { where: { ...filter }, order: { frontend: 'ASC', entry: 'ASC', type: 'ASC' } }),
+      await m.find(CachedCredential, { where: { ...(filter.frontend ? { frontend: filter.frontend } : {}), ...(filter.entry ? { entry: filter.entry } : {}) }, order: { frontend: 'ASC', entry: 'ASC', type: 'ASC' } }),
       await m.find(FactoryEntry, { where: filter.entry ? { name: filter.entry } : {}, order: { name: 'ASC' } }),
     ] as const);
     const cached = rows.map((r) => cacheResponse(r, this.stateOf(r.expiresAt, now), now));

@@ -5,6 +5,8 @@ import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { FactoryEntry } from './entry.entity.js';
+import { CacheFiles } from './cache-files.js';
+import { CachedCredential } from './cached-credential.entity.js';
 
 export const entryResponse = (e: FactoryEntry) => ({
   name: e.name,
@@ -25,6 +27,7 @@ export class EntriesService {
     private readonly db: Db,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly files: CacheFiles,
   ) {}
 
   put(name: string, dto: PutEntryDto): Promise<{ created: boolean; entry: FactoryEntry }> {
@@ -53,11 +56,16 @@ export class EntriesService {
     return this.db.read((m) => m.find(FactoryEntry, { order: { name: 'ASC' } }));
   }
 
+  /** Deletes the entry and, in the same transaction, the credentials cached for it (their files follow). */
   async remove(name: string): Promise<void> {
-    await this.db.tx(async (m) => {
+    const cached = await this.db.tx(async (m) => {
       if (!(await m.existsBy(FactoryEntry, { name }))) throw new DomainError('NOT_FOUND', `no entry named ${name}`);
+      const rows = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { entry: name } });
+      await m.delete(CachedCredential, { entry: name });
       await m.delete(FactoryEntry, { name });
-      await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}` });
+      await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}`, detail: { cachedCredentialsRemoved: rows.length } });
+      return rows;
     });
+    for (const c of cached) this.files.remove(c.frontend, c.entry, c.type);
   }
 }

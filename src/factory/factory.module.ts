@@ -3,14 +3,17 @@ import { AuthModule } from '../auth/auth.module.js';
 import { EntriesController } from './entries.controller.js';
 import { EntriesService } from './entries.service.js';
 import { CacheService } from './cache.service.js';
+import { CacheFiles } from './cache-files.js';
+import { CredentialIntakeService } from './credential-intake.service.js';
+import { CredentialsController } from './credentials.controller.js';
 import { FrontendsController } from './frontends.controller.js';
 import { FrontendsService } from './frontends.service.js';
 
-/** The factory role: the frontends it accepts credentials from (entries, cache and tickets follow). */
+/** The factory role: the frontends it accepts credentials from, its entries, and the credential cache. */
 @Module({
   imports: [AuthModule],
-  controllers: [FrontendsController, EntriesController],
-  providers: [FrontendsService, EntriesService, CacheService],
+  controllers: [FrontendsController, EntriesController, CredentialsController],
+  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CredentialIntakeService],
   exports: [FrontendsService, EntriesService, CacheService],
 })
 export class FactoryModule {}

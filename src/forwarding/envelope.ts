@@ -22,7 +22,8 @@ export const credentialSchema = z
 export const envelopeBodySchema = z
   .object({
     v: z.literal(1),
-    frontend: z.string().regex(NAME),
+    /** The frontend's name (frontend.name: host-like, may hold a colon); the factory checks it is the registered sender's. */
+    frontend: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/),
     id: z.uuid(),
     /** Unix milliseconds. */
     createdAt: z.number().int().min(0),

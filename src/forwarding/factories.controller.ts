@@ -1,26 +1,63 @@
-import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, PipeTransform, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Roles } from '../auth/access.decorator.js';
+import { DomainError } from '../common/errors.js';
+import { DeliveriesService } from './deliveries.service.js';
+import { DelivererService } from './deliverer.service.js';
+import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
 import { RegisterFactoryDto } from './dto/register-factory.dto.js';
-import { factoryResponse, FactoriesService } from './factories.service.js';
+import { EntriesSyncService } from './entries-sync.service.js';
+import { FactoriesService } from './factories.service.js';
+
+/** A factory name as registered (host-like: may hold a colon). */
+class FactoryNamePipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(value)) throw new DomainError('VALIDATION_FAILED', 'name is not a factory name', 'name');
+    return value;
+  }
+}
 
 @ApiTags('forwarding')
 @ApiBearerAuth()
-@Controller('factories')
+@Controller()
 export class FactoriesController {
-  constructor(private readonly factories: FactoriesService) {}
+  constructor(
+    private readonly factories: FactoriesService,
+    private readonly sync: EntriesSyncService,
+    private readonly deliverer: DelivererService,
+    private readonly deliveries: DeliveriesService,
+  ) {}
 
   /** Register a factory to forward to: its URL, the API key it gave us (kept sealed), its public key (pinned). */
-  @Post()
+  @Post('factories')
   @Roles('frontend-admin')
   @Audit('factory.register')
   register(@Body() dto: RegisterFactoryDto) {
     return this.factories.register(dto);
   }
 
-  @Get()
+  /** The factories, each with its entries as last seen and, per entry, what it gets or why not. */
+  @Get('factories')
   @Roles('frontend-admin', 'auditor')
-  async list() {
-    return (await this.factories.list()).map(factoryResponse);
+  list() {
+    return this.factories.list();
+  }
+
+  /** Forward now: read the factory's entries, queue what they lack, and send what is due. */
+  @Post('factories/:name/sync')
+  @HttpCode(200)
+  @Roles('frontend-admin')
+  @Audit('factory.sync')
+  async syncNow(@Param('name', new FactoryNamePipe()) name: string) {
+    const synced = await this.sync.sync(name);
+    const drained = await this.deliverer.drain();
+    return { ...synced, delivery: drained };
+  }
+
+  /** The outbox, newest first: per factory, entry and credential, its state and attempts; never the credential. */
+  @Get('deliveries')
+  @Roles('frontend-admin', 'auditor')
+  listDeliveries(@Query() q: ListDeliveriesQueryDto) {
+    return this.deliveries.list(q);
   }
 }

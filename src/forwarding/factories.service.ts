@@ -2,11 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
+import { iso } from '../common/time.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { publicKeyFingerprint } from '../identity/identity.service.js';
+import { Site } from '../sites/site.entity.js';
 import { RegisterFactoryDto } from './dto/register-factory.dto.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
+import { idtokenFor, SciTokenLabel, scitokenFor } from './matching.js';
+import { sciTokenLabels } from './outbox.service.js';
+import { SeenEntry } from './seen-entry.entity.js';
 
 /** A factory as the API shows it: never its API key. */
 export const factoryResponse = (f: Factory) => ({
@@ -14,9 +19,29 @@ export const factoryResponse = (f: Factory) => ({
   url: f.url,
   publicKey: f.publicKey,
   fingerprint: publicKeyFingerprint(Buffer.from(f.publicKey, 'base64')),
-  createdAt: new Date(f.createdAt).toISOString(),
-  updatedAt: new Date(f.updatedAt).toISOString(),
+  createdAt: iso(f.createdAt),
+  updatedAt: iso(f.updatedAt),
+  syncedAt: iso(f.syncedAt),
+  syncError: f.syncError,
 });
+
+/** An entry as last seen, with what this frontend sends it and, where nothing, why. */
+const seenEntryResponse = (e: SeenEntry, sites: ReadonlySet<string>, labels: SciTokenLabel[]) => {
+  const idtoken = idtokenFor(e, sites);
+  const scitoken = scitokenFor(e, labels, e.securityClass);
+  return {
+    name: e.entry,
+    site: e.site,
+    gatekeeper: e.gatekeeper,
+    trustDomain: e.trustDomain,
+    authMethod: e.authMethod,
+    condorVersion: e.condorVersion,
+    securityClass: e.securityClass,
+    seenAt: iso(e.seenAt),
+    idtoken: idtoken.send ? { send: true, site: e.site } : { send: false, reason: idtoken.reason },
+    scitoken: scitoken.token ? { send: true, name: scitoken.token.name } : { send: false, reason: scitoken.reason },
+  };
+};
 
 /** The frontend side of registration: the factories it forwards to, their keys pinned. */
 @Injectable()
@@ -48,7 +73,14 @@ export class FactoriesService {
     });
   }
 
-  list(): Promise<Factory[]> {
-    return this.db.read((m) => m.find(Factory, { order: { name: 'ASC' } }));
+  /** Every factory with its entries as last seen, and per entry what it gets or why not. */
+  list() {
+    return this.db.read(async (m) => {
+      const factories = await m.find(Factory, { order: { name: 'ASC' } });
+      const entries = await m.find(SeenEntry, { order: { factory: 'ASC', entry: 'ASC' } });
+      const sites = new Set((await m.find(Site, { select: { name: true } })).map((s) => s.name));
+      const labels = await sciTokenLabels(m, this.clock.now());
+      return factories.map((f) => ({ ...factoryResponse(f), entries: entries.filter((e) => e.factory === f.name).map((e) => seenEntryResponse(e, sites, labels)) }));
+    });
   }
 }

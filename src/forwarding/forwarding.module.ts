@@ -1,11 +1,17 @@
 import { Module } from '@nestjs/common';
+import { DeliveriesService } from './deliveries.service.js';
+import { DelivererService } from './deliverer.service.js';
+import { EntriesSyncService } from './entries-sync.service.js';
 import { FactoriesController } from './factories.controller.js';
 import { FactoriesService } from './factories.service.js';
+import { FactoryClient } from './factory-client.js';
+import { ForwardingCron } from './forwarding.cron.js';
+import { OutboxService } from './outbox.service.js';
 
-/** The frontend's forwarding to factories (the outbox and deliverer follow). */
+/** The frontend's forwarding to factories: registration, their entries, the outbox and its deliverer. (SchedulerRegistry comes from the global ScheduleModule the scheduler loads.) */
 @Module({
   controllers: [FactoriesController],
-  providers: [FactoriesService],
-  exports: [FactoriesService],
+  providers: [FactoriesService, OutboxService, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron],
+  exports: [FactoriesService, OutboxService, DelivererService, EntriesSyncService],
 })
 export class ForwardingModule {}

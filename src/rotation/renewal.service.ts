@@ -10,6 +10,7 @@ import { KeyChanges } from '../sites/key-changes.js';
 import { SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { TokensService } from '../tokens/tokens.service.js';
+import { OutboxService } from '../forwarding/outbox.service.js';
 import { CurrentToken, currentTokenAd } from './current-token.entity.js';
 
 export type RenewReason = 'missing' | 'lifetime' | 'key-rotated';
@@ -31,6 +32,7 @@ export class RenewalService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly settings: Settings,
     private readonly changes: KeyChanges,
+    private readonly outbox: OutboxService,
   ) {}
 
   onModuleInit(): void {
@@ -82,19 +84,23 @@ export class RenewalService implements OnModuleInit {
       issuedAt: minted.issuedAt * 1000,
       expiresAt: minted.expiresAt * 1000,
     } satisfies CurrentToken);
-    await requestContext.run({ requestId }, () => this.store(site, row, minted, reason));
+    const queued = await requestContext.run({ requestId }, () => this.store(site, row, minted, reason));
+    if (queued) this.outbox.notify();
   }
 
-  private store(site: Site, row: CurrentToken, minted: { jti: string; keyVersion: number }, reason: RenewReason): Promise<void> {
+  /** Keeps the new current token and, in the same transaction, queues it for every factory entry of the site. */
+  private store(site: Site, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
     return this.db.tx(async (m) => {
       await m.delete(CurrentToken, { siteId: site.id });
       await m.insert(CurrentToken, row);
+      const queued = await this.outbox.enqueue(m, { type: 'idtoken', source: site.name, sourceRef: row.jti, keyId: row.keyId, value: minted.token, expiresAt: row.expiresAt });
       await this.audit.record(m, {
         action: 'token.renew',
         target: `site:${site.name}`,
         actor: 'system:renewal',
-        detail: { jti: minted.jti, keyVersion: minted.keyVersion, reason, expiresAt: new Date(row.expiresAt).toISOString() },
+        detail: { jti: minted.jti, keyVersion: minted.keyVersion, reason, expiresAt: new Date(row.expiresAt).toISOString(), queuedForFactories: queued },
       });
+      return queued;
     });
   }
 

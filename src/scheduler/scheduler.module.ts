@@ -3,13 +3,12 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { RotationModule } from '../rotation/rotation.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { SciTokensModule } from '../scitokens/scitokens.module.js';
-import { LeaseService } from './lease.service.js';
 import { SchedulerCron } from './scheduler.cron.js';
 import { SchedulerService } from './scheduler.service.js';
 
 @Module({
   imports: [ScheduleModule.forRoot(), RotationModule, TokensModule, SciTokensModule],
-  providers: [LeaseService, SchedulerService, SchedulerCron],
-  exports: [SchedulerService, LeaseService],
+  providers: [SchedulerService, SchedulerCron],
+  exports: [SchedulerService],
 })
 export class SchedulerModule {}

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, resolve, sep } from 'node:path';
@@ -14,6 +15,7 @@ import { checkSciToken, CheckedSciToken, TrustedIssuer } from './scitoken-check.
 import { SciToken, sciTokenAd } from './scitoken.entity.js';
 import { sciTokenResponse, SciTokenState } from './scitoken.response.js';
 import { readSourceFile } from './source-file.js';
+import { OutboxService } from '../forwarding/outbox.service.js';
 
 export type SciTokenView = ReturnType<typeof sciTokenResponse>;
 
@@ -33,6 +35,7 @@ export class SciTokensService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
+    private readonly outbox: OutboxService,
   ) {}
 
   /** Stores (or replaces) a SciToken, or starts following a source file. */
@@ -40,6 +43,7 @@ export class SciTokensService {
     const sourcePath = dto.sourcePath === undefined ? undefined : this.checkSourcePath(dto.sourcePath);
     if (dto.token === undefined && sourcePath === undefined) throw new DomainError('VALIDATION_FAILED', 'give token, or sourcePath to follow', 'token');
     const checked = dto.token === undefined ? undefined : await checkSciToken(dto.token.trim(), await this.issuers.trusted(), this.clock.now());
+    let queued = 0;
     const created = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const existing = await m.findOneBy(SciToken, { name });
@@ -54,6 +58,7 @@ export class SciTokensService {
         Object.assign(row, this.sealed(name, dto.token!.trim(), checked, now));
       }
       await m.save(SciToken, row);
+      if (checked) queued += await this.queue(m, row);
       await this.audit.record(m, {
         action: 'scitoken.store',
         target: `scitoken:${name}`,
@@ -61,6 +66,7 @@ export class SciTokensService {
       });
       return !existing;
     });
+    if (queued) this.outbox.notify();
     if (!checked && sourcePath) await this.refresh(name);
     return { created, view: await this.get(name) };
   }
@@ -72,6 +78,7 @@ export class SciTokensService {
       if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', `no SciToken named ${name}`);
       const now = this.clock.now();
       await m.update(SciToken, { name }, { sealedToken: null, revokedAt: now, sourcePath: null, updatedAt: now });
+      await this.outbox.dropSource(m, 'scitoken', name, 'REVOKED');
       await this.audit.record(m, { action: 'scitoken.revoke', target: `scitoken:${name}`, detail: { jti: row.jti } });
     });
   }
@@ -107,6 +114,7 @@ export class SciTokensService {
       if (!(err instanceof DomainError)) throw err;
       code = err.code;
     }
+    let queued = 0;
     await this.db.tx(async (m) => {
       const now = this.clock.now();
       // What we read may be stale by now: a revocation, a new PUT or a new source must win.
@@ -114,6 +122,7 @@ export class SciTokensService {
       if (!current || current.revokedAt !== null || current.sourcePath !== row.sourcePath || current.fingerprint !== row.fingerprint || current.expiresAt !== row.expiresAt) return;
       if (code === null && checked && token !== undefined) {
         await m.update(SciToken, { name }, { ...this.sealed(name, token, checked, now), refreshError: null, refreshErrorAt: null, updatedAt: now });
+        queued = await this.queue(m, (await m.findOneByOrFail(SciToken, { name })));
         await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor, detail: { jti: checked.jti, expiresAt: checked.expiresAt } });
       } else if (row.refreshError !== code) {
         await m.update(SciToken, { name }, { refreshError: code, refreshErrorAt: now, updatedAt: now });
@@ -121,6 +130,7 @@ export class SciTokensService {
         this.log.warn(`SciToken ${name}: kept the stored token, the source file gave ${code}`);
       }
     });
+    if (queued) this.outbox.notify();
     return code;
   }
 
@@ -170,6 +180,12 @@ export class SciTokensService {
   private async view(row: SciToken, issuers: TrustedIssuer[]): Promise<SciTokenView> {
     const { state, reason } = await this.stateOf(row, issuers);
     return sciTokenResponse(row, state, reason, this.clock.now());
+  }
+
+  /** Queues a newly stored token for the factory entries it matches; in the storing transaction. */
+  private queue(m: EntityManager, row: SciToken): Promise<number> {
+    const value = Buffer.from(this.sealer.open(row.sealedToken!, sciTokenAd(row.name))).toString('utf8');
+    return this.outbox.enqueue(m, { type: 'scitoken', source: row.name, sourceRef: row.fingerprint!, keyId: null, value, expiresAt: row.expiresAt! * 1000 });
   }
 
   private refuseOlder(row: SciToken, checked: CheckedSciToken, force: boolean): void {

@@ -1,0 +1,140 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { In, LessThan } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { Principal } from '../auth/principal.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Settings } from '../config/settings.js';
+import { Sealer } from '../crypto/sealer.js';
+import { Db } from '../database/db.js';
+import { checkFreshness, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
+import { IdentityService } from '../identity/identity.service.js';
+import { CacheFiles } from './cache-files.js';
+import { CachedCredential, cachedCredentialAd } from './cached-credential.entity.js';
+import { FactoryEntry } from './entry.entity.js';
+import { RegisteredFrontend } from './registered-frontend.entity.js';
+import { SeenEnvelope } from './seen-envelope.entity.js';
+
+export type IntakeResult = 'stored' | 'unchanged' | 'refused';
+/** Why one credential of an authentic envelope was not taken. */
+export type RefusalCode = 'CREDENTIAL_OLDER' | 'CREDENTIAL_EXPIRED' | 'ENTRY_NOT_FOUND';
+
+export interface CredentialOutcome {
+  entry: string;
+  type: 'idtoken' | 'scitoken';
+  version: number;
+  result: IntakeResult;
+  code?: RefusalCode;
+}
+
+/**
+ * POST /factory/credentials. An envelope is taken only when: its sender's public key is a
+ * registered frontend, the API key presenting it is that frontend's, the MAC verifies, the JSON
+ * matches the schema, it was created within the window, and its id was never seen. Then each
+ * credential is cached unless the cache holds a newer version (or it is expired, or for an
+ * unknown entry): all in one transaction, audited. Files follow the commit.
+ */
+@Injectable()
+export class CredentialIntakeService implements OnApplicationBootstrap {
+  private readonly log = new Logger('factory-cache');
+
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+    private readonly clock: Clock,
+    private readonly settings: Settings,
+    private readonly identity: IdentityService,
+    private readonly audit: AuditService,
+    private readonly files: CacheFiles,
+  ) {}
+
+  /** A crash between a commit and its files, or edited files: the database wins at start-up. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.files.enabled) return;
+    const rows = await this.db.read((m) => m.find(CachedCredential));
+    let fixed = 0;
+    for (const r of rows) if (this.files.write(r.frontend, r.entry, r.type, this.open(r))) fixed++;
+    if (fixed) this.log.warn(`rewrote ${fixed} cache file(s) that did not match the database`);
+  }
+
+  async receive(who: Principal, raw: unknown): Promise<{ id: string; results: CredentialOutcome[] }> {
+    const env = envelopeSender(raw);
+    const frontend = await this.db.read((m) => m.findOneBy(RegisteredFrontend, { publicKey: env.from }));
+    if (!frontend) throw new DomainError('ENVELOPE_UNKNOWN_SENDER', 'the envelope is sealed by a key no registered frontend holds');
+    if (frontend.apiKeyId !== who.id) throw new DomainError('ENVELOPE_SENDER_MISMATCH', 'this API key belongs to another frontend than the envelope\'s sender');
+    const kp = await this.identity.keyPair('factory');
+    let body: EnvelopeBody;
+    try {
+      body = await openEnvelope(env, Buffer.from(frontend.publicKey, 'base64'), kp.privateKey);
+    } finally {
+      kp.privateKey.fill(0);
+    }
+    if (body.frontend !== frontend.name) throw new DomainError('ENVELOPE_SENDER_MISMATCH', `the envelope names frontend ${body.frontend}, registered here as ${frontend.name}`);
+    const windowMs = this.settings.config.factory.envelopeWindowSeconds * 1000;
+    checkFreshness(body, this.clock.now(), windowMs);
+    const { results, written } = await this.db.tx(async (m) => {
+      const now = this.clock.now();
+      // Ids outside the window can never come back (freshness refuses them first), so they need not be kept.
+      await m.delete(SeenEnvelope, { receivedAt: LessThan(now - 2 * windowMs) });
+      if (await m.existsBy(SeenEnvelope, { id: body.id })) throw new DomainError('ENVELOPE_REPLAYED', 'this envelope was received before');
+      await m.insert(SeenEnvelope, { id: body.id, frontend: frontend.name, createdAt: body.createdAt, receivedAt: now });
+      const names = [...new Set(body.credentials.map((c) => c.entry))];
+      const entries = new Set<string>();
+      const held = new Map<string, CachedCredential>();
+      for (let i = 0; i < names.length; i += 500) {
+        const slice = names.slice(i, i + 500);
+        for (const e of await m.find(FactoryEntry, { select: { name: true }, where: { name: In(slice) } })) entries.add(e.name);
+        for (const c of await m.find(CachedCredential, { where: { frontend: frontend.name, entry: In(slice) } })) held.set(`${c.entry}\0${c.type}`, c);
+      }
+      const out: CredentialOutcome[] = [];
+      const stored: CachedCredential[] = [];
+      for (const c of body.credentials) {
+        const base = { entry: c.entry, type: c.type, version: c.version };
+        const have = held.get(`${c.entry}\0${c.type}`);
+        const fingerprint = this.sealer.fingerprint(c.type, Buffer.from(c.value, 'utf8'));
+        let code: RefusalCode | null = null;
+        if (!entries.has(c.entry)) code = 'ENTRY_NOT_FOUND';
+        else if (c.expiresAt * 1000 <= now) code = 'CREDENTIAL_EXPIRED';
+        else if (have && (c.version < have.version || (c.version === have.version && have.fingerprint !== fingerprint))) code = 'CREDENTIAL_OLDER';
+        if (code) {
+          out.push({ ...base, result: 'refused', code });
+          await this.audit.record(m, { action: 'factory.credential.refuse', target: `entry:${c.entry}`, result: 'failure', code, detail: { frontend: frontend.name, type: c.type, version: c.version, heldVersion: have?.version ?? null, envelope: body.id } });
+          continue;
+        }
+        if (have && have.version === c.version) {
+          out.push({ ...base, result: 'unchanged' });
+          continue;
+        }
+        const row = Object.assign(new CachedCredential(), { frontend: frontend.name, entry: c.entry, type: c.type, version: c.version, fingerprint, expiresAt: c.expiresAt * 1000, receivedAt: now, envelopeId: body.id });
+        row.sealedValue = this.sealer.seal(Buffer.from(c.value, 'utf8'), cachedCredentialAd(row));
+        await m.save(CachedCredential, row);
+        held.set(`${c.entry}\0${c.type}`, row);
+        stored.push(row);
+        out.push({ ...base, result: 'stored' });
+      }
+      const count = (r: IntakeResult) => out.filter((o) => o.result === r).length;
+      await this.audit.record(m, {
+        action: 'factory.credentials.receive',
+        target: `frontend:${frontend.name}`,
+        detail: { envelope: body.id, stored: count('stored'), unchanged: count('unchanged'), refused: count('refused'), credentials: stored.slice(0, 50).map((r) => ({ entry: r.entry, type: r.type, version: r.version, fingerprint: r.fingerprint })) },
+      });
+      return { results: out, written: stored };
+    });
+    if (this.files.enabled) this.writeFiles(written);
+    return { id: body.id, results };
+  }
+
+  private writeFiles(written: CachedCredential[]): void {
+    for (const r of written) {
+      try {
+        this.files.write(r.frontend, r.entry, r.type, this.open(r));
+      } catch (err) {
+        this.log.error({ err }, `could not write the cache file of ${r.frontend}/${r.entry}/${r.type}; the next start rewrites it`);
+      }
+    }
+  }
+
+  private open(r: CachedCredential): string {
+    return Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8');
+  }
+}

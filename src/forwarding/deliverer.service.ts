@@ -1,0 +1,256 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { In, LessThanOrEqual } from 'typeorm';
+import { Counter } from 'prom-client';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { Settings } from '../config/settings.js';
+import { Sealer } from '../crypto/sealer.js';
+import { Db } from '../database/db.js';
+import { IdentityService } from '../identity/identity.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { LeaseService } from '../scheduler/lease.service.js';
+import { SiteKey } from '../sites/site-key.entity.js';
+import { Delivery, deliveryAd } from './delivery.entity.js';
+import { EnvelopeCredential, sealEnvelope } from './envelope.js';
+import { Factory, factoryApiKeyAd } from './factory.entity.js';
+import { FactoryCallError, FactoryClient } from './factory-client.js';
+import { OutboxService } from './outbox.service.js';
+
+export interface DrainReport {
+  ran: boolean;
+  delivered: number;
+  refused: number;
+  dropped: number;
+  failed: number;
+}
+
+/** Rows read per pass, and what one envelope may carry (the factory's 256 KiB body limit, with room for base64). */
+const BATCH = 5000;
+const ENVELOPE_MAX_CREDENTIALS = 2000;
+const ENVELOPE_MAX_BYTES = 160_000;
+/** Settled rows are kept this long for GET /deliveries, then purged (the newest per entry stays). */
+const RETAIN_MS = 7 * 86_400_000;
+
+/**
+ * Sends the outbox: per factory, the due rows in sealed envelopes; marks each row delivered on the
+ * factory's acknowledgement. A failed send is retried with exponential backoff and jitter. Rows
+ * whose credential expired (or has less than forwarding.minLifetimeSeconds left) or whose signing
+ * key is no longer usable are dropped, never sent. One replica at a time holds the lease.
+ */
+@Injectable()
+export class DelivererService implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger('forwarding');
+  private running: Promise<DrainReport> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private closed = false;
+  private attempts!: Counter<'factory' | 'result'>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+    private readonly clock: Clock,
+    private readonly settings: Settings,
+    private readonly lease: LeaseService,
+    private readonly identity: IdentityService,
+    private readonly client: FactoryClient,
+    private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.outbox.onQueued(() => this.wake(50));
+    this.attempts = new Counter({
+      name: 'glidekey_delivery_attempts_total',
+      help: 'Envelopes sent to factories, by factory and result (ok or the failure code)',
+      labelNames: ['factory', 'result'] as const,
+      registers: [this.metrics.registry],
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Runs a pass in `delayMs` (or sooner if one is already planned). */
+  wake(delayMs: number): void {
+    if (this.closed) return;
+    const at = Date.now() + delayMs;
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      void this.drain().catch((err: unknown) => this.log.error({ err }, 'delivery pass failed; retrying at the next tick'));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One pass over the due rows. Passes never overlap: a caller arriving during one waits for it, then runs its own (it may be due to a change the running pass did not see). */
+  async drain(): Promise<DrainReport> {
+    while (this.running) await this.running.catch(() => undefined);
+    this.running = this.pass();
+    try {
+      return await this.running;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async pass(): Promise<DrainReport> {
+    const report: DrainReport = { ran: false, delivered: 0, refused: 0, dropped: 0, failed: 0 };
+    const ttl = Math.max(3 * this.settings.config.scheduler.tickSeconds * 1000, 30_000);
+    if (!(await this.lease.acquire('forwarding', ttl))) return report;
+    report.ran = true;
+    const now = this.clock.now();
+    const due = await this.db.read((m) => m.find(Delivery, { where: { state: 'pending', nextAttemptAt: LessThanOrEqual(now) }, order: { createdAt: 'ASC' }, take: BATCH }));
+    const sendable = await this.dropUnsendable(due, now, report);
+    const byFactory = new Map<string, Delivery[]>();
+    for (const d of sendable) byFactory.set(d.factory, [...(byFactory.get(d.factory) ?? []), d]);
+    await Promise.all([...byFactory].map(([name, rows]) => this.sendTo(name, rows, report)));
+    await this.purgeSettled(now);
+    await this.planNext();
+    if (due.length === BATCH) this.wake(0);
+    return report;
+  }
+
+  /** Never sent: an expired or nearly expired credential, or an IDTOKEN whose key was retired or deleted. */
+  private async dropUnsendable(due: Delivery[], now: number, report: DrainReport): Promise<Delivery[]> {
+    const minLeft = this.settings.config.forwarding.minLifetimeSeconds * 1000;
+    const keyIds = [...new Set(due.flatMap((d) => (d.keyId ? [d.keyId] : [])))];
+    const usable = new Set<string>();
+    for (let i = 0; i < keyIds.length; i += 500) {
+      const rows = await this.db.read((m) => m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds.slice(i, i + 500)), state: In(['active', 'grace']) } }));
+      for (const k of rows) usable.add(k.id);
+    }
+    const drop = new Map<string, string[]>();
+    const keep: Delivery[] = [];
+    for (const d of due) {
+      const reason = d.expiresAt <= now ? 'EXPIRED' : d.expiresAt - now < minLeft ? 'LIFETIME_TOO_SHORT' : d.keyId && !usable.has(d.keyId) ? 'KEY_RETIRED' : null;
+      if (reason) drop.set(reason, [...(drop.get(reason) ?? []), d.id]);
+      else keep.push(d);
+    }
+    if (drop.size) {
+      await this.db.tx(async (m) => {
+        for (const [reason, ids] of drop) {
+          report.dropped += await this.outbox.settle(m, ids, 'dropped', reason);
+          await this.audit.record(m, { action: 'delivery.drop', actor: 'system:forwarding', target: null, detail: { reason, count: ids.length } });
+        }
+      });
+    }
+    return keep;
+  }
+
+  private async sendTo(name: string, rows: Delivery[], report: DrainReport): Promise<void> {
+    const factory = await this.db.read((m) => m.findOneBy(Factory, { name }));
+    if (!factory) return;
+    const apiKey = Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8');
+    const recipient = Buffer.from(factory.publicKey, 'base64');
+    for (const chunk of chunks(rows)) {
+      const credentials: EnvelopeCredential[] = chunk.map((d) => ({
+        entry: d.entry,
+        type: d.type,
+        version: d.version,
+        expiresAt: Math.floor(d.expiresAt / 1000),
+        value: Buffer.from(this.sealer.open(d.sealedValue!, deliveryAd(d.id))).toString('utf8'),
+      }));
+      const kp = await this.identity.keyPair('frontend');
+      let envelope;
+      try {
+        envelope = await sealEnvelope({ v: 1, frontend: this.settings.config.frontend.name, id: randomUUID(), createdAt: this.clock.now(), credentials }, kp, recipient);
+      } finally {
+        kp.privateKey.fill(0);
+      }
+      try {
+        const results = await this.client.deliver(factory.url, apiKey, envelope);
+        this.attempts.inc({ factory: name, result: 'ok' });
+        await this.acknowledge(chunk, results, report);
+      } catch (err) {
+        const code = err instanceof FactoryCallError ? err.code : 'INTERNAL';
+        if (!(err instanceof FactoryCallError)) this.log.error({ err }, `delivering to factory ${name} failed`);
+        this.attempts.inc({ factory: name, result: code });
+        report.failed += chunk.length;
+        await this.backOff(chunk, code);
+        this.log.warn(`delivery of ${chunk.length} credential(s) to factory ${name} failed (${code}); retrying with backoff`);
+        return; // the rest for this factory waits for the next attempt
+      }
+    }
+  }
+
+  /** Marks rows by the factory's answer: stored or unchanged is delivered; refused ends the row with the factory's code. */
+  private async acknowledge(chunk: Delivery[], results: { entry: string; type: string; version: number; result: string; code?: string }[], report: DrainReport): Promise<void> {
+    const answer = new Map(results.map((r) => [`${r.entry}\0${r.type}\0${r.version}`, r]));
+    const delivered: string[] = [];
+    const refused = new Map<string, string[]>();
+    const missing: Delivery[] = [];
+    for (const d of chunk) {
+      const r = answer.get(`${d.entry}\0${d.type}\0${d.version}`);
+      if (!r) missing.push(d);
+      else if (r.result === 'refused') refused.set(r.code ?? 'REFUSED', [...(refused.get(r.code ?? 'REFUSED') ?? []), d.id]);
+      else delivered.push(d.id);
+    }
+    await this.db.tx(async (m) => {
+      report.delivered += await this.outbox.settle(m, delivered, 'delivered', null);
+      for (const [code, ids] of refused) {
+        report.refused += await this.outbox.settle(m, ids, 'refused', code.slice(0, 64));
+        await this.audit.record(m, { action: 'delivery.refused', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, result: 'failure', code: code.slice(0, 64), detail: { count: ids.length } });
+      }
+    });
+    if (missing.length) await this.backOff(missing, 'NOT_ACKNOWLEDGED');
+  }
+
+  private async backOff(rows: Delivery[], code: string): Promise<void> {
+    const { retryBaseSeconds, retryMaxSeconds } = this.settings.config.forwarding;
+    const now = this.clock.now();
+    await this.db.tx(async (m) => {
+      for (const d of rows) {
+        const attempts = d.attempts + 1;
+        await m.update(Delivery, { id: d.id, state: 'pending' }, { attempts, lastError: code.slice(0, 64), nextAttemptAt: now + backoffMs(attempts, retryBaseSeconds, retryMaxSeconds), updatedAt: now });
+      }
+    });
+  }
+
+  /** Wakes at the earliest pending retry, at most a tick away (the scheduler's tick is the fallback). */
+  private async planNext(): Promise<void> {
+    const next = await this.db.read((m) => m.findOne(Delivery, { select: { nextAttemptAt: true }, where: { state: 'pending' }, order: { nextAttemptAt: 'ASC' } }));
+    if (!next) return;
+    const tick = this.settings.config.scheduler.tickSeconds * 1000;
+    this.wake(Math.min(Math.max(next.nextAttemptAt - this.clock.now(), 50), tick));
+  }
+
+  private async purgeSettled(now: number): Promise<void> {
+    await this.db.tx((m) =>
+      m.query(
+        `DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < ${this.db.isPostgres ? '$1' : '?'} AND EXISTS (SELECT 1 FROM deliveries n WHERE n.factory = deliveries.factory AND n.entry = deliveries.entry AND n.type = deliveries.type AND n.version > deliveries.version)`,
+        [now - RETAIN_MS],
+      ),
+    );
+  }
+}
+
+/** Exponential backoff with jitter: base * 2^(attempts-1), capped, then a random half to all of it (replicas and factories do not retry in lockstep). */
+export function backoffMs(attempts: number, baseSeconds: number, maxSeconds: number, random = Math.random): number {
+  const ceiling = Math.min(maxSeconds, baseSeconds * 2 ** Math.min(attempts - 1, 30)) * 1000;
+  return Math.round(ceiling * (0.5 + random() * 0.5));
+}
+
+/** Rows in envelope-sized groups: at most 2000 credentials and about 160 kB of plaintext each. */
+function* chunks(rows: Delivery[]): Generator<Delivery[]> {
+  let chunk: Delivery[] = [];
+  let bytes = 0;
+  for (const d of rows) {
+    const size = (d.sealedValue?.length ?? 0) + 160;
+    if (chunk.length && (chunk.length >= ENVELOPE_MAX_CREDENTIALS || bytes + size > ENVELOPE_MAX_BYTES)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(d);
+    bytes += size;
+  }
+  if (chunk.length) yield chunk;
+}

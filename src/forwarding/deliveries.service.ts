@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { iso } from '../common/time.js';
+import { Db } from '../database/db.js';
+import { Delivery } from './delivery.entity.js';
+import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
+
+/** An outbox row as the API shows it: never the credential. */
+export const deliveryResponse = (d: Delivery) => ({
+  id: d.id,
+  factory: d.factory,
+  entry: d.entry,
+  type: d.type,
+  source: d.source,
+  version: d.version,
+  state: d.state,
+  attempts: d.attempts,
+  lastError: d.lastError,
+  nextAttemptAt: d.state === 'pending' ? iso(d.nextAttemptAt) : null,
+  expiresAt: iso(d.expiresAt),
+  createdAt: iso(d.createdAt),
+  deliveredAt: iso(d.deliveredAt),
+});
+
+/** Reads the outbox for GET /deliveries, and counts it for the metrics. */
+@Injectable()
+export class DeliveriesService {
+  constructor(private readonly db: Db) {}
+
+  async list(q: ListDeliveriesQueryDto) {
+    const rows = await this.db.read((m) =>
+      m.find(Delivery, {
+        where: { ...(q.factory ? { factory: q.factory } : {}), ...(q.entry ? { entry: q.entry } : {}), ...(q.state ? { state: q.state } : {}) },
+        order: { createdAt: 'DESC', version: 'DESC', id: 'ASC' },
+        take: q.limit ?? 100,
+      }),
+    );
+    return rows.map(deliveryResponse);
+  }
+
+  /** Rows per state (for the metrics). */
+  async counts(): Promise<Record<string, number>> {
+    const rows = await this.db.read((m) => m.createQueryBuilder(Delivery, 'd').select('d.state', 'state').addSelect('COUNT(*)', 'n').groupBy('d.state').getRawMany<{ state: string; n: string | number }>());
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+}

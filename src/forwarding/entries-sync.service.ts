@@ -1,0 +1,85 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/errors.js';
+import { Sealer } from '../crypto/sealer.js';
+import { Db } from '../database/db.js';
+import { Factory, factoryApiKeyAd } from './factory.entity.js';
+import { FactoryCallError, FactoryClient, RemoteEntry } from './factory-client.js';
+import { OutboxService } from './outbox.service.js';
+import { SeenEntry } from './seen-entry.entity.js';
+
+export interface SyncResult {
+  factory: string;
+  entries: number | null;
+  queued: number;
+  error: string | null;
+}
+
+/**
+ * Reads each factory's entries (GET /factory/entries with the API key it gave us), keeps them as
+ * last seen, and in the same transaction queues every credential an entry should have and does not.
+ */
+@Injectable()
+export class EntriesSyncService {
+  private readonly log = new Logger('forwarding');
+
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+    private readonly clock: Clock,
+    private readonly client: FactoryClient,
+    private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Every factory, one after the other; one factory's failure does not stop the others. */
+  async syncAll(): Promise<SyncResult[]> {
+    const names = (await this.db.read((m) => m.find(Factory, { select: { name: true }, order: { name: 'ASC' } }))).map((f) => f.name);
+    const out: SyncResult[] = [];
+    for (const name of names) out.push(await this.sync(name));
+    return out;
+  }
+
+  async sync(name: string): Promise<SyncResult> {
+    const factory = await this.db.read((m) => m.findOneBy(Factory, { name }));
+    if (!factory) throw new DomainError('FACTORY_NOT_FOUND', `no factory named ${name}`);
+    let entries: RemoteEntry[];
+    try {
+      entries = await this.client.entries(factory.url, Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof FactoryCallError)) throw err;
+      const error = `${err.code}: ${err.message}`.slice(0, 255);
+      if (factory.syncError !== error) this.log.warn(`reading the entries of factory ${name} failed (${error}); its last-seen entries stay`);
+      await this.db.tx((m) => m.update(Factory, { name }, { syncError: error }));
+      return { factory: name, entries: null, queued: 0, error };
+    }
+    const queued = await this.db.tx(async (m) => {
+      const now = this.clock.now();
+      await m.delete(SeenEntry, { factory: name });
+      for (let i = 0; i < entries.length; i += 200) {
+        await m.insert(
+          SeenEntry,
+          entries.slice(i, i + 200).map((e) => ({
+            factory: name,
+            entry: e.name,
+            site: e.site,
+            trustDomain: e.trustDomain,
+            authMethod: e.authMethod,
+            condorVersion: e.condorVersion,
+            securityClass: e.securityClass,
+            gatekeeper: e.gatekeeper,
+            seenAt: now,
+          })),
+        );
+      }
+      await m.update(Factory, { name }, { syncedAt: now, syncError: null });
+      const n = await this.outbox.reconcile(m, name);
+      if (n) await this.audit.record(m, { action: 'delivery.queue', actor: 'system:forwarding', target: `factory:${name}`, detail: { queued: n, reason: 'entries' } });
+      return n;
+    });
+    if (factory.syncError) this.log.log(`factory ${name} answers again; ${entries.length} entries`);
+    if (queued) this.outbox.notify();
+    return { factory: name, entries: entries.length, queued, error: null };
+  }
+}

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import { PLAIN_NAME } from '../common/names.js';
+import { Settings } from '../config/settings.js';
+import type { Envelope } from './envelope.js';
+
+/** A factory's entry as its GET /factory/entries shows it: untrusted input, checked field by field. */
+const remoteEntry = z.object({
+  name: z.string().regex(PLAIN_NAME),
+  site: z.string().regex(PLAIN_NAME),
+  gatekeeper: z.string().min(1).max(255),
+  trustDomain: z.string().min(1).max(64),
+  authMethod: z.string().min(1).max(128),
+  condorVersion: z.string().max(64).nullable(),
+  securityClass: z.string().max(64).nullable(),
+});
+export type RemoteEntry = z.infer<typeof remoteEntry>;
+
+const deliveryResult = z.object({
+  entry: z.string(),
+  type: z.enum(['idtoken', 'scitoken']),
+  version: z.number(),
+  result: z.enum(['stored', 'unchanged', 'refused']),
+  code: z.string().max(64).optional(),
+});
+export type DeliveryResult = z.infer<typeof deliveryResult>;
+const deliveryResponse = z.object({ id: z.string(), results: z.array(deliveryResult) });
+
+/** A failed call to a factory: a short code (UNREACHABLE, TIMEOUT, HTTP_503, the factory's error code ...). */
+export class FactoryCallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_RESPONSE = 8 * 1024 * 1024;
+
+/** Outbound HTTP to factories: their entries, and envelopes. One place for timeouts and parsing. */
+@Injectable()
+export class FactoryClient {
+  constructor(private readonly settings: Settings) {}
+
+  async entries(baseUrl: string, apiKey: string): Promise<RemoteEntry[]> {
+    const body = await this.call(baseUrl, '/api/v1/factory/entries', apiKey);
+    const parsed = z.array(remoteEntry).max(100_000).safeParse(body);
+    if (!parsed.success) throw new FactoryCallError('BAD_RESPONSE', 'the factory answered entries that do not match the contract');
+    return parsed.data;
+  }
+
+  async deliver(baseUrl: string, apiKey: string, envelope: Envelope): Promise<DeliveryResult[]> {
+    const body = await this.call(baseUrl, '/api/v1/factory/credentials', apiKey, envelope);
+    const parsed = deliveryResponse.safeParse(body);
+    if (!parsed.success) throw new FactoryCallError('BAD_RESPONSE', 'the factory acknowledged in a form that does not match the contract');
+    return parsed.data.results;
+  }
+
+  private async call(baseUrl: string, path: string, apiKey: string, body?: unknown): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${baseUrl}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.settings.config.forwarding.requestTimeoutSeconds * 1000),
+        redirect: 'error',
+      });
+    } catch (err) {
+      const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      throw new FactoryCallError(timeout ? 'TIMEOUT' : 'UNREACHABLE', timeout ? 'the factory did not answer in time' : 'the factory could not be reached');
+    }
+    const text = await res.text();
+    if (text.length > MAX_RESPONSE) throw new FactoryCallError('BAD_RESPONSE', 'the factory answered too much');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+      throw new FactoryCallError(typeof code === 'string' && /^[A-Z][A-Z_]{0,47}$/.test(code) ? code : `HTTP_${res.status}`, `the factory answered ${res.status}`);
+    }
+    return json;
+  }
+}
