@@ -55,7 +55,7 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
         [{ count: 1.5 }, 'VALIDATION_FAILED', 'count'],
         [{ count: '3' }, 'VALIDATION_FAILED', 'count'],
         [{ count: 1, ttlSeconds: 86_401 }, 'VALIDATION_FAILED', 'ttlSeconds'],
-        [{ count: 1, ttlSeconds: 59 }, 'VALIDATION_FAILED', 'ttlSeconds'],
+        [{ count: 1, ttlSeconds: 0 }, 'VALIDATION_FAILED', 'ttlSeconds'],
         [{ count: 1, colour: 'blue' }, 'UNKNOWN_FIELD', 'colour'],
         [{ count: 1, frontend: 'a b' }, 'VALIDATION_FAILED', 'frontend'],
       ];

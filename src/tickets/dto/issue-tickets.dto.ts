@@ -8,7 +8,7 @@ export class IssueTicketsDto {
   @IsInt() @Min(1) count!: number;
 
   /** Ticket life (a glidein may wait in a batch queue for days); default tickets.defaultTtlSeconds, at most tickets.maxTtlSeconds. */
-  @IsOptional() @IsInt() @Min(60) ttlSeconds?: number;
+  @IsOptional() @IsInt() @Min(1) ttlSeconds?: number;
 }
 
 export class IssueTicketsQueryDto {
