@@ -53,10 +53,14 @@ export class GlideinService {
 
   async fetch(bearer: string, address: string): Promise<GlideinCredentials> {
     const parsed = parseTicket(bearer);
-    const ticket = parsed ? await this.db.read((m) => m.findOneBy(Ticket, { id: parsed.id })) : null;
+    const { ticket, entry } = parsed
+      ? await this.db.read(async (m) => {
+          const ticket = await m.findOneBy(Ticket, { id: parsed.id });
+          return { ticket, entry: ticket ? await m.findOneBy(FactoryEntry, { name: ticket.entry }) : null };
+        })
+      : { ticket: null, entry: null };
     const matches = sameHash(hashSecret(parsed?.secret ?? ''), ticket?.secretHash ?? DUMMY_HASH);
     if (!parsed || !ticket || !matches || ticket.consumedAt !== null || ticket.expiresAt <= this.clock.now()) return this.refuse(address);
-    const entry = await this.db.read((m) => m.findOneBy(FactoryEntry, { name: ticket.entry }));
     // An entry deleted after its tickets were issued leaves them worthless.
     if (!entry) return this.refuse(address);
 
