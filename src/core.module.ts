@@ -10,7 +10,7 @@ import { Random } from './crypto/random.js';
 import { Sealer } from './crypto/sealer.js';
 import { Db } from './database/db.js';
 import { MetricsService } from './metrics/metrics.service.js';
-import { LeaseService } from './scheduler/lease.service.js';
+import { LeaseService, replicaId } from './scheduler/lease.service.js';
 
 /** What boot opened before Nest starts: validated settings, the migrated database, the master key. */
 export interface Runtime {
@@ -43,7 +43,7 @@ export class CoreModule {
       Random,
       MetricsService,
       AuditService,
-      LeaseService,
+      { provide: LeaseService, useFactory: (db: Db, clock: Clock) => new LeaseService(db, clock, replicaId(rt.settings.dataDir)), inject: [Db, Clock] },
       DatabaseShutdown,
     ];
     return {

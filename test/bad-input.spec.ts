@@ -3,7 +3,7 @@ import { client } from './support/service.js';
 
 /** Everything but the audit log (which records refused attempts by design). */
 async function snapshot(t: TestApp): Promise<string> {
-  const tables = ['glidekey_meta', 'api_keys', 'sites', 'site_keys', 'issued_tokens'];
+  const tables = ['glidekey_meta', 'api_keys', 'sites', 'site_keys', 'issued_tokens', 'factories', 'factory_entries_seen', 'deliveries', 'cached_credentials', 'seen_envelopes'];
   const out: Record<string, unknown> = {};
   for (const table of tables) out[table] = await t.db.read((m) => m.query(`SELECT * FROM ${table} ORDER BY 1`));
   return JSON.stringify(out);
@@ -68,6 +68,13 @@ describe('bad input', () => {
     ['ledger: unknown state', () => api.get('/tokens?state=dead'), 'VALIDATION_FAILED', 'state'],
     ['api key: unknown role', () => api.post('/apikeys', { name: 'z', roles: ['root'] }), 'INVALID_ROLE', 'roles'],
     ['duplicate site', () => api.post('/sites', { name: 'good' }), 'SITE_EXISTS', 'name'],
+    ['sync: unknown factory', () => api.post('/factories/nowhere/sync'), 'FACTORY_NOT_FOUND', ''],
+    ['sync: malformed factory name', () => api.post('/factories/a%20b/sync'), 'VALIDATION_FAILED', 'name'],
+    ['deliveries: unknown state', () => api.get('/deliveries?state=lost'), 'VALIDATION_FAILED', 'state'],
+    ['deliveries: limit over 1000', () => api.get('/deliveries?limit=5000'), 'VALIDATION_FAILED', 'limit'],
+    ['deliveries: entry with a slash', () => api.get('/deliveries?entry=a%2Fb'), 'VALIDATION_FAILED', 'entry'],
+    ['cache: entry with a slash', () => api.get('/factory/cache?entry=..%2Fx'), 'VALIDATION_FAILED', 'entry'],
+    ['cache: unknown filter', () => api.get('/factory/cache?secret=1'), 'UNKNOWN_FIELD', 'secret'],
   ];
 
   it.each(cases)('%s: 4xx with a stable code, naming the field, changing nothing', async (_label, send, code, field) => {

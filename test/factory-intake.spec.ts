@@ -104,6 +104,13 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
     await expectRefused(await attack(env), 409, 'ENVELOPE_REPLAYED');
   });
 
+  it('the same envelope sent 10 times at once is taken once; every other copy is ENVELOPE_REPLAYED', async () => {
+    const env = await sealEnvelope(body({ credentials: [cred({ version: 7 })] }), fe, factoryKey);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => send(env)));
+    const outcome = answers.map((r) => (r.status === 200 ? r.json.results[0].result : `${r.status} ${r.json.error.code}`)).sort();
+    expect(outcome).toEqual(['409 ENVELOPE_REPLAYED', ...Array(8).fill('409 ENVELOPE_REPLAYED'), 'stored'].sort());
+  });
+
   it('an envelope outside the freshness window, either way: 400 ENVELOPE_STALE', async () => {
     await expectRefused(await attack(await sealEnvelope(body({ createdAt: t.clock.now() - 301_000, credentials: [cred({ version: 99 })] }), fe, factoryKey)), 400, 'ENVELOPE_STALE');
     await expectRefused(await attack(await sealEnvelope(body({ createdAt: t.clock.now() + 301_000, credentials: [cred({ version: 99 })] }), fe, factoryKey)), 400, 'ENVELOPE_STALE');
@@ -111,12 +118,12 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
 
   it('an older version after a newer one: refused per credential with CREDENTIAL_OLDER, audited, cache unchanged', async () => {
     const held = (await t.db.dataSource.query(`SELECT version FROM cached_credentials WHERE entry = 'CE_1'`))[0].version;
-    expect(Number(held)).toBe(6);
+    expect(Number(held)).toBe(7);
     const res = await attack(await sealEnvelope(body({ credentials: [cred({ version: 4 })] }), fe, factoryKey));
     expect([res.status, res.json.results]).toEqual([200, [{ entry: 'CE_1', type: 'idtoken', version: 4, result: 'refused', code: 'CREDENTIAL_OLDER' }]]);
     expect(await lastFailure()).toMatchObject({ action: 'factory.credential.refuse', target: 'entry:CE_1', code: 'CREDENTIAL_OLDER' });
     // The same version with different bytes is not a harmless duplicate either.
-    const same = await attack(await sealEnvelope(body({ credentials: [cred({ version: 6 })] }), fe, factoryKey));
+    const same = await attack(await sealEnvelope(body({ credentials: [cred({ version: 7 })] }), fe, factoryKey));
     expect(same.json.results[0]).toMatchObject({ result: 'refused', code: 'CREDENTIAL_OLDER' });
   });
 
@@ -160,5 +167,11 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
     expect(row.sealed_value).toMatch(/^v1:/);
     expect(row.sealed_value).not.toContain('newest');
     expect(t.logs()).not.toContain('newest');
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/glidekey_factory_credentials_received_total\{type="idtoken",result="CREDENTIAL_OLDER"\} 2/);
+    expect(metrics).toMatch(/glidekey_factory_credentials_received_total\{type="idtoken",result="stored"\} 4/);
+    expect(metrics).toMatch(/glidekey_factory_credential_seconds_to_expiry\{frontend="fe.example.org",entry="CE_1",type="idtoken"\} 3(599|600)\n/);
+    expect(metrics).toMatch(/glidekey_factory_credentials\{state="missing"\} 1/);
+    expect(metrics).not.toContain('newest');
   });
 });

@@ -181,3 +181,53 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
     expect(audit).toEqual(expect.arrayContaining(['KEY_RETIRED', 'LIFETIME_TOO_SHORT']));
   });
 });
+
+describe('matching rules, end to end: what GET /factories says is what lands in the cache', () => {
+  const ISSUER = 'https://vo-issuer.example.org';
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+  });
+  afterAll(() => t.close());
+
+  // entry, site, trust domain, auth method, HTCondor version, security class -> IDTOKEN (or why not), SciToken (or why not)
+  const TABLE: [string, string, string, string, string | null, string | null, string, string][] = [
+    ['v8_8_15', 'Nebraska', 'OSG', 'scitoken', '8.8.15', null, 'HTCondor 8.8.15 predates IDTOKENs (8.9.1)', 'osg'],
+    ['v8_9_0', 'Nebraska', 'OSG', 'scitoken', '8.9.0', null, 'HTCondor 8.9.0 predates IDTOKENs (8.9.1)', 'osg'],
+    ['v8_9_1', 'Nebraska', 'OSG', 'idtoken', '8.9.1', null, 'send', 'auth method idtoken does not use a scitoken'],
+    ['v23_0_3', 'Nebraska', 'OSG', 'grid_proxy,scitoken', '23.0.3', null, 'send', 'osg'],
+    ['el7_build', 'Nebraska', 'OSG', 'scitoken+project_id', '9.0.17-1.el7', null, 'send', 'osg'],
+    ['no_version', 'Nebraska', 'OSG', 'scitoken', null, null, 'the entry does not say which HTCondor version its glideins run (IDTOKENs need 8.9.1 or later)', 'osg'],
+    ['proxy_only', 'Nebraska', 'OSG', 'grid_proxy+project_id', '23.0.3', null, 'send', 'auth method grid_proxy+project_id does not use a scitoken'],
+    ['cms_prod', 'Nebraska', 'CMS', 'scitoken', '23.0.3', 'prod', 'send', 'cms-prod'],
+    ['cms_test', 'Nebraska', 'CMS', 'scitoken', '23.0.3', 'test', 'send', 'no SciToken with trust domain CMS and security class test'],
+    ['atlas', 'Nebraska', 'ATLAS', 'scitoken', '23.0.3', null, 'send', 'no SciToken with trust domain ATLAS'],
+    ['not_ours', 'Elsewhere', 'OSG', 'scitoken', '23.0.3', null, "site Elsewhere is not one of this frontend's sites", 'osg'],
+  ];
+
+  it('for a table of entries: trust domains, auth method strings, HTCondor versions (8.8.15, 8.9.1, 23.0.3, missing ...)', async () => {
+    const { admin, frontendName } = await selfRegistered(t);
+    expect((await admin.post('/sites', { name: 'Nebraska' })).status).toBe(201);
+    expect((await admin.put('/scitoken-issuers/vo', { issuer: ISSUER, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status).toBe(201);
+    const now = Math.floor(t.clock.now() / 1000);
+    const sign = (sub: string) => new SignJWT({ iss: ISSUER, sub, aud: 'ANY', scope: 'compute.create', iat: now, nbf: now, exp: now + 86_400 * 2, 'wlcg.ver': '1.0', jti: sub }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(rsa.privateKey);
+    expect((await admin.put('/scitokens/osg', { token: await sign('osg'), trustDomain: 'OSG' })).status).toBe(201);
+    expect((await admin.put('/scitokens/cms-prod', { token: await sign('cms'), trustDomain: 'CMS', securityClass: 'prod' })).status).toBe(201);
+    for (const [name, site, trustDomain, authMethod, condorVersion, securityClass] of TABLE) {
+      const res = await admin.put(`/factory/entries/${name}`, { site, gatekeeper: 'ce.example.org', trustDomain, authMethod, ...(condorVersion ? { condorVersion } : {}), ...(securityClass ? { securityClass } : {}) });
+      expect([name, res.status]).toEqual([name, 201]);
+    }
+    expect((await admin.post('/factories/self/sync')).json).toMatchObject({ entries: TABLE.length, error: null, delivery: { failed: 0, refused: 0 } });
+
+    const seen = Object.fromEntries((await admin.get('/factories')).json[0].entries.map((e: { name: string }) => [e.name, e]));
+    const cached = new Set((await admin.get(`/factory/cache?frontend=${frontendName}`)).json.map((c: { entry: string; type: string }) => `${c.entry}/${c.type}`));
+    for (const [name, site, , , , , idtoken, scitoken] of TABLE) {
+      const e = seen[name];
+      expect([name, e.idtoken]).toEqual([name, idtoken === 'send' ? { send: true, site } : { send: false, reason: idtoken }]);
+      const named = ['osg', 'cms-prod'].includes(scitoken);
+      expect([name, e.scitoken]).toEqual([name, named ? { send: true, name: scitoken } : { send: false, reason: scitoken }]);
+      expect([name, cached.has(`${name}/idtoken`), cached.has(`${name}/scitoken`)]).toEqual([name, idtoken === 'send', named]);
+    }
+  });
+});

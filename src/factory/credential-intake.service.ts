@@ -10,6 +10,7 @@ import { Db } from '../database/db.js';
 import { checkFreshness, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { CacheFiles } from './cache-files.js';
+import { CacheMetrics } from './cache.metrics.js';
 import { CachedCredential, cachedCredentialAd } from './cached-credential.entity.js';
 import { FactoryEntry } from './entry.entity.js';
 import { RegisteredFrontend } from './registered-frontend.entity.js';
@@ -46,6 +47,7 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
     private readonly identity: IdentityService,
     private readonly audit: AuditService,
     private readonly files: CacheFiles,
+    private readonly metrics: CacheMetrics,
   ) {}
 
   /** A crash between a commit and its files, or edited files: the database wins at start-up. */
@@ -76,8 +78,12 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
       const now = this.clock.now();
       // Ids outside the window can never come back (freshness refuses them first), so they need not be kept.
       await m.delete(SeenEnvelope, { receivedAt: LessThan(now - 2 * windowMs) });
-      if (await m.existsBy(SeenEnvelope, { id: body.id })) throw new DomainError('ENVELOPE_REPLAYED', 'this envelope was received before');
-      await m.insert(SeenEnvelope, { id: body.id, frontend: frontend.name, createdAt: body.createdAt, receivedAt: now });
+      const replayed = () => new DomainError('ENVELOPE_REPLAYED', 'this envelope was received before');
+      if (await m.existsBy(SeenEnvelope, { id: body.id })) throw replayed();
+      // Two copies racing on PostgreSQL: the primary key lets one in; the other is a replay, not a 500.
+      await m.insert(SeenEnvelope, { id: body.id, frontend: frontend.name, createdAt: body.createdAt, receivedAt: now }).catch((err: unknown) => {
+        throw isUniqueViolation(err) ? replayed() : err;
+      });
       const names = [...new Set(body.credentials.map((c) => c.entry))];
       const entries = new Set<string>();
       const held = new Map<string, CachedCredential>();
@@ -120,6 +126,7 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
       });
       return { results: out, written: stored };
     });
+    for (const r of results) this.metrics.received.inc({ type: r.type, result: r.code ?? r.result });
     if (this.files.enabled) this.writeFiles(written);
     return { id: body.id, results };
   }
@@ -137,4 +144,11 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
   private open(r: CachedCredential): string {
     return Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8');
   }
+}
+
+/** A primary-key or unique violation, on PostgreSQL (23505) or SQLite. */
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  const code = e.driverError?.code ?? e.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -4,6 +4,7 @@ import { EntriesController } from './entries.controller.js';
 import { EntriesService } from './entries.service.js';
 import { CacheService } from './cache.service.js';
 import { CacheFiles } from './cache-files.js';
+import { CacheMetrics } from './cache.metrics.js';
 import { CredentialIntakeService } from './credential-intake.service.js';
 import { CredentialsController } from './credentials.controller.js';
 import { FrontendsController } from './frontends.controller.js';
@@ -13,7 +14,7 @@ import { FrontendsService } from './frontends.service.js';
 @Module({
   imports: [AuthModule],
   controllers: [FrontendsController, EntriesController, CredentialsController],
-  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CredentialIntakeService],
+  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CacheMetrics, CredentialIntakeService],
   exports: [FrontendsService, EntriesService, CacheService],
 })
 export class FactoryModule {}

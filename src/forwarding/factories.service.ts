@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
@@ -46,6 +46,8 @@ const seenEntryResponse = (e: SeenEntry, sites: ReadonlySet<string>, labels: Sci
 /** The frontend side of registration: the factories it forwards to, their keys pinned. */
 @Injectable()
 export class FactoriesService {
+  private readonly log = new Logger('forwarding');
+
   constructor(
     private readonly db: Db,
     private readonly sealer: Sealer,
@@ -68,6 +70,11 @@ export class FactoriesService {
         syncError: null,
       });
       await m.insert(Factory, row);
+      const host = new URL(row.url).hostname;
+      if (row.url.startsWith('http:') && !['localhost', '127.0.0.1', '[::1]'].includes(host)) {
+        // Envelopes are sealed either way, but the API key in each request's header is not.
+        this.log.warn(`factory ${dto.name} is registered at a plain http:// URL: its API key will cross the network unencrypted; use https://`);
+      }
       await this.audit.record(m, { action: 'factory.register', target: `factory:${dto.name}`, detail: { url: row.url, fingerprint: factoryResponse(row).fingerprint } });
       return factoryResponse(row);
     });

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Clock } from '../common/clock.js';
 import { Db } from '../database/db.js';
 import { Lease } from './lease.entity.js';
@@ -10,11 +12,11 @@ import { Lease } from './lease.entity.js';
  */
 @Injectable()
 export class LeaseService {
-  readonly holder = randomUUID();
-
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** This replica; stable across restarts (see replicaId), so a restarted replica takes its own lease back at once. */
+    readonly holder: string = randomUUID(),
   ) {}
 
   acquire(name: string, ttlMs: number): Promise<boolean> {
@@ -37,4 +39,23 @@ export class LeaseService {
       await m.delete(Lease, { name, holder: this.holder });
     });
   }
+}
+
+/**
+ * This replica's id, kept in `<dataDir>/replica-id` (created on first start). Replicas sharing a
+ * database each have their own data directory, so their ids differ; a process restarted on the
+ * same data directory (after a crash, say) is the same replica and need not wait for its lease to lapse.
+ */
+export function replicaId(dataDir: string): string {
+  const file = join(dataDir, 'replica-id');
+  if (!existsSync(file)) {
+    try {
+      writeFileSync(file, `${randomUUID()}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  const id = readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`${file} does not hold a replica id; delete it to make a new one`);
+  return id;
 }
