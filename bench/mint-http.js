@@ -21,7 +21,7 @@ export class ServiceStartError extends Error {}
 const OUTPUT_LIMIT = 64 * 1024;
 
 /** Spawns a node child with its stdout/stderr captured (last 64 KiB) and a safety kill on our exit. */
-function startChild(label, args, env) {
+export function startChild(label, args, env) {
   const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const proc = { label, child, output: '', exited: null };
   const keep = (chunk) => {
@@ -50,7 +50,7 @@ function startChild(label, args, env) {
 }
 
 /** SIGTERM, then SIGKILL after 5 s. */
-async function stopChild(proc) {
+export async function stopChild(proc) {
   if (!proc) return;
   if (!proc.exited) {
     proc.child.kill('SIGTERM');
@@ -64,7 +64,7 @@ async function stopChild(proc) {
 }
 
 /** Polls `url` until it answers 200, the child exits, or the timeout passes. */
-async function waitReady(proc, url, timeoutMs) {
+export async function waitReady(proc, url, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
@@ -82,7 +82,7 @@ async function waitReady(proc, url, timeoutMs) {
   throw new ServiceStartError(`${proc.label} not ready at ${url} within ${timeoutMs / 1000} s (last: ${last})`);
 }
 
-function failWithOutput(proc, err) {
+export function failWithOutput(proc, err) {
   console.error(`${err.message}\n----- ${proc.label} output -----\n${proc.output || '(none)'}\n----- end of output -----`);
   const e = new ServiceStartError(err.message);
   e.reported = true;
@@ -119,7 +119,7 @@ function summarize(r) {
 }
 
 /** The environment for the service: ours, without any GLIDEKEY_* setting inherited from the shell. */
-function serviceEnv(dataDir, port) {
+export function serviceEnv(dataDir, port) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GLIDEKEY_')));
   return {
     ...env,

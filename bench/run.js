@@ -4,6 +4,7 @@
 import { cpus } from 'node:os';
 import { runInProcess } from './mint-inprocess.js';
 import { runHttp } from './mint-http.js';
+import { runTicketsFetch } from './tickets-fetch.js';
 import { RESULTS_FILE, fmtInt, fmtMs, fmtRatio, writeResults } from './util.js';
 
 const started = Date.now();
@@ -16,10 +17,12 @@ const results = {
 
 try {
   console.log(`glidekey mint benchmark (node ${process.version}, ${results.cpus} CPUs)\n`);
-  console.log('[1/2] in-process: TokensService.mint vs raw jose HS256 ...');
+  console.log('[1/3] in-process: TokensService.mint vs raw jose HS256 ...');
   results.inProcess = await runInProcess();
-  console.log('\n[2/2] HTTP: POST /api/v1/sites/bench-site/tokens (autocannon) vs bare node:http + jose ...');
+  console.log('\n[2/3] HTTP: POST /api/v1/sites/bench-site/tokens (autocannon) vs bare node:http + jose ...');
   results.http = await runHttp();
+  console.log('\n[3/3] glidein bootstrap: POST /api/v1/glidein/credentials, one distinct ticket per request, vs GET /healthz ...');
+  results.ticketsFetch = await runTicketsFetch();
 } catch (err) {
   if (!err.reported) console.error('benchmark failed:', err);
   results.error = String(err.message ?? err);
@@ -31,11 +34,13 @@ writeResults(results);
 
 const ip = results.inProcess;
 const h = results.http;
+const tf = results.ticketsFetch;
 const rows = [
   ['benchmark', 'service tok/s', 'baseline tok/s', 'ratio', 'p50 ms', 'p99 ms'],
   ['in-process sequential', fmtInt(ip.sequential.service.tokensPerSecond), fmtInt(ip.sequential.baseline.tokensPerSecond), fmtRatio(ip.sequential.ratio), fmtMs(ip.sequential.service.p50Ms), fmtMs(ip.sequential.service.p99Ms)],
   [`in-process ${ip.concurrent.concurrency}-way`, fmtInt(ip.concurrent.service.tokensPerSecond), fmtInt(ip.concurrent.baseline.tokensPerSecond), fmtRatio(ip.concurrent.ratio), fmtMs(ip.concurrent.service.p50Ms), fmtMs(ip.concurrent.service.p99Ms)],
   [`HTTP ${h.connections} conns`, fmtInt(h.service.requestsPerSecond), fmtInt(h.baseline.requestsPerSecond), fmtRatio(h.ratio), fmtMs(h.service.p50Ms), fmtMs(h.service.p99Ms)],
+  [`ticket fetch ${tf.connections} conns (baseline /healthz)`, fmtInt(tf.service.requestsPerSecond), fmtInt(tf.baseline.requestsPerSecond), fmtRatio(tf.ratio), fmtMs(tf.service.p50Ms), fmtMs(tf.service.p99Ms)],
 ];
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

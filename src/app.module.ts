@@ -12,13 +12,15 @@ import { SciTokensModule } from './scitokens/scitokens.module.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { FactoryModule } from './factory/factory.module.js';
 import { ForwardingModule } from './forwarding/forwarding.module.js';
+import { TicketsModule } from './tickets/tickets.module.js';
+import { GlideinModule } from './glidein/glidein.module.js';
 
 /** The service: shared core, plus the capabilities of each enabled role. */
 @Module({})
 export class AppModule {
   static forRoot(rt: Runtime): DynamicModule {
     const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SciTokensModule, ForwardingModule, SchedulerModule] : [];
-    const factory = rt.settings.hasRole('factory') ? [FactoryModule] : [];
+    const factory = rt.settings.hasRole('factory') ? [FactoryModule, TicketsModule, GlideinModule] : [];
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(rt), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), ...frontend, ...factory],

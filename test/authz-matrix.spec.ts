@@ -1,6 +1,7 @@
 import { API_ROLES, ApiRole } from '../src/auth/principal.js';
 import { ROUTES as SERVED } from '../src/bootstrap.js';
 import { startTestApp, TestApp } from './support/app.js';
+import { factorySetup, mintToken, seedCache } from './support/glidein.js';
 import { client } from './support/service.js';
 
 interface Route {
@@ -8,7 +9,8 @@ interface Route {
   path: string;
   /** The express pattern, to match against what the app actually serves. */
   pattern: string;
-  roles: ApiRole[] | 'public';
+  /** 'ticket': a glidein bootstrap ticket, and no API key of any role. */
+  roles: ApiRole[] | 'public' | 'ticket';
   body?: unknown;
 }
 
@@ -55,6 +57,8 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/deliveries', pattern: '/api/v1/deliveries', roles: ['frontend-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/factory/credentials', pattern: '/api/v1/factory/credentials', roles: ['frontend'], body: { v: 1, from: 'x', nonce: 'y', box: 'z' } },
   { method: 'GET', path: '/api/v1/factory/cache', pattern: '/api/v1/factory/cache', roles: ['factory-admin', 'auditor'] },
+  { method: 'POST', path: '/api/v1/factory/entries/matrix-e/tickets', pattern: '/api/v1/factory/entries/:entry/tickets', roles: ['factory-admin'], body: { frontend: 'matrix-fe', count: 1 } },
+  { method: 'POST', path: '/api/v1/glidein/credentials', pattern: '/api/v1/glidein/credentials', roles: 'ticket' },
 ];
 
 describe('authorization matrix', () => {
@@ -70,6 +74,9 @@ describe('authorization matrix', () => {
       keyOf[role] = res.json.apiKey;
     }
     expect((await admin.post('/sites', { name: 'matrix' })).status).toBe(201);
+    await factorySetup(t, { frontend: 'matrix-fe', entry: 'matrix-e', site: 'matrix' });
+    const token = await mintToken(t, 'matrix');
+    await seedCache(t, { frontend: 'matrix-fe', entry: 'matrix-e', type: 'idtoken', value: token.token, expiresAt: token.expiresAt });
   });
   afterAll(() => t.close());
 
@@ -90,6 +97,19 @@ describe('authorization matrix', () => {
           body: route.body ? JSON.stringify(route.body) : undefined,
         });
 
+      if (route.roles === 'ticket') {
+        it('refuses no credential, a malformed or unknown ticket and every API key with 401, and takes a valid ticket', async () => {
+          const bearers = [undefined, 'not-a-ticket', `gkt_${'0'.repeat(16)}_${'A'.repeat(43)}`, `gk_${'0'.repeat(16)}_${'A'.repeat(43)}`, ...API_ROLES.map((r) => keyOf[r])];
+          for (const key of bearers) {
+            const res = await call(key);
+            expect([key?.slice(0, 12), res.status]).toEqual([key?.slice(0, 12), 401]);
+            expect(((await res.json()) as { error: { code: string } }).error.code).toBe('TICKET_INVALID');
+          }
+          const ticket = (await client(t.api, t.adminKey).post('/factory/entries/matrix-e/tickets', { frontend: 'matrix-fe', count: 1 })).json.tickets[0];
+          expect((await call(ticket)).status).toBe(200);
+        });
+        return;
+      }
       if (route.roles === 'public') {
         it('answers without a credential', async () => {
           expect((await call()).status).toBeLessThan(400);

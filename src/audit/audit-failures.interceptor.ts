@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
 import { AUDIT_KEY } from '../auth/access.decorator.js';
 import { looksLikeApiKey } from '../auth/api-key.secret.js';
+import { looksLikeTicket } from '../auth/ticket.secret.js';
 import { DomainError } from '../common/errors.js';
 import { AuditService } from './audit.service.js';
 
@@ -12,13 +13,13 @@ const PLAIN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
 
 /**
  * The path parameters of a refused call, as far as they are plain names. A parameter is the
- * caller's raw input: someone may paste a secret there (an API key into .../revoke), and the
+ * caller's raw input: someone may paste a secret there (an API key into .../revoke, a glidein ticket), and the
  * audit log is readable by auditors and cannot be edited, so such values are never recorded.
  */
 export function auditTarget(params: Record<string, string>): string | null {
   const parts = Object.entries(params).map(([k, v]) => {
     const value = String(v);
-    return `${k}:${PLAIN.test(value) && !looksLikeApiKey(value) ? value : '(not recorded)'}`;
+    return `${k}:${PLAIN.test(value) && !looksLikeApiKey(value) && !looksLikeTicket(value) ? value : '(not recorded)'}`;
   });
   return parts.join(' ') || null;
 }

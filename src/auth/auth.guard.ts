@@ -7,10 +7,11 @@ import type { WithContext } from '../common/request-context.js';
 import { routeOf } from '../logging/http.hooks.js';
 import { Settings } from '../config/settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { AUDIT_KEY, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY } from './access.decorator.js';
+import { AUDIT_KEY, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY, TICKET_KEY } from './access.decorator.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { bearerOf } from './api-key.secret.js';
 import { actorName, type ApiRole } from './principal.js';
+import { TICKET_REFUSED } from './ticket.secret.js';
 
 /** The single global guard: a route is public only by @Public(); every other route names its roles. */
 @Injectable()
@@ -31,11 +32,17 @@ export class AuthGuard implements CanActivate {
     const publicWhen = this.reflector.getAllAndOverride<string>(PUBLIC_WHEN_KEY, targets);
     if (publicWhen === 'metrics.public' && this.settings.config.metrics.public) return true;
 
-    const roles = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);
     const req = ctx.switchToHttp().getRequest<FastifyRequest & WithContext>();
+    if (this.reflector.getAllAndOverride<boolean>(TICKET_KEY, targets)) {
+      // The ticket itself is checked (and consumed) by the route's service; no bearer, no entry.
+      if (bearerOf(req.headers.authorization)) return true;
+      this.metrics.authFailures.inc({ reason: 'missing' });
+      throw new DomainError('TICKET_INVALID', TICKET_REFUSED);
+    }
+    const roles = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);
     if (!roles?.length) {
       // A route without an access annotation is a bug; it stays closed.
-      this.log.error(`route ${req.method} ${routeOf(req)} has no @Roles or @Public annotation; denying`);
+      this.log.error(`route ${req.method} ${routeOf(req)} has no @Roles, @Public or @TicketAuth annotation; denying`);
       throw new DomainError('FORBIDDEN', 'this route is not open to any role');
     }
     const bearer = bearerOf(req.headers.authorization);

@@ -41,6 +41,7 @@ export const ERROR_STATUS = {
   SCITOKEN_NOT_YET_VALID: 400,
   SCITOKEN_UNKNOWN_PROFILE: 400,
   UNAUTHENTICATED: 401,
+  TICKET_INVALID: 401,
   FORBIDDEN: 403,
   ROLE_NOT_GRANTABLE: 403,
   NOT_FOUND: 404,
@@ -51,6 +52,7 @@ export const ERROR_STATUS = {
   SCITOKEN_NOT_FOUND: 404,
   FACTORY_NOT_FOUND: 404,
   ENTRY_NOT_FOUND: 404,
+  FRONTEND_NOT_FOUND: 404,
   SITE_EXISTS: 409,
   API_KEY_EXISTS: 409,
   STALE_VERSION: 409,
@@ -65,6 +67,7 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   FACTORY_UNREACHABLE: 502,
+  CREDENTIAL_STALE: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -82,5 +85,16 @@ export class DomainError extends Error {
 
   get status(): number {
     return ERROR_STATUS[this.code];
+  }
+}
+
+/** A refusal the caller may retry after a while (429, 503): the filter sends Retry-After. */
+export class RetryLaterError extends DomainError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(code, message);
   }
 }

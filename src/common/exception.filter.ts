@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { routeOf } from '../logging/http.hooks.js';
-import { DomainError, ErrorCode } from './errors.js';
+import { DomainError, ErrorCode, RetryLaterError } from './errors.js';
 
 const HTTP_CODES: Record<number, ErrorCode> = {
   400: 'VALIDATION_FAILED',
@@ -42,6 +42,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const { status, code, message, field } = describe(err);
     if (status >= 500) this.log.error({ requestId: req.id, err }, `unhandled error on ${req.method} ${routeOf(req)}`);
     if (reply.sent) return;
+    if (err instanceof RetryLaterError) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ error: field ? { code, message, field } : { code, message } });
   }
 }

@@ -16,6 +16,7 @@ export const entryResponse = (e: FactoryEntry) => ({
   authMethod: e.authMethod,
   condorVersion: e.condorVersion,
   securityClass: e.securityClass,
+  glideinScitoken: e.glideinScitoken,
   createdAt: new Date(e.createdAt).toISOString(),
   updatedAt: new Date(e.updatedAt).toISOString(),
 });
@@ -41,6 +42,7 @@ export class EntriesService {
         authMethod: dto.authMethod,
         condorVersion: dto.condorVersion ?? null,
         securityClass: dto.securityClass ?? null,
+        glideinScitoken: dto.glideinScitoken ?? false,
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });

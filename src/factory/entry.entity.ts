@@ -30,6 +30,10 @@ export class FactoryEntry {
   @Column({ name: 'security_class', type: 'varchar', length: 64, nullable: true })
   securityClass!: string | null;
 
+  /** Policy: a glidein's bootstrap fetch also gets the frontend's SciToken (and waits for a fresh one). */
+  @Column({ name: 'glidein_scitoken', type: 'boolean', default: false })
+  glideinScitoken!: boolean;
+
   @Column(msColumn('created_at'))
   createdAt!: number;
 

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,6 +29,8 @@ afterAll(() => {
 
 export interface Service {
   url: string;
+  /** The CA bundle (PEM path) that verifies the service's certificate, when it serves HTTPS. */
+  ca?: string;
   api: string;
   dataDir: string;
   adminKey: string;
@@ -39,9 +42,9 @@ export interface Service {
 
 /**
  * Starts the real service (`node dist/main.js`) on a free loopback port (or `port`, to come back
- * where peers have its URL pinned) and waits until /readyz says ready.
+ * where peers have its URL pinned) and waits until /readyz says ready; with `tls`, over HTTPS.
  */
-export async function startService(opts: { env?: Record<string, string>; dataDir?: string; port?: number; timeoutMs?: number } = {}): Promise<Service> {
+export async function startService(opts: { env?: Record<string, string>; dataDir?: string; port?: number; timeoutMs?: number; tls?: { cert: string; key: string; ca: string } } = {}): Promise<Service> {
   const dataDir = opts.dataDir ?? tempDir();
   const port = opts.port ?? (await freePort());
   const env: Record<string, string> = {
@@ -52,6 +55,7 @@ export async function startService(opts: { env?: Record<string, string>; dataDir
     GLIDEKEY_HOST: '127.0.0.1',
     GLIDEKEY_TRUST_DOMAIN: 'collector.example.org:9618',
     GLIDEKEY_FRONTEND_NAME: 'frontend.example.org',
+    ...(opts.tls ? { GLIDEKEY_TLS_CERT: opts.tls.cert, GLIDEKEY_TLS_KEY: opts.tls.key } : {}),
     ...opts.env,
   };
   const proc = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,12 +64,13 @@ export async function startService(opts: { env?: Record<string, string>; dataDir
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((ok) => proc.once('exit', (code) => ok(code)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const ca = opts.tls?.ca;
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`service exited with ${proc.exitCode}:\n${out}`);
     try {
-      const r = await fetch(`${url}/readyz`);
+      const r = await httpCall(`${url}/readyz`, { ca });
       if (r.status === 200) break;
     } catch {
       // not listening yet
@@ -78,6 +83,7 @@ export async function startService(opts: { env?: Record<string, string>; dataDir
   }
   return {
     url,
+    ca,
     api: `${url}/api/v1`,
     dataDir,
     // Only the first start on an empty database writes admin.key (a second replica has none).
@@ -112,14 +118,40 @@ export function runServiceOnce(env: Record<string, string>, timeoutMs = 20_000):
 
 export const removeDir = (dir: string) => rmSync(dir, { recursive: true, force: true });
 
-/** A small JSON client for one service and one bearer key. */
-export function client(base: string, key?: string) {
+/**
+ * One HTTP(S) request: fetch, or node:https when a CA bundle must verify the server (fetch takes
+ * no per-request CA).
+ */
+export async function httpCall(url: string, o: { method?: string; headers?: Record<string, string>; body?: string; ca?: string } = {}): Promise<{ status: number; text: string; headers: Headers }> {
+  if (!o.ca) {
+    const res = await fetch(url, { method: o.method ?? 'GET', headers: o.headers, body: o.body });
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  }
+  const ca = readFileSync(o.ca);
+  return new Promise((ok, fail) => {
+    const req = httpsRequest(url, { method: o.method ?? 'GET', headers: o.headers, ca }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        ok({ status: res.statusCode ?? 0, text, headers });
+      });
+    });
+    req.on('error', fail);
+    req.end(o.body);
+  });
+}
+
+/** A small JSON client for one service and one bearer key (over HTTPS when `opts.ca` names the CA bundle). */
+export function client(base: string, key?: string, opts: { ca?: string } = {}) {
   const call = async (method: string, path: string, body?: unknown, raw?: string) => {
     const headers: Record<string, string> = {};
     if (key) headers.authorization = `Bearer ${key}`;
     if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${base}${path}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
-    const text = await res.text();
+    const res = await httpCall(`${base}${path}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)), ca: opts.ca });
+    const text = res.text;
     let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
     try {
       json = text ? JSON.parse(text) : undefined;

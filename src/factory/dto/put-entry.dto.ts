@@ -1,4 +1,4 @@
-import { IsOptional, Matches } from 'class-validator';
+import { IsBoolean, IsOptional, Matches } from 'class-validator';
 import { PLAIN_NAME } from '../../common/names.js';
 
 export class PutEntryDto {
@@ -17,4 +17,7 @@ export class PutEntryDto {
   @IsOptional() @Matches(/^\d+(\.\d+){0,2}([-.+][A-Za-z0-9._]+)?$/, { message: 'condorVersion must look like 23.0.3' }) condorVersion?: string;
 
   @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/) securityClass?: string;
+
+  /** Policy: the glidein bootstrap fetch also returns the SciToken (default false). */
+  @IsOptional() @IsBoolean() glideinScitoken?: boolean;
 }

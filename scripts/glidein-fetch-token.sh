@@ -1,0 +1,207 @@
+#!/bin/sh
+# glidein-fetch-token.sh: a glidein's bootstrap fetch of its site's IDTOKEN from glidekey.
+#
+#   GLIDEKEY_URL=https://factory.example.org:8443 GLIDEKEY_TICKET=gkt_... \
+#     eval "$(scripts/glidein-fetch-token.sh "$GLIDEIN_WORK_DIR/tokens.d")"
+#
+# POSIX sh and curl only (a worker node has no Node, maybe no jq). The single-use ticket is read
+# from the environment and handed to curl on its standard input (--config -), so it never appears
+# in a command line that `ps` shows. Writes <DIR>/<site>.idtoken (mode 0600, one token and a
+# newline) and, when the entry's policy includes it, <DIR>/<site>.scitoken; then prints
+#   export GLIDEIN_CONDOR_TOKEN=<path>          (and export BEARER_TOKEN_FILE=<path>)
+# for the caller to eval. Never prints a token. Files appear whole or not at all.
+#
+# Environment:
+#   GLIDEKEY_URL         the service's base URL (https://host:port); required
+#   GLIDEKEY_TICKET      the ticket (gkt_...); required
+#   GLIDEKEY_CA_BUNDLE   CA certificates (PEM) to verify the service with (curl --cacert)
+#   GLIDEKEY_RETRIES     retries after connection errors and 5xx answers (default 6)
+#   GLIDEKEY_MAX_WAIT    longest wait between attempts, seconds (default 60); waits double from 2
+#   GLIDEKEY_ALLOW_HTTP  1 to allow a plain http:// URL (tests only: the ticket would travel in clear)
+#
+# Exit status: 0 done; 2 usage; 3 ticket refused; 4 rate-limited; 5 service kept failing;
+#              6 cannot connect or TLS verification failed; 7 bad answer; 8 cannot write DIR.
+
+set -u
+umask 077
+
+me=glidekey
+say() { printf '%s: %s\n' "$me" "$*" >&2; }
+die() {
+	code=$1
+	shift
+	say "$*"
+	exit "$code"
+}
+
+body='' headers='' errors='' tmp_id='' tmp_sci=''
+cleanup() {
+	for f in "$body" "$headers" "$errors" "$tmp_id" "$tmp_sci"; do
+		[ -n "$f" ] && rm -f "$f"
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+[ $# -eq 1 ] || die 2 "usage: GLIDEKEY_URL=https://... GLIDEKEY_TICKET=... $0 DIR"
+dir=$1
+url=${GLIDEKEY_URL:-}
+ticket=${GLIDEKEY_TICKET:-}
+# curl and every other child must not inherit the ticket.
+unset GLIDEKEY_TICKET
+retries=${GLIDEKEY_RETRIES:-6}
+max_wait=${GLIDEKEY_MAX_WAIT:-60}
+
+command -v curl >/dev/null 2>&1 || die 2 "curl is not installed"
+[ -n "$url" ] || die 2 "GLIDEKEY_URL is not set"
+[ -n "$ticket" ] || die 2 "GLIDEKEY_TICKET is not set"
+case $retries in '' | *[!0-9]*) die 2 "GLIDEKEY_RETRIES must be a whole number" ;; esac
+case $max_wait in '' | *[!0-9]*) die 2 "GLIDEKEY_MAX_WAIT must be a whole number of seconds" ;; esac
+
+# The ticket goes into curl's config text: only its own alphabet may pass (shell builtins only,
+# so the ticket never reaches another program's arguments).
+case $ticket in
+gkt_*) ;;
+*) die 3 "GLIDEKEY_TICKET is not a glidekey ticket (gkt_...)" ;;
+esac
+case $ticket in *[!A-Za-z0-9_-]*) die 3 "GLIDEKEY_TICKET holds characters a ticket never has" ;; esac
+[ ${#ticket} -eq 64 ] || die 3 "GLIDEKEY_TICKET has the wrong length for a ticket"
+
+case $url in
+https://*) proto='=https' ;;
+http://*)
+	[ "${GLIDEKEY_ALLOW_HTTP:-0}" = 1 ] || die 2 "GLIDEKEY_URL is plain http: the ticket and token would cross the network in clear (set GLIDEKEY_ALLOW_HTTP=1 only for tests)"
+	proto='=http'
+	;;
+*) die 2 "GLIDEKEY_URL must start with https://" ;;
+esac
+case $url in *[[:space:]\"\'\\]*) die 2 "GLIDEKEY_URL is not a URL" ;; esac
+
+set --
+if [ -n "${GLIDEKEY_CA_BUNDLE:-}" ]; then
+	[ -r "$GLIDEKEY_CA_BUNDLE" ] || die 2 "GLIDEKEY_CA_BUNDLE ($GLIDEKEY_CA_BUNDLE) is not readable"
+	set -- --cacert "$GLIDEKEY_CA_BUNDLE"
+fi
+
+[ -d "$dir" ] || mkdir -p "$dir" 2>/dev/null || die 8 "cannot create $dir"
+dir=$(cd "$dir" && pwd -P) || die 8 "cannot enter the directory"
+[ -w "$dir" ] || die 8 "$dir is not writable"
+body=$(mktemp "$dir/.glidekey-body.XXXXXX") || die 8 "cannot create a temporary file in $dir"
+headers=$(mktemp "$dir/.glidekey-headers.XXXXXX") || die 8 "cannot create a temporary file in $dir"
+errors=$(mktemp "$dir/.glidekey-errors.XXXXXX") || die 8 "cannot create a temporary file in $dir"
+
+endpoint="${url%/}/api/v1/glidein/credentials"
+
+# One attempt: sets $status (HTTP status, 000 when there was no answer) and $curl_rc.
+attempt() {
+	: >"$body"
+	: >"$headers"
+	status=$(printf 'header = "Authorization: Bearer %s"\n' "$ticket" |
+		curl --config - --silent --show-error --proto "$proto" --max-redirs 0 \
+			--connect-timeout 15 --max-time 60 \
+			--request POST --header 'Content-Type: application/json' --data '{}' \
+			--output "$body" --dump-header "$headers" --write-out '%{http_code}' \
+			"$@" "$endpoint" 2>"$errors")
+	curl_rc=$?
+	curl_err=$(sed -n '1p' "$errors")
+	[ -n "$status" ] || status=000
+}
+
+# The error code of a glidekey error body ({"error":{"code":"..."}}), or nothing.
+error_code() { sed -n 's/.*"code":"\([A-Z_]*\)".*/\1/p' "$body" | head -n 1; }
+
+tries=0
+wait=2
+while :; do
+	attempt "$@"
+	retry=0
+	case $curl_rc in
+	0) ;;
+	# could not resolve, connect, send or receive; timed out; empty reply; handshake failed
+	6 | 7 | 28 | 35 | 52 | 55 | 56) retry=1 ;;
+	# the certificate did not verify: retrying will not help
+	51 | 58 | 60 | 77 | 83 | 90 | 91) die 6 "the TLS certificate of $url did not verify against ${GLIDEKEY_CA_BUNDLE:-the system CAs} (curl: $curl_err)" ;;
+	*) die 6 "cannot reach $url (curl exit $curl_rc: $curl_err)" ;;
+	esac
+	if [ "$retry" = 0 ]; then
+		case $status in
+		200) break ;;
+		401) die 3 "the ticket was refused (unknown, already used, or expired)" ;;
+		429) die 4 "too many failed attempts from this address; the service asks to wait before trying again" ;;
+		5??) retry=1 ;;
+		*) die 7 "the service refused the request (HTTP $status $(error_code))" ;;
+		esac
+	fi
+	if [ "$tries" -ge "$retries" ]; then
+		if [ "$curl_rc" != 0 ]; then die 6 "cannot reach $url after $((tries + 1)) attempts (curl exit $curl_rc: $curl_err)"; fi
+		case $(error_code) in
+		CREDENTIAL_STALE) die 5 "the factory has no fresh token for this entry yet (HTTP 503 CREDENTIAL_STALE) after $((tries + 1)) attempts; the ticket is still valid" ;;
+		*) die 5 "the service kept failing (HTTP $status $(error_code)) after $((tries + 1)) attempts" ;;
+		esac
+	fi
+	tries=$((tries + 1))
+	pause=$wait
+	# Retry-After (seconds) from a 503 or 429, when the service gives one.
+	after=$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9][0-9]*\).*/\1/p' "$headers" | head -n 1)
+	[ -n "$after" ] && pause=$after
+	[ "$pause" -gt "$max_wait" ] && pause=$max_wait
+	if [ "$curl_rc" != 0 ]; then say "cannot reach $url (curl exit $curl_rc); retry $tries of $retries in ${pause}s"; else say "HTTP $status $(error_code); retry $tries of $retries in ${pause}s"; fi
+	sleep "$pause"
+	wait=$((wait * 2))
+	[ "$wait" -gt "$max_wait" ] && wait=$max_wait
+done
+
+# {"site":"...","entry":"...","idtoken":"...","expiresAt":"...",...}: flat, and every value we
+# take is a plain name or base64url, so sed is enough; each is checked before it is used.
+field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" "$body" | head -n 1; }
+site=$(field site)
+case $site in
+'' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*) die 7 "the answer holds no valid site name" ;;
+esac
+[ ${#site} -le 128 ] || die 7 "the answer holds no valid site name"
+
+# A compact JWT: three non-empty base64url segments.
+is_jwt() {
+	case $1 in '' | *[!A-Za-z0-9_.-]* | .* | *. | *..*) return 1 ;; esac
+	rest=${1#*.}
+	[ "$rest" != "$1" ] || return 1
+	last=${rest#*.}
+	[ "$last" != "$rest" ] || return 1
+	case $last in *.*) return 1 ;; esac
+	return 0
+}
+
+write_token() { # value, target: a temporary file in DIR under umask 077, renamed later
+	tmp=$(mktemp "$dir/.glidekey-token.XXXXXX") || die 8 "cannot create a temporary file in $dir"
+	printf '%s\n' "$1" >"$tmp" || {
+		rm -f "$tmp"
+		die 8 "cannot write to $dir"
+	}
+	chmod 600 "$tmp"
+	printf '%s' "$tmp"
+}
+
+idtoken=$(field idtoken)
+is_jwt "$idtoken" || die 7 "the answer holds no valid IDTOKEN"
+tmp_id=$(write_token "$idtoken") || exit 8
+scitoken=$(field scitoken)
+if [ -n "$scitoken" ]; then
+	is_jwt "$scitoken" || die 7 "the answer holds no valid SciToken"
+	tmp_sci=$(write_token "$scitoken") || exit 8
+fi
+idtoken='' scitoken=''
+
+quote() { # for eval: bare when plain, else single-quoted
+	case $1 in *[!A-Za-z0-9_./-]*) printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;; *) printf '%s' "$1" ;; esac
+}
+
+mv -f "$tmp_id" "$dir/$site.idtoken" || die 8 "cannot write $dir/$site.idtoken"
+tmp_id=''
+if [ -n "$tmp_sci" ]; then
+	mv -f "$tmp_sci" "$dir/$site.scitoken" || die 8 "cannot write $dir/$site.scitoken"
+	tmp_sci=''
+	printf 'export BEARER_TOKEN_FILE=%s\n' "$(quote "$dir/$site.scitoken")"
+fi
+printf 'export GLIDEIN_CONDOR_TOKEN=%s\n' "$(quote "$dir/$site.idtoken")"

@@ -1,0 +1,184 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { client, freePort, httpCall, removeDir, ROOT, Service, startService, tempDir } from './support/service.js';
+import { makeTestPki, TestPki } from './support/tls.js';
+
+const SCRIPT = join(ROOT, 'scripts', 'glidein-fetch-token.sh');
+
+/** better-sqlite3 (no type package installed), to look at the service's database read-only. */
+const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string, o: { readonly: boolean }) => {
+  prepare(sql: string): { get(...params: unknown[]): unknown };
+  close(): void;
+};
+
+/** Runs the real script with dash and real curl; only the environment given (plus PATH) reaches it. */
+function runScript(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((ok) => {
+    const p = spawn('dash', [SCRIPT, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.once('exit', (code) => ok({ code, stdout, stderr }));
+  });
+}
+
+describe('glidein bootstrap over HTTPS: the real script, real curl, the real service', () => {
+  let work: string;
+  let pki: TestPki;
+  let svc: Service;
+  let admin: ReturnType<typeof client>;
+  let frontend: string;
+  let n = 0;
+  const freshDir = () => join(work, `glidein-${++n}`);
+  const tickets = async (count: number, entry = 'OSG_T_ce1', ttlSeconds?: number): Promise<string[]> => {
+    const res = await admin.post(`/factory/entries/${entry}/tickets`, { frontend, count, ...(ttlSeconds ? { ttlSeconds } : {}) });
+    expect(res.status).toBe(201);
+    return res.json.tickets;
+  };
+  const env = (ticket: string, over: Record<string, string> = {}) => ({ GLIDEKEY_URL: svc.url, GLIDEKEY_TICKET: ticket, GLIDEKEY_CA_BUNDLE: pki.ca, GLIDEKEY_RETRIES: '0', ...over });
+
+  beforeAll(async () => {
+    work = tempDir('glidekey-bootstrap-');
+    pki = makeTestPki(work);
+    // The service forwards to itself over HTTPS, so its own fetch must trust the test CA too.
+    svc = await startService({ tls: { cert: pki.cert, key: pki.key, ca: pki.ca }, env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+    admin = client(svc.api, svc.adminKey, { ca: pki.ca });
+    // The forwarding flow, both roles in one process: register each side with the other, then sync.
+    const fe = (await admin.get('/frontend/identity')).json;
+    const reg = await admin.post('/factory/frontends', { name: fe.name, publicKey: fe.publicKey });
+    expect(reg.status).toBe(201);
+    frontend = fe.name;
+    const fa = (await admin.get('/factory/identity')).json;
+    expect((await admin.post('/factories', { name: 'self', url: svc.url, apiKey: reg.json.apiKey, publicKey: fa.publicKey })).status).toBe(201);
+    const entry = { site: 'T2_Test', gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' };
+    expect((await admin.put('/factory/entries/OSG_T_ce1', entry)).status).toBe(201);
+    // An entry whose site the frontend has no key for: its cache stays empty.
+    expect((await admin.put('/factory/entries/OSG_Empty_ce1', { ...entry, site: 'T3_Nobody' })).status).toBe(201);
+    expect((await admin.post('/sites', { name: 'T2_Test' })).status).toBe(201);
+    const sync = await admin.post('/factories/self/sync');
+    expect([sync.status, sync.json.delivery?.delivered]).toEqual([200, 1]);
+  });
+  afterAll(async () => {
+    await svc?.stop();
+    if (work) removeDir(work);
+  });
+
+  it('serves TLS only: plain HTTP on the port gets no answer, HTTPS verifies against the test CA and not without it', async () => {
+    await expect(fetch(`${svc.url.replace('https:', 'http:')}/healthz`)).rejects.toThrow();
+    expect((await httpCall(`${svc.url}/healthz`, { ca: pki.ca })).status).toBe(200);
+    await expect(httpCall(`${svc.url}/healthz`, { ca: pki.otherCa })).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+  });
+
+  it('writes <dir>/<site>.idtoken (0600, the token and a newline) and prints only the export line; the token verifies at the frontend', async () => {
+    const [ticket] = await tickets(1);
+    const dir = freshDir();
+    const r = await runScript(env(ticket), [dir]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const file = join(dir, 'T2_Test.idtoken');
+    expect(r.stdout).toBe(`export GLIDEIN_CONDOR_TOKEN=${file}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const content = readFileSync(file, 'utf8');
+    expect(content).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
+    expect(readdirSync(dir)).toEqual(['T2_Test.idtoken']);
+    const token = content.trimEnd();
+    expect(r.stdout + r.stderr).not.toContain(token.split('.')[2]);
+    expect((await admin.post('/tokens/verify', { token })).json).toMatchObject({ valid: true, site: 'T2_Test' });
+
+    // The same ticket again: refused, exit non-zero, a clear message, and nothing written.
+    const dir2 = freshDir();
+    const again = await runScript(env(ticket), [dir2]);
+    expect(again.code).toBe(3);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toContain('glidekey: the ticket was refused (unknown, already used, or expired)');
+    expect(readdirSync(dir2)).toEqual([]);
+  });
+
+  it('an expired ticket and a wrong ticket fail the same way, leaving no file', async () => {
+    const [short] = await tickets(1, 'OSG_T_ce1', 1);
+    await new Promise((r) => setTimeout(r, 1200));
+    const wrong = `gkt_${'0123456789abcdef'}_${'Q'.repeat(43)}`;
+    for (const ticket of [short, wrong]) {
+      const dir = freshDir();
+      const r = await runScript(env(ticket), [dir]);
+      expect([r.code, r.stdout]).toEqual([3, '']);
+      expect(r.stderr).toContain('the ticket was refused (unknown, already used, or expired)');
+      expect(readdirSync(dir)).toEqual([]);
+    }
+    const garbage = await runScript(env('not a ticket'), [freshDir()]);
+    expect([garbage.code, garbage.stderr]).toEqual([3, 'glidekey: GLIDEKEY_TICKET is not a glidekey ticket (gkt_...)\n']);
+  });
+
+  it('refuses a server whose certificate the given CA did not sign, without spending the ticket', async () => {
+    const [ticket] = await tickets(1);
+    const dir = freshDir();
+    const r = await runScript(env(ticket, { GLIDEKEY_CA_BUNDLE: pki.otherCa, GLIDEKEY_RETRIES: '3' }), [dir]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/^glidekey: the TLS certificate of https:\/\/127\.0\.0\.1:\d+ did not verify against .*other-ca\.pem/);
+    expect(r.stderr).not.toMatch(/retry/);
+    expect(readdirSync(dir)).toEqual([]);
+    // The system CAs do not know the test CA either.
+    const sys = await runScript(env(ticket, { GLIDEKEY_CA_BUNDLE: '' }), [freshDir()]);
+    expect(sys.code).toBe(6);
+    // The ticket was never presented to anyone, so it still works.
+    expect((await runScript(env(ticket), [freshDir()])).code).toBe(0);
+  });
+
+  it('retries 503 CREDENTIAL_STALE with backoff and gives up with a clear message; the ticket stays valid', async () => {
+    const [ticket] = await tickets(1, 'OSG_Empty_ce1');
+    const dir = freshDir();
+    const r = await runScript(env(ticket, { GLIDEKEY_RETRIES: '2', GLIDEKEY_MAX_WAIT: '1' }), [dir]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('glidekey: HTTP 503 CREDENTIAL_STALE; retry 1 of 2 in 1s');
+    expect(r.stderr).toContain('glidekey: HTTP 503 CREDENTIAL_STALE; retry 2 of 2 in 1s');
+    expect(r.stderr).toContain('the factory has no fresh token for this entry yet (HTTP 503 CREDENTIAL_STALE) after 3 attempts; the ticket is still valid');
+    expect(readdirSync(dir)).toEqual([]);
+    const db = new Database(join(svc.dataDir, 'glidekey.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT consumed_at FROM glidein_tickets WHERE id = ?').get(ticket.split('_')[1])).toEqual({ consumed_at: null });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('retries connection errors, then fails non-zero', async () => {
+    const port = await freePort();
+    const dir = freshDir();
+    const r = await runScript(env((await tickets(1))[0], { GLIDEKEY_URL: `https://127.0.0.1:${port}`, GLIDEKEY_RETRIES: '1', GLIDEKEY_MAX_WAIT: '1' }), [dir]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/cannot reach https:\/\/127\.0\.0\.1:\d+ \(curl exit 7\); retry 1 of 1 in 1s/);
+    expect(r.stderr).toMatch(/cannot reach https:\/\/127\.0\.0\.1:\d+ after 2 attempts/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('never puts the ticket on a command line: curl gets it on stdin', async () => {
+    // A curl on PATH that records its arguments and then runs the real one.
+    const shim = join(work, 'shim');
+    mkdirSync(shim);
+    const log = join(work, 'curl-argv.log');
+    const realCurl = (await new Promise<string>((ok) => {
+      const p = spawn('sh', ['-c', 'command -v curl'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.once('exit', () => ok(out.trim()));
+    }));
+    writeFileSync(join(shim, 'curl'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realCurl}' "$@"\n`);
+    chmodSync(join(shim, 'curl'), 0o755);
+    const [ticket] = await tickets(1);
+    const r = await runScript({ ...env(ticket), PATH: `${shim}:${process.env.PATH}` }, [freshDir()]);
+    expect(r.code).toBe(0);
+    const argv = readFileSync(log, 'utf8');
+    expect(argv).toContain('--config -');
+    expect(argv).not.toContain(ticket.slice(21));
+  });
+
+  it('refuses plain http and usage errors before sending anything', async () => {
+    const [ticket] = await tickets(1);
+    const http = await runScript(env(ticket, { GLIDEKEY_URL: 'http://127.0.0.1:1' }), [freshDir()]);
+    expect([http.code, http.stderr]).toEqual([2, expect.stringContaining('plain http')]);
+    expect((await runScript(env(ticket), [])).code).toBe(2);
+    expect((await runScript({ GLIDEKEY_URL: svc.url }, [freshDir()])).stderr).toContain('GLIDEKEY_TICKET is not set');
+  });
+});
