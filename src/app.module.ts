@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CoreModule, Runtime } from './core.module.js';
@@ -15,7 +16,7 @@ import { ForwardingModule } from './forwarding/forwarding.module.js';
 import { TicketsModule } from './tickets/tickets.module.js';
 import { GlideinModule } from './glidein/glidein.module.js';
 
-/** The service: shared core, plus the capabilities of each enabled role. */
+/** The service: shared core (with the scheduler registry every role's interval jobs use), plus the capabilities of each enabled role. */
 @Module({})
 export class AppModule {
   static forRoot(rt: Runtime): DynamicModule {
@@ -23,7 +24,7 @@ export class AppModule {
     const factory = rt.settings.hasRole('factory') ? [FactoryModule, TicketsModule, GlideinModule] : [];
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(rt), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), ...frontend, ...factory],
+      imports: [CoreModule.forRoot(rt), ScheduleModule.forRoot(), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), ...frontend, ...factory],
       controllers: [HealthController, MetricsController, AuditController],
     };
   }

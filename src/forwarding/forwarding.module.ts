@@ -8,7 +8,7 @@ import { FactoryClient } from './factory-client.js';
 import { ForwardingCron } from './forwarding.cron.js';
 import { OutboxService } from './outbox.service.js';
 
-/** The frontend's forwarding to factories: registration, their entries, the outbox and its deliverer. (SchedulerRegistry comes from the global ScheduleModule the scheduler loads.) */
+/** The frontend's forwarding to factories: registration, their entries, the outbox and its deliverer. */
 @Module({
   controllers: [FactoriesController],
   providers: [FactoriesService, OutboxService, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron],

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { RotationModule } from '../rotation/rotation.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { SciTokensModule } from '../scitokens/scitokens.module.js';
@@ -7,7 +6,7 @@ import { SchedulerCron } from './scheduler.cron.js';
 import { SchedulerService } from './scheduler.service.js';
 
 @Module({
-  imports: [ScheduleModule.forRoot(), RotationModule, TokensModule, SciTokensModule],
+  imports: [RotationModule, TokensModule, SciTokensModule],
   providers: [SchedulerService, SchedulerCron],
   exports: [SchedulerService],
 })

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { TicketsController } from './tickets.controller.js';
 import { TicketsCron } from './tickets.cron.js';
 import { TicketsMetrics } from './tickets.metrics.js';
@@ -7,7 +6,6 @@ import { TicketsService } from './tickets.service.js';
 
 /** Factory role: single-use glidein bootstrap tickets (issue, purge). The glidein module consumes them. */
 @Module({
-  imports: [ScheduleModule.forRoot()],
   controllers: [TicketsController],
   providers: [TicketsService, TicketsMetrics, TicketsCron],
   exports: [TicketsService, TicketsMetrics],
