@@ -8,13 +8,13 @@
 //   npm run bench:forward            (builds first)
 //   node bench/forward.js            (uses dist/ as it is)
 // Env: BENCH_FORWARD_SITES (default 1000), BENCH_FORWARD_FACTORIES (3), BENCH_FORWARD_CLIENTS (4).
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import sodium from 'libsodium-wrappers';
-import { FRONTEND_NAME, PROJECT_ROOT, RESULTS_FILE, TRUST_DOMAIN, fmtInt, fmtRatio, freePort, isMain, sleep } from './util.js';
+import { startChild, stopChild } from './mint-http.js';
+import { FRONTEND_NAME, RESULTS_FILE, TRUST_DOMAIN, fmtInt, fmtRatio, freePort, isMain, sleep } from './util.js';
 
 export const FORWARD_RESULTS_FILE = resolve(dirname(RESULTS_FILE), 'forward.json');
 
@@ -31,41 +31,15 @@ const BASELINE_FRONTEND = 'baseline.example.org';
 /** As src/forwarding/deliverer.service.ts: at most 2000 credentials and about 160 kB of plaintext per envelope. */
 const ENVELOPE_MAX_CREDENTIALS = 2000;
 const ENVELOPE_MAX_BYTES = 160_000;
-const OUTPUT_LIMIT = 64 * 1024;
 
 const pad = (i) => String(i).padStart(4, '0');
 const siteName = (i) => `site-${pad(i)}`;
 const entryName = (i) => `entry_${pad(i)}`;
 const seconds = (ms) => +(ms / 1000).toFixed(3);
 
-/** One service process: its output (last 64 KiB), a safety kill on our exit. */
-function startService(label, env) {
-  const child = spawn(process.execPath, ['dist/main.js'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = { label, child, output: '', exited: null };
-  const keep = (chunk) => {
-    proc.output += chunk.toString('utf8');
-    if (proc.output.length > OUTPUT_LIMIT) proc.output = proc.output.slice(-OUTPUT_LIMIT);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  proc.exitPromise = new Promise((res) => child.once('exit', (code, signal) => res((proc.exited = { code, signal }))));
-  const safety = () => proc.exited || child.kill('SIGKILL');
-  process.once('exit', safety);
-  proc.removeSafety = () => process.removeListener('exit', safety);
-  return proc;
-}
-
-async function stopService(proc) {
-  if (!proc) return;
-  if (!proc.exited) {
-    proc.child.kill('SIGTERM');
-    if (!(await Promise.race([proc.exitPromise, sleep(5000).then(() => null)]))) {
-      proc.child.kill('SIGKILL');
-      await Promise.race([proc.exitPromise, sleep(2000)]);
-    }
-  }
-  proc.removeSafety();
-}
+/** One service process (its output kept, a safety kill on our exit): the launcher the mint bench uses. */
+const startService = (label, env) => startChild(label, ['dist/main.js'], env);
+const stopService = stopChild;
 
 /** The environment for one process: ours without inherited GLIDEKEY_* settings, then the given ones. */
 function serviceEnv(over) {
