@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { iso } from '../common/time.js';
 import { Db } from '../database/db.js';
-import { Delivery } from './delivery.entity.js';
+import { DELIVERY_STATES, Delivery } from './delivery.entity.js';
 import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
 
 /** An outbox row as the API shows it: never the credential. */
@@ -23,8 +25,25 @@ export const deliveryResponse = (d: Delivery) => ({
 
 /** Reads the outbox for GET /deliveries, and counts it for the metrics. */
 @Injectable()
-export class DeliveriesService {
-  constructor(private readonly db: Db) {}
+export class DeliveriesService implements OnModuleInit {
+  constructor(
+    private readonly db: Db,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    const counts = () => this.counts();
+    new Gauge({
+      name: 'glidekey_deliveries',
+      help: 'Outbox rows by state (pending, delivered, superseded, dropped, refused)',
+      labelNames: ['state'] as const,
+      registers: [this.metrics.registry],
+      async collect() {
+        const n = await counts();
+        for (const s of DELIVERY_STATES) this.set({ state: s }, n[s] ?? 0);
+      },
+    });
+  }
 
   async list(q: ListDeliveriesQueryDto) {
     const rows = await this.db.read((m) =>
@@ -37,7 +56,7 @@ export class DeliveriesService {
     return rows.map(deliveryResponse);
   }
 
-  /** Rows per state (for the metrics). */
+  /** Rows per state. */
   async counts(): Promise<Record<string, number>> {
     const rows = await this.db.read((m) => m.createQueryBuilder(Delivery, 'd').select('d.state', 'state').addSelect('COUNT(*)', 'n').groupBy('d.state').getRawMany<{ state: string; n: string | number }>());
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
