@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Envelope, EnvelopeBody, EnvelopeCredential, sealEnvelope } from '../src/forwarding/envelope.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
-import { client, tempDir } from './support/service.js';
+import { client, removeDir, tempDir } from './support/service.js';
 
 interface KeyPair {
   publicKey: Uint8Array;
@@ -59,7 +59,10 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
     const first = await send(await sealEnvelope(body(), fe, factoryKey));
     expect([first.status, first.json.results]).toEqual([200, [{ entry: 'CE_1', type: 'idtoken', version: 5, result: 'stored' }]]);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    removeDir(cacheDir);
+  });
 
   /** An attack: its answer, and proof that the cache (rows and files) did not change. */
   async function attack(env: unknown, key = feKey) {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { backoffMs, DelivererService } from '../src/forwarding/deliverer.service.js';
 import { ENGINES, FakeClock, startTestApp, TestApp } from './support/app.js';
-import { client, tempDir } from './support/service.js';
+import { client, removeDir, tempDir } from './support/service.js';
 
 /** One process with both roles: it registers itself as its own factory, as a two-host setup would. */
 async function selfRegistered(t: TestApp, factoryName = 'self') {
@@ -26,7 +26,10 @@ describe.each(ENGINES)('forwarding on %s', (engine) => {
     cacheDir = tempDir('glidekey-cache-');
     t = await startTestApp({ engine, env: { GLIDEKEY_FACTORY_CACHE_DIR: cacheDir, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    removeDir(cacheDir);
+  });
 
   it('a site and a matching entry put the site\'s current token in the factory cache and its file; entries that get nothing say why', async () => {
     const { admin, frontendName } = await selfRegistered(t);
