@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseOld, readConfig, revokes } from '../src/tokens/old-classad.js';
 import { join } from 'node:path';
 import { startTestApp, TestApp } from './support/app.js';
 import { client, removeDir, tempDir } from './support/service.js';
@@ -39,10 +40,15 @@ describe('passwords.d and the revocation file, in process', () => {
     expect(existsSync(join(dir, 'gone'))).toBe(false);
   });
 
-  it('writes subjects into the revocation file with no literal $ for HTCondor to expand', async () => {
+  it('writes subjects into the revocation file with no $ form for HTCondor to expand', async () => {
     expect((await api.post('/revocations/subjects', { subject: 'x$(FULL_HOSTNAME)"y@fe' })).status).toBe(200);
     const content = readFileSync(revocationFile, 'utf8');
-    expect(content).toMatch(/^# Written by glidekey[^\n]*\nSEC_TOKEN_REVOCATION_EXPR = \(sub =\?= "x\\044\(FULL_HOSTNAME\)\\"y@fe" && iat <= \d+\)\n$/);
-    expect(content.split('\n')[1]).not.toContain('$');
+    expect(content).toMatch(/^# Written by glidekey[^\n]*\nSEC_TOKEN_REVOCATION_EXPR = \(sub =\?= strcat\("x\$", "\(FULL_HOSTNAME\)\\"y@fe"\) && iat <= \d+\)\n$/);
+    const [line] = readConfig(content);
+    expect(line.macros).toEqual([]);
+    expect(revokes(parseOld(line.value), { sub: 'x$(FULL_HOSTNAME)"y@fe', iat: 1 })).toBe(true);
+    expect(revokes(parseOld(line.value), { sub: 'x', iat: 1 })).toBe(false);
+    // Every $ is the last character of its literal, so the config reader finds no macro to expand.
+    expect(content.split('\n')[1]).not.toMatch(/\$[^"]/);
   });
 });

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { parseOld, readConfig, revokes } from '../src/tokens/old-classad.js';
 import { LeaseService } from '../src/scheduler/lease.service.js';
 import { SchedulerService } from '../src/scheduler/scheduler.service.js';
 import { RotationService } from '../src/rotation/rotation.service.js';
@@ -113,7 +114,7 @@ describe.each(ENGINES)('rotation and renewal with a controlled clock on %s', (en
     expect(renewals).toEqual(['key-rotated', 'lifetime', 'missing']);
   });
 
-  it('revokes by subject with quotes and backslashes, quoted so the expression still parses', async () => {
+  it('revokes by subject with quotes and backslashes, written in the old ClassAd dialect the collector reads', async () => {
     const v = vector('site-ascii');
     const file = Buffer.from(v.scrambled_file_hex, 'hex').toString('base64');
     expect((await api.post('/sites', { name: v.kid, key: { format: 'condor', data: file } })).status).toBe(201);
@@ -128,16 +129,20 @@ describe.each(ENGINES)('rotation and renewal with a controlled clock on %s', (en
     expect(res.status).toBe(200);
     expect(await verify(token)).toEqual({ valid: false, reason: 'REVOKED' });
     const expr = (await api.get('/revocations/condor')).text.trim();
-    // " and \ escaped for the ClassAd parser; $ as \044, since HTCondor expands $(...) in config first.
-    expect(expr).toContain(`(sub =?= "we\\"ird\\\\user\\044(SEC_TOKEN_REVOCATION_EXPR)@fe.example.org" && iat <= ${res.json.issuedBefore})`);
-    expect(expr).not.toContain('$');
+    // Read as the collector reads it (config reader, old-syntax ClassAd): it revokes exactly that identity.
+    const [line] = readConfig(`SEC_TOKEN_REVOCATION_EXPR = ${expr}\n`);
+    expect(line.macros).toEqual([]);
+    const tree = parseOld(line.value);
+    expect(revokes(tree, { sub: subject, iat: res.json.issuedBefore })).toBe(true);
+    expect(revokes(tree, { sub: subject, iat: res.json.issuedBefore + 1 })).toBe(false);
+    expect(revokes(tree, { sub: 'we"ird\\user\\044(SEC_TOKEN_REVOCATION_EXPR)@fe.example.org', iat: 1 })).toBe(false);
     expect(res.json.keepUntil).toBeNull();
     const brief = await api.post('/revocations/subjects', { subject: 'brief@fe.example.org', keepUntil: Math.floor(t.clock.now() / 1000) + 100 });
     expect((await api.get('/revocations/condor')).text).toContain('brief@fe.example.org');
     t.clock.advance(101);
     expect(brief.status).toBe(200);
     expect((await api.get('/revocations/condor')).text).not.toContain('brief@fe.example.org');
-    expect((await api.get('/revocations/condor')).text).toContain('user\\044(SEC');
+    expect((await api.get('/revocations/condor')).text).toContain('(SEC_TOKEN_REVOCATION_EXPR)@fe.example.org');
   });
 
   it('gives sites created before next rotation times were stored a due time at start, and rotates them', async () => {

@@ -92,6 +92,18 @@ export const configSchema = z
       })
       .strict()
       .default({ defaultLifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800, renewFraction: 0.5 }),
+    revocation: z
+      .object({
+        /**
+         * Ceilings of SEC_TOKEN_REVOCATION_EXPR: jtis in its identicalMember list (100,000 parsed and
+         * evaluated at a real collector) and distinct revoked subjects (a balanced tree, 1,000 shown
+         * correct in the model). A revocation past either is refused with REVOCATION_LIMIT.
+         */
+        maxJtis: z.coerce.number().int().min(1).max(100_000).default(100_000),
+        maxSubjects: z.coerce.number().int().min(1).max(100_000).default(1_000),
+      })
+      .strict()
+      .default({ maxJtis: 100_000, maxSubjects: 1_000 }),
     scitokens: z
       .object({
         /** A SciToken with less than this left is `expiring`. */

@@ -69,6 +69,6 @@ export class TokensController {
   @Header('Content-Type', 'text/plain; charset=utf-8')
   @ApiProduces('text/plain')
   async revocations(): Promise<string> {
-    return (await this.tokens.revocationExpression()) + '\n';
+    return (await this.tokens.revocationExpression()).expr + '\n';
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { SitesModule } from '../sites/sites.module.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { RevocationFileService } from './revocation-file.service.js';
+import { RevocationMetrics } from './revocation.metrics.js';
 import { TokenVerifierService } from './token-verifier.service.js';
 import { TokensController } from './tokens.controller.js';
 import { TokensService } from './tokens.service.js';
@@ -9,7 +10,7 @@ import { TokensService } from './tokens.service.js';
 @Module({
   imports: [SitesModule],
   controllers: [TokensController],
-  providers: [TokensService, TokenVerifierService, LedgerWriter, RevocationFileService],
+  providers: [TokensService, TokenVerifierService, LedgerWriter, RevocationFileService, RevocationMetrics],
   exports: [TokensService, TokenVerifierService, RevocationFileService],
 })
 export class TokensModule {}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { IsNull, MoreThan, MoreThanOrEqual } from 'typeorm';
+import { EntityManager, IsNull, MoreThan, MoreThanOrEqual } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { actorName } from '../auth/principal.js';
 import { Clock } from '../common/clock.js';
@@ -15,7 +15,9 @@ import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';
 import { SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { SitesService } from '../sites/sites.service.js';
-import { revocationExpr } from './classad.js';
+import { representable, revocationExpr, UnrepresentableString } from './classad.js';
+import { checkRevocationFile, REVOCATION_KNOB, RevocationCheckFailed, RevocationSet } from './revocation-check.js';
+import { RevocationMetrics } from './revocation.metrics.js';
 import { LedgerState, ListTokensQueryDto } from './dto/list-tokens.query.dto.js';
 import { MintTokenDto } from './dto/mint-token.dto.js';
 import { IssuedToken } from './issued-token.entity.js';
@@ -41,6 +43,7 @@ export class TokensService {
     private readonly ledger: LedgerWriter,
     private readonly settings: Settings,
     private readonly changes: KeyChanges,
+    private readonly revocationMetrics: RevocationMetrics,
   ) {}
 
   /** Mints an IDTOKEN for a site within its policy and records it in the ledger. */
@@ -156,6 +159,7 @@ export class TokensService {
       if (!t) throw new DomainError('TOKEN_NOT_FOUND', 'no token with this jti in the ledger');
       if (t.revokedAt !== null) throw new DomainError('TOKEN_ALREADY_REVOKED', 'this token is already revoked');
       t.revokedAt = this.clock.now();
+      await this.checkJtiCeiling(m, t);
       await m.update(IssuedToken, { jti, revokedAt: IsNull() }, { revokedAt: t.revokedAt });
       await this.audit.record(m, { action: 'token.revoke', target: `site:${t.siteName}`, detail: { jti, keyVersion: t.keyVersion, subject: t.subject } });
       const key = await m.findOneBy(SiteKey, { id: t.keyId });
@@ -180,7 +184,9 @@ export class TokensService {
       createdAt: now,
       createdBy: actorName(requestContext.get()?.principal),
     });
+    if (!representable(dto.subject)) throw new DomainError('SUBJECT_NOT_REPRESENTABLE', 'subject holds a NUL character or an unpaired surrogate, which no HTCondor revocation expression can match', 'subject');
     const revoked = await this.db.tx(async (m) => {
+      await this.checkSubjectCeiling(m, dto.subject);
       await m.insert(SubjectRevocation, rule);
       const res = await m
         .createQueryBuilder()
@@ -200,14 +206,77 @@ export class TokensService {
     return this.db.read((m) => m.existsBy(SubjectRevocation, { subject, issuedBefore: MoreThanOrEqual(iat), expiresAt: MoreThan(this.clock.now()) }));
   }
 
-  /** SEC_TOKEN_REVOCATION_EXPR covering every revoked token that has not yet expired, and every live subject revocation. */
-  async revocationExpression(): Promise<string> {
+  /**
+   * What the revocation expression must revoke now: every live subject rule, and the jtis of
+   * revoked, unexpired ledger tokens that no subject rule already covers.
+   */
+  async revocationSet(): Promise<RevocationSet> {
     const now = this.clock.now();
-    const [revoked, subjects] = await this.db.read(async (m) => [
-      await m.find(IssuedToken, { select: { jti: true }, where: { revokedAt: MoreThan(0), expiresAt: MoreThan(now) }, order: { jti: 'ASC' } }),
-      await m.find(SubjectRevocation, { where: { expiresAt: MoreThan(now) }, order: { createdAt: 'ASC' } }),
+    const [revoked, rules] = await this.db.read(async (m) => [
+      await m.find(IssuedToken, { select: { jti: true, subject: true, issuedAt: true }, where: { revokedAt: MoreThan(0), expiresAt: MoreThan(now) } }),
+      await m.find(SubjectRevocation, { select: { subject: true, issuedBefore: true }, where: { expiresAt: MoreThan(now) } }),
     ] as const);
-    return revocationExpr(revoked, subjects);
+    const cutoff = new Map<string, number>();
+    for (const r of rules) cutoff.set(r.subject, Math.max(cutoff.get(r.subject) ?? -Infinity, r.issuedBefore));
+    const jtis = revoked.filter((t) => !((cutoff.get(t.subject) ?? -Infinity) * 1000 >= t.issuedAt)).map((t) => t.jti);
+    return { jtis, subjects: rules.map((r) => ({ subject: r.subject, issuedBefore: r.issuedBefore })) };
+  }
+
+  /**
+   * The SEC_TOKEN_REVOCATION_EXPR value for revocationSet(), read back through the model of the
+   * collector's config reader and old-syntax parser before anyone gets it (throws
+   * RevocationCheckFailed or a REVOCATION_LIMIT DomainError otherwise).
+   */
+  async revocationExpression(): Promise<{ expr: string; set: RevocationSet; depth: number }> {
+    const set = await this.revocationSet();
+    const { maxJtis, maxSubjects } = this.settings.config.revocation;
+    const subjects = new Set(set.subjects.map((s) => s.subject)).size;
+    this.revocationMetrics.terms.set({ kind: 'jti' }, set.jtis.length);
+    this.revocationMetrics.terms.set({ kind: 'subject' }, subjects);
+    if (set.jtis.length > maxJtis || subjects > maxSubjects) {
+      throw new DomainError('REVOCATION_LIMIT', `the revocation expression would hold ${set.jtis.length} jtis and ${subjects} subjects (at most ${maxJtis} and ${maxSubjects})`);
+    }
+    let expr: string;
+    try {
+      expr = revocationExpr(set.jtis.map((jti) => ({ jti })), set.subjects);
+    } catch (err) {
+      if (err instanceof UnrepresentableString) throw new RevocationCheckFailed(`a stored revocation cannot be written: ${err.message}`);
+      throw err;
+    }
+    const depth = checkRevocationFile(`${REVOCATION_KNOB} = ${expr}\n`, set);
+    this.revocationMetrics.depth.set(depth);
+    this.revocationMetrics.bytes.set(Buffer.byteLength(expr));
+    return { expr, set, depth };
+  }
+
+  /** Refuses a jti revocation that would take the expression past revocation.maxJtis (a token a subject rule covers adds nothing). */
+  private async checkJtiCeiling(m: EntityManager, t: IssuedToken): Promise<void> {
+    const now = this.clock.now();
+    const covered = await m.createQueryBuilder(SubjectRevocation, 'r').where('r.subject = :subject AND r.issuedBefore * 1000 >= :at AND r.expiresAt > :now', { subject: t.subject, at: t.issuedAt, now }).getExists();
+    if (covered) return;
+    const listed = await m
+      .createQueryBuilder(IssuedToken, 't')
+      .where('t.revokedAt > 0 AND t.expiresAt > :now', { now })
+      .andWhere('NOT EXISTS (SELECT 1 FROM subject_revocations r WHERE r.subject = t.subject AND r.issued_before * 1000 >= t.issued_at AND r.expires_at > :now)', { now })
+      .getCount();
+    const max = this.settings.config.revocation.maxJtis;
+    if (listed >= max) {
+      this.revocationMetrics.limitRefusals.inc({ kind: 'jti' });
+      throw new DomainError('REVOCATION_LIMIT', `the revocation expression already lists ${listed} jtis (revocation.maxJtis is ${max}); revoke by subject or rotate the site's key instead`);
+    }
+  }
+
+  /** Refuses a new revoked subject past revocation.maxSubjects (a new cutoff for a subject already revoked adds nothing). */
+  private async checkSubjectCeiling(m: EntityManager, subject: string): Promise<void> {
+    const now = this.clock.now();
+    if (await m.existsBy(SubjectRevocation, { subject, expiresAt: MoreThan(now) })) return;
+    const row = await m.createQueryBuilder(SubjectRevocation, 'r').select('COUNT(DISTINCT r.subject)', 'n').where('r.expiresAt > :now', { now }).getRawOne<{ n: string | number }>();
+    const listed = Number(row?.n ?? 0);
+    const max = this.settings.config.revocation.maxSubjects;
+    if (listed >= max) {
+      this.revocationMetrics.limitRefusals.inc({ kind: 'subject' });
+      throw new DomainError('REVOCATION_LIMIT', `${listed} subjects are already revoked (revocation.maxSubjects is ${max}); rotate the site's key instead`);
+    }
   }
 
   private stateOf(t: IssuedToken, keyState: string | null, now: number): LedgerState {
