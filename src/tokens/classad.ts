@@ -21,6 +21,8 @@ export class UnrepresentableString extends RangeError {}
 const LF_PIECE = 'formatTime(0, "%n")';
 // With the u flag a surrogate pair is one code point, so this matches only an unpaired half.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+/** The characters that need more than a plain literal. */
+const SPECIAL = /["\\$\n]/;
 
 /** Whether `s` can be written as an old-syntax ClassAd string expression. */
 export function representable(s: string): boolean {
@@ -31,6 +33,7 @@ export function representable(s: string): boolean {
 export function oldClassAdString(s: string): string {
   if (s.includes('\0')) throw new UnrepresentableString('a NUL character cannot be written in an HTCondor config value');
   if (LONE_SURROGATE.test(s)) throw new UnrepresentableString('the string is not valid Unicode (a lone surrogate)');
+  if (!SPECIAL.test(s)) return `"${s}"`;
   const pieces: string[] = [];
   let seg = '';
   const flush = () => {

@@ -93,6 +93,8 @@ export type Token =
   | { t: 'op'; v: string }
   | { t: 'end' };
 
+const NUMBER = /0[xX][0-9a-fA-F]+|[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?/y;
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 const OPS = ['=?=', '=!=', '<<', '>>>', '>>', '||', '&&', '==', '!=', '<=', '>=', '<', '>', '!', '+', '-', '*', '/', '%', '(', ')', '{', '}', '[', ']', ',', '?', ':', '.', ';', '|', '&', '^', '~'];
 
 /**
@@ -104,6 +106,8 @@ const OPS = ['=?=', '=!=', '<<', '>>>', '>>', '||', '&&', '==', '!=', '<=', '>='
  */
 export function lexOld(src: string): Token[] {
   const s = Buffer.from(src, 'utf8');
+  // The same bytes one character each, for matching numbers, names and operators.
+  const L = s.toString('latin1');
   const out: Token[] = [];
   let i = 0;
   const at = (k: number) => (k < s.length ? s[k] : -1);
@@ -115,35 +119,37 @@ export function lexOld(src: string): Token[] {
     }
     if (c === 0x22 || c === 0x27) {
       const delim = c;
-      const bytes: number[] = [];
+      const parts: Buffer[] = [];
       i++;
       for (;;) {
-        let prev = 0;
-        while (at(i) > 0 && at(i) !== delim) {
-          prev = s[i];
-          bytes.push(s[i++]);
-        }
-        if (at(i) !== delim) throw new SyntaxError('unterminated string literal');
+        const start = i;
+        let q = s.indexOf(delim, i);
+        if (q < 0 || s.subarray(start, q).includes(0)) throw new SyntaxError('unterminated string literal');
+        // The byte before the quote, within this stretch (after a \" the lexer forgets the backslash).
+        const prev = q > start ? s[q - 1] : 0;
         if (prev !== 0x5c) {
-          i++;
+          parts.push(s.subarray(start, q));
+          i = q + 1;
           break;
         }
-        const after = at(i + 1);
+        const after = at(q + 1);
         if (after > 0 && after !== 0x0a) {
-          bytes[bytes.length - 1] = delim; // \" is a literal quote; the string goes on
-          i++;
+          parts.push(s.subarray(start, q - 1), Buffer.of(delim)); // \" is a literal quote; the string goes on
+          i = q + 1;
           continue;
         }
-        i += 2; // \" at the end of the line: the string ends with the backslash
+        parts.push(s.subarray(start, q)); // \" at the end of the line: the string ends with the backslash
+        q += 2;
+        i = q;
         break;
       }
-      const text = Buffer.from(bytes).toString('utf8');
+      const text = Buffer.concat(parts).toString('utf8');
       out.push(delim === 0x22 ? { t: 'str', v: text } : { t: 'id', v: text });
       continue;
     }
     if (c >= 0x30 && c <= 0x39) {
-      const m = /^(0[xX][0-9a-fA-F]+|[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?)/.exec(s.subarray(i, i + 64).toString('latin1'))!;
-      const text = m[0];
+      NUMBER.lastIndex = i;
+      const text = NUMBER.exec(L)![0];
       i += text.length;
       if (/^0[xX]/.test(text)) out.push({ t: 'int', v: parseInt(text, 16) });
       else if (/[.eE]/.test(text)) out.push({ t: 'real', v: Number(text) });
@@ -152,14 +158,13 @@ export function lexOld(src: string): Token[] {
       continue;
     }
     if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) {
-      let j = i;
-      while (j < s.length && /[A-Za-z0-9_]/.test(String.fromCharCode(s[j]))) j++;
-      out.push({ t: 'id', v: s.subarray(i, j).toString('latin1') });
-      i = j;
+      NAME.lastIndex = i;
+      const name = NAME.exec(L)![0];
+      out.push({ t: 'id', v: name });
+      i += name.length;
       continue;
     }
-    const rest = s.subarray(i, i + 3).toString('latin1');
-    const op = OPS.find((o) => rest.startsWith(o));
+    const op = OPS.find((o) => L.startsWith(o, i));
     if (!op) throw new SyntaxError(`unexpected byte 0x${c.toString(16)}`);
     out.push({ t: 'op', v: op });
     i += op.length;
