@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
@@ -26,7 +26,7 @@ const MAX_RETRY_MS = 300_000;
  * configured command only.
  */
 @Injectable()
-export class CollectorReloadService implements OnApplicationShutdown {
+export class CollectorReloadService implements BeforeApplicationShutdown {
   private readonly log = new Logger('collector-reload');
   private readonly argv: readonly string[] | undefined;
   private readonly debounceMs: number;
@@ -73,10 +73,12 @@ export class CollectorReloadService implements OnApplicationShutdown {
     }
   }
 
-  onApplicationShutdown(): void {
+  /** Nothing new starts; a run under way (bounded by the timeout) is waited for, so its audit line lands. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await this.running;
   }
 
   private schedule(delayMs: number): void {
