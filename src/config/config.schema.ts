@@ -53,7 +53,7 @@ export const configSchema = z
         revocationFile: z.string().min(1).optional(),
         /** Run (without a shell) after glidekey changes the collector's files, e.g. `condor_reconfig -daemon collector`. */
         reloadCommand: commandLine.optional(),
-        /** Changes within this long of each other share one run of reloadCommand (also the first retry's delay). */
+        /** Changes within this long of each other share one run of reloadCommand; retries wait 2, 4, 8 ... times this. */
         reloadDebounceMs: z.coerce.number().int().min(0).max(600_000).default(1000),
         /** A run of reloadCommand still going after this long is killed and counts as failed. */
         reloadTimeoutSeconds: seconds(1, 3600).default(30),
