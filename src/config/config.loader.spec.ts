@@ -106,6 +106,22 @@ describe(loadConfig.name, () => {
     expect(message).not.toContain('SuperSecret123');
   });
 
+  it('splits frontend.reloadCommand into argv, with its timing defaults; unset by default', () => {
+    expect(loadConfig({}).frontend).toMatchObject({ reloadDebounceMs: 1000, reloadTimeoutSeconds: 30 });
+    expect(loadConfig({}).frontend.reloadCommand).toBeUndefined();
+    const c = loadConfig({ GLIDEKEY_FRONTEND_RELOAD_COMMAND: `condor_reconfig -daemon collector -name 'c 1'` });
+    expect(c.frontend.reloadCommand).toEqual(['condor_reconfig', '-daemon', 'collector', '-name', 'c 1']);
+  });
+
+  it.each([`sudo -p 'Hunter2Secret condor_reconfig`, 'x "Hunter2Secret', 'x Hunter2Secret && y', 'x Hunter2Secret\\'])(
+    'refuses the reload command %s, naming the setting, never its value',
+    (line) => {
+      const message = configError({ GLIDEKEY_FRONTEND_RELOAD_COMMAND: line }).message;
+      expect(message).toContain('frontend.reloadCommand (env GLIDEKEY_FRONTEND_RELOAD_COMMAND)');
+      expect(message).not.toContain('Hunter2Secret');
+    },
+  );
+
   it('refuses unknown settings in the GLIDEKEY_CONFIG file', () => {
     expect(configError({ GLIDEKEY_CONFIG: file('a.yaml', 'port: 8080\nbogusSetting: 1\n') }).message).toContain('unknown setting(s) bogusSetting');
     expect(configError({ GLIDEKEY_CONFIG: file('b.json', '{"database":{"pasword":"x"}}') }).message).toContain('unknown setting(s) pasword');

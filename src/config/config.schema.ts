@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { CommandLineError, splitCommandLine } from '../common/command-line.js';
 
 const boolish = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
@@ -15,6 +16,17 @@ const csv = <T extends z.ZodType>(item: T) =>
 /** HTCondor TRUST_DOMAIN values are matched verbatim by clients: no whitespace or commas. */
 const trustDomain = z.string().regex(/^[^\s,"\\]{1,255}$/, 'must be 1-255 characters without spaces, commas, quotes or backslashes');
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A command line split into argv as a shell would split words; the message never quotes it. */
+const commandLine = z.string().transform((line, ctx) => {
+  try {
+    return splitCommandLine(line);
+  } catch (err) {
+    if (!(err instanceof CommandLineError)) throw err;
+    ctx.addIssue({ code: 'custom', message: `${err.message} (it is split into words like a shell would, but run without one)` });
+    return z.NEVER;
+  }
+});
 
 export const ROLES = ['frontend', 'factory'] as const;
 export type ServiceRole = (typeof ROLES)[number];
@@ -39,9 +51,15 @@ export const configSchema = z
         name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/, 'must be a host-like name').default(() => hostname()),
         passwordsDir: z.string().min(1).optional(),
         revocationFile: z.string().min(1).optional(),
+        /** Run (without a shell) after glidekey changes the collector's files, e.g. `condor_reconfig -daemon collector`. */
+        reloadCommand: commandLine.optional(),
+        /** Changes within this long of each other share one run of reloadCommand; retries wait 2, 4, 8 ... times this. */
+        reloadDebounceMs: z.coerce.number().int().min(0).max(600_000).default(1000),
+        /** A run of reloadCommand still going after this long is killed and counts as failed. */
+        reloadTimeoutSeconds: seconds(1, 3600).default(30),
       })
       .strict()
-      .default(() => ({ name: hostname() })),
+      .prefault({}),
     forwarding: z
       .object({
         /** A credential with less than this left is never forwarded (GlideinWMS kept sending stale tokens). */

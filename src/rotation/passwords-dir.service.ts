@@ -5,6 +5,7 @@ import { In } from 'typeorm';
 import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
 import { DomainError } from '../common/errors.js';
 import { Clock } from '../common/clock.js';
+import { CollectorReloadService } from '../collector/collector-reload.service.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { KeyChanges } from '../sites/key-changes.js';
@@ -42,6 +43,7 @@ export class PasswordsDirService implements OnModuleInit {
     private readonly keys: SiteKeysService,
     private readonly clock: Clock,
     private readonly changes: KeyChanges,
+    private readonly collector: CollectorReloadService,
     settings: Settings,
   ) {
     this.dir = settings.config.frontend.passwordsDir ? resolve(settings.config.frontend.passwordsDir) : undefined;
@@ -76,6 +78,7 @@ export class PasswordsDirService implements OnModuleInit {
     managed.add(kid);
     this.saveManifest(this.dir, managed);
     writeFileAtomic(path, scrambled, 0o600);
+    this.collector.changed({ keysWritten: [kid] });
   }
 
   /** Brings the directory in line with the database; one sync at a time. */
@@ -137,6 +140,8 @@ export class PasswordsDirService implements OnModuleInit {
       this.saveManifest(dir, managed);
       report.removed.push(kid);
     }
+    // Our own leftover temp files were never keys the collector could read.
+    this.collector.changed({ keysWritten: [...report.written, ...report.repaired], keysRemoved: report.removed.filter((f) => !isAtomicTemp(f)) });
     if (report.conflicts.length) {
       this.log.error(`not overwriting ${report.conflicts.map((k) => join(dir, k)).join(', ')}: file(s) not written by glidekey hold a different key`);
     }

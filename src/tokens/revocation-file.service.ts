@@ -4,6 +4,7 @@ import { DomainError } from '../common/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.js';
+import { CollectorReloadService } from '../collector/collector-reload.service.js';
 import { Settings } from '../config/settings.js';
 import { KeyChanges } from '../sites/key-changes.js';
 import { RevocationCheckFailed } from './revocation-check.js';
@@ -28,6 +29,7 @@ export class RevocationFileService implements OnModuleInit {
     private readonly changes: KeyChanges,
     private readonly audit: AuditService,
     private readonly metrics: RevocationMetrics,
+    private readonly collector: CollectorReloadService,
     settings: Settings,
   ) {
     this.path = settings.config.frontend.revocationFile ? resolve(settings.config.frontend.revocationFile) : undefined;
@@ -64,6 +66,7 @@ export class RevocationFileService implements OnModuleInit {
     if (existsSync(this.path) && readFileSync(this.path, 'utf8') === content) return false;
     writeFileAtomic(this.path, content, 0o644);
     this.log.log(`updated ${this.path} (${Buffer.byteLength(content)} bytes, depth ${depth})`);
+    this.collector.changed({ revocationFile: true });
     return true;
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CollectorModule } from '../collector/collector.module.js';
 import { SitesModule } from '../sites/sites.module.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { RevocationFileService } from './revocation-file.service.js';
@@ -8,7 +9,7 @@ import { TokensController } from './tokens.controller.js';
 import { TokensService } from './tokens.service.js';
 
 @Module({
-  imports: [SitesModule],
+  imports: [SitesModule, CollectorModule],
   controllers: [TokensController],
   providers: [TokensService, TokenVerifierService, LedgerWriter, RevocationFileService, RevocationMetrics],
   exports: [TokensService, TokenVerifierService, RevocationFileService],
