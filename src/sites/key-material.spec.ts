@@ -10,7 +10,7 @@ interface Vector {
 }
 
 // Read at load time on purpose: a missing vectors file fails the suite instead of skipping it.
-const VECTORS: Vector[] = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../shared/vectors/idtoken-vectors.json'), 'utf8')).vectors;
+const VECTORS: Vector[] = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../test/fixtures/idtoken-vectors.json'), 'utf8')).vectors;
 const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 
 describe(importedKeyBytes.name, () => {

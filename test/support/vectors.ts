@@ -11,8 +11,11 @@ export interface Vector {
   jwt: string;
 }
 
-/** GlideinWMS's own IDTOKEN vectors, in ../shared beside the repository. */
-export const VECTORS: Vector[] = JSON.parse(readFileSync(resolve(ROOT, '..', 'shared', 'vectors', 'idtoken-vectors.json'), 'utf8')).vectors;
+/** GlideinWMS's own IDTOKEN vectors: the repository's copy, so the suite runs on a clone with nothing beside it. */
+export const VECTORS_FILE = resolve(ROOT, 'test', 'fixtures', 'idtoken-vectors.json');
+/** Where the shared copy lives when ../shared is beside the repository (CI); the fixture must equal it. */
+export const SHARED_VECTORS_FILE = resolve(ROOT, '..', 'shared', 'vectors', 'idtoken-vectors.json');
+export const VECTORS: Vector[] = JSON.parse(readFileSync(VECTORS_FILE, 'utf8')).vectors;
 
 export const vector = (name: string) => VECTORS.find((v) => v.name === name)!;
 
