@@ -11,6 +11,7 @@ import { openRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/config.loader.js';
 import { CoreModule } from './core.module.js';
 import { MasterKeyError } from './crypto/master-key.js';
+import { DatabaseMismatchError } from './database/identity.js';
 
 const USAGE = `usage: npm run glidekey -- <command>
 
@@ -75,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof MasterKeyError || (err as { code?: string }).code !== undefined;
+    const known = err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError || (err as { code?: string }).code !== undefined;
     console.error(`glidekey: ${known ? (err as Error).message : String(err)}`);
     process.exit(1);
   },
