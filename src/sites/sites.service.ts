@@ -7,6 +7,7 @@ import { DomainError } from '../common/errors.js';
 import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
+import { asConflict } from '../database/unique-violation.js';
 import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
 import { SitePolicyDto } from './dto/site-policy.dto.js';
@@ -97,7 +98,7 @@ export class SitesService {
         target: `site:${name}`,
         detail: { keyVersion: 1, keySource: key.source, keyFingerprint: key.fingerprint, scopes: policy.levels, issuer: site.issuer },
       });
-    });
+    }).catch(asConflict(() => new DomainError('SITE_EXISTS', `site ${name} exists`, 'name')));
     await this.changes.changed('keys', name);
     return siteResponse(site, key, 0, now);
   }
