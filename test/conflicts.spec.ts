@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdminKeyBootstrap } from '../src/auth/admin-key.bootstrap.js';
 import { isUniqueViolation } from '../src/database/unique-violation.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
 import { client } from './support/service.js';
@@ -45,6 +48,17 @@ describe.each(ENGINES)('concurrent creates of one resource on %s', (engine) => {
     expect(reg.status).toBe(201);
     const fa = (await api.get('/factory/identity')).json;
     await race('/factories', () => ({ name: 'raced-factory', url: t.url, apiKey: reg.json.apiKey, publicKey: fa.publicKey }), 'FACTORY_EXISTS');
+  });
+
+  it('the first-start admin key, created by several starters at once', async () => {
+    // As on a new database that replicas start on together: no key yet, no admin.key here.
+    await t.db.dataSource.query('DELETE FROM api_keys');
+    rmSync(join(t.dataDir, 'admin.key'));
+    const boot = t.app.get(AdminKeyBootstrap);
+    const results = await Promise.allSettled(Array.from({ length: N }, () => boot.onApplicationBootstrap()));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect((await t.db.dataSource.query(`SELECT name FROM api_keys`)).map((r: { name: string }) => r.name)).toEqual(['admin']);
+    expect(existsSync(join(t.dataDir, 'admin.key'))).toBe(true);
   });
 
   it('audit lines cannot be truncated', async () => {
