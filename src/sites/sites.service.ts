@@ -186,7 +186,7 @@ export class SitesService {
       const { site } = loaded;
       const found = version === undefined ? loaded.key : await m.findOneBy(SiteKey, { siteId: site.id, version });
       const key = found && isUsable(found, this.clock.now()) ? found : null;
-      if (!key) throw new DomainError('KEY_NOT_FOUND', `site ${name} has no usable key version ${version}`, 'version');
+      if (!key) throw new DomainError('KEY_NOT_FOUND', `the site has no usable key version ${version}`, 'version');
       await this.audit.record(m, { action: 'site.keyfile.export', target: `site:${site.name}`, detail: { keyVersion: key.version, kid: key.kid } });
       return { kid: key.kid, bytes: this.keys.keyFile(key) };
     });
@@ -210,7 +210,7 @@ export class SitesService {
   /** A site and its active key. */
   async load(m: EntityManager, name: string): Promise<{ site: Site; key: SiteKey }> {
     const site = await m.findOneBy(Site, { name });
-    if (!site) throw new DomainError('SITE_NOT_FOUND', `no site named ${name}`);
+    if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
     const key = await m.findOneBy(SiteKey, { siteId: site.id, state: 'active' });
     if (!key) throw new Error(`site ${name} has no active key`);
     return { site, key };
