@@ -15,6 +15,7 @@ import { Runtime } from './core.module.js';
 import { initMasterKey } from './crypto/master-key.init.js';
 import { openDatabase } from './database/data-source.js';
 import { Db } from './database/db.js';
+import { checkDatabaseIdentity, ensureDatabaseIdentity } from './database/identity.js';
 import { installHttpHooks, requestIdOf } from './logging/http.hooks.js';
 import { createPino, PinoNestLogger } from './logging/logger.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -28,6 +29,9 @@ export async function openRuntime(config: AppConfig, opts: { clock?: Clock } = {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const ds = await openDatabase(settings);
   try {
+    // The identity goes in first: a crash later in a first start leaves a database that is known to be ours.
+    await checkDatabaseIdentity(settings, ds);
+    await ensureDatabaseIdentity(settings, ds);
     const sealer = await initMasterKey(settings, ds);
     return { settings, db: new Db(ds), sealer, clock: opts.clock };
   } catch (err) {

@@ -11,12 +11,17 @@ import { openRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/config.loader.js';
 import { CoreModule } from './core.module.js';
 import { MasterKeyError } from './crypto/master-key.js';
+import { DatabaseMismatchError } from './database/identity.js';
+import { BackupError, backupSqlite } from './database/backup.js';
+import { Settings } from './config/settings.js';
 
 const USAGE = `usage: npm run glidekey -- <command>
 
   apikey create --name NAME --role ROLE [--role ROLE ...]   create a key; prints the secret once
   apikey list                                                list keys (never secrets)
   apikey revoke ID|NAME                                      revoke a key at once
+  backup DEST                                                consistent SQLite copy to a new file DEST (0600);
+                                                             back up master.key separately
 
 roles: ${API_ROLES.join(', ')}
 Reads the same configuration as the service (config/, GLIDEKEY_CONFIG, GLIDEKEY_*).`;
@@ -31,6 +36,15 @@ async function main(argv: string[]): Promise<number> {
     options: { name: { type: 'string' }, role: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
   });
   const [noun, verb, arg] = positionals;
+  if (noun === 'backup' && !values.help) {
+    if (!verb || arg) {
+      console.error(USAGE);
+      return 2;
+    }
+    const target = backupSqlite(new Settings(loadConfig()), verb);
+    console.error(`backed up the database to ${target} (mode 0600); master.key is not in it: back that up separately`);
+    return 0;
+  }
   if (values.help || noun !== 'apikey' || !['create', 'list', 'revoke'].includes(verb ?? '')) {
     console.error(USAGE);
     return values.help ? 0 : 2;
@@ -75,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof MasterKeyError || (err as { code?: string }).code !== undefined;
+    const known = err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError || err instanceof BackupError || (err as { code?: string }).code !== undefined;
     console.error(`glidekey: ${known ? (err as Error).message : String(err)}`);
     process.exit(1);
   },

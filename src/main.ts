@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/config.loader.js';
 import { MasterKeyError } from './crypto/master-key.js';
+import { DatabaseMismatchError } from './database/identity.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // Start-up refusals name the setting or file at fault; their messages never carry a secret.
-  if (err instanceof ConfigError || err instanceof MasterKeyError) console.error(`glidekey: ${err.message}`);
+  if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError) console.error(`glidekey: ${err.message}`);
   else console.error('glidekey: failed to start:', err);
   process.exit(1);
 });

@@ -1,6 +1,10 @@
-import { copyFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
+import { loadConfig } from '../src/config/config.loader.js';
+import { Settings } from '../src/config/settings.js';
+import { openDatabase } from '../src/database/data-source.js';
 import { client, removeDir, startService, tempDir } from './support/service.js';
 
 const PG = process.env.GLIDEKEY_TEST_POSTGRES_URL;
@@ -60,5 +64,40 @@ suite(`two replicas on one PostgreSQL database${PG ? '' : ' (SKIPPED: GLIDEKEY_T
     }
     removeDir(a.dataDir);
     removeDir(bDir);
+  }, 60_000);
+
+  it('comes up when two replicas start on one new database at the same moment', async () => {
+    const name = `glidekey_replicas_start_${process.pid}`;
+    const admin = new pg.Client({ connectionString: PG });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(PG!);
+    url.pathname = `/${name}`;
+    // The replicas share the database and a master key provisioned beforehand, nothing else.
+    const keyDir = tempDir();
+    const masterKey = join(keyDir, 'master.key');
+    writeFileSync(masterKey, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+    const env = { GLIDEKEY_DATABASE_URL: url.toString(), GLIDEKEY_MASTER_KEY_FILE: masterKey, GLIDEKEY_LOG_LEVEL: 'warn' };
+    // Migrated beforehand, so no replica waits for another's migrations and all reach the first-start work together.
+    const ds = await openDatabase(new Settings(loadConfig({ GLIDEKEY_DATA_DIR: keyDir, ...env })));
+    await ds.destroy();
+    const started = await Promise.allSettled([0, 1].map(() => startService({ env })));
+    try {
+      expect(started.map((s) => (s.status === 'rejected' ? String(s.reason).slice(0, 2000) : 'up'))).toEqual(['up', 'up']);
+      const svcs = started.map((s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof startService>>>).value);
+      // Exactly one of them created the admin key, and it works on both.
+      const holders = svcs.filter((s) => existsSync(join(s.dataDir, 'admin.key')));
+      expect(holders).toHaveLength(1);
+      for (const s of svcs) expect((await client(s.api, holders[0].adminKey).get('/apikeys')).json).toEqual([expect.objectContaining({ name: 'admin' })]);
+    } finally {
+      for (const s of started) if (s.status === 'fulfilled') {
+        await s.value.stop();
+        removeDir(s.value.dataDir);
+      }
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+      removeDir(keyDir);
+    }
   }, 60_000);
 });

@@ -3,9 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
 import { AUDIT_KEY } from '../auth/access.decorator.js';
-import { looksLikeApiKey } from '../auth/api-key.secret.js';
-import { looksLikeTicket } from '../auth/ticket.secret.js';
 import { DomainError } from '../common/errors.js';
+import { looksLikeCredential } from '../common/secret-shape.js';
 import { AuditService } from './audit.service.js';
 
 /** A plain name (a site, an entry, a key name, a jti); anything else is not echoed. */
@@ -19,7 +18,7 @@ const PLAIN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
 export function auditTarget(params: Record<string, string>): string | null {
   const parts = Object.entries(params).map(([k, v]) => {
     const value = String(v);
-    return `${k}:${PLAIN.test(value) && !looksLikeApiKey(value) && !looksLikeTicket(value) ? value : '(not recorded)'}`;
+    return `${k}:${PLAIN.test(value) && !looksLikeCredential(value) ? value : '(not recorded)'}`;
   });
   return parts.join(' ') || null;
 }

@@ -3,6 +3,7 @@ import { EntityManager } from 'typeorm';
 import { actorName } from '../auth/principal.js';
 import { Clock } from '../common/clock.js';
 import { requestContext } from '../common/request-context.js';
+import { looksLikeCredential } from '../common/secret-shape.js';
 import { Db } from '../database/db.js';
 import { AuditEntry } from './audit-entry.entity.js';
 
@@ -18,6 +19,9 @@ export interface AuditRecord {
   requestId?: string;
 }
 
+/** What an audit line says in place of a target shaped like a credential. */
+export const WITHHELD = '(withheld: shaped like a credential)';
+
 @Injectable()
 export class AuditService {
   constructor(
@@ -30,17 +34,22 @@ export class AuditService {
     await m.insert(AuditEntry, this.line(r));
   }
 
-  /** The line for `r`, with the caller and request id of the current request captured now. */
+  /**
+   * The line for `r`, with the caller and request id of the current request captured now. The line
+   * is kept for ever and auditors read it: a target or request id shaped like a credential is
+   * withheld, wherever it came from.
+   */
   line(r: AuditRecord): Omit<AuditEntry, 'id'> {
     const ctx = requestContext.get();
+    const requestId = r.requestId ?? ctx?.requestId ?? null;
     return {
       at: this.clock.now(),
       actor: r.actor ?? actorName(ctx?.principal),
       action: r.action,
-      target: r.target ?? null,
+      target: r.target && looksLikeCredential(r.target) ? WITHHELD : (r.target ?? null),
       result: r.result ?? 'success',
       code: r.code ?? null,
-      requestId: r.requestId ?? ctx?.requestId ?? null,
+      requestId: requestId && looksLikeCredential(requestId) ? null : requestId,
       detail: r.detail ? JSON.stringify(r.detail) : null,
     };
   }

@@ -6,6 +6,7 @@ import { DomainError } from '../common/errors.js';
 import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { Db } from '../database/db.js';
+import { asConflict } from '../database/unique-violation.js';
 import { ApiKey } from './api-key.entity.js';
 import { formatApiKey, hashSecret, parseApiKey, sameHash } from './api-key.secret.js';
 import { ADMIN_ROLE_OF, API_ROLES, ApiRole, GRANTABLE, Principal } from './principal.js';
@@ -75,7 +76,8 @@ export class ApiKeysService {
    * enabled role; a REST caller may grant only what GRANTABLE allows its own roles.
    */
   async create(grantor: Principal | undefined, name: string, roles: ApiRole[], createdBy: string): Promise<{ key: ApiKey; secret: string }> {
-    return this.db.tx((m) => this.createIn(m, grantor, name, roles, createdBy));
+    // Two creates of one name at once both pass the existence check; the loser's insert is a conflict.
+    return this.db.tx((m) => this.createIn(m, grantor, name, roles, createdBy)).catch(asConflict(() => new DomainError('API_KEY_EXISTS', `an API key named ${name} exists`, 'name')));
   }
 
   /** create() inside the caller's transaction, so a key and the row it belongs to land together. */

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isUniqueViolation } from '../database/unique-violation.js';
 import { routeOf } from '../logging/http.hooks.js';
 import { DomainError, ErrorCode, RetryLaterError } from './errors.js';
 
@@ -49,6 +50,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
 export function describe(err: unknown): Described {
   if (err instanceof DomainError) return { status: err.status, code: err.code, message: err.message, field: err.field };
+  // A create that lost a race the service did not name a conflict for: still a conflict, never a 500.
+  if (isUniqueViolation(err)) return { status: 409, code: 'CONFLICT', message: 'a concurrent request created the same thing first' };
   // Nest hands Fastify's parsing errors over as HttpExceptions with the original as cause.
   const cause = (err instanceof HttpException && err.cause ? err.cause : err) as { code?: string; statusCode?: number };
   if (cause instanceof SyntaxError && cause.statusCode === 400) return { status: 400, code: 'MALFORMED_JSON', message: 'request body is not valid JSON' };

@@ -1,5 +1,6 @@
 import { PipeTransform } from '@nestjs/common';
-import { DomainError } from './errors.js';
+import { DomainError, ErrorCode } from './errors.js';
+import { hasCredentialForm } from './secret-shape.js';
 
 /**
  * A plain name: sites, SciTokens, entries, frontends in envelopes. It may become a file name
@@ -7,12 +8,17 @@ import { DomainError } from './errors.js';
  */
 export const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** A path parameter that holds a credential: refused without echoing any of it. */
+export const credentialInPath = (field: string, code: ErrorCode = 'VALIDATION_FAILED') =>
+  new DomainError(code, `${field} is shaped like a credential (an API key, ticket or token), not a name; nothing of it is kept`, field);
+
 /** Validates a `{name}`-style path parameter as a plain name: 400 naming the parameter otherwise. */
 export class PlainNamePipe implements PipeTransform<string, string> {
   constructor(private readonly field: string) {}
 
   transform(value: string): string {
     if (!PLAIN_NAME.test(value)) throw new DomainError('VALIDATION_FAILED', `${this.field} must match ${PLAIN_NAME.source}`, this.field);
+    if (hasCredentialForm(value)) throw credentialInPath(this.field);
     return value;
   }
 }

@@ -59,7 +59,7 @@ export class EntriesService {
   /** Deletes the entry and, in the same transaction, the credentials cached for it (their files follow). */
   async remove(name: string): Promise<void> {
     const cached = await this.db.tx(async (m) => {
-      if (!(await m.existsBy(FactoryEntry, { name }))) throw new DomainError('NOT_FOUND', `no entry named ${name}`);
+      if (!(await m.existsBy(FactoryEntry, { name }))) throw new DomainError('NOT_FOUND', 'no such entry');
       const rows = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { entry: name } });
       await m.delete(CachedCredential, { entry: name });
       await m.delete(FactoryEntry, { name });

@@ -5,6 +5,7 @@ import { actorName, Principal } from '../auth/principal.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
+import { asConflict } from '../database/unique-violation.js';
 import { publicKeyFingerprint } from '../identity/identity.service.js';
 import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
 import { RegisteredFrontend } from './registered-frontend.entity.js';
@@ -29,6 +30,7 @@ export class FrontendsService {
 
   /** Registers a frontend and creates its API key (role frontend), both in one transaction; the key is returned once. */
   register(who: Principal, dto: RegisterFrontendDto) {
+    // A concurrent register of the same frontend (its row, or its API key's name) is the same conflict.
     return this.db.tx(async (m) => {
       if ((await m.existsBy(RegisteredFrontend, { name: dto.name })) || (await m.existsBy(RegisteredFrontend, { publicKey: dto.publicKey }))) {
         throw new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name');
@@ -38,7 +40,7 @@ export class FrontendsService {
       await m.insert(RegisteredFrontend, row);
       await this.audit.record(m, { action: 'factory.frontend.register', target: `frontend:${dto.name}`, detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id } });
       return { ...frontendResponse(row), apiKey: secret };
-    });
+    }).catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name')));
   }
 
   list(): Promise<RegisteredFrontend[]> {

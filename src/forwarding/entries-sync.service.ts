@@ -43,7 +43,7 @@ export class EntriesSyncService {
 
   async sync(name: string): Promise<SyncResult> {
     const factory = await this.db.read((m) => m.findOneBy(Factory, { name }));
-    if (!factory) throw new DomainError('FACTORY_NOT_FOUND', `no factory named ${name}`);
+    if (!factory) throw new DomainError('FACTORY_NOT_FOUND', 'no such factory');
     let entries: RemoteEntry[];
     try {
       entries = await this.client.entries(factory.url, Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8'));

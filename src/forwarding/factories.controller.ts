@@ -2,6 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, PipeTransform, Post, Query } fr
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Roles } from '../auth/access.decorator.js';
 import { DomainError } from '../common/errors.js';
+import { credentialInPath } from '../common/names.js';
+import { hasCredentialForm } from '../common/secret-shape.js';
 import { DeliveriesService } from './deliveries.service.js';
 import { DelivererService } from './deliverer.service.js';
 import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
@@ -13,6 +15,7 @@ import { FactoriesService } from './factories.service.js';
 class FactoryNamePipe implements PipeTransform<string, string> {
   transform(value: string): string {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(value)) throw new DomainError('VALIDATION_FAILED', 'name is not a factory name', 'name');
+    if (hasCredentialForm(value)) throw credentialInPath('name');
     return value;
   }
 }

@@ -5,6 +5,7 @@ import { DomainError } from '../common/errors.js';
 import { iso } from '../common/time.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
+import { asConflict } from '../database/unique-violation.js';
 import { publicKeyFingerprint } from '../identity/identity.service.js';
 import { Site } from '../sites/site.entity.js';
 import { RegisterFactoryDto } from './dto/register-factory.dto.js';
@@ -77,7 +78,7 @@ export class FactoriesService {
       }
       await this.audit.record(m, { action: 'factory.register', target: `factory:${dto.name}`, detail: { url: row.url, fingerprint: factoryResponse(row).fingerprint } });
       return factoryResponse(row);
-    });
+    }).catch(asConflict(() => new DomainError('FACTORY_EXISTS', `a factory named ${dto.name} is registered`, 'name')));
   }
 
   /** Every factory with its entries as last seen, and per entry what it gets or why not. */

@@ -3,14 +3,19 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type pino from 'pino';
 import type { WithContext } from '../common/request-context.js';
+import { looksLikeCredential } from '../common/secret-shape.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-/** The caller's X-Request-Id when it is sane, else a fresh one. */
+/**
+ * The caller's X-Request-Id when it is short, of a safe charset and not shaped like a credential
+ * (it is echoed, logged and kept in the append-only audit); else a fresh one, and the caller's is
+ * neither echoed nor kept.
+ */
 export function requestIdOf(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) && !looksLikeCredential(incoming) ? incoming : randomUUID();
 }
 
 /** The route pattern a request matched (never its values), for logs and metric labels. */

@@ -8,6 +8,9 @@ import { Clock } from '../common/clock.js';
 import { CollectorReloadService } from '../collector/collector-reload.service.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
+import { DATABASE_ID } from '../database/identity.js';
+import { MetaEntry } from '../database/meta.entity.js';
+import { Site } from '../sites/site.entity.js';
 import { KeyChanges } from '../sites/key-changes.js';
 import { isUsable, SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
@@ -22,6 +25,8 @@ export interface SyncReport {
 interface Manifest {
   dir: string;
   files: string[];
+  /** The identity of the database whose keys these are (absent in manifests older than it). */
+  database?: string;
 }
 
 /**
@@ -37,6 +42,7 @@ export class PasswordsDirService implements OnModuleInit {
   private readonly dir: string | undefined;
   private readonly manifestPath: string;
   private running: Promise<unknown> = Promise.resolve();
+  private databaseId: string | undefined;
 
   constructor(
     private readonly db: Db,
@@ -50,7 +56,8 @@ export class PasswordsDirService implements OnModuleInit {
     this.manifestPath = resolve(settings.dataDir, 'passwords-dir.json');
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    this.databaseId = (await this.db.read((m) => m.findOneBy(MetaEntry, { name: DATABASE_ID })))?.value;
     this.changes.on(async (kind) => {
       if (kind === 'keys') await this.sync('change');
     }, 10);
@@ -132,8 +139,18 @@ export class PasswordsDirService implements OnModuleInit {
       }
       bytes.fill(0);
     }
-    for (const kid of [...managed]) {
-      if (desired.has(kid)) continue;
+    const doomed = [...managed].filter((kid) => !desired.has(kid));
+    if (doomed.length && doomed.length === managed.size && manifest.database !== this.databaseId && (await this.db.read((m) => m.count(Site))) === 0) {
+      // A database with no sites, and a manifest it did not write: an emptied or replaced database,
+      // not sites deleted here. Removing the files would lock every glidein out of the collector.
+      this.log.error(
+        `refusing to remove all ${doomed.length} key file(s) glidekey manages in ${dir}: the database holds no sites and ${this.manifestPath} was not written for it. ` +
+          'If the database was lost, restore it from backup; if these keys are retired on purpose, remove the files and the manifest by hand.',
+      );
+      return report;
+    }
+    if (managed.size && manifest.database !== this.databaseId && !doomed.length) this.saveManifest(dir, managed);
+    for (const kid of doomed) {
       const path = join(dir, kid);
       if (existsSync(path)) unlinkSync(path);
       managed.delete(kid);
@@ -177,6 +194,7 @@ export class PasswordsDirService implements OnModuleInit {
   }
 
   private saveManifest(dir: string, files: Set<string>): void {
-    writeFileAtomic(this.manifestPath, JSON.stringify({ dir, files: [...files].sort() }, null, 1) + '\n', 0o600);
+    const manifest: Manifest = { dir, files: [...files].sort(), database: this.databaseId };
+    writeFileAtomic(this.manifestPath, JSON.stringify(manifest, null, 1) + '\n', 0o600);
   }
 }

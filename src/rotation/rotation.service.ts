@@ -54,7 +54,7 @@ export class RotationService {
       result = await this.db.tx(async (m) => {
         const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
         const site = await m.findOne(Site, { where: { name }, ...lock });
-        if (!site) throw new DomainError('SITE_NOT_FOUND', `no site named ${name}`);
+        if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
         const now = this.clock.now();
         if (opts.scheduled && (!site.rotationEnabled || site.nextRotationAt === null || site.nextRotationAt > now)) return null;
         const live = await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, ...lock });

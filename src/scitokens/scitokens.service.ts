@@ -75,7 +75,7 @@ export class SciTokensService {
   async revoke(name: string): Promise<void> {
     await this.db.tx(async (m) => {
       const row = await m.findOneBy(SciToken, { name });
-      if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', `no SciToken named ${name}`);
+      if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', 'no such SciToken');
       const now = this.clock.now();
       await m.update(SciToken, { name }, { sealedToken: null, revokedAt: now, sourcePath: null, updatedAt: now });
       await this.outbox.dropSource(m, 'scitoken', name, 'REVOKED');
@@ -85,7 +85,7 @@ export class SciTokensService {
 
   async get(name: string): Promise<SciTokenView> {
     const row = await this.db.read((m) => m.findOneBy(SciToken, { name }));
-    if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', `no SciToken named ${name}`);
+    if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', 'no such SciToken');
     return this.view(row, await this.issuers.trusted());
   }
 

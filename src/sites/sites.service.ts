@@ -7,6 +7,7 @@ import { DomainError } from '../common/errors.js';
 import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
+import { asConflict } from '../database/unique-violation.js';
 import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
 import { SitePolicyDto } from './dto/site-policy.dto.js';
@@ -97,7 +98,7 @@ export class SitesService {
         target: `site:${name}`,
         detail: { keyVersion: 1, keySource: key.source, keyFingerprint: key.fingerprint, scopes: policy.levels, issuer: site.issuer },
       });
-    });
+    }).catch(asConflict(() => new DomainError('SITE_EXISTS', `site ${name} exists`, 'name')));
     await this.changes.changed('keys', name);
     return siteResponse(site, key, 0, now);
   }
@@ -185,7 +186,7 @@ export class SitesService {
       const { site } = loaded;
       const found = version === undefined ? loaded.key : await m.findOneBy(SiteKey, { siteId: site.id, version });
       const key = found && isUsable(found, this.clock.now()) ? found : null;
-      if (!key) throw new DomainError('KEY_NOT_FOUND', `site ${name} has no usable key version ${version}`, 'version');
+      if (!key) throw new DomainError('KEY_NOT_FOUND', `the site has no usable key version ${version}`, 'version');
       await this.audit.record(m, { action: 'site.keyfile.export', target: `site:${site.name}`, detail: { keyVersion: key.version, kid: key.kid } });
       return { kid: key.kid, bytes: this.keys.keyFile(key) };
     });
@@ -209,7 +210,7 @@ export class SitesService {
   /** A site and its active key. */
   async load(m: EntityManager, name: string): Promise<{ site: Site; key: SiteKey }> {
     const site = await m.findOneBy(Site, { name });
-    if (!site) throw new DomainError('SITE_NOT_FOUND', `no site named ${name}`);
+    if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
     const key = await m.findOneBy(SiteKey, { siteId: site.id, state: 'active' });
     if (!key) throw new Error(`site ${name} has no active key`);
     return { site, key };

@@ -47,7 +47,7 @@ export class TicketsService {
     const ttl = dto.ttlSeconds ?? cfg.defaultTtlSeconds;
     if (ttl > cfg.maxTtlSeconds) throw new DomainError('VALIDATION_FAILED', `ttlSeconds must not be greater than ${cfg.maxTtlSeconds} (tickets.maxTtlSeconds)`, 'ttlSeconds');
     const out = await this.db.tx(async (m) => {
-      if (!(await m.existsBy(FactoryEntry, { name: entry }))) throw new DomainError('ENTRY_NOT_FOUND', `no entry named ${entry}`);
+      if (!(await m.existsBy(FactoryEntry, { name: entry }))) throw new DomainError('ENTRY_NOT_FOUND', 'no such entry');
       if (!(await m.existsBy(RegisteredFrontend, { name: dto.frontend }))) throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${dto.frontend}`, 'frontend');
       const now = this.clock.now();
       const expiresAt = now + ttl * 1000;
