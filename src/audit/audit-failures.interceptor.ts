@@ -6,6 +6,7 @@ import { AUDIT_KEY } from '../auth/access.decorator.js';
 import { looksLikeApiKey } from '../auth/api-key.secret.js';
 import { looksLikeTicket } from '../auth/ticket.secret.js';
 import { DomainError } from '../common/errors.js';
+import { asStorageError } from '../database/storage-errors.js';
 import { AuditService } from './audit.service.js';
 
 /** A plain name (a site, an entry, a key name, a jti); anything else is not echoed. */
@@ -38,16 +39,17 @@ export class AuditFailuresInterceptor implements NestInterceptor {
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
     const target = auditTarget((req.params ?? {}) as Record<string, string>);
     return next.handle().pipe(
-      catchError((err: unknown) =>
-        from(
+      catchError((thrown: unknown) => {
+        const err = asStorageError(thrown);
+        return from(
           this.audit.recordAlone({
             action,
             target,
             result: 'failure',
             code: err instanceof DomainError ? err.code : 'INTERNAL',
           }),
-        ).pipe(switchMap(() => throwError(() => err))),
-      ),
+        ).pipe(switchMap(() => throwError(() => err)));
+      }),
     );
   }
 }
