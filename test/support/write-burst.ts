@@ -47,7 +47,7 @@ export class WriteLedger {
   }
 
   /** Runs mint and rotation workers on every site and one site-creation worker until `until()` says stop. */
-  async run(api: string, adminKey: string, until: () => boolean, opts: { onRefused?: () => void } = {}): Promise<void> {
+  async run(api: string, adminKey: string, until: () => boolean, opts: { onRefused?: () => void; maxCreates?: number } = {}): Promise<void> {
     const c = client(api, adminKey);
     const call = async <T>(fn: () => Promise<T>): Promise<T | undefined> => fn().catch(() => undefined);
     const mint = async (site: string) => {
@@ -74,7 +74,7 @@ export class WriteLedger {
       }
     };
     const create = async () => {
-      while (!until()) {
+      for (let n = 0; n < (opts.maxCreates ?? Infinity) && !until(); n++) {
         const name = `${this.prefix}${this.createSeq++}`;
         const r = await call(() => c.post('/sites', { name }));
         if (!r) this.unknownCreates.add(name);
