@@ -6,6 +6,7 @@ import { openDatabase } from '../src/database/data-source.js';
 import { Db } from '../src/database/db.js';
 import { MetaEntry } from '../src/database/meta.entity.js';
 import { FaultFs, fillDisk, mountTmpfs } from './support/fault-fs.js';
+import { removeDir, tempDir } from './support/service.js';
 
 const settingsOn = (dataDir: string) =>
   new Settings(loadConfig({ GLIDEKEY_DATA_DIR: dataDir, GLIDEKEY_TRUST_DOMAIN: 'collector.example.org:9618', GLIDEKEY_FRONTEND_NAME: 'frontend.example.org' }));
@@ -57,5 +58,29 @@ describe(`${Db.name} on a disk that fills up (SQLite)`, () => {
     expect(stored.size).toBe(acked.length);
     expect({ leftOpen, whileFull, afterFreed }).toEqual({ leftOpen: false, whileFull: false, afterFreed: true });
     await db.dataSource.destroy();
+  });
+
+  it('refuses the rest of a unit of work once SQLite has rolled its transaction back on its own, so nothing lands piecemeal in autocommit', async () => {
+    const dir = tempDir();
+    const db = new Db(await openDatabase(settingsOn(dir)));
+    const conn = (db.dataSource.driver as unknown as { databaseConnection: { exec(s: string): void; inTransaction: boolean } }).databaseConnection;
+    try {
+      const unit = db.tx(async (m) => {
+        await m.insert(MetaEntry, { name: 'piece-1', value: 'x' });
+        // What SQLite does by itself on some SQLITE_FULL / IOERR / BUSY failures: the whole transaction is gone.
+        conn.exec('ROLLBACK');
+        await m.insert(MetaEntry, { name: 'piece-2', value: 'x' }).catch(() => undefined); // a caller that swallows the error
+        await m.insert(MetaEntry, { name: 'piece-3', value: 'x' });
+      });
+      await expect(unit).rejects.toBeInstanceOf(StorageUnavailableError);
+      expect(conn.inTransaction).toBe(false);
+      expect(await db.read((m) => m.count(MetaEntry, { where: [{ name: 'piece-1' }, { name: 'piece-2' }, { name: 'piece-3' }] }))).toBe(0);
+      // The next unit of work is a transaction of its own again.
+      await db.tx((m) => m.insert(MetaEntry, { name: 'after', value: 'x' }));
+      expect(await db.read((m) => m.countBy(MetaEntry, { name: 'after' }))).toBe(1);
+    } finally {
+      await db.dataSource.destroy();
+      removeDir(dir);
+    }
   });
 });
