@@ -20,6 +20,9 @@ const PROBE = 'storage.write-probe';
 /** After a storage failure, /readyz tries a write at most this often (and not before this long has passed). */
 const PROBE_INTERVAL_MS = 1_000;
 
+/** With no write committed for this long, /readyz tries one itself: a disk that turned read-only while idle shows too. */
+const IDLE_PROBE_MS = 10_000;
+
 /**
  * The one way services reach the database.
  *
@@ -42,6 +45,8 @@ export class Db {
   private readonly serial: boolean;
   /** Set by a storage failure of a write, cleared by the next committed write. */
   private writeFailure: { reason: string; at: number } | null = null;
+  /** When a write last committed (or the idle probe last ran), on the monotonic clock. */
+  private lastWrite = performance.now();
   private totalChanges?: { get(): unknown };
 
   constructor(readonly dataSource: DataSource) {
@@ -59,7 +64,10 @@ export class Db {
     return run.then(
       ({ v, wrote }) => {
         // Only a commit that wrote something shows the disk takes writes again.
-        if (wrote) this.writeFailure = null;
+        if (wrote) {
+          this.writeFailure = null;
+          this.lastWrite = performance.now();
+        }
         return v;
       },
       (err: unknown) => {
@@ -90,16 +98,18 @@ export class Db {
   /**
    * Whether writes are known to work: false from a write's storage failure until a write commits.
    * While false, a small write (the probe) is tried at most once a second, so readiness comes back
-   * by itself once the disk is writable again.
+   * by itself once the disk is writable again; with no write for a while, the probe runs too (at
+   * most once per IDLE_PROBE_MS), so an idle service notices a disk that went read-only.
    */
   async writable(): Promise<{ ok: true } | { ok: false; reason: string }> {
     const failed = this.writeFailure;
-    if (!failed) return { ok: true };
-    if (performance.now() - failed.at >= PROBE_INTERVAL_MS) {
+    const now = performance.now();
+    if (failed ? now - failed.at >= PROBE_INTERVAL_MS : now - this.lastWrite >= IDLE_PROBE_MS) {
+      this.lastWrite = now;
       await this.tx((m) => m.upsert(MetaEntry, { name: PROBE, value: new Date().toISOString() }, ['name'])).catch(() => undefined);
     }
-    const now = this.writeFailure;
-    return now ? { ok: false, reason: now.reason } : { ok: true };
+    const still = this.writeFailure;
+    return still ? { ok: false, reason: still.reason } : { ok: true };
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

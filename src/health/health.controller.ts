@@ -34,7 +34,7 @@ export class HealthController {
     try {
       await this.db.read((m) => m.query('SELECT 1'));
       checks.database = 'ok';
-      checks.migrations = (await this.db.dataSource.showMigrations()) ? 'failed' : 'ok';
+      checks.migrations = (await this.db.read(() => this.db.dataSource.showMigrations())) ? 'failed' : 'ok';
       const check = await this.db.read((m) => m.findOneBy(MetaEntry, { name: MASTER_KEY_CHECK }));
       if (check) {
         this.sealer.open(check.value, MASTER_KEY_CHECK_AD);
