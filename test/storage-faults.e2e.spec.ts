@@ -20,6 +20,11 @@ async function readyStatus(svc: Service): Promise<number> {
   return (await httpCall(`${svc.url}/readyz`)).status;
 }
 
+/** Waits (bounded) until the burst has had `n` writes acknowledged: on a loaded machine the first answers are slow. */
+async function acked(ledger: WriteLedger, n: number): Promise<void> {
+  for (let t = 0; t < 150 && ledger.acks < n; t++) await sleep(100);
+}
+
 /** Polls /readyz until it answers `status` (or the time is up); returns the last status seen. */
 async function waitReady(svc: Service, status: number, ms: number): Promise<number> {
   const end = Date.now() + ms;
@@ -56,7 +61,7 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
     let phase: 'normal' | 'full' | 'freed' | 'stop' = 'normal';
     let refusedWhileFull = false;
     const run = ledger.run(svc.api, svc.adminKey, () => phase === 'stop', { onRefused: () => phase === 'full' && (refusedWhileFull = true) });
-    await sleep(500);
+    await acked(ledger, 10);
     const ackedBefore = ledger.acks;
     const free = fillDisk(fs.dir);
     phase = 'full';
@@ -68,7 +73,7 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
     const refusalsAtFree = ledger.refusals;
     const ackedAtFree = ledger.acks;
     const readyAfterFree = await waitReady(svc, 200, 8_000);
-    await sleep(700);
+    await acked(ledger, ackedAtFree + 10);
     phase = 'stop';
     await run;
     const ackedAfterFree = ledger.acks - ackedAtFree;
@@ -97,7 +102,7 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
     let stop = false;
     let refused = false;
     const run = ledger.run(svc.api, svc.adminKey, () => stop, { onRefused: () => (refused = true) });
-    await sleep(500);
+    await acked(ledger, 10);
     const ackedBefore = ledger.acks;
     fs.forceReadOnly();
     for (let t = 0; t < 40 && !refused; t++) await sleep(100);
