@@ -4,9 +4,9 @@ import { WriteLedger } from './support/write-burst.js';
 /**
  * Rounds of SIGKILL at a random moment of a burst of mints, rotations and site creations; after
  * each restart every write answered 2xx is there. Each round starts the service once (about 1-2 s of
- * CPU on its own), so the suite runs KILL_ROUNDS of them; GLIDEKEY_TEST_KILL_ROUNDS=100 runs the long loop.
+ * CPU on its own), so the suite runs 6 of them; GLIDEKEY_TEST_KILL_ROUNDS=100 runs the long loop.
  */
-const ROUNDS = Number(process.env.GLIDEKEY_TEST_KILL_ROUNDS ?? 8);
+const ROUNDS = Number(process.env.GLIDEKEY_TEST_KILL_ROUNDS ?? 6);
 const SITES = ['kill-a', 'kill-b'];
 
 describe('SIGKILL during writes (process level)', () => {
