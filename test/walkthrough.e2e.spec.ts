@@ -130,7 +130,7 @@ describe('README walk-through against node dist/main.js', () => {
   it('serves health, readiness, metrics and the OpenAPI document', async () => {
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
     const ready = await (await fetch(`${svc.url}/readyz`)).json();
-    expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', keys: 'ok' } });
+    expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', keys: 'ok', writes: 'ok' } });
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
     expect(metrics).toContain('glidekey_tokens_minted_total{site="el7_osg35"} 3');
     expect(metrics).toMatch(/glidekey_token_verifications_total\{result="valid"\} 1/);

@@ -5,6 +5,7 @@ import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
 import { AUDIT_KEY } from '../auth/access.decorator.js';
 import { DomainError } from '../common/errors.js';
 import { looksLikeCredential } from '../common/secret-shape.js';
+import { asStorageError } from '../database/storage-errors.js';
 import { AuditService } from './audit.service.js';
 
 /** A plain name (a site, an entry, a key name, a jti); anything else is not echoed. */
@@ -37,16 +38,17 @@ export class AuditFailuresInterceptor implements NestInterceptor {
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
     const target = auditTarget((req.params ?? {}) as Record<string, string>);
     return next.handle().pipe(
-      catchError((err: unknown) =>
-        from(
+      catchError((thrown: unknown) => {
+        const err = asStorageError(thrown);
+        return from(
           this.audit.recordAlone({
             action,
             target,
             result: 'failure',
             code: err instanceof DomainError ? err.code : 'INTERNAL',
           }),
-        ).pipe(switchMap(() => throwError(() => err))),
-      ),
+        ).pipe(switchMap(() => throwError(() => err)));
+      }),
     );
   }
 }

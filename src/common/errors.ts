@@ -71,6 +71,7 @@ export const ERROR_STATUS = {
   INTERNAL: 500,
   FACTORY_UNREACHABLE: 502,
   CREDENTIAL_STALE: 503,
+  STORAGE_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -99,5 +100,20 @@ export class RetryLaterError extends DomainError {
     readonly retryAfterSeconds: number,
   ) {
     super(code, message);
+  }
+}
+
+/**
+ * The database or the disk refused a change (full, read-only, I/O error, locked past the timeout,
+ * PostgreSQL unreachable): nothing was committed, and the caller may try again. The caller sees a
+ * fixed message; `reason` (the driver's code and message, never a query or its parameters) is for the log.
+ */
+export class StorageUnavailableError extends RetryLaterError {
+  constructor(
+    readonly reason: string,
+    retryAfterSeconds = 5,
+  ) {
+    super('STORAGE_UNAVAILABLE', 'storage is unavailable; try again later', retryAfterSeconds);
+    this.name = 'StorageUnavailableError';
   }
 }

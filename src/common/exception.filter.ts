@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { routeOf } from '../logging/http.hooks.js';
+import { asStorageError } from '../database/storage-errors.js';
 import { DomainError, ErrorCode, RetryLaterError } from './errors.js';
 
 const HTTP_CODES: Record<number, ErrorCode> = {
@@ -37,7 +38,9 @@ interface Described {
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly log = new Logger('http');
 
-  catch(err: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    // A storage failure that did not pass through Db (a key file on a full disk): 503 too, never 500.
+    const err = asStorageError(thrown);
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const req = host.switchToHttp().getRequest<FastifyRequest>();
     const { status, code, message, field } = describe(err);

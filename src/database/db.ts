@@ -1,4 +1,27 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { Logger } from '@nestjs/common';
+import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import { StorageUnavailableError } from '../common/errors.js';
+import { MetaEntry } from './meta.entity.js';
+import { asStorageError, storageFailure } from './storage-errors.js';
+
+/** The better-sqlite3 handle under TypeORM's driver: `inTransaction` is SQLite's own answer (not autocommit). */
+interface SqliteHandle {
+  readonly inTransaction: boolean;
+  exec(sql: string): unknown;
+  prepare(sql: string): { pluck(): { get(): unknown } };
+}
+
+/** The shared runner's bookkeeping, which TypeORM keeps apart from SQLite's real state. */
+type RunnerState = Omit<QueryRunner, 'isTransactionActive'> & { isTransactionActive: boolean; transactionDepth: number };
+
+/** The row the write probe touches. */
+const PROBE = 'storage.write-probe';
+
+/** After a storage failure, /readyz tries a write at most this often (and not before this long has passed). */
+const PROBE_INTERVAL_MS = 1_000;
+
+/** With no write committed for this long, /readyz tries one itself: a disk that turned read-only while idle shows too. */
+const IDLE_PROBE_MS = 10_000;
 
 /**
  * The one way services reach the database.
@@ -6,27 +29,87 @@ import { DataSource, EntityManager } from 'typeorm';
  * On PostgreSQL each transaction gets its own pooled connection. SQLite has one connection that
  * TypeORM shares between callers, so two transactions in flight would interleave their statements;
  * here every unit of work on SQLite runs alone, in arrival order.
+ *
+ * On SQLite the transaction's boundaries are driven here, on the better-sqlite3 handle, not by
+ * TypeORM's runner: when a COMMIT fails with SQLITE_FULL, SQLITE_IOERR or SQLITE_READONLY, SQLite
+ * may already have rolled back (or may not), while TypeORM's runner goes on believing a transaction
+ * is open; its next transaction becomes a savepoint inside a transaction that nothing ever commits,
+ * and every later write is acknowledged but lost at restart. So: each unit begins with a real
+ * `BEGIN IMMEDIATE` (which fails if the connection were somehow still inside a transaction), is
+ * acknowledged only after `COMMIT` returned and SQLite says it is out of the transaction, and after
+ * any failure the connection is rolled back until SQLite says it is out, and the runner's state reset.
  */
 export class Db {
+  private readonly log = new Logger('database');
   private tail: Promise<unknown> = Promise.resolve();
   private readonly serial: boolean;
+  /** Set by a storage failure of a write, cleared by the next committed write. */
+  private writeFailure: { reason: string; at: number } | null = null;
+  /** When a write last committed (or the idle probe last ran), on the monotonic clock. */
+  private lastWrite = performance.now();
+  private totalChanges?: { get(): unknown };
 
   constructor(readonly dataSource: DataSource) {
     this.serial = dataSource.options.type !== 'postgres';
+    if (this.serial && dataSource.isInitialized) dataSource.subscribers.push(this.lostTransactionGuard());
   }
 
   get isPostgres(): boolean {
     return !this.serial;
   }
 
-  /** Runs `fn` in one transaction: all of its writes land together or not at all. */
+  /** Runs `fn` in one transaction: all of its writes land together or not at all; it resolves only once they are committed. */
   tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.exclusive(() => this.dataSource.transaction(fn));
+    const run = this.serial ? this.exclusive(() => this.sqliteTx(fn)) : this.dataSource.transaction(fn).then((v) => ({ v, wrote: true }));
+    return run.then(
+      ({ v, wrote }) => {
+        // Only a commit that wrote something shows the disk takes writes again.
+        if (wrote) {
+          this.writeFailure = null;
+          this.lastWrite = performance.now();
+        }
+        return v;
+      },
+      (err: unknown) => {
+        const e = asStorageError(err);
+        if (e instanceof StorageUnavailableError) this.writeFailure = { reason: e.reason, at: performance.now() };
+        throw e;
+      },
+    );
   }
 
   /** Runs reads that must not observe another caller's uncommitted writes. */
   read<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.serial ? this.exclusive(() => fn(this.dataSource.manager)) : fn(this.dataSource.manager);
+    const run = this.serial
+      ? this.exclusive(async () => {
+          try {
+            return await fn(this.dataSource.manager);
+          } finally {
+            // A read through TypeORM's own transaction (a save() outside tx) that failed must not leave one open either.
+            this.settle();
+          }
+        })
+      : fn(this.dataSource.manager);
+    return run.catch((err: unknown) => {
+      throw asStorageError(err);
+    });
+  }
+
+  /**
+   * Whether writes are known to work: false from a write's storage failure until a write commits.
+   * While false, a small write (the probe) is tried at most once a second, so readiness comes back
+   * by itself once the disk is writable again; with no write for a while, the probe runs too (at
+   * most once per IDLE_PROBE_MS), so an idle service notices a disk that went read-only.
+   */
+  async writable(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const failed = this.writeFailure;
+    const now = performance.now();
+    if (failed ? now - failed.at >= PROBE_INTERVAL_MS : now - this.lastWrite >= IDLE_PROBE_MS) {
+      this.lastWrite = now;
+      await this.tx((m) => m.upsert(MetaEntry, { name: PROBE, value: new Date().toISOString() }, ['name'])).catch(() => undefined);
+    }
+    const still = this.writeFailure;
+    return still ? { ok: false, reason: still.reason } : { ok: true };
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -34,5 +117,63 @@ export class Db {
     const run = this.tail.then(fn, fn);
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  private get sqlite(): SqliteHandle {
+    return (this.dataSource.driver as unknown as { databaseConnection: SqliteHandle }).databaseConnection;
+  }
+
+  private async sqliteTx<T>(fn: (m: EntityManager) => Promise<T>): Promise<{ v: T; wrote: boolean }> {
+    const conn = this.sqlite;
+    const runner = this.dataSource.createQueryRunner() as RunnerState;
+    this.settle();
+    if (conn.inTransaction) throw new StorageUnavailableError('the SQLite connection could not leave a failed transaction');
+    const changes = (this.totalChanges ??= conn.prepare('SELECT total_changes()').pluck());
+    const before = Number(changes.get());
+    conn.exec('BEGIN IMMEDIATE');
+    // The runner must know it is inside a transaction: save() and friends then use savepoints, not BEGIN.
+    runner.isTransactionActive = true;
+    runner.transactionDepth = 1;
+    try {
+      const result = await fn(runner.manager);
+      if (!conn.inTransaction) throw new StorageUnavailableError('SQLite ended the transaction before COMMIT');
+      conn.exec('COMMIT');
+      if (conn.inTransaction) throw new StorageUnavailableError('SQLite is still inside the transaction after COMMIT');
+      return { v: result, wrote: Number(changes.get()) !== before };
+    } finally {
+      this.settle();
+    }
+  }
+
+  /** Leaves the SQLite connection outside any transaction, whatever TypeORM's runner believes. */
+  private settle(): void {
+    const conn = this.sqlite;
+    for (let attempt = 0; conn.inTransaction && attempt < 3; attempt++) {
+      try {
+        conn.exec('ROLLBACK');
+      } catch (err) {
+        this.log.error({ reason: storageFailure(err) ?? String((err as Error).message) }, 'ROLLBACK failed');
+      }
+    }
+    if (conn.inTransaction) this.log.error('the SQLite connection is still inside a transaction; every write will fail until it is out');
+    const runner = this.dataSource.driver.createQueryRunner('master') as RunnerState;
+    runner.isTransactionActive = false;
+    runner.transactionDepth = 0;
+  }
+
+  /**
+   * Refuses any statement of a unit of work once SQLite has rolled its transaction back on its own
+   * (it may, on SQLITE_FULL, IOERR or BUSY): a caller that caught that error and went on would
+   * otherwise write in autocommit mode, piece by piece, outside the transaction.
+   */
+  private lostTransactionGuard(): EntitySubscriberInterface {
+    return {
+      beforeQuery: (event) => {
+        const runner = event.queryRunner as RunnerState;
+        if (runner.isTransactionActive && runner.transactionDepth > 0 && !this.sqlite.inTransaction) {
+          throw new StorageUnavailableError('SQLite rolled the transaction back');
+        }
+      },
+    };
   }
 }

@@ -23,20 +23,24 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: the database answers, every migration is applied, and the master key opens its check value. */
+  /**
+   * Readiness: the database answers, every migration is applied, the master key opens its check
+   * value, and writes work (not ready from a write's storage failure until a write commits again).
+   */
   @Get('readyz')
   @Public()
   async readyz(@Res({ passthrough: true }) res: FastifyReply) {
-    const checks: Record<string, 'ok' | 'failed'> = { database: 'failed', migrations: 'failed', keys: 'failed' };
+    const checks: Record<string, 'ok' | 'failed'> = { database: 'failed', migrations: 'failed', keys: 'failed', writes: 'failed' };
     try {
       await this.db.read((m) => m.query('SELECT 1'));
       checks.database = 'ok';
-      checks.migrations = (await this.db.dataSource.showMigrations()) ? 'failed' : 'ok';
+      checks.migrations = (await this.db.read(() => this.db.dataSource.showMigrations())) ? 'failed' : 'ok';
       const check = await this.db.read((m) => m.findOneBy(MetaEntry, { name: MASTER_KEY_CHECK }));
       if (check) {
         this.sealer.open(check.value, MASTER_KEY_CHECK_AD);
         checks.keys = 'ok';
       }
+      if ((await this.db.writable()).ok) checks.writes = 'ok';
     } catch {
       // reported through the checks below; the reason stays in the server's log, not the response
     }

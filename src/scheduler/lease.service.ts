@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-file.js';
 import { Clock } from '../common/clock.js';
 import { Db } from '../database/db.js';
 import { Lease } from './lease.entity.js';
@@ -45,17 +46,19 @@ export class LeaseService {
  * This replica's id, kept in `<dataDir>/replica-id` (created on first start). Replicas sharing a
  * database each have their own data directory, so their ids differ; a process restarted on the
  * same data directory (after a crash, say) is the same replica and need not wait for its lease to lapse.
+ *
+ * Written atomically (temp file, fsync, rename), so a crash leaves either no file or a whole id.
+ * An empty file (what the earlier, non-atomic write left after a crash or a disk error) is taken
+ * as no file, with a warning: the only cost of a new id is waiting once for the old lease to lapse.
+ * Any other content is refused: something other than glidekey wrote it, and guessing could make
+ * two replicas share an id.
  */
 export function replicaId(dataDir: string): string {
   const file = join(dataDir, 'replica-id');
-  if (!existsSync(file)) {
-    try {
-      writeFileSync(file, `${randomUUID()}\n`, { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
+  const held = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+  if (held === '') new Logger('scheduler').warn(`${file} is empty (left by a crash while it was written): making a new replica id`);
+  if (!held) writeFileAtomic(file, `${randomUUID()}\n`, 0o600);
   const id = readFileSync(file, 'utf8').trim();
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`${file} does not hold a replica id; delete it to make a new one`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error(`${file} does not hold a replica id; delete it to make a new one`);
   return id;
 }
