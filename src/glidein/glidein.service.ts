@@ -4,6 +4,7 @@ import { hashSecret, sameHash } from '../auth/api-key.secret.js';
 import { parseTicket, TICKET_REFUSED } from '../auth/ticket.secret.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, RetryLaterError } from '../common/errors.js';
+import { isRepresentableMs } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { CacheService, OpenedCredential } from '../factory/cache.service.js';
@@ -69,6 +70,15 @@ export class GlideinService {
     const scitoken = entry.glideinScitoken ? this.fresh(creds.scitoken) : undefined;
     if (!idtoken || (entry.glideinScitoken && !scitoken)) return this.stale(ticket, !idtoken ? 'idtoken' : 'scitoken');
 
+    // The whole answer is built (and every value checked) before the ticket is spent: no failure
+    // after this point may leave a glidein with a consumed ticket and nothing to show for it.
+    const answer: GlideinCredentials = {
+      site: entry.site,
+      entry: entry.name,
+      idtoken: idtoken.value,
+      expiresAt: new Date(idtoken.expiresAt).toISOString(),
+      ...(scitoken ? { scitoken: scitoken.value, scitokenExpiresAt: new Date(scitoken.expiresAt).toISOString() } : {}),
+    };
     const consumed = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const r = await m
@@ -89,18 +99,16 @@ export class GlideinService {
     // Lost the race to a concurrent fetch with the same ticket (or it expired just now).
     if (!consumed) return this.refuse(address);
     this.metrics.consumed.inc({ entry: ticket.entry });
-    return {
-      site: entry.site,
-      entry: entry.name,
-      idtoken: idtoken.value,
-      expiresAt: new Date(idtoken.expiresAt).toISOString(),
-      ...(scitoken ? { scitoken: scitoken.value, scitokenExpiresAt: new Date(scitoken.expiresAt).toISOString() } : {}),
-    };
+    return answer;
   }
 
-  /** The credential when it has at least tickets.minTokenLifetimeSeconds left. */
+  /**
+   * The credential when it has at least tickets.minTokenLifetimeSeconds left. An expiry no Date can
+   * hold (a row cached before envelopes bounded it) makes it unusable, like a stale one.
+   */
   private fresh(c: OpenedCredential | undefined): OpenedCredential | undefined {
-    return c && c.expiresAt - this.clock.now() >= this.settings.config.tickets.minTokenLifetimeSeconds * 1000 ? c : undefined;
+    if (!c || !isRepresentableMs(c.expiresAt)) return undefined;
+    return c.expiresAt - this.clock.now() >= this.settings.config.tickets.minTokenLifetimeSeconds * 1000 ? c : undefined;
   }
 
   /** 503, ticket kept: the glidein retries until its frontend's next forward lands. */
