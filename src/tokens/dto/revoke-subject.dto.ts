@@ -5,8 +5,7 @@ export class RevokeSubjectDto {
   @IsString({ context: { code: 'INVALID_SUBJECT' } })
   @MinLength(1, { context: { code: 'INVALID_SUBJECT' } })
   @MaxLength(255, { context: { code: 'INVALID_SUBJECT' } })
-  // eslint-disable-next-line no-control-regex
-  @Matches(/^[^\u0000-\u001f\u007f]+$/, { message: 'subject must not contain control characters', context: { code: 'INVALID_SUBJECT' } })
+  @Matches(/^[^\p{Cc}]+$/u, { message: 'subject must not contain control characters', context: { code: 'INVALID_SUBJECT' } })
   subject!: string;
 
   /** Unix seconds; tokens issued at or before it are revoked. Default: now. */
