@@ -68,6 +68,7 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   FACTORY_UNREACHABLE: 502,
+  FACTORY_BAD_RESPONSE: 502,
   CREDENTIAL_STALE: 503,
 } as const satisfies Record<string, number>;
 
