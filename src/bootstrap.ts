@@ -8,7 +8,8 @@ import type pino from 'pino';
 import { AppModule } from './app.module.js';
 import { Clock } from './common/clock.js';
 import { frameworkErrorReply, NotJsonObjectError } from './common/exception.filter.js';
-import { globalValidationPipe } from './common/validation.js';
+import { DomainError } from './common/errors.js';
+import { forbiddenField, globalValidationPipe } from './common/validation.js';
 import { Settings } from './config/settings.js';
 import { AppConfig } from './config/config.schema.js';
 import { Runtime } from './core.module.js';
@@ -22,6 +23,11 @@ import { MetricsService } from './metrics/metrics.service.js';
 
 export const API_PREFIX = 'api/v1';
 const BODY_LIMIT = 256 * 1024;
+/**
+ * Longest path parameter (as sent, percent-encoded) the router takes: every valid name (128
+ * characters, even with each one encoded as %XX) must be addressable; longer ones answer 414.
+ */
+export const MAX_PARAM_LENGTH = 400;
 
 /** Opens what the service needs before Nest starts: the data directory, the migrated database, the master key. */
 export async function openRuntime(config: AppConfig, opts: { clock?: Clock } = {}): Promise<Runtime> {
@@ -57,11 +63,26 @@ function installJsonParser(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) =>
     parse(req, body as string, (err: Error | null, value?: unknown) => {
-      if (err) return done(err, undefined);
+      if (err) return done(poisonedField(body as string) ?? err, undefined);
       if (value === null || typeof value !== 'object') return done(new NotJsonObjectError('request body must be a JSON object'), undefined);
       done(null, value);
     }),
   );
+}
+
+/**
+ * Fastify's parser refuses `__proto__` (and `constructor.prototype`) outright; say which field,
+ * as for any other unknown field. JSON.parse keeps such a member as a plain own property, read only.
+ */
+function poisonedField(text: string): DomainError | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const bad = forbiddenField(value);
+  return bad ? new DomainError(bad.code, bad.message, bad.field) : undefined;
 }
 
 /** Every route the service serves (method and pattern), as Fastify registered them. */
@@ -75,6 +96,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
+    maxParamLength: MAX_PARAM_LENGTH,
     trustProxy: false,
     genReqId: requestIdOf,
     requestIdHeader: false,

@@ -40,8 +40,8 @@ describe.each(ENGINES)('revocations a collector reads as meant (%s)', (engine) =
     return line ? Number(line.split(' ').pop()) : 0;
   };
 
-  it('revokes awkward subjects exactly: line feeds, tabs, a trailing backslash, quotes, $ forms', async () => {
-    const subjects = ['ops\\', 'a\nb@fe', 'tab\there"$(FULL_HOSTNAME)$ENV(HOME)$$(X)@fe'];
+  it('revokes awkward subjects exactly: line feeds, tabs, C1 controls, a trailing backslash, quotes, $ forms', async () => {
+    const subjects = ['ops\\', 'a\nb@fe\u009b', 'tab\there"$(FULL_HOSTNAME)$ENV(HOME)$$(X)@fe'];
     const cutoffs: number[] = [];
     for (const subject of subjects) {
       const res = await api.post('/revocations/subjects', { subject });
@@ -58,12 +58,12 @@ describe.each(ENGINES)('revocations a collector reads as meant (%s)', (engine) =
     }
   });
 
-  it('refuses what no expression can carry (NUL, an unpaired surrogate) with a code, and changes nothing', async () => {
+  it('refuses what no expression can carry (a NUL at the edge, an unpaired surrogate) with a code, and changes nothing', async () => {
     const before = (await api.get('/revocations/condor')).text;
     const file = readFileSync(revocationFile, 'utf8');
-    for (const subject of ['a\u0000b@fe', 'a\ud800@fe']) {
+    for (const [subject, code] of [['a\u0000b@fe', 'VALIDATION_FAILED'], ['a\ud800@fe', 'SUBJECT_NOT_REPRESENTABLE'], ['\ud800', 'SUBJECT_NOT_REPRESENTABLE']]) {
       const res = await api.post('/revocations/subjects', { subject });
-      expect([res.status, res.json.error.code]).toEqual([400, 'SUBJECT_NOT_REPRESENTABLE']);
+      expect([res.status, res.json.error.code, res.json.error.field ?? 'subject']).toEqual([400, code, 'subject']);
     }
     expect((await api.get('/revocations/condor')).text).toBe(before);
     expect(readFileSync(revocationFile, 'utf8')).toBe(file);

@@ -33,6 +33,12 @@ export class AuthGuard implements CanActivate {
     if (publicWhen === 'metrics.public' && this.settings.config.metrics.public) return true;
 
     const req = ctx.switchToHttp().getRequest<FastifyRequest & WithContext>();
+    // Node keeps only the first of repeated Authorization headers; a proxy may keep the last. Two
+    // parties reading different credentials from one request is how smuggling starts: refuse it.
+    if (authorizationCount(req) > 1) {
+      this.metrics.authFailures.inc({ reason: 'invalid' });
+      throw new DomainError('DUPLICATE_AUTHORIZATION', 'send exactly one Authorization header');
+    }
     if (this.reflector.getAllAndOverride<boolean>(TICKET_KEY, targets)) {
       // The ticket itself is checked (and consumed) by the route's service; no bearer, no entry.
       if (bearerOf(req.headers.authorization)) return true;
@@ -66,4 +72,12 @@ export class AuthGuard implements CanActivate {
     }
     return true;
   }
+}
+
+/** How many Authorization headers the client sent (req.headers keeps only the first). */
+function authorizationCount(req: FastifyRequest): number {
+  const raw = req.raw.rawHeaders;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'authorization') n++;
+  return n;
 }

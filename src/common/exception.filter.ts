@@ -57,6 +57,7 @@ export function describe(err: unknown): Described {
   if (isUniqueViolation(err)) return { status: 409, code: 'CONFLICT', message: 'a concurrent request created the same thing first' };
   // Nest hands Fastify's parsing errors over as HttpExceptions with the original as cause.
   const cause = (err instanceof HttpException && err.cause ? err.cause : err) as { code?: string; statusCode?: number };
+  if (cause instanceof DomainError) return { status: cause.status, code: cause.code, message: cause.message, field: cause.field };
   if (cause instanceof SyntaxError && cause.statusCode === 400) return { status: 400, code: 'MALFORMED_JSON', message: 'request body is not valid JSON' };
   if (cause instanceof NotJsonObjectError) return { status: 400, code: 'MALFORMED_JSON', message: cause.message };
   const fastify = typeof cause?.code === 'string' ? FASTIFY_CODES[cause.code] : undefined;

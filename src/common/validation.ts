@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { DomainError, ErrorCode } from './errors.js';
 
 function first(errors: ValidationError[], path: string[] = []): { path: string[]; error: ValidationError } | undefined {
@@ -26,8 +26,57 @@ export function validationError(errors: ValidationError[]): DomainError {
   return new DomainError(code, message.startsWith(hit.error.property) ? `${field}${message.slice(hit.error.property.length)}` : `${field}: ${message}`, field);
 }
 
+/**
+ * Names every object has through Object.prototype (constructor, toString, __proto__ ...). No DTO
+ * declares one, and class-transformer silently skips them (the instance already "has" them), so
+ * whitelisting never sees them: they are refused here as the unknown fields they are.
+ */
+const INHERITED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * The first field of a parsed body or query that must be refused before any DTO sees it: a member
+ * named like an Object.prototype member, or a string (value or member name) holding NUL, which
+ * PostgreSQL cannot store and no glidekey field allows. Iterative, so a deep body cannot exhaust
+ * the stack; each node is visited once.
+ */
+export function forbiddenField(value: unknown): { code: ErrorCode; field: string; message: string } | undefined {
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return { code: 'VALIDATION_FAILED', field: path, message: `${path || 'value'} must not contain NUL characters` };
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i];
+      const p = path ? `${path}.${k}` : k;
+      if (k.includes('\0')) return { code: 'UNKNOWN_FIELD', field: p.replace(/\0/g, '\\0'), message: 'unknown field with a NUL character in its name' };
+      if (!Array.isArray(v) && INHERITED_NAMES.has(k)) return { code: 'UNKNOWN_FIELD', field: p, message: `unknown field: ${p}` };
+      stack.push([(v as Record<string, unknown>)[k], p]);
+    }
+  }
+  return undefined;
+}
+
+/** The global pipe: the checks above on every validated body and query (and NUL in any path parameter), then class-validator. */
+class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'param' && typeof value === 'string' && value.includes('\0')) {
+      const field = metadata.data ?? 'path';
+      throw new DomainError('VALIDATION_FAILED', `${field} must not contain NUL characters`, field);
+    }
+    if (this.toValidate(metadata)) {
+      const bad = forbiddenField(value);
+      if (bad) throw new DomainError(bad.code, bad.message, bad.field);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export const globalValidationPipe = () =>
-  new ValidationPipe({
+  new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,

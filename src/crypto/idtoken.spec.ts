@@ -111,6 +111,24 @@ describe('idtoken', () => {
       expect(parseIdToken(withPayload(payload('1700000000.0')))).toBeUndefined();
       expect(parseIdToken(withPayload(v.payload_json.replace('"exp":1700086400', '"exp":1.5e9')))).toBeUndefined();
     });
+
+    it('checks the top-level date itself, not a nested member of the same name', () => {
+      // A nested "exp":5 used to satisfy the text check for a top-level exp written 1.8e9.
+      const nestedAfter = v.payload_json.replace('"exp":1700086400', '"exp":1.8e9').replace(/}$/, ',"x":{"exp":5}}');
+      const nestedBefore = v.payload_json.replace('{', '{"x":{"exp":5},').replace('"exp":1700086400', '"exp":1.8e9');
+      const inArray = v.payload_json.replace('"iat":1700000000', '"iat":1.7e9').replace(/}$/, ',"y":[{"iat":1}]}');
+      for (const p of [nestedAfter, nestedBefore, inArray]) {
+        expect(JSON.parse(p).x?.exp ?? JSON.parse(p).y[0].iat).toBeLessThan(10);
+        expect(parseIdToken(withPayload(p))).toBeUndefined();
+      }
+      // Control: the same nesting with an integer top-level exp parses.
+      expect(parseIdToken(withPayload(v.payload_json.replace(/}$/, ',"x":{"exp":5}}')))?.claims.exp).toBe(1700086400);
+    });
+
+    it('refuses a payload naming a claim twice (JSON.parse keeps the last, other parsers the first)', () => {
+      expect(parseIdToken(withPayload(v.payload_json.replace(/}$/, ',"exp":1700086401}')))).toBeUndefined();
+      expect(parseIdToken(withPayload(v.payload_json.replace(/}$/, ',"sub":"other@example.org"}')))).toBeUndefined();
+    });
   });
 
   describe('idTokenPayload', () => {

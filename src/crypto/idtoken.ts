@@ -1,5 +1,6 @@
 import { webcrypto } from 'node:crypto';
 import { CompactSign, compactVerify } from 'jose';
+import { isIntegerLiteral, topLevelMembers } from './json-members.js';
 
 export type SigningKey = webcrypto.CryptoKey;
 
@@ -55,8 +56,6 @@ function decodeSegment(s: string): { json: Record<string, unknown>; text: string
   }
 }
 
-/** JSON.parse reads 1.7e9 and 1700000000.0 as integers; HTCondor's parser rejects them, so look at the text. */
-const writtenAsInteger = (text: string, claim: string) => new RegExp(`"${claim}"\\s*:\\s*-?(0|[1-9]\\d*)\\s*[,}]`).test(text);
 
 /**
  * Parses a compact token without trusting it: three base64url segments, JSON object header and
@@ -70,9 +69,13 @@ export function parseIdToken(token: string): ParsedIdToken | undefined {
   const payload = decodeSegment(parts[1]);
   if (!header || !payload) return undefined;
   const claims = payload.json;
+  // JSON.parse reads 1.7e9 and 1700000000.0 as integers; HTCondor's parser rejects them, so the
+  // top-level members' own text is checked (and a payload naming a member twice is refused).
+  const members = topLevelMembers(payload.text);
+  if (!members) return undefined;
   if (typeof header.alg !== 'string' || typeof header.kid !== 'string' || header.kid === '') return undefined;
   for (const k of ['iat', 'nbf', 'exp']) {
-    if (k in claims && (!Number.isSafeInteger(claims[k]) || !writtenAsInteger(payload.text, k))) return undefined;
+    if (k in claims && (!Number.isSafeInteger(claims[k]) || !isIntegerLiteral(members.get(k)))) return undefined;
   }
   for (const k of ['iss', 'sub', 'jti', 'scope']) {
     if (k in claims && typeof claims[k] !== 'string') return undefined;

@@ -41,7 +41,10 @@ const RETAIN_MS = 7 * 86_400_000;
 @Injectable()
 export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger('forwarding');
-  private running: Promise<DrainReport> | null = null;
+  /** The send in flight per factory. */
+  private readonly lanes = new Map<string, Promise<void>>();
+  /** Choosing rows for sends, one pass at a time. */
+  private choosing: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private closed = false;
@@ -90,32 +93,57 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     this.timer.unref();
   }
 
-  /** One pass over the due rows. Passes never overlap: a caller arriving during one waits for it, then runs its own (it may be due to a change the running pass did not see). */
-  async drain(): Promise<DrainReport> {
-    while (this.running) await this.running.catch(() => undefined);
-    this.running = this.pass();
-    try {
-      return await this.running;
-    } finally {
-      this.running = null;
-    }
+  /**
+   * One pass over the due rows (of one factory when `only` is given). Each factory has its own lane:
+   * a pass starts a send for every factory with due rows whose lane is free, and waits for the sends
+   * it started. Choosing rows is serialised, so no row is ever in two sends; sending is not, so a
+   * factory that hangs (until forwarding.requestTimeoutSeconds) holds up its own lane only. A
+   * factory whose lane is busy is waited for, then sent what is still due (the caller sees it
+   * done, as before); the other factories' sends are already under way meanwhile.
+   */
+  async drain(only?: string): Promise<DrainReport> {
+    const report: DrainReport = { ran: false, delivered: 0, refused: 0, dropped: 0, failed: 0 };
+    if (only) while (this.lanes.has(only)) await this.lanes.get(only);
+    const started = await this.choose(only, report);
+    if (!started) return report;
+    const add = (r: DrainReport) => {
+      for (const k of ['delivered', 'refused', 'dropped', 'failed'] as const) report[k] += r[k];
+    };
+    await Promise.all([...started.sends, ...started.busy.map(async (name) => add(await this.drain(name)))]);
+    await this.purgeSettled(started.now);
+    await this.planNext();
+    if (started.full) this.wake(0);
+    return report;
   }
 
-  private async pass(): Promise<DrainReport> {
-    const report: DrainReport = { ran: false, delivered: 0, refused: 0, dropped: 0, failed: 0 };
-    const ttl = Math.max(3 * this.settings.config.scheduler.tickSeconds * 1000, 30_000);
-    if (!(await this.lease.acquire('forwarding', ttl))) return report;
-    report.ran = true;
-    const now = this.clock.now();
-    const due = await this.db.read((m) => m.find(Delivery, { where: { state: 'pending', nextAttemptAt: LessThanOrEqual(now) }, order: { createdAt: 'ASC' }, take: BATCH }));
-    const sendable = await this.dropUnsendable(due, now, report);
-    const byFactory = new Map<string, Delivery[]>();
-    for (const d of sendable) byFactory.set(d.factory, [...(byFactory.get(d.factory) ?? []), d]);
-    await Promise.all([...byFactory].map(([name, rows]) => this.sendTo(name, rows, report)));
-    await this.purgeSettled(now);
-    await this.planNext();
-    if (due.length === BATCH) this.wake(0);
-    return report;
+  private choose(only: string | undefined, report: DrainReport): Promise<{ sends: Promise<void>[]; busy: string[]; now: number; full: boolean } | null> {
+    const run = this.choosing.then(async () => {
+      const ttl = Math.max(3 * this.settings.config.scheduler.tickSeconds * 1000, 30_000);
+      if (!(await this.lease.acquire('forwarding', ttl))) return null;
+      report.ran = true;
+      const now = this.clock.now();
+      const due = await this.db.read((m) => m.find(Delivery, { where: { state: 'pending', nextAttemptAt: LessThanOrEqual(now), ...(only ? { factory: only } : {}) }, order: { createdAt: 'ASC' }, take: BATCH }));
+      // Rows of a factory whose send is in flight wait for that send to end.
+      const busy = new Set<string>();
+      const free = due.filter((d) => {
+        if (!this.lanes.has(d.factory)) return true;
+        busy.add(d.factory);
+        return false;
+      });
+      const sendable = await this.dropUnsendable(free, now, report);
+      const byFactory = new Map<string, Delivery[]>();
+      for (const d of sendable) byFactory.set(d.factory, [...(byFactory.get(d.factory) ?? []), d]);
+      const sends = [...byFactory].map(([name, rows]) => {
+        const lane = this.sendTo(name, rows, report)
+          .catch((err: unknown) => this.log.error({ err }, `delivering to factory ${name} failed`))
+          .finally(() => this.lanes.delete(name));
+        this.lanes.set(name, lane);
+        return lane;
+      });
+      return { sends, busy: [...busy], now, full: due.length === BATCH };
+    });
+    this.choosing = run.catch(() => undefined);
+    return run;
   }
 
   /** Never sent: an expired or nearly expired credential, or an IDTOKEN whose key was retired or deleted. */

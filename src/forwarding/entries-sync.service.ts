@@ -14,6 +14,22 @@ export interface SyncResult {
   entries: number | null;
   queued: number;
   error: string | null;
+  /** Set when the factory's answer broke the contract (not a transport failure): the sync route answers 502. */
+  contractError?: boolean;
+}
+
+/**
+ * What makes a factory's entries unusable even though each one matched the schema: an entry named
+ * twice (the last-seen table is keyed by name), or NUL anywhere (PostgreSQL cannot store it).
+ */
+export function entriesProblem(entries: RemoteEntry[]): string | null {
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.name)) return `entry ${e.name} is listed twice`;
+    seen.add(e.name);
+    if (Object.values(e).some((v) => typeof v === 'string' && v.includes('\0'))) return `entry ${e.name} holds a NUL character`;
+  }
+  return null;
 }
 
 /**
@@ -33,12 +49,17 @@ export class EntriesSyncService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Every factory, one after the other; one factory's failure does not stop the others. */
+  /** Every factory at once: one factory's failure does not stop the others, and a slow one does not hold them up. */
   async syncAll(): Promise<SyncResult[]> {
     const names = (await this.db.read((m) => m.find(Factory, { select: { name: true }, order: { name: 'ASC' } }))).map((f) => f.name);
-    const out: SyncResult[] = [];
-    for (const name of names) out.push(await this.sync(name));
-    return out;
+    return Promise.all(
+      names.map((name) =>
+        this.sync(name).catch((err: unknown): SyncResult => {
+          this.log.error({ err }, `syncing factory ${name} failed`);
+          return { factory: name, entries: null, queued: 0, error: 'INTERNAL: the sync failed' };
+        }),
+      ),
+    );
   }
 
   async sync(name: string): Promise<SyncResult> {
@@ -47,12 +68,14 @@ export class EntriesSyncService {
     let entries: RemoteEntry[];
     try {
       entries = await this.client.entries(factory.url, Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8'));
+      const problem = entriesProblem(entries);
+      if (problem) throw new FactoryCallError('BAD_RESPONSE', `the factory answered entries that do not match the contract: ${problem}`);
     } catch (err) {
       if (!(err instanceof FactoryCallError)) throw err;
       const error = `${err.code}: ${err.message}`.slice(0, 255);
       if (factory.syncError !== error) this.log.warn(`reading the entries of factory ${name} failed (${error}); its last-seen entries stay`);
       await this.db.tx((m) => m.update(Factory, { name }, { syncError: error }));
-      return { factory: name, entries: null, queued: 0, error };
+      return { factory: name, entries: null, queued: 0, error, ...(err.code === 'BAD_RESPONSE' ? { contractError: true } : {}) };
     }
     const queued = await this.db.tx(async (m) => {
       const now = this.clock.now();

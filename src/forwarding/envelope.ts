@@ -2,6 +2,7 @@ import sodium from 'libsodium-wrappers';
 import { z } from 'zod';
 import { DomainError } from '../common/errors.js';
 import { PLAIN_NAME } from '../common/names.js';
+import { MAX_UNIX_SECONDS } from '../common/time.js';
 
 /** Entry and frontend names are plain names: they become file names at the factory. */
 const NAME = PLAIN_NAME;
@@ -11,9 +12,9 @@ export const credentialSchema = z
     entry: z.string().regex(NAME),
     type: z.enum(['idtoken', 'scitoken']),
     /** Increases with every new credential for this (entry, type); the factory keeps only newer ones. */
-    version: z.number().int().min(1),
-    /** Unix seconds. */
-    expiresAt: z.number().int().min(0),
+    version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    /** Unix seconds; bounded so that the factory can store, compare and format it (a Date holds it). */
+    expiresAt: z.number().int().min(0).max(MAX_UNIX_SECONDS),
     value: z.string().min(1).max(16_384),
   })
   .strict();
@@ -26,7 +27,7 @@ export const envelopeBodySchema = z
     frontend: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/),
     id: z.uuid(),
     /** Unix milliseconds. */
-    createdAt: z.number().int().min(0),
+    createdAt: z.number().int().min(0).max(MAX_UNIX_SECONDS * 1000),
     credentials: z.array(credentialSchema).min(1).max(2000),
   })
   .strict();

@@ -58,20 +58,31 @@ export class FactoryClient {
   }
 
   private async call(baseUrl: string, path: string, apiKey: string, body?: unknown): Promise<unknown> {
+    // One deadline for the whole exchange, headers and body: a factory dripping its answer a byte
+    // at a time is cut off like one that never answers.
+    const signal = AbortSignal.timeout(this.settings.config.forwarding.requestTimeoutSeconds * 1000);
+    const failed = (err: unknown) => {
+      const timeout = signal.aborted || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'));
+      return new FactoryCallError(timeout ? 'TIMEOUT' : 'UNREACHABLE', timeout ? 'the factory did not answer in time' : 'the factory could not be reached');
+    };
     let res: Response;
     try {
       res = await fetch(`${baseUrl}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.settings.config.forwarding.requestTimeoutSeconds * 1000),
+        signal,
         redirect: 'error',
       });
     } catch (err) {
-      const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new FactoryCallError(timeout ? 'TIMEOUT' : 'UNREACHABLE', timeout ? 'the factory did not answer in time' : 'the factory could not be reached');
+      throw failed(err);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw failed(err);
+    }
     if (text.length > MAX_RESPONSE) throw new FactoryCallError('BAD_RESPONSE', 'the factory answered too much');
     let json: unknown;
     try {

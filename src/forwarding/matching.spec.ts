@@ -1,9 +1,18 @@
-import { EntryDescription, idtokenFor, parseAuthMethod, parseCondorVersion, scitokenFor } from './matching.js';
+import { CONDOR_VERSION, EntryDescription, idtokenFor, parseAuthMethod, parseCondorVersion, scitokenFor } from './matching.js';
 
 const entry = (over: Partial<EntryDescription>): EntryDescription => ({ site: 'el7_osg35', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3', ...over });
 const SITES = new Set(['el7_osg35', 'CMS_T2_US_Nebraska']);
 
 describe('entry matching', () => {
+  it.each(['8.9.1', '23.0.3', '23.0', '9.0.17-1.el7', '10.0.0+git1'])('the edge takes condorVersion %s, and it parses as a version', (v) => {
+    expect(CONDOR_VERSION.test(v)).toBe(true);
+    expect(parseCondorVersion(v)).not.toBeNull();
+  });
+
+  it.each(['23', '1..2', '23.', '.1', 'v23.0.3', '23.0.3.', '23.0-', '23.0.3 ', 'unknown', ''])('the edge refuses condorVersion %p', (v) => {
+    expect(CONDOR_VERSION.test(v)).toBe(false);
+  });
+
   it.each([
     ['8.8.15', false, 'predates IDTOKENs'],
     ['8.9.0', false, 'predates IDTOKENs'],

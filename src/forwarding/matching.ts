@@ -18,6 +18,12 @@ export type Decision = { send: true } | { send: false; reason: string };
 /** HTCondor understands IDTOKENs from 8.9.1 on. */
 const IDTOKEN_SINCE = [8, 9, 1];
 
+/**
+ * What an entry may declare as its HTCondor version: major.minor[.patch], optionally a packaging
+ * suffix after `-` or `+` (`9.0.17-1.el7`). Everything it accepts, parseCondorVersion reads.
+ */
+export const CONDOR_VERSION = /^\d{1,4}\.\d{1,4}(\.\d{1,6})?([-+][A-Za-z0-9][A-Za-z0-9._+-]{0,47})?$/;
+
 /** `8.9.1`, `23.0.3`, `9.0.17-1.el7`: the numeric release, or null when it is not a version. */
 export function parseCondorVersion(v: string | null): number[] | null {
   const m = v === null ? null : /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(v.trim());

@@ -4,6 +4,7 @@ import { hashSecret, sameHash } from '../auth/api-key.secret.js';
 import { parseTicket, TICKET_REFUSED } from '../auth/ticket.secret.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, RetryLaterError } from '../common/errors.js';
+import { isRepresentableMs } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { CacheService, OpenedCredential } from '../factory/cache.service.js';
@@ -24,6 +25,28 @@ export interface GlideinCredentials {
 
 /** A hash that matches no secret, compared when the ticket id is unknown so both paths take the same time. */
 const DUMMY_HASH = hashSecret('no such ticket');
+/** An id no ticket has (ids are 16 hex digits), looked up for a malformed bearer. */
+const NO_SUCH_ID = 'not-a-ticket-id!';
+
+interface RawTicket {
+  id: string | null;
+  secret_hash: string | null;
+  batch_id: string;
+  frontend: string;
+  entry: string;
+  created_at: string | number;
+  expires_at: string | number;
+  consumed_at: string | number | null;
+  consumed_by: string | null;
+  stale_audited_at: string | number | null;
+  e_name: string | null;
+  e_site: string | null;
+  e_glidein_scitoken: boolean | number | string | null;
+}
+
+/** Mapped in place of a missing row, so both outcomes do the same work. */
+const NO_SUCH_ROW: RawTicket = { id: NO_SUCH_ID, secret_hash: DUMMY_HASH, batch_id: '', frontend: '', entry: '', created_at: 0, expires_at: 0, consumed_at: null, consumed_by: null, stale_audited_at: null, e_name: null, e_site: null, e_glidein_scitoken: null };
+
 /** A ticket whose entry's cache stays stale is audited once per this, however often its glidein retries. */
 const STALE_AUDIT_EVERY_MS = 10 * 60_000;
 /** What a glidein is told to wait before retrying a stale cache. */
@@ -53,12 +76,7 @@ export class GlideinService {
 
   async fetch(bearer: string, address: string): Promise<GlideinCredentials> {
     const parsed = parseTicket(bearer);
-    const { ticket, entry } = parsed
-      ? await this.db.read(async (m) => {
-          const ticket = await m.findOneBy(Ticket, { id: parsed.id });
-          return { ticket, entry: ticket ? await m.findOneBy(FactoryEntry, { name: ticket.entry }) : null };
-        })
-      : { ticket: null, entry: null };
+    const { ticket, entry } = await this.lookup(parsed?.id);
     const matches = sameHash(hashSecret(parsed?.secret ?? ''), ticket?.secretHash ?? DUMMY_HASH);
     if (!parsed || !ticket || !matches || ticket.consumedAt !== null || ticket.expiresAt <= this.clock.now()) return this.refuse(address);
     // An entry deleted after its tickets were issued leaves them worthless.
@@ -69,6 +87,15 @@ export class GlideinService {
     const scitoken = entry.glideinScitoken ? this.fresh(creds.scitoken) : undefined;
     if (!idtoken || (entry.glideinScitoken && !scitoken)) return this.stale(ticket, !idtoken ? 'idtoken' : 'scitoken');
 
+    // The whole answer is built (and every value checked) before the ticket is spent: no failure
+    // after this point may leave a glidein with a consumed ticket and nothing to show for it.
+    const answer: GlideinCredentials = {
+      site: entry.site,
+      entry: entry.name,
+      idtoken: idtoken.value,
+      expiresAt: new Date(idtoken.expiresAt).toISOString(),
+      ...(scitoken ? { scitoken: scitoken.value, scitokenExpiresAt: new Date(scitoken.expiresAt).toISOString() } : {}),
+    };
     const consumed = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const r = await m
@@ -89,18 +116,50 @@ export class GlideinService {
     // Lost the race to a concurrent fetch with the same ticket (or it expired just now).
     if (!consumed) return this.refuse(address);
     this.metrics.consumed.inc({ entry: ticket.entry });
-    return {
-      site: entry.site,
-      entry: entry.name,
-      idtoken: idtoken.value,
-      expiresAt: new Date(idtoken.expiresAt).toISOString(),
-      ...(scitoken ? { scitoken: scitoken.value, scitokenExpiresAt: new Date(scitoken.expiresAt).toISOString() } : {}),
-    };
+    return answer;
   }
 
-  /** The credential when it has at least tickets.minTokenLifetimeSeconds left. */
+  /**
+   * The ticket and its entry in one query of one shape, whatever the id (a malformed bearer looks up
+   * an id no ticket can have): a known id with a wrong secret must cost what an unknown one does,
+   * or the time of a refusal tells a prober which ids exist. Raw rows, mapped the same way either way.
+   */
+  private async lookup(id: string | undefined): Promise<{ ticket: Ticket | null; entry: Pick<FactoryEntry, 'name' | 'site' | 'glideinScitoken'> | null }> {
+    // Always exactly one row (NULLs when the id is unknown), so even the bytes the database sends
+    // back hardly differ.
+    const want = this.db.isPostgres ? 'CAST($1 AS varchar(16))' : 'CAST(? AS TEXT)';
+    const rows: RawTicket[] = await this.db.read((m) =>
+      m.query(
+        `SELECT t.id AS id, t.secret_hash AS secret_hash, t.batch_id AS batch_id, t.frontend AS frontend, t.entry AS entry, t.created_at AS created_at, t.expires_at AS expires_at, t.consumed_at AS consumed_at, t.consumed_by AS consumed_by, t.stale_audited_at AS stale_audited_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken FROM (SELECT ${want} AS want) w LEFT JOIN glidein_tickets t ON t.id = w.want LEFT JOIN factory_entries e ON e.name = t.entry`,
+        [id ?? NO_SUCH_ID],
+      ),
+    );
+    const raw = rows[0]?.id != null ? rows[0] : undefined;
+    const r = raw ?? NO_SUCH_ROW;
+    const ms = (v: string | number | null) => (v === null ? null : Number(v));
+    const ticket = Object.assign(new Ticket(), {
+      id: r.id ?? NO_SUCH_ID,
+      secretHash: r.secret_hash ?? DUMMY_HASH,
+      batchId: r.batch_id,
+      frontend: r.frontend,
+      entry: r.entry,
+      createdAt: Number(r.created_at),
+      expiresAt: Number(r.expires_at),
+      consumedAt: ms(r.consumed_at),
+      consumedBy: r.consumed_by,
+      staleAuditedAt: ms(r.stale_audited_at),
+    });
+    const entry = { name: r.e_name ?? '', site: r.e_site ?? '', glideinScitoken: r.e_glidein_scitoken === true || r.e_glidein_scitoken === 1 || r.e_glidein_scitoken === '1' };
+    return { ticket: raw ? ticket : null, entry: raw && r.e_name !== null ? entry : null };
+  }
+
+  /**
+   * The credential when it has at least tickets.minTokenLifetimeSeconds left. An expiry no Date can
+   * hold (a row cached before envelopes bounded it) makes it unusable, like a stale one.
+   */
   private fresh(c: OpenedCredential | undefined): OpenedCredential | undefined {
-    return c && c.expiresAt - this.clock.now() >= this.settings.config.tickets.minTokenLifetimeSeconds * 1000 ? c : undefined;
+    if (!c || !isRepresentableMs(c.expiresAt)) return undefined;
+    return c.expiresAt - this.clock.now() >= this.settings.config.tickets.minTokenLifetimeSeconds * 1000 ? c : undefined;
   }
 
   /** 503, ticket kept: the glidein retries until its frontend's next forward lands. */

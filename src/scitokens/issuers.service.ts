@@ -10,7 +10,7 @@ import { checkJwks, TrustedIssuer } from './scitoken-check.js';
 import { SciTokenIssuer } from './scitoken-issuer.entity.js';
 
 export const ISSUER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const ISSUER_URL = /^https?:\/\/[^\s"\\]{1,240}$/;
+export const ISSUER_URL = /^https?:\/\/[^\s"\\\p{Cc}]{1,240}$/u;
 
 export const issuerResponse = (i: SciTokenIssuer) => ({
   id: i.id,

@@ -1,5 +1,6 @@
 import { compactVerify, createLocalJWKSet, errors, JSONWebKeySet } from 'jose';
 import { DomainError } from '../common/errors.js';
+import { isIntegerLiteral, topLevelMembers } from '../crypto/json-members.js';
 
 export const SCITOKEN_ALGS = ['RS256', 'ES256'] as const;
 export type SciTokenProfile = 'wlcg' | 'scitokens2';
@@ -39,9 +40,10 @@ function segment(s: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-const optionalInt = (c: Record<string, unknown>, k: string) => {
+/** An integer claim, written as a plain integer in the payload's own text (1.8e9 reads as one in JSON.parse, not in scitokens-cpp). */
+const optionalInt = (c: Record<string, unknown>, k: string, members: Map<string, string>) => {
   if (c[k] === undefined) return null;
-  if (!Number.isSafeInteger(c[k])) throw new DomainError('SCITOKEN_MALFORMED', `claim ${k} must be an integer`, 'token');
+  if (!Number.isSafeInteger(c[k]) || !isIntegerLiteral(members.get(k))) throw new DomainError('SCITOKEN_MALFORMED', `claim ${k} must be an integer`, 'token');
   return c[k] as number;
 };
 const optionalString = (c: Record<string, unknown>, k: string) => {
@@ -79,10 +81,12 @@ export async function checkSciToken(token: string, issuers: TrustedIssuer[], now
   }
   // From here on, only what the signature covers.
   const claims = segment(Buffer.from(verified).toString('base64url'));
+  const members = topLevelMembers(Buffer.from(verified).toString('utf8'));
+  if (!members) throw new DomainError('SCITOKEN_MALFORMED', 'the token payload names a claim twice', 'token');
   if (claims.iss !== iss) throw new DomainError('SCITOKEN_MALFORMED', 'iss changed under the signature', 'token');
-  const expiresAt = optionalInt(claims, 'exp');
-  const issuedAt = optionalInt(claims, 'iat');
-  const notBefore = optionalInt(claims, 'nbf');
+  const expiresAt = optionalInt(claims, 'exp', members);
+  const issuedAt = optionalInt(claims, 'iat', members);
+  const notBefore = optionalInt(claims, 'nbf', members);
   if (expiresAt === null) throw new DomainError('SCITOKEN_NO_EXPIRY', 'the token has no exp claim', 'token');
   if ((issuedAt !== null && issuedAt > expiresAt) || (notBefore !== null && notBefore > expiresAt)) {
     throw new DomainError('SCITOKEN_MALFORMED', 'iat or nbf is later than exp', 'token');

@@ -1,20 +1,21 @@
-import { IsBoolean, IsOptional, Matches } from 'class-validator';
+import { IsBoolean, IsOptional, Matches, MaxLength } from 'class-validator';
 import { PLAIN_NAME } from '../../common/names.js';
+import { CONDOR_VERSION } from '../../forwarding/matching.js';
 
 export class PutEntryDto {
   /** The Glidein_Site this entry serves. */
   @Matches(PLAIN_NAME) site!: string;
 
   /** The CE, e.g. ce.example.org or ce.example.org:9619. */
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:\d{1,5})?$/, { message: 'gatekeeper must be a host name, optionally with a port' }) gatekeeper!: string;
+  @MaxLength(255) @Matches(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:\d{1,5})?$/, { message: 'gatekeeper must be a host name, optionally with a port' }) gatekeeper!: string;
 
   @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/) trustDomain!: string;
 
   /** e.g. scitoken, grid_proxy+project_id, grid_proxy,scitoken */
-  @Matches(/^[a-z0-9_]+([+,][a-z0-9_]+)*$/i, { message: "authMethod must be credential kinds joined by '+' or ','" }) authMethod!: string;
+  @MaxLength(128) @Matches(/^[a-z0-9_]+([+,][a-z0-9_]+)*$/i, { message: "authMethod must be credential kinds joined by '+' or ','" }) authMethod!: string;
 
-  /** e.g. 23.0.3; absent: unknown (no IDTOKEN is sent). */
-  @IsOptional() @Matches(/^\d+(\.\d+){0,2}([-.+][A-Za-z0-9._]+)?$/, { message: 'condorVersion must look like 23.0.3' }) condorVersion?: string;
+  /** e.g. 23.0.3 or 9.0.17-1.el7; absent: unknown (no IDTOKEN is sent). Only forms matching.ts reads as a version. */
+  @IsOptional() @MaxLength(64) @Matches(CONDOR_VERSION, { message: 'condorVersion must look like 23.0.3 or 9.0.17-1.el7' }) condorVersion?: string;
 
   @IsOptional() @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/) securityClass?: string;
 

@@ -1,10 +1,30 @@
-import { Matches } from 'class-validator';
+import { Matches, MaxLength, ValidateBy } from 'class-validator';
+
+/**
+ * A factory base URL glidekey can call: parses as a URL, http or https, a host, no user or password
+ * (the API key travels in a header, never in the URL), no query and no fragment.
+ */
+export function isFactoryUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return false;
+  }
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !u.username && !u.password && !u.search && !u.hash && !value.includes('#') && !value.includes('?');
+}
+
+const IsFactoryUrl = () => ValidateBy({ name: 'isFactoryUrl', validator: { validate: isFactoryUrl, defaultMessage: () => 'url must be an http(s) URL with a host, without credentials, query or fragment' } });
 
 export class RegisterFactoryDto {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/) name!: string;
 
-  /** The factory's glidekey base URL, e.g. https://factory.example.org:8443. */
-  @Matches(/^https?:\/\/[A-Za-z0-9.:[\]-]{1,253}(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/, { message: 'url must be an http(s) URL' }) url!: string;
+  /** The factory's glidekey base URL, e.g. https://factory.example.org:8443 (the column holds 512). */
+  @MaxLength(512)
+  @Matches(/^https?:\/\/[A-Za-z0-9.:[\]-]{1,253}(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/, { message: 'url must be an http(s) URL' })
+  @IsFactoryUrl()
+  url!: string;
 
   /** The API key the factory admin created for us (role frontend). */
   @Matches(/^gk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/, { message: 'apiKey must be a glidekey API key' }) apiKey!: string;

@@ -29,7 +29,8 @@ export class ImportKeyDto {
 export class SitePolicyDto {
   /** The `iss` claim: the collector's HTCondor TRUST_DOMAIN. */
   @IsOptional()
-  @Matches(/^[^\s,"\\]{1,255}$/, { message: 'issuer must be 1-255 characters without spaces, commas, quotes or backslashes', context: { code: 'INVALID_ISSUER' } })
+  // HTCondor splits TRUST_DOMAIN at commas, spaces and tabs; control and invisible format characters would make an issuer no collector matches.
+  @Matches(/^[^\s,"\\\p{Cc}\p{Cf}]{1,255}$/u, { message: 'issuer must be 1-255 characters without spaces, commas, quotes, backslashes or control characters', context: { code: 'INVALID_ISSUER' } })
   issuer?: string;
 
   /** The `sub` claim: `user@domain`. */

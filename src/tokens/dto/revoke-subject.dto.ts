@@ -3,7 +3,8 @@ import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'cla
 export class RevokeSubjectDto {
   /**
    * The `sub` claim to revoke, exactly as in the tokens: any characters a token's JSON string can
-   * carry to HTCondor (a NUL cannot: SUBJECT_NOT_REPRESENTABLE).
+   * carry to HTCondor, control characters included. A NUL is refused at the edge like in every
+   * field (VALIDATION_FAILED); an unpaired surrogate gets SUBJECT_NOT_REPRESENTABLE.
    */
   @IsString({ context: { code: 'INVALID_SUBJECT' } })
   @MinLength(1, { context: { code: 'INVALID_SUBJECT' } })
