@@ -11,7 +11,7 @@ import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
 import { SitePolicyDto } from './dto/site-policy.dto.js';
 import { UpdateSiteDto } from './dto/update-site.dto.js';
-import { importedKeyBytes } from './key-material.js';
+import { importedKeyBytes, keyWarnings, Warning } from './key-material.js';
 import { checkRotationPolicy, nextRotationAt, policyOf, RotationPolicy } from './rotation-policy.js';
 import { isWiderThanPilot, Level, parseLevels, PILOT_LEVELS } from './scopes.js';
 import { checkSiteName } from './site-name.js';
@@ -56,7 +56,7 @@ export class SitesService {
     private readonly changes: KeyChanges,
   ) {}
 
-  async create(dto: CreateSiteDto): Promise<SiteView> {
+  async create(dto: CreateSiteDto): Promise<SiteView & { warnings: Warning[] }> {
     const name = checkSiteName(dto.name);
     const cfg = this.settings.config;
     const maxLifetime = dto.maxLifetimeSeconds ?? cfg.tokens.maxLifetimeSeconds;
@@ -67,6 +67,7 @@ export class SitesService {
     });
     const rotation = checkRotationPolicy(dto.rotation ?? { enabled: false });
     const raw = dto.key ? importedKeyBytes(dto.key) : this.keys.generate();
+    const warnings = dto.key ? keyWarnings(raw) : [];
     const now = this.clock.now();
     const site = Object.assign(new Site(), {
       id: randomUUID(),
@@ -95,11 +96,18 @@ export class SitesService {
       await this.audit.record(m, {
         action: 'site.create',
         target: `site:${name}`,
-        detail: { keyVersion: 1, keySource: key.source, keyFingerprint: key.fingerprint, scopes: policy.levels, issuer: site.issuer },
+        detail: {
+          keyVersion: 1,
+          keySource: key.source,
+          keyFingerprint: key.fingerprint,
+          scopes: policy.levels,
+          issuer: site.issuer,
+          ...(warnings.length ? { keyLength: key.keyLength, warnings: warnings.map((w) => w.code) } : {}),
+        },
       });
     });
     await this.changes.changed('keys', name);
-    return siteResponse(site, key, 0, now);
+    return { ...siteResponse(site, key, 0, now), warnings };
   }
 
   list(): Promise<SiteView[]> {
