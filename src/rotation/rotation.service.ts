@@ -62,7 +62,7 @@ export class RotationService {
         if (foreign.length) {
           throw new DomainError(
             'KEY_FILE_FOREIGN',
-            `passwords.d/${foreign.join(', passwords.d/')} was not written by glidekey (the collector's own key?): glidekey never replaces or removes it, so a rotation could not retire the current key at the collector. Rotate it with HTCondor's tools and import it again, or remove the file to hand it to glidekey (the next sync writes the same key and manages it from then on)`,
+            `passwords.d/${foreign.join(', passwords.d/')} was not written by glidekey (the collector's own key?): glidekey never replaces or removes such a file, so it cannot rotate this key without the collector going on accepting the old one. Rotate it with HTCondor's tools and import it again, or remove the file to hand it to glidekey (the next sync writes the site's current key there and manages it from then on)`,
           );
         }
         const grace = opts.graceSeconds ?? site.rotationGraceSeconds;
