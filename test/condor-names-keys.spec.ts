@@ -155,4 +155,21 @@ describe.each(ENGINES)('HTCondor names, short keys and foreign passwords.d files
       expect(manifest()).not.toContain(site);
     });
   });
+
+  it('a foreign file the admin removes is handed to glidekey: the next sync writes the same key, and rotation works', async () => {
+    const { PasswordsDirService } = await import('../src/rotation/passwords-dir.service.js');
+    const raw = randomBytes(64);
+    const path = join(dir, 'handover');
+    writeFileSync(path, xor(raw), { mode: 0o600 });
+    expect((await api.post('/sites', { name: 'handover', key: { format: 'raw', data: raw.toString('base64') } })).status).toBe(201);
+    expect((await api.post('/sites/handover/rotate', { graceSeconds: 0 })).json.error.code).toBe('KEY_FILE_FOREIGN');
+    unlinkSync(path);
+    const report = await t.app.get(PasswordsDirService).sync('tick');
+    expect(report.written).toContain('handover');
+    expect(xor(readFileSync(path)).equals(raw)).toBe(true);
+    expect(manifest()).toContain('handover');
+    expect((await api.post('/sites/handover/rotate', { graceSeconds: 0 })).status).toBe(200);
+    expect(xor(readFileSync(path)).equals(raw)).toBe(false);
+    expect(collectorAccepts(await mint('handover'), readFileSync(path))).toBe(true);
+  });
 });
