@@ -59,6 +59,21 @@ describe.each(ENGINES)('HTCondor names, short keys and foreign passwords.d files
     }
   });
 
+  it('a site created under a hidden name before the rule existed can be read and deleted, not minted from or rotated', async () => {
+    expect((await api.post('/sites', { name: 'legacy_sh' })).status).toBe(201);
+    await t.db.tx(async (m) => {
+      await m.query(`UPDATE sites SET name = 'legacy.sh' WHERE name = 'legacy_sh'`);
+      await m.query(`UPDATE site_keys SET kid = 'legacy.sh' WHERE kid = 'legacy_sh'`);
+    });
+    expect((await api.get('/sites/legacy.sh')).status).toBe(200);
+    for (const res of [await api.post('/sites/legacy.sh/tokens', {}), await api.post('/sites/legacy.sh/rotate', {})]) {
+      expect([res.status, res.json.error.code]).toEqual([400, 'SITE_NAME_HIDDEN_BY_CONDOR']);
+    }
+    expect((await api.del('/sites/legacy.sh')).status).toBe(204);
+    expect((await api.get('/sites/legacy.sh')).status).toBe(404);
+    for (const f of ['legacy_sh', 'legacy.sh']) expect(existsSync(join(dir, f))).toBe(false);
+  });
+
   describe('short imported keys', () => {
     const cases = [
       { site: 'one_raw', raw: Buffer.from([0x5a]), bytes: 1, format: 'raw' as const },
