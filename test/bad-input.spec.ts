@@ -23,7 +23,8 @@ describe('bad input', () => {
   afterAll(() => t.close());
 
   // Every row has four cells: jest reads a shorter row's missing cell as a done() callback.
-  const cases: [string, () => Promise<{ status: number; json: { error?: { code: string; field?: string } } }>, string, string][] = [
+  type Case = [string, () => Promise<{ status: number; json: { error?: { code: string; field?: string } } }>, string, string];
+  const cases: Case[] = [
     ['site name with /', () => api.post('/sites', { name: 'a/b' }), 'INVALID_SITE_NAME', 'name'],
     ['site name ..', () => api.post('/sites', { name: '..' }), 'INVALID_SITE_NAME', 'name'],
     ['site name with a space', () => api.post('/sites', { name: 'a b' }), 'INVALID_SITE_NAME', 'name'],
@@ -33,7 +34,18 @@ describe('bad input', () => {
     ['missing site name', () => api.post('/sites', {}), 'INVALID_SITE_NAME', 'name'],
     ['reserved key-version suffix', () => api.post('/sites', { name: 'site_v2' }), 'INVALID_SITE_NAME', 'name'],
     ['bad base64 key', () => api.post('/sites', { name: 'k1', key: { format: 'condor', data: 'not*base64' } }), 'INVALID_BASE64', 'key.data'],
-    ['key too short', () => api.post('/sites', { name: 'k2', key: { format: 'raw', data: Buffer.from('short').toString('base64') } }), 'INVALID_KEY', 'key.data'],
+    ['empty key (raw)', () => api.post('/sites', { name: 'k2', key: { format: 'raw', data: '' } }), 'KEY_EMPTY', 'key.data'],
+    ['empty key (condor file)', () => api.post('/sites', { name: 'k2', key: { format: 'condor', data: ' \n' } }), 'KEY_EMPTY', 'key.data'],
+    ['key over 4096 bytes', () => api.post('/sites', { name: 'k2', key: { format: 'raw', data: Buffer.alloc(4097, 1).toString('base64') } }), 'INVALID_KEY', 'key.data'],
+    ...['.pl', '.py', '.sh', '.rpmsave', '.rpmnew', '.dpkg-old', '.dpkg-dist', '.cfsaved'].map(
+      (suffix) => [`site name ending in ${suffix} (HTCondor hides it)`, () => api.post('/sites', { name: `ce${suffix}` }), 'SITE_NAME_HIDDEN_BY_CONDOR', 'name'] as Case,
+    ),
+    ['site name ending in .rpmorig (reserved)', () => api.post('/sites', { name: 'ce.rpmorig' }), 'INVALID_SITE_NAME', 'name'],
+    ['mint: site name HTCondor hides', () => api.post('/sites/ce.sh/tokens', {}), 'SITE_NAME_HIDDEN_BY_CONDOR', 'site'],
+    ['rotate: site name HTCondor hides', () => api.post('/sites/pilot.py/rotate', {}), 'SITE_NAME_HIDDEN_BY_CONDOR', 'site'],
+    ['patch: site name HTCondor hides', () => api.patch('/sites/x.dpkg-old', { lifetimeSeconds: 120 }), 'SITE_NAME_HIDDEN_BY_CONDOR', 'site'],
+    ['get: a hidden name is only looked up', () => api.get('/sites/y.cfsaved'), 'SITE_NOT_FOUND', ''],
+    ['delete: a hidden name is only looked up', () => api.del('/sites/y.cfsaved'), 'SITE_NOT_FOUND', ''],
     ['unknown key format', () => api.post('/sites', { name: 'k3', key: { format: 'pem', data: 'AAAA' } }), 'INVALID_KEY', 'key.format'],
     ['unknown scope', () => api.post('/sites', { name: 's1', scopes: ['READ', 'FLY'] }), 'INVALID_SCOPE', 'scopes'],
     ['empty scope list', () => api.post('/sites', { name: 's2', scopes: [] }), 'INVALID_SCOPE', 'scopes'],
@@ -105,7 +117,7 @@ describe('bad input', () => {
   it('audits refused changes with their code', async () => {
     const res = await api.get('/audit?action=site.create&result=failure&limit=1000');
     const codes = new Set(res.json.entries.map((e: { code: string }) => e.code));
-    expect(codes).toEqual(new Set(['INVALID_SITE_NAME', 'INVALID_BASE64', 'INVALID_KEY', 'INVALID_SCOPE', 'SCOPE_TOO_WIDE', 'INVALID_ISSUER', 'INVALID_LIFETIME', 'LIFETIME_EXCEEDS_POLICY', 'INVALID_ROTATION_POLICY', 'UNKNOWN_FIELD', 'SITE_EXISTS']));
+    expect(codes).toEqual(new Set(['INVALID_SITE_NAME', 'SITE_NAME_HIDDEN_BY_CONDOR', 'INVALID_BASE64', 'INVALID_KEY', 'KEY_EMPTY', 'INVALID_SCOPE', 'SCOPE_TOO_WIDE', 'INVALID_ISSUER', 'INVALID_LIFETIME', 'LIFETIME_EXCEEDS_POLICY', 'INVALID_ROTATION_POLICY', 'UNKNOWN_FIELD', 'SITE_EXISTS']));
   });
 
   it('never records a secret pasted into a path parameter, and revokes a leaked key given whole', async () => {

@@ -19,7 +19,10 @@ export interface SyncReport {
   written: string[];
   repaired: string[];
   removed: string[];
+  /** Managed keys whose name is taken by a file glidekey did not write, holding other bytes: their tokens fail at the collector. */
   conflicts: string[];
+  /** Managed keys whose name is taken by a file glidekey did not write, holding the same key (the collector's own POOL, say): left alone. */
+  foreign: string[];
 }
 
 interface Manifest {
@@ -34,7 +37,8 @@ interface Manifest {
  * grace), in HTCondor's scrambled format, each written atomically with mode 0600; retired keys'
  * files go. Which files glidekey wrote is recorded in <dataDir>/passwords-dir.json (not in the
  * directory, where HTCondor would see it); any other file there is never touched, and a file of
- * the same name that glidekey did not write is reported, not overwritten.
+ * the same name that glidekey did not write is reported, never taken over, rewritten or removed,
+ * even when it holds the very key glidekey has (the collector's own POOL imported as a site).
  */
 @Injectable()
 export class PasswordsDirService implements OnModuleInit {
@@ -43,6 +47,7 @@ export class PasswordsDirService implements OnModuleInit {
   private readonly manifestPath: string;
   private running: Promise<unknown> = Promise.resolve();
   private databaseId: string | undefined;
+  private lastForeign = '';
 
   constructor(
     private readonly db: Db,
@@ -88,6 +93,18 @@ export class PasswordsDirService implements OnModuleInit {
     this.collector.changed({ keysWritten: [kid] });
   }
 
+  /**
+   * The kids among `kids` whose file in the directory was not written by glidekey. glidekey must not
+   * rotate such a key: it could neither replace the file nor remove it when the old key retires,
+   * so the collector would keep accepting tokens glidekey reports retired.
+   */
+  foreignFiles(kids: string[]): string[] {
+    if (!this.dir) return [];
+    const manifest = this.loadManifest();
+    const managed = new Set(manifest.dir === this.dir ? manifest.files : []);
+    return kids.filter((kid) => !managed.has(kid) && existsSync(join(this.dir!, kid)));
+  }
+
   /** Brings the directory in line with the database; one sync at a time. */
   sync(reason: 'startup' | 'change' | 'tick'): Promise<SyncReport> {
     const run = this.running.then(() => this.syncNow(reason));
@@ -96,7 +113,7 @@ export class PasswordsDirService implements OnModuleInit {
   }
 
   private async syncNow(reason: string): Promise<SyncReport> {
-    const report: SyncReport = { written: [], repaired: [], removed: [], conflicts: [] };
+    const report: SyncReport = { written: [], repaired: [], removed: [], conflicts: [], foreign: [] };
     if (!this.dir) return report;
     const dir = this.dir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -114,13 +131,11 @@ export class PasswordsDirService implements OnModuleInit {
       const path = join(dir, kid);
       const exists = existsSync(path);
       if (exists && !managed.has(kid)) {
-        if (readFileSync(path).equals(bytes)) {
-          managed.add(kid); // the admin placed the same key there: adopt it
-          this.saveManifest(dir, managed);
-        } else {
-          report.conflicts.push(kid);
-          continue;
-        }
+        // Never adopted, even with equal bytes: whoever made it (the collector, for its POOL) owns
+        // it, and a later delete or rotation must not remove or replace it.
+        (readFileSync(path).equals(bytes) ? report.foreign : report.conflicts).push(kid);
+        bytes.fill(0);
+        continue;
       }
       if (!managed.has(kid)) {
         // Record before writing: a crash in between leaves a manifest entry, never an orphan file.
@@ -159,11 +174,16 @@ export class PasswordsDirService implements OnModuleInit {
     }
     // Our own leftover temp files were never keys the collector could read.
     this.collector.changed({ keysWritten: [...report.written, ...report.repaired], keysRemoved: report.removed.filter((f) => !isAtomicTemp(f)) });
+    const foreign = report.foreign.join(',');
+    if (foreign && foreign !== this.lastForeign) {
+      this.log.warn(`leaving ${report.foreign.map((k) => join(dir, k)).join(', ')} alone: not written by glidekey, though holding the same key; glidekey will not rotate these sites`);
+    }
+    this.lastForeign = foreign;
     if (report.conflicts.length) {
       this.log.error(`not overwriting ${report.conflicts.map((k) => join(dir, k)).join(', ')}: file(s) not written by glidekey hold a different key`);
     }
     if (report.repaired.length || (reason !== 'change' && (report.written.length || report.removed.length))) {
-      this.log.warn(`${reason}: repaired ${JSON.stringify({ ...report, conflicts: undefined })} in ${dir}`);
+      this.log.warn(`${reason}: repaired ${JSON.stringify({ ...report, conflicts: undefined, foreign: undefined })} in ${dir}`);
     } else if (report.written.length || report.removed.length) {
       this.log.log(`wrote ${report.written.join(', ') || 'nothing'}, removed ${report.removed.join(', ') || 'nothing'} in ${dir}`);
     }

@@ -58,6 +58,13 @@ export class RotationService {
         const now = this.clock.now();
         if (opts.scheduled && (!site.rotationEnabled || site.nextRotationAt === null || site.nextRotationAt > now)) return null;
         const live = await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, ...lock });
+        const foreign = this.passwords.foreignFiles([...new Set(live.map((k) => k.kid))]);
+        if (foreign.length) {
+          throw new DomainError(
+            'KEY_FILE_FOREIGN',
+            `passwords.d/${foreign.join(', passwords.d/')} was not written by glidekey (the collector's own key?): glidekey never replaces or removes such a file, so it cannot rotate this key without the collector going on accepting the old one. Rotate it with HTCondor's tools and import it again, or remove the file to hand it to glidekey (the next sync writes the site's current key there and manages it from then on)`,
+          );
+        }
         const grace = opts.graceSeconds ?? site.rotationGraceSeconds;
         const version = site.keyVersion + 1;
         const kid = kidFor(site.name, version, grace);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { importedKeyBytes, MAX_KEY_BYTES, MIN_KEY_BYTES } from './key-material.js';
+import { importedKeyBytes, keyWarnings, MAX_KEY_BYTES, SHORT_KEY_BYTES } from './key-material.js';
 
 interface Vector {
   name: string;
@@ -38,15 +38,28 @@ describe(importedKeyBytes.name, () => {
     },
   );
 
-  it('enforces the key length bounds', () => {
+  it('imports any non-empty key up to the maximum, as HTCondor does, and refuses an empty one with KEY_EMPTY', () => {
     const sized = (n: number) => ({ format: 'raw' as const, data: randomBytes(n).toString('base64') });
-    expect(MIN_KEY_BYTES).toBe(16);
     expect(MAX_KEY_BYTES).toBe(4096);
-    expect(importedKeyBytes(sized(16)).length).toBe(16);
-    expect(importedKeyBytes(sized(4096)).length).toBe(4096);
-    for (const n of [0, 1, 15, 4097, 8192]) {
-      expect(() => importedKeyBytes(sized(n))).toThrow(expect.objectContaining({ code: 'INVALID_KEY', field: 'key.data' }));
+    for (const n of [1, 6, 15, 16, 64, 4096]) expect(importedKeyBytes(sized(n)).length).toBe(n);
+    // A 1-byte and a 6-byte condor file unscramble byte for byte (0x00 and "s3cret").
+    expect(importedKeyBytes({ format: 'condor', data: Buffer.from([0xde]).toString('base64') }).toString('hex')).toBe('00');
+    const s3cret = Buffer.from('s3cret').map((b, i) => b ^ [0xde, 0xad, 0xbe, 0xef][i % 4]);
+    expect(importedKeyBytes({ format: 'condor', data: Buffer.from(s3cret).toString('base64') }).toString()).toBe('s3cret');
+    for (const format of ['raw', 'condor'] as const) {
+      for (const data of ['', '  \n ']) expect(() => importedKeyBytes({ format, data })).toThrow(expect.objectContaining({ code: 'KEY_EMPTY', field: 'key.data' }));
     }
-    expect(() => importedKeyBytes({ format: 'condor', data: randomBytes(15).toString('base64') })).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+    for (const n of [4097, 8192]) expect(() => importedKeyBytes(sized(n))).toThrow(expect.objectContaining({ code: 'INVALID_KEY', field: 'key.data' }));
+  });
+
+  it('warns KEY_SHORT under 16 bytes, naming the length and never the bytes', () => {
+    expect(SHORT_KEY_BYTES).toBe(16);
+    expect(keyWarnings(Buffer.alloc(16))).toEqual([]);
+    expect(keyWarnings(Buffer.alloc(64))).toEqual([]);
+    const [w] = keyWarnings(Buffer.from('s3cret'));
+    expect(w.code).toBe('KEY_SHORT');
+    expect(w.message).toContain('6 byte');
+    expect(w.message).not.toContain('s3cret');
+    expect(keyWarnings(Buffer.from([7]))).toEqual([expect.objectContaining({ code: 'KEY_SHORT', message: expect.stringContaining('1 byte') })]);
   });
 });

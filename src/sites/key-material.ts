@@ -4,9 +4,18 @@ import type { ImportKeyDto } from './dto/site-policy.dto.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Shorter passwords are refused: the whole pool's trust rests on this secret. */
-export const MIN_KEY_BYTES = 16;
+/**
+ * HTCondor accepts any non-empty key, and real pools use short pool passwords typed into
+ * condor_store_cred (6 bytes measured working), so shorter keys are imported, with a warning.
+ */
+export const SHORT_KEY_BYTES = 16;
 export const MAX_KEY_BYTES = 4096;
+
+/** A non-fatal remark on a created resource: returned in its 201 and recorded in its audit entry. */
+export interface Warning {
+  code: 'KEY_SHORT';
+  message: string;
+}
 
 /**
  * The raw password bytes of an imported key. `condor` data is a passwords.d file as
@@ -22,10 +31,22 @@ export function importedKeyBytes(dto: ImportKeyDto): Buffer {
   return checkLength(raw);
 }
 
+/** What to tell the admin about an imported key (its length only, never its bytes). */
+export function keyWarnings(raw: Uint8Array): Warning[] {
+  if (raw.length >= SHORT_KEY_BYTES) return [];
+  return [
+    {
+      code: 'KEY_SHORT',
+      message: `the imported key is ${raw.length} byte(s), under ${SHORT_KEY_BYTES}: HTCondor accepts it, but every token of this site is only as hard to forge as the key is to guess; rotate to a generated 64-byte key when the pool allows`,
+    },
+  ];
+}
+
 function checkLength(raw: Buffer): Buffer {
-  if (raw.length < MIN_KEY_BYTES || raw.length > MAX_KEY_BYTES) {
+  if (raw.length === 0) throw new DomainError('KEY_EMPTY', 'key.data decodes to no bytes; HTCondor refuses an empty key', 'key.data');
+  if (raw.length > MAX_KEY_BYTES) {
     raw.fill(0);
-    throw new DomainError('INVALID_KEY', `key must be ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} bytes`, 'key.data');
+    throw new DomainError('INVALID_KEY', `key must be at most ${MAX_KEY_BYTES} bytes`, 'key.data');
   }
   return raw;
 }

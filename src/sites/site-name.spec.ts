@@ -23,14 +23,53 @@ describe(checkSiteName.name, () => {
     'x~',
     'x#',
     'é',
-    'site.rpmsave',
-    'site.rpmnew',
     'site.rpmorig',
     'site_v2',
     'site_v10',
   ])('refuses %j with INVALID_SITE_NAME', (name) => {
     expect(() => checkSiteName(name)).toThrow(DomainError);
     expect(() => checkSiteName(name)).toThrow(expect.objectContaining({ code: 'INVALID_SITE_NAME', field: 'name' }));
+  });
+
+  // Every alternative of HTCondor's default LOCAL_CONFIG_DIR_EXCLUDE_REGEXP.
+  const CONDOR_DEFAULT = /^((\..*)|(.*\.pl)|(.*\.py)|(.*\.sh)|(.*~)|(#.*)|(.*\.rpmsave)|(.*\.rpmnew)|(.*\.dpkg-old)|(.*\.dpkg-dist)|(.*\.cfsaved))$/;
+
+  it.each(['.pl', '.py', '.sh', '.rpmsave', '.rpmnew', '.dpkg-old', '.dpkg-dist', '.cfsaved'])('refuses a name ending in %s with SITE_NAME_HIDDEN_BY_CONDOR, naming the suffix', (suffix) => {
+    for (const name of [`ce${suffix}`, `x.y${suffix}`, `a${suffix}${suffix}`]) {
+      expect(CONDOR_DEFAULT.test(name)).toBe(true);
+      expect(() => checkSiteName(name)).toThrow(expect.objectContaining({ code: 'SITE_NAME_HIDDEN_BY_CONDOR', field: 'name', message: expect.stringContaining(`"${suffix}"`) }));
+    }
+  });
+
+  it.each(['.x', '..', '#x', 'x~', '.sh'])('refuses %j, which HTCondor also hides, by the plain-name rule', (name) => {
+    expect(CONDOR_DEFAULT.test(name)).toBe(true);
+    expect(() => checkSiteName(name)).toThrow(expect.objectContaining({ code: 'INVALID_SITE_NAME' }));
+  });
+
+  it.each(['ce.SH', 'ce.Sh', 'pilot.PY', 'x.PL', 'y.CFSAVED', 'x.DPKG-OLD', 'ce.sh2', 'ce.shx', 'ce_sh', 'cesh', 'x.dpkg', 'a.p', 'x.rpm-new', 'x.pyc'])(
+    'accepts %j, which HTCondor (case-sensitive) offers',
+    (name) => {
+      expect(CONDOR_DEFAULT.test(name)).toBe(false);
+      expect(checkSiteName(name)).toBe(name);
+    },
+  );
+
+  it('accepts no name that the default expression hides (every suffix, every plain character before it)', () => {
+    const chars = 'abcXYZ019_.-'.split('');
+    let checked = 0;
+    for (const a of chars) for (const b of chars) for (const tail of ['', '.pl', '.py', '.sh', '.rpmsave', '.rpmnew', '.dpkg-old', '.dpkg-dist', '.cfsaved', '.SH', 'sh', '~', '.rpmorig']) {
+      for (const name of [`${a}${b}${tail}`, `${a}${tail}`, `${tail}${a}`]) {
+        let ok = true;
+        try {
+          checkSiteName(name);
+        } catch {
+          ok = false;
+        }
+        if (CONDOR_DEFAULT.test(name)) expect([name, ok]).toEqual([name, false]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(5000);
   });
 
   it.each([undefined, null, 42, ['el7_osg35'], { name: 'el7_osg35' }])('refuses non-string %j', (name) => {

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Audit, Roles } from '../auth/access.decorator.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
 import { KeyFileQueryDto } from './dto/key-file.query.dto.js';
 import { UpdateSiteDto } from './dto/update-site.dto.js';
-import { SiteNamePipe } from './site-name.js';
+import { SiteLookupPipe, SiteNamePipe } from './site-name.js';
 import { SitesService } from './sites.service.js';
 
 @ApiTags('sites')
@@ -15,6 +15,7 @@ export class SitesController {
 
   /** Create a Glidein_Site and its signing key (generated, or imported). The key is never returned. */
   @Post()
+  @ApiCreatedResponse({ description: 'The site, as GET /sites/{site} shows it, plus `warnings: [{code, message}]` (empty, or `KEY_SHORT` for an imported key under 16 bytes).' })
   @Roles('frontend-admin')
   @Audit('site.create')
   create(@Body() dto: CreateSiteDto) {
@@ -29,7 +30,7 @@ export class SitesController {
 
   @Get(':site')
   @Roles('frontend-admin', 'auditor')
-  get(@Param('site', SiteNamePipe) site: string) {
+  get(@Param('site', SiteLookupPipe) site: string) {
     return this.sites.get(site);
   }
 
@@ -45,7 +46,7 @@ export class SitesController {
   @HttpCode(204)
   @Roles('frontend-admin')
   @Audit('site.delete')
-  async remove(@Param('site', SiteNamePipe) site: string): Promise<void> {
+  async remove(@Param('site', SiteLookupPipe) site: string): Promise<void> {
     await this.sites.remove(site);
   }
 
@@ -54,7 +55,7 @@ export class SitesController {
   @Roles('frontend-admin')
   @Audit('site.keyfile.export')
   @ApiProduces('application/octet-stream')
-  async keyFile(@Param('site', SiteNamePipe) site: string, @Query() q: KeyFileQueryDto): Promise<StreamableFile> {
+  async keyFile(@Param('site', SiteLookupPipe) site: string, @Query() q: KeyFileQueryDto): Promise<StreamableFile> {
     const { kid, bytes } = await this.sites.keyFile(site, q.version);
     return new StreamableFile(bytes, { type: 'application/octet-stream', disposition: `attachment; filename="${kid}"`, length: bytes.length });
   }

@@ -12,7 +12,7 @@ import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
 import { SitePolicyDto } from './dto/site-policy.dto.js';
 import { UpdateSiteDto } from './dto/update-site.dto.js';
-import { importedKeyBytes } from './key-material.js';
+import { importedKeyBytes, keyWarnings, Warning } from './key-material.js';
 import { checkRotationPolicy, nextRotationAt, policyOf, RotationPolicy } from './rotation-policy.js';
 import { isWiderThanPilot, Level, parseLevels, PILOT_LEVELS } from './scopes.js';
 import { checkSiteName } from './site-name.js';
@@ -57,7 +57,7 @@ export class SitesService {
     private readonly changes: KeyChanges,
   ) {}
 
-  async create(dto: CreateSiteDto): Promise<SiteView> {
+  async create(dto: CreateSiteDto): Promise<SiteView & { warnings: Warning[] }> {
     const name = checkSiteName(dto.name);
     const cfg = this.settings.config;
     const maxLifetime = dto.maxLifetimeSeconds ?? cfg.tokens.maxLifetimeSeconds;
@@ -68,6 +68,7 @@ export class SitesService {
     });
     const rotation = checkRotationPolicy(dto.rotation ?? { enabled: false });
     const raw = dto.key ? importedKeyBytes(dto.key) : this.keys.generate();
+    const warnings = dto.key ? keyWarnings(raw) : [];
     const now = this.clock.now();
     const site = Object.assign(new Site(), {
       id: randomUUID(),
@@ -96,11 +97,18 @@ export class SitesService {
       await this.audit.record(m, {
         action: 'site.create',
         target: `site:${name}`,
-        detail: { keyVersion: 1, keySource: key.source, keyFingerprint: key.fingerprint, scopes: policy.levels, issuer: site.issuer },
+        detail: {
+          keyVersion: 1,
+          keySource: key.source,
+          keyFingerprint: key.fingerprint,
+          scopes: policy.levels,
+          issuer: site.issuer,
+          ...(warnings.length ? { keyLength: key.keyLength, warnings: warnings.map((w) => w.code) } : {}),
+        },
       });
     }).catch(asConflict(() => new DomainError('SITE_EXISTS', `site ${name} exists`, 'name')));
     await this.changes.changed('keys', name);
-    return siteResponse(site, key, 0, now);
+    return { ...siteResponse(site, key, 0, now), warnings };
   }
 
   list(): Promise<SiteView[]> {

@@ -21,7 +21,7 @@ export class RotationPolicyDto {
 export class ImportKeyDto {
   /** `condor`: a passwords.d file as written by condor_store_cred (scrambled); `raw`: the password bytes. */
   @IsIn(['condor', 'raw'], { context: { code: 'INVALID_KEY' } }) format!: 'condor' | 'raw';
-  /** The bytes, base64. */
+  /** The bytes, base64: any non-empty key (under 16 bytes the 201 carries a `KEY_SHORT` warning). */
   @IsString({ context: { code: 'INVALID_BASE64' } }) @MaxLength(8192, { context: { code: 'INVALID_KEY' } }) data!: string;
 }
 
