@@ -104,7 +104,15 @@ export const configSchema = z
       .strict()
       .default({ expiringSeconds: 86_400, sourceDirs: [] }),
     tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
-    metrics: z.object({ public: boolish.default(true) }).strict().default({ public: true }),
+    metrics: z
+      .object({
+        /** Serve /metrics without an API key. Off by default: the figures name sites and entries. */
+        public: boolish.default(false),
+        /** Database-backed gauges are recomputed at most once per this (0: on every scrape). */
+        cacheSeconds: seconds(0, 300).default(5),
+      })
+      .strict()
+      .default({ public: false, cacheSeconds: 5 }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

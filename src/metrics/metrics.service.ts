@@ -1,10 +1,19 @@
 import { Injectable } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Settings } from '../config/settings.js';
 
-/** Prometheus metrics. Labels carry names and outcomes, never a secret or a token. */
+/**
+ * Prometheus metrics. Labels carry names and outcomes, never a secret or a token.
+ *
+ * What a scrape costs is bounded whoever scrapes and however often: every gauge read from the
+ * database takes its figures from `cached()`, computed at most once per metrics.cacheSeconds
+ * (real time) by aggregate queries, and concurrent scrapes share one rendering of the registry.
+ */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
+  private rendering?: Promise<string>;
 
   readonly httpDuration = new Histogram({
     name: 'glidekey_http_request_duration_seconds',
@@ -35,7 +44,32 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(private readonly settings: Settings) {
     collectDefaultMetrics({ register: this.registry, prefix: 'glidekey_' });
+  }
+
+  /** The registry in Prometheus text format; scrapes that arrive while one is rendered share it. */
+  scrape(): Promise<string> {
+    this.rendering ??= this.registry.metrics().finally(() => (this.rendering = undefined));
+    return this.rendering;
+  }
+
+  /**
+   * `load`, computed at most once per metrics.cacheSeconds: callers within that time (and callers
+   * while it runs) get the same result. A failed load is not kept.
+   */
+  cached<T>(load: () => Promise<T>): () => Promise<T> {
+    let last: { at: number; value: Promise<T> } | undefined;
+    return () => {
+      const now = performance.now();
+      if (!last || now - last.at >= this.settings.config.metrics.cacheSeconds * 1000) {
+        const entry = { at: now, value: load() };
+        entry.value.catch(() => {
+          if (last === entry) last = undefined;
+        });
+        last = entry;
+      }
+      return last.value;
+    };
   }
 }
