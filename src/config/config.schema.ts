@@ -79,9 +79,11 @@ export const configSchema = z
         /** Failed fetches allowed per client address per window before 429; valid tickets are never throttled. */
         failureLimit: seconds(1, 1_000_000).default(20),
         failureWindowSeconds: seconds(1, 86_400).default(60),
+        /** An address over the failure limit gets this many lookups a second; the rest are 429 before any database work. */
+        limitedLookupsPerSecond: seconds(0, 1000).default(5),
       })
       .strict()
-      .default({ maxTtlSeconds: 604_800, defaultTtlSeconds: 604_800, maxCount: 10_000, minTokenLifetimeSeconds: 600, failureLimit: 20, failureWindowSeconds: 60 }),
+      .default({ maxTtlSeconds: 604_800, defaultTtlSeconds: 604_800, maxCount: 10_000, minTokenLifetimeSeconds: 600, failureLimit: 20, failureWindowSeconds: 60, limitedLookupsPerSecond: 5 }),
     scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().default({ tickSeconds: 60 }),
     tokens: z
       .object({

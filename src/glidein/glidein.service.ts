@@ -52,6 +52,9 @@ export class GlideinService {
   ) {}
 
   async fetch(bearer: string, address: string): Promise<GlideinCredentials> {
+    // An address over the failure limit is refused here, before any database work (see FailureLimiter).
+    const wait = this.limiter.admit(address);
+    if (wait) return this.limited(address, wait);
     const parsed = parseTicket(bearer);
     const { ticket, entry } = parsed
       ? await this.db.read(async (m) => {
@@ -127,15 +130,24 @@ export class GlideinService {
    */
   private refuse(address: string): never {
     const wait = this.limiter.fail(address);
-    this.metrics.refuse(wait ? 'rate_limited' : 'invalid');
+    if (wait) return this.limited(address, wait);
+    this.report(address, false);
+    throw new DomainError('TICKET_INVALID', TICKET_REFUSED);
+  }
+
+  private limited(address: string, wait: number): never {
+    this.report(address, true);
+    throw new RetryLaterError('RATE_LIMITED', 'too many failed ticket attempts from this address; retry later', wait);
+  }
+
+  private report(address: string, limited: boolean): void {
+    this.metrics.refuse(limited ? 'rate_limited' : 'invalid');
     this.refusedSinceWarn++;
     const now = this.clock.now();
     if (now - this.lastWarn >= WARN_EVERY_MS || now < this.lastWarn) {
-      this.log.warn(`refused ${this.refusedSinceWarn} glidein credential fetch(es) with a bad ticket since the last report (latest from ${address}${wait ? ', now rate-limited' : ''})`);
+      this.log.warn(`refused ${this.refusedSinceWarn} glidein credential fetch(es) with a bad ticket since the last report (latest from ${address}${limited ? ', now rate-limited' : ''})`);
       this.refusedSinceWarn = 0;
       this.lastWarn = now;
     }
-    if (wait) throw new RetryLaterError('RATE_LIMITED', 'too many failed ticket attempts from this address; retry later', wait);
-    throw new DomainError('TICKET_INVALID', TICKET_REFUSED);
   }
 }
