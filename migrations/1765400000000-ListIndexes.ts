@@ -3,8 +3,7 @@ import { MigrationInterface, QueryRunner, TableIndex } from 'typeorm';
 /**
  * An index for every list order and filter and for every aggregate the metrics read, so that no
  * list or scrape sorts or scans a whole table (the ledger is never purged):
- * - GET /tokens orders by (issued_at, jti), optionally for one site; `state=revoked` starts from
- *   the few revoked rows;
+ * - GET /tokens orders by (issued_at, jti), optionally for one site;
  * - GET /audit orders by id, filtered by action, actor, target or result;
  * - GET /deliveries orders by (created_at, version), filtered by factory, entry or state;
  * - the factory cache gauges group by (type, expires_at); the outstanding-tickets gauge and the
@@ -13,7 +12,6 @@ import { MigrationInterface, QueryRunner, TableIndex } from 'typeorm';
 const INDEXES: [table: string, name: string, columns: string[]][] = [
   ['issued_tokens', 'issued_tokens_issued', ['issued_at', 'jti']],
   ['issued_tokens', 'issued_tokens_site_issued', ['site_name', 'issued_at', 'jti']],
-  ['issued_tokens', 'issued_tokens_revoked', ['revoked_at']],
   ['audit_log', 'audit_log_action_id', ['action', 'id']],
   ['audit_log', 'audit_log_actor_id', ['actor', 'id']],
   ['audit_log', 'audit_log_target_id', ['target', 'id']],
