@@ -27,7 +27,7 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_TICKETS_MAX_COUNT: '200', GLIDEKEY_TICKETS_MAX_TTL_SECONDS: '86400', GLIDEKEY_TICKETS_DEFAULT_TTL_SECONDS: '3600', GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000' } });
+    t = await startTestApp({ engine, env: { GLIDEKEY_TICKETS_MAX_COUNT: '200', GLIDEKEY_TICKETS_MAX_TTL_SECONDS: '86400', GLIDEKEY_TICKETS_DEFAULT_TTL_SECONDS: '3600', GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     ({ frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' }));
     token = await mintToken(t, 'SiteA');

@@ -51,10 +51,18 @@ export class GlideinService {
     private readonly metrics: TicketsMetrics,
   ) {}
 
-  async fetch(bearer: string, address: string): Promise<GlideinCredentials> {
-    // An address over the failure limit is refused here, before any database work (see FailureLimiter).
+  /**
+   * Asked before anything else is done for a fetch (LimitedAddressHook): the refusal for an address
+   * over the failure limit and out of its lookup allowance (see FailureLimiter), counted and logged.
+   */
+  refusalBeforeLookup(address: string): RetryLaterError | undefined {
     const wait = this.limiter.admit(address);
-    if (wait) return this.limited(address, wait);
+    if (!wait) return undefined;
+    this.report(address, true);
+    return limitedError(wait);
+  }
+
+  async fetch(bearer: string, address: string): Promise<GlideinCredentials> {
     const parsed = parseTicket(bearer);
     const { ticket, entry } = parsed
       ? await this.db.read(async (m) => {
@@ -130,14 +138,9 @@ export class GlideinService {
    */
   private refuse(address: string): never {
     const wait = this.limiter.fail(address);
-    if (wait) return this.limited(address, wait);
-    this.report(address, false);
+    this.report(address, wait > 0);
+    if (wait) throw limitedError(wait);
     throw new DomainError('TICKET_INVALID', TICKET_REFUSED);
-  }
-
-  private limited(address: string, wait: number): never {
-    this.report(address, true);
-    throw new RetryLaterError('RATE_LIMITED', 'too many failed ticket attempts from this address; retry later', wait);
   }
 
   private report(address: string, limited: boolean): void {
@@ -151,3 +154,5 @@ export class GlideinService {
     }
   }
 }
+
+const limitedError = (wait: number) => new RetryLaterError('RATE_LIMITED', 'too many failed ticket attempts from this address; retry later', wait);

@@ -6,14 +6,13 @@ import { Settings } from '../config/settings.js';
 /**
  * Prometheus metrics. Labels carry names and outcomes, never a secret or a token.
  *
- * What a scrape costs is bounded whoever scrapes and however often: every gauge read from the
- * database takes its figures from `cached()`, computed at most once per metrics.cacheSeconds
- * (real time) by aggregate queries, and concurrent scrapes share one rendering of the registry.
+ * What a scrape costs is bounded whoever scrapes and however often: the text is rendered at most
+ * once per metrics.cacheSeconds (real time), concurrent scrapes sharing one rendering, and every
+ * gauge read from the database takes its figures from `cached()` too, by aggregate queries.
  */
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
-  private rendering?: Promise<string>;
 
   readonly httpDuration = new Histogram({
     name: 'glidekey_http_request_duration_seconds',
@@ -48,11 +47,11 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry, prefix: 'glidekey_' });
   }
 
-  /** The registry in Prometheus text format; scrapes that arrive while one is rendered share it. */
-  scrape(): Promise<string> {
-    this.rendering ??= this.registry.metrics().finally(() => (this.rendering = undefined));
-    return this.rendering;
-  }
+  /**
+   * The registry in Prometheus text format, rendered at most once per metrics.cacheSeconds: scrapes
+   * within that time, and scrapes that arrive while it renders, get the same text.
+   */
+  readonly scrape: () => Promise<string> = this.cached(() => this.registry.metrics());
 
   /**
    * `load`, computed at most once per metrics.cacheSeconds: callers within that time (and callers
