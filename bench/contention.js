@@ -4,7 +4,8 @@
 // Two probes run side by side, each one request at a time: a mint (POST /api/v1/sites/{site}/tokens)
 // and a glidein fetch with a fresh valid ticket (POST /api/v1/glidein/credentials). Baseline, same
 // run and same service: the probes' p50 while nothing else runs. Then the same probes while a
-// worker thread scrapes /metrics 4-way, pages GET /tokens and GET /audit through the big tables,
+// worker thread scrapes /metrics 4-way, pages GET /tokens and GET /audit through the big tables
+// (one request in flight each: an auditor with two requests in flight, as in issue 11),
 // and sends 1,000 bad tickets a second from 127.0.0.2. Figures: loaded p50 / idle p50 per probe.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { failWithOutput, serviceEnv, startChild, stopChild, waitReady } from './mint-http.js';
 import { fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile, sleep } from './util.js';
 
-export const CONTENTION_DEFAULTS = { ledgerRows: 300_000, auditRows: 300_000, phaseSeconds: 4, badPerSecond: 1000, scrapers: 4, listers: 2, tickets: 10_000, readyTimeoutMs: 30_000 };
+export const CONTENTION_DEFAULTS = { ledgerRows: 300_000, auditRows: 300_000, phaseSeconds: 4, badPerSecond: 1000, scrapers: 4, listers: 1, tickets: 10_000, readyTimeoutMs: 30_000 };
 
 const SITE = 'bench-site';
 const ENTRY = 'bench-entry';
