@@ -7,8 +7,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type pino from 'pino';
 import { AppModule } from './app.module.js';
 import { Clock } from './common/clock.js';
-import { frameworkErrorReply, NotJsonObjectError } from './common/exception.filter.js';
+import { frameworkErrorReply, JsonTooDeepError, NotJsonObjectError } from './common/exception.filter.js';
 import { DomainError } from './common/errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-depth.js';
 import { forbiddenField, globalValidationPipe } from './common/validation.js';
 import { Settings } from './config/settings.js';
 import { AppConfig } from './config/config.schema.js';
@@ -57,17 +58,21 @@ export interface CreateAppOptions {
   docsUi?: boolean;
 }
 
-/** JSON bodies only, and only objects or arrays: Fastify's default parser (prototype poisoning refused), stricter. */
+/**
+ * JSON bodies only, and only objects or arrays: Fastify's default parser (prototype poisoning
+ * refused), stricter, and no deeper than MAX_JSON_DEPTH (checked by a linear scan before parsing).
+ */
 function installJsonParser(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) =>
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
+    if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new JsonTooDeepError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     parse(req, body as string, (err: Error | null, value?: unknown) => {
       if (err) return done(poisonedField(body as string) ?? err, undefined);
       if (value === null || typeof value !== 'object') return done(new NotJsonObjectError('request body must be a JSON object'), undefined);
       done(null, value);
-    }),
-  );
+    });
+  });
 }
 
 /**

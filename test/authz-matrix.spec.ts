@@ -20,7 +20,7 @@ const JTI = '0'.repeat(32);
 const ROUTES: Route[] = [
   { method: 'GET', path: '/healthz', pattern: '/healthz', roles: 'public' },
   { method: 'GET', path: '/readyz', pattern: '/readyz', roles: 'public' },
-  { method: 'GET', path: '/metrics', pattern: '/metrics', roles: 'public' },
+  { method: 'GET', path: '/metrics', pattern: '/metrics', roles: ['frontend-admin', 'factory-admin', 'auditor'] },
   { method: 'GET', path: '/api/v1/audit', pattern: '/api/v1/audit', roles: ['frontend-admin', 'factory-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/apikeys', pattern: '/api/v1/apikeys', roles: ['frontend-admin', 'factory-admin'], body: { name: 'x-new', roles: ['auditor'] } },
   { method: 'GET', path: '/api/v1/apikeys', pattern: '/api/v1/apikeys', roles: ['frontend-admin', 'factory-admin', 'auditor'] },

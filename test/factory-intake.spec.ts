@@ -170,11 +170,11 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
     expect(row.sealed_value).toMatch(/^v1:/);
     expect(row.sealed_value).not.toContain('newest');
     expect(t.logs()).not.toContain('newest');
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
     expect(metrics).toMatch(/glidekey_factory_credentials_received_total\{type="idtoken",result="CREDENTIAL_OLDER"\} 2/);
     expect(metrics).toMatch(/glidekey_factory_credentials_received_total\{type="idtoken",result="stored"\} 4/);
-    expect(metrics).toMatch(/glidekey_factory_credential_seconds_to_expiry\{frontend="fe.example.org",entry="CE_1",type="idtoken"\} 3(599|600)\n/);
-    expect(metrics).toMatch(/glidekey_factory_credentials\{state="missing"\} 1/);
+    expect(metrics).toMatch(/glidekey_factory_credential_min_seconds_to_expiry\{type="idtoken"\} 3(599|600)\n/);
+    expect(metrics).toMatch(/glidekey_factory_credentials\{state="missing",type="scitoken"\} 1/);
     expect(metrics).not.toContain('newest');
   });
 });

@@ -116,8 +116,8 @@ describe('forwarding between a frontend process and a factory process', () => {
     views.push(['GET /deliveries', (await feApi().get('/deliveries?limit=1000')).text]);
     views.push(['GET /factories', (await feApi().get('/factories')).text]);
     views.push(['GET /factory/cache', (await faApi().get('/factory/cache')).text]);
-    views.push(['frontend /metrics', await (await fetch(`${fe.url}/metrics`)).text()]);
-    views.push(['factory /metrics', await (await fetch(`${fa.url}/metrics`)).text()]);
+    views.push(['frontend /metrics', await (await fetch(`${fe.url}/metrics`, { headers: { authorization: `Bearer ${fe.adminKey}` } })).text()]);
+    views.push(['factory /metrics', await (await fetch(`${fa.url}/metrics`, { headers: { authorization: `Bearer ${fa.adminKey}` } })).text()]);
     for (const [where, text] of views) {
       expect([where, text.length > 0]).toEqual([where, true]);
       expect([where, JWT.exec(text)?.[0] ?? null]).toEqual([where, null]);

@@ -146,7 +146,7 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
     const sync = await api.post('/factories/factory-b/sync');
     expect(sync.json).toMatchObject({ entries: null, error: expect.stringMatching(/^UNREACHABLE: /) });
     expect((await api.get('/factories')).json[0]).toMatchObject({ syncError: expect.stringMatching(/^UNREACHABLE/), entries: expect.arrayContaining([expect.objectContaining({ name: 'E1' })]) });
-    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    const metrics = await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${a.adminKey}` } })).text();
     expect(metrics).toMatch(/glidekey_delivery_attempts_total\{factory="factory-b",result="UNREACHABLE"\} [1-9]/);
     expect(metrics).toMatch(/glidekey_deliveries\{state="pending"\} 1\b/);
   });

@@ -20,7 +20,7 @@ describe.each(ENGINES)('revocations a collector reads as meant (%s)', (engine) =
   const revocationFile = join(confDir, 'revocation.conf');
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_FRONTEND_REVOCATION_FILE: revocationFile, GLIDEKEY_REVOCATION_MAX_JTIS: '3', GLIDEKEY_REVOCATION_MAX_SUBJECTS: '4' } });
+    t = await startTestApp({ engine, env: { GLIDEKEY_FRONTEND_REVOCATION_FILE: revocationFile, GLIDEKEY_REVOCATION_MAX_JTIS: '3', GLIDEKEY_REVOCATION_MAX_SUBJECTS: '4', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     expect((await api.post('/sites', { name: 'rsite' })).status).toBe(201);
   });
@@ -108,7 +108,7 @@ describe.each(ENGINES)('the last good revocation file (%s)', (engine) => {
   beforeAll(async () => {
     // SQLite: a stored rule no expression can carry. PostgreSQL text cannot hold a NUL, so there the
     // stored rules pass the subject ceiling (a lowered revocation.maxSubjects does the same).
-    t = await startTestApp({ engine, env: { GLIDEKEY_FRONTEND_REVOCATION_FILE: revocationFile, GLIDEKEY_REVOCATION_MAX_SUBJECTS: engine === 'sqlite' ? '1000' : '2' } });
+    t = await startTestApp({ engine, env: { GLIDEKEY_FRONTEND_REVOCATION_FILE: revocationFile, GLIDEKEY_REVOCATION_MAX_SUBJECTS: engine === 'sqlite' ? '1000' : '2', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     expect((await api.post('/sites', { name: 'rsite' })).status).toBe(201);
     expect((await api.post('/revocations/subjects', { subject: 'busy@fe' })).status).toBe(200);

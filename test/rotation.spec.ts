@@ -34,7 +34,7 @@ describe.each(ENGINES)('rotation and renewal with a controlled clock on %s', (en
     expect(await version('hourly')).toBe(2);
     expect((await api.get('/sites/hourly')).json.secondsUntilRotation).toBe(HOUR);
     t.clock.advance(600);
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
     expect(metrics).toContain('glidekey_site_key_age_seconds{site="hourly"} 600');
     expect(metrics).toContain('glidekey_site_seconds_until_rotation{site="hourly"} 3000');
   });

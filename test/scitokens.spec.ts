@@ -54,7 +54,7 @@ describe('SciTokens', () => {
 
   beforeAll(async () => {
     sourceDir = tempDir('scitoken-sources-');
-    t = await startTestApp({ env: { GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '300', GLIDEKEY_SCITOKENS_SOURCE_DIRS: sourceDir } });
+    t = await startTestApp({ env: { GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '300', GLIDEKEY_SCITOKENS_SOURCE_DIRS: sourceDir, GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     const put = await api.put('/scitoken-issuers/test-issuer', { issuer: ISSUER, jwks: await jwks() });
     expect(put.status).toBe(201);
@@ -105,7 +105,7 @@ describe('SciTokens', () => {
     const signature = esToken.split('.')[2];
     expect((await api.get('/scitokens')).text).not.toContain(signature);
     expect((await api.get('/audit?limit=1000')).text).not.toContain(signature);
-    expect(await (await fetch(`${t.url}/metrics`)).text()).not.toContain(signature);
+    expect(await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text()).not.toContain(signature);
     expect(t.logs()).not.toContain(signature);
   });
 
@@ -261,7 +261,7 @@ describe('SciTokens', () => {
     expect((await tick()).alarms).toContain('watched');
     expect((await tick()).alarms).not.toContain('watched');
     expect(t.logs()).toMatch(/SciToken watched \(trust domain CMS\) is expiring in 200 s/);
-    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
     expect(metrics).toContain('glidekey_scitoken_seconds_to_expiry{name="watched"} 200');
     expect(metrics).toMatch(/glidekey_scitokens\{state="expiring"\} \d+/);
     t.clock.advance(200);

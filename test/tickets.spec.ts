@@ -27,7 +27,7 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_TICKETS_MAX_COUNT: '200', GLIDEKEY_TICKETS_MAX_TTL_SECONDS: '86400', GLIDEKEY_TICKETS_DEFAULT_TTL_SECONDS: '3600', GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000' } });
+    t = await startTestApp({ engine, env: { GLIDEKEY_TICKETS_MAX_COUNT: '200', GLIDEKEY_TICKETS_MAX_TTL_SECONDS: '86400', GLIDEKEY_TICKETS_DEFAULT_TTL_SECONDS: '3600', GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     ({ frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' }));
     token = await mintToken(t, 'SiteA');
@@ -102,7 +102,7 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       const res = await issue({ count: 3 });
       const rows = JSON.stringify(await t.db.read((m) => m.query('SELECT * FROM glidein_tickets')));
       const audit = JSON.stringify(await t.db.read((m) => m.query('SELECT * FROM audit_log')));
-      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
       for (const k of issued) {
         // (a boolean, so that a failure does not print the haystack)
         for (const [name, haystack] of Object.entries({ rows, audit, metrics, logs: t.logs() })) expect([name, haystack.includes(secretOf(k))]).toEqual([name, false]);
@@ -235,13 +235,13 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       expect(await t.app.get(TicketsService).purgeExpired()).not.toHaveProperty('E6');
       const line = (await api.get('/audit?action=ticket.expire&target=entry:E6')).json.entries;
       expect(line).toEqual([expect.objectContaining({ actor: 'system', detail: { count: 1 } })]);
-      expect(await (await fetch(`${t.url}/metrics`)).text()).toMatch(/glidekey_tickets_expired_total\{entry="E6"\} 1\b/);
+      expect(await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text()).toMatch(/glidekey_tickets_expired_total\{entry="E6"\} 1\b/);
     });
   });
 
   describe('metrics', () => {
     it('count issued, consumed, refused and outstanding tickets per entry, and never show a ticket', async () => {
-      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
       const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
       expect(value(/^glidekey_tickets_issued_total\{entry="E1"\} (\d+)/m)).toBeGreaterThan(200);
       expect(value(/^glidekey_tickets_consumed_total\{entry="E1"\} (\d+)/m)).toBeGreaterThanOrEqual(5);
@@ -281,7 +281,7 @@ describe('glidein fetch rate limiting', () => {
     // A new window: failures are counted from zero again.
     expect((await fetchCredentials(t, bad)).status).toBe(401);
     expect((await fetchCredentials(t, tickets[2])).status).toBe(200);
-    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const text = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
     expect(text).toMatch(/glidekey_ticket_fetches_refused_total\{reason="rate_limited",entry=""\} 3\b/);
     // Invalid attempts are not audited one by one (the audit log must not be floodable) ...
     expect((await api.get('/audit?action=ticket.&limit=100')).json.entries.filter((e: { result: string }) => e.result !== 'success')).toEqual([]);

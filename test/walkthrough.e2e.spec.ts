@@ -131,7 +131,7 @@ describe('README walk-through against node dist/main.js', () => {
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
     const ready = await (await fetch(`${svc.url}/readyz`)).json();
     expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', migrations: 'ok', keys: 'ok', writes: 'ok' } });
-    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    const metrics = await (await fetch(`${svc.url}/metrics`, { headers: { authorization: `Bearer ${svc.adminKey}` } })).text();
     expect(metrics).toContain('glidekey_tokens_minted_total{site="el7_osg35"} 3');
     expect(metrics).toMatch(/glidekey_token_verifications_total\{result="valid"\} 1/);
     expect(metrics).toMatch(/glidekey_token_verifications_total\{result="REVOKED"\} 1/);

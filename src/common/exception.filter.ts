@@ -59,6 +59,7 @@ export function describe(err: unknown): Described {
   const cause = (err instanceof HttpException && err.cause ? err.cause : err) as { code?: string; statusCode?: number };
   if (cause instanceof DomainError) return { status: cause.status, code: cause.code, message: cause.message, field: cause.field };
   if (cause instanceof SyntaxError && cause.statusCode === 400) return { status: 400, code: 'MALFORMED_JSON', message: 'request body is not valid JSON' };
+  if (cause instanceof JsonTooDeepError) return { status: 400, code: 'JSON_TOO_DEEP', message: cause.message };
   if (cause instanceof NotJsonObjectError) return { status: 400, code: 'MALFORMED_JSON', message: cause.message };
   const fastify = typeof cause?.code === 'string' ? FASTIFY_CODES[cause.code] : undefined;
   if (fastify) return { status: cause.statusCode ?? 400, ...fastify };
@@ -83,5 +84,10 @@ export function frameworkErrorReply(err: unknown, reply: FastifyReply): void {
 
 /** A JSON body that is valid JSON but not an object or array. */
 export class NotJsonObjectError extends Error {
+  readonly statusCode = 400;
+}
+
+/** A JSON body nested deeper than MAX_JSON_DEPTH: refused before it is parsed. */
+export class JsonTooDeepError extends Error {
   readonly statusCode = 400;
 }

@@ -32,7 +32,7 @@ describe(loadConfig.name, () => {
     expect(c.host).toBe('127.0.0.1');
     expect(c.roles).toEqual(['frontend', 'factory']);
     expect(c.tokens).toEqual({ defaultLifetimeSeconds: 86400, maxLifetimeSeconds: 604800, renewFraction: 0.5 });
-    expect(c.metrics.public).toBe(true);
+    expect(c.metrics).toEqual({ public: false, cacheSeconds: 5 });
     expect(c.scheduler.tickSeconds).toBe(60);
     expect(c.database.url).toBeUndefined();
     expect(c.masterKeyFile).toBeUndefined();

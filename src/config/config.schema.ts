@@ -97,9 +97,11 @@ export const configSchema = z
         /** Failed fetches allowed per client address per window before 429; valid tickets are never throttled. */
         failureLimit: seconds(1, 1_000_000).default(20),
         failureWindowSeconds: seconds(1, 86_400).default(60),
+        /** An address over the failure limit gets this many lookups a second; the rest are 429 before any database work. */
+        limitedLookupsPerSecond: seconds(0, 1000).default(5),
       })
       .strict()
-      .default({ maxTtlSeconds: 604_800, defaultTtlSeconds: 604_800, maxCount: 10_000, minTokenLifetimeSeconds: 600, failureLimit: 20, failureWindowSeconds: 60 }),
+      .default({ maxTtlSeconds: 604_800, defaultTtlSeconds: 604_800, maxCount: 10_000, minTokenLifetimeSeconds: 600, failureLimit: 20, failureWindowSeconds: 60, limitedLookupsPerSecond: 5 }),
     scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().default({ tickSeconds: 60 }),
     tokens: z
       .object({
@@ -134,7 +136,15 @@ export const configSchema = z
       .strict()
       .default({ expiringSeconds: 86_400, sourceDirs: [] }),
     tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
-    metrics: z.object({ public: boolish.default(true) }).strict().default({ public: true }),
+    metrics: z
+      .object({
+        /** Serve /metrics without an API key. Off by default: the figures name sites and entries. */
+        public: boolish.default(false),
+        /** Database-backed gauges are recomputed at most once per this (0: on every scrape). */
+        cacheSeconds: seconds(0, 300).default(5),
+      })
+      .strict()
+      .default({ public: false, cacheSeconds: 5 }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -3,9 +3,15 @@ import { Counter, Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { CacheService } from './cache.service.js';
 
-const STATES = ['valid', 'expiring', 'expired', 'missing'] as const;
+const STATES = ['valid', 'expiring', 'expired'] as const;
+const TYPES = ['idtoken', 'scitoken'] as const;
 
-/** The factory cache in Prometheus: what arrived, and each credential's time left, read at scrape time. */
+/**
+ * The factory cache in Prometheus: what arrived, and the cache's state in aggregate (counts per
+ * state and type, the soonest expiry per type). No series per credential: frontends times entries
+ * times types grows with every registration, and an alert needs only "the soonest one is close";
+ * which credential it is, GET /factory/cache says.
+ */
 @Injectable()
 export class CacheMetrics implements OnModuleInit {
   received!: Counter<'type' | 'result'>;
@@ -22,25 +28,31 @@ export class CacheMetrics implements OnModuleInit {
       labelNames: ['type', 'result'] as const,
       registers: [this.metrics.registry],
     });
-    const list = () => this.cache.list();
+    const summary = this.metrics.cached(() => this.cache.summary());
     new Gauge({
-      name: 'glidekey_factory_credential_seconds_to_expiry',
-      help: 'Seconds until each cached credential expires (0 once expired)',
-      labelNames: ['frontend', 'entry', 'type'] as const,
+      name: 'glidekey_factory_credential_min_seconds_to_expiry',
+      help: 'Seconds until the soonest-expiring cached credential of each type expires (0 once expired; absent when none is cached)',
+      labelNames: ['type'] as const,
       registers: [this.metrics.registry],
       async collect() {
+        const { byType, now } = await summary();
         this.reset();
-        for (const c of await list()) if (c.frontend !== null) this.set({ frontend: c.frontend, entry: c.entry, type: c.type }, c.secondsToExpiry);
+        for (const t of byType) if (t.soonest !== null) this.set({ type: t.type }, Math.max(0, Math.floor((t.soonest - now) / 1000)));
       },
     });
     new Gauge({
       name: 'glidekey_factory_credentials',
-      help: 'Cached credentials by state (missing: an entry needs one and no frontend sent it)',
-      labelNames: ['state'] as const,
+      help: 'Cached credentials by state and type (missing: an entry needs one and no frontend sent it)',
+      labelNames: ['state', 'type'] as const,
       registers: [this.metrics.registry],
       async collect() {
-        const all = await list();
-        for (const s of STATES) this.set({ state: s }, all.filter((c) => c.state === s).length);
+        const { byType, missing } = await summary();
+        this.reset();
+        for (const type of TYPES) {
+          const t = byType.find((b) => b.type === type);
+          for (const state of STATES) this.set({ state, type }, t ? t[state] : 0);
+          this.set({ state: 'missing', type }, missing[type]);
+        }
       },
     });
   }

@@ -72,14 +72,51 @@ export class CacheService {
     const missing = filter.frontend
       ? []
       : entries.flatMap((e) => {
-          const needs: CredentialType[] = [];
-          if (takesIdtokens(e.condorVersion)) needs.push('idtoken');
-          const alts = parseAuthMethod(e.authMethod);
-          if (alts.length && alts.every((a) => a.includes('scitoken'))) needs.push('scitoken');
-          return needs
+          return needsOf(e)
             .filter((t) => !have.has(`${e.name}\0${t}`))
             .map((type) => ({ frontend: null, entry: e.name, type, state: 'missing' as const, version: null, fingerprint: null, expiresAt: null, secondsToExpiry: null, receivedAt: null }));
         });
     return [...cached, ...missing];
   }
+
+  /**
+   * The cache in figures for the metrics, by aggregate queries over indexed columns: per type, how
+   * many credentials are valid, expiring or expired and the soonest expiry; and how many an entry
+   * needs that no frontend sent. Only the entries' own rows (as many as the admin defined) reach JS.
+   */
+  async summary(): Promise<{ byType: { type: CredentialType; valid: number; expiring: number; expired: number; soonest: number | null }[]; missing: Record<CredentialType, number>; now: number }> {
+    const now = this.clock.now();
+    const soon = now + this.settings.config.factory.expiringSeconds * 1000;
+    const [rows, pairs, entries] = await this.db.read(async (m) => [
+      await m
+        .createQueryBuilder(CachedCredential, 'c')
+        .select('c.type', 'type')
+        .addSelect('SUM(CASE WHEN c.expires_at <= :now THEN 1 ELSE 0 END)', 'expired')
+        .addSelect('SUM(CASE WHEN c.expires_at > :now AND c.expires_at < :soon THEN 1 ELSE 0 END)', 'expiring')
+        .addSelect('COUNT(*)', 'n')
+        .addSelect('MIN(c.expires_at)', 'soonest')
+        .setParameters({ now, soon })
+        .groupBy('c.type')
+        .getRawMany<{ type: CredentialType; expired: string | number; expiring: string | number; n: string | number; soonest: string | number | null }>(),
+      await m.createQueryBuilder(CachedCredential, 'c').select('c.entry', 'entry').addSelect('c.type', 'type').distinct(true).getRawMany<{ entry: string; type: string }>(),
+      await m.find(FactoryEntry, { select: { name: true, condorVersion: true, authMethod: true } }),
+    ] as const);
+    const have = new Set(pairs.map((p) => `${p.entry}\0${p.type}`));
+    const missing: Record<CredentialType, number> = { idtoken: 0, scitoken: 0 };
+    for (const e of entries) for (const t of needsOf(e)) if (!have.has(`${e.name}\0${t}`)) missing[t]++;
+    const byType = rows.map((r) => {
+      const [expired, expiring, n] = [Number(r.expired), Number(r.expiring), Number(r.n)];
+      return { type: r.type, valid: n - expired - expiring, expiring, expired, soonest: r.soonest === null ? null : Number(r.soonest) };
+    });
+    return { byType, missing, now };
+  }
+}
+
+/** The credentials an entry needs: an IDTOKEN where its HTCondor takes one, a SciToken where every auth-method alternative needs one. */
+function needsOf(e: Pick<FactoryEntry, 'condorVersion' | 'authMethod'>): CredentialType[] {
+  const needs: CredentialType[] = [];
+  if (takesIdtokens(e.condorVersion)) needs.push('idtoken');
+  const alts = parseAuthMethod(e.authMethod);
+  if (alts.length && alts.every((a) => a.includes('scitoken'))) needs.push('scitoken');
+  return needs;
 }

@@ -32,7 +32,8 @@ export class DeliveriesService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const counts = () => this.counts();
+    // GROUP BY state over the deliveries_due index (state, next_attempt_at), at most once per cacheSeconds.
+    const counts = this.metrics.cached(() => this.counts());
     new Gauge({
       name: 'glidekey_deliveries',
       help: 'Outbox rows by state (pending, delivered, superseded, dropped, refused)',

@@ -79,11 +79,11 @@ export class FactoryClient {
     }
     let text: string;
     try {
-      text = await res.text();
+      text = await readCapped(res, MAX_RESPONSE);
     } catch (err) {
+      if (err instanceof FactoryCallError) throw err;
       throw failed(err);
     }
-    if (text.length > MAX_RESPONSE) throw new FactoryCallError('BAD_RESPONSE', 'the factory answered too much');
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -96,4 +96,37 @@ export class FactoryClient {
     }
     return json;
   }
+}
+
+/**
+ * The body as text, read chunk by chunk and abandoned (the connection closed) as soon as it passes
+ * `max` bytes: a hostile factory's endless answer costs at most `max` of memory, never its size.
+ */
+async function readCapped(res: Response, max: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new FactoryCallError('BAD_RESPONSE', 'the factory answered too much');
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => undefined);
+        throw new FactoryCallError('BAD_RESPONSE', 'the factory answered too much');
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof FactoryCallError) throw err;
+    const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    throw new FactoryCallError(timeout ? 'TIMEOUT' : 'UNREACHABLE', timeout ? 'the factory did not answer in time' : 'the factory broke off its answer');
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }

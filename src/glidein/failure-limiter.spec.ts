@@ -21,6 +21,21 @@ describe(FailureLimiter.name, () => {
     expect(limiter.fail('192.0.2.1')).toBe(0);
   });
 
+  it('admits lookups until over the limit, then only limitedLookupsPerSecond a clock second, until the window ends', () => {
+    const clock = new FakeClock();
+    const settings = new Settings(loadConfig({ GLIDEKEY_TICKETS_FAILURE_LIMIT: '2', GLIDEKEY_TICKETS_LIMITED_LOOKUPS_PER_SECOND: '2' }));
+    const limiter = new FailureLimiter(clock, settings);
+    const a = '192.0.2.9';
+    expect(limiter.admit(a)).toBe(0);
+    for (let i = 0; i < 3; i++) limiter.fail(a);
+    expect([limiter.admit(a), limiter.admit(a), limiter.admit(a), limiter.admit(a)]).toEqual([0, 0, 60, 60]);
+    expect(limiter.admit('192.0.2.10')).toBe(0);
+    clock.advance(1);
+    expect([limiter.admit(a), limiter.admit(a), limiter.admit(a)]).toEqual([0, 0, 59]);
+    clock.advance(59);
+    expect([limiter.admit(a), limiter.admit(a), limiter.admit(a)]).toEqual([0, 0, 0]);
+  });
+
   it('counts an IPv6 /64 as one address, and an IPv4-mapped address as its IPv4 one', () => {
     expect(keyOf('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
     expect(keyOf('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');

@@ -9,12 +9,20 @@ export const MAX_TRACKED = 100_000;
 interface Window {
   start: number;
   failures: number;
+  /** While over the limit: the clock second of the last admitted lookup, and how many it had. */
+  second?: number;
+  lookups?: number;
 }
 
 /**
  * Counts failed ticket fetches per client address in fixed windows of tickets.failureWindowSeconds.
  * Only failures are counted and only failures are throttled: thousands of glideins behind one
  * site's NAT share an address, and their valid tickets must always be served.
+ *
+ * Once an address is over the limit, its requests are answered 429 before any database work,
+ * except tickets.limitedLookupsPerSecond a second that are still looked up: a prober's thousand a
+ * second cost the database nothing, while the valid tickets of glideins behind the same NAT go on
+ * being served (those turned away keep their ticket and retry after Retry-After).
  *
  * Written here rather than taken from rate-limiter-flexible: its memory limiter reads Date.now()
  * and arms a timer per key, so it can neither follow the injected Clock nor cap its key count.
@@ -43,6 +51,22 @@ export class FailureLimiter {
     }
     w.failures++;
     return w.failures > failureLimit ? Math.max(1, Math.ceil((w.start + windowMs - now) / 1000)) : 0;
+  }
+
+  /** Before the lookup: the seconds to wait when `address` is over the limit and out of lookups, else 0 (go ahead). */
+  admit(address: string): number {
+    const { failureLimit, failureWindowSeconds, limitedLookupsPerSecond } = this.settings.config.tickets;
+    const windowMs = failureWindowSeconds * 1000;
+    const now = this.clock.now();
+    const w = this.windows.get(keyOf(address));
+    if (!w || w.failures <= failureLimit || now - w.start >= windowMs || now < w.start) return 0;
+    const second = Math.floor(now / 1000);
+    if (w.second !== second) [w.second, w.lookups] = [second, 0];
+    if (w.lookups! < limitedLookupsPerSecond) {
+      w.lookups!++;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((w.start + windowMs - now) / 1000));
   }
 
   get tracked(): number {

@@ -74,6 +74,17 @@ export class GlideinService {
     private readonly metrics: TicketsMetrics,
   ) {}
 
+  /**
+   * Asked before anything else is done for a fetch (LimitedAddressHook): the refusal for an address
+   * over the failure limit and out of its lookup allowance (see FailureLimiter), counted and logged.
+   */
+  refusalBeforeLookup(address: string): RetryLaterError | undefined {
+    const wait = this.limiter.admit(address);
+    if (!wait) return undefined;
+    this.report(address, true);
+    return limitedError(wait);
+  }
+
   async fetch(bearer: string, address: string): Promise<GlideinCredentials> {
     const parsed = parseTicket(bearer);
     const { ticket, entry } = await this.lookup(parsed?.id);
@@ -186,15 +197,21 @@ export class GlideinService {
    */
   private refuse(address: string): never {
     const wait = this.limiter.fail(address);
-    this.metrics.refuse(wait ? 'rate_limited' : 'invalid');
+    this.report(address, wait > 0);
+    if (wait) throw limitedError(wait);
+    throw new DomainError('TICKET_INVALID', TICKET_REFUSED);
+  }
+
+  private report(address: string, limited: boolean): void {
+    this.metrics.refuse(limited ? 'rate_limited' : 'invalid');
     this.refusedSinceWarn++;
     const now = this.clock.now();
     if (now - this.lastWarn >= WARN_EVERY_MS || now < this.lastWarn) {
-      this.log.warn(`refused ${this.refusedSinceWarn} glidein credential fetch(es) with a bad ticket since the last report (latest from ${address}${wait ? ', now rate-limited' : ''})`);
+      this.log.warn(`refused ${this.refusedSinceWarn} glidein credential fetch(es) with a bad ticket since the last report (latest from ${address}${limited ? ', now rate-limited' : ''})`);
       this.refusedSinceWarn = 0;
       this.lastWarn = now;
     }
-    if (wait) throw new RetryLaterError('RATE_LIMITED', 'too many failed ticket attempts from this address; retry later', wait);
-    throw new DomainError('TICKET_INVALID', TICKET_REFUSED);
   }
 }
+
+const limitedError = (wait: number) => new RetryLaterError('RATE_LIMITED', 'too many failed ticket attempts from this address; retry later', wait);

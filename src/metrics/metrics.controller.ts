@@ -8,12 +8,12 @@ import { MetricsService } from './metrics.service.js';
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
-  /** Prometheus text format. Public unless metrics.public is false. */
+  /** Prometheus text format. Needs one of the roles unless metrics.public is true. */
   @Get()
   @PublicWhen('metrics.public')
   @Roles('frontend-admin', 'factory-admin', 'auditor')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
+    return this.metrics.scrape();
   }
 }

@@ -3,10 +3,12 @@ import { Gauge } from 'prom-client';
 import { Clock } from '../common/clock.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { SiteKey } from '../sites/site-key.entity.js';
-import { Site } from '../sites/site.entity.js';
 
-/** Per-site key age and time to the next rotation, read from the database at scrape time. */
+/**
+ * Per-site key age and time to the next rotation, by one join (no entity loading), at most once
+ * per metrics.cacheSeconds. One series per site is kept: sites are created by a frontend admin, one
+ * per collector site, so their number is the admin's, and a key's age is needed site by site.
+ */
 @Injectable()
 export class RotationMetrics implements OnModuleInit {
   constructor(
@@ -16,11 +18,12 @@ export class RotationMetrics implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const snapshot = () =>
-      this.db.read(async (m) => ({
-        sites: await m.find(Site, { select: { id: true, name: true, nextRotationAt: true } }),
-        keys: await m.find(SiteKey, { select: { siteId: true, createdAt: true }, where: { state: 'active' } }),
-      }));
+    const snapshot = this.metrics.cached(async () => {
+      const rows: { name: string; next: string | number | null; created: string | number | null }[] = await this.db.read((m) =>
+        m.query("SELECT s.name AS name, s.next_rotation_at AS next, k.created_at AS created FROM sites s LEFT JOIN site_keys k ON k.site_id = s.id AND k.state = 'active'"),
+      );
+      return rows.map((r) => ({ name: r.name, nextRotationAt: r.next === null ? null : Number(r.next), createdAt: r.created === null ? null : Number(r.created) }));
+    });
     const clock = this.clock;
     new Gauge({
       name: 'glidekey_site_key_age_seconds',
@@ -28,13 +31,9 @@ export class RotationMetrics implements OnModuleInit {
       labelNames: ['site'] as const,
       registers: [this.metrics.registry],
       async collect() {
-        const { sites, keys } = await snapshot();
-        const created = new Map(keys.map((k) => [k.siteId, k.createdAt]));
+        const sites = await snapshot();
         this.reset();
-        for (const s of sites) {
-          const at = created.get(s.id);
-          if (at !== undefined) this.set({ site: s.name }, Math.max(0, (clock.now() - at) / 1000));
-        }
+        for (const s of sites) if (s.createdAt !== null) this.set({ site: s.name }, Math.max(0, (clock.now() - s.createdAt) / 1000));
       },
     });
     new Gauge({
@@ -43,7 +42,7 @@ export class RotationMetrics implements OnModuleInit {
       labelNames: ['site'] as const,
       registers: [this.metrics.registry],
       async collect() {
-        const { sites } = await snapshot();
+        const sites = await snapshot();
         this.reset();
         for (const s of sites) if (s.nextRotationAt !== null) this.set({ site: s.name }, Math.max(0, (s.nextRotationAt - clock.now()) / 1000));
       },

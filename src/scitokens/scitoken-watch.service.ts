@@ -22,7 +22,9 @@ export class SciTokenWatch implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const list = () => this.scitokens.list();
+    // Checking every token costs crypto: at most once per metrics.cacheSeconds. One series per
+    // stored SciToken: they are the frontend admin's, a handful per VO.
+    const list = this.metrics.cached(() => this.scitokens.list());
     new Gauge({
       name: 'glidekey_scitoken_seconds_to_expiry',
       help: 'Seconds until each stored SciToken expires (0 once expired)',

@@ -34,15 +34,19 @@ export class TicketsMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     const { db, clock } = this;
+    // Entries are the factory admin's, so one series per entry is bounded; the count is read from
+    // the glidein_tickets_open index (consumed_at, entry, expires_at), at most once per cacheSeconds.
+    const outstanding = this.metrics.cached(
+      (): Promise<{ entry: string; n: string | number }[]> =>
+        db.read((m) => m.query(`SELECT entry, COUNT(*) AS n FROM glidein_tickets WHERE consumed_at IS NULL AND expires_at > ${db.isPostgres ? '$1' : '?'} GROUP BY entry`, [clock.now()])),
+    );
     new Gauge({
       name: 'glidekey_tickets_outstanding',
       help: 'Unused, unexpired glidein bootstrap tickets, by entry (read at scrape time)',
       labelNames: ['entry'] as const,
       registers: [this.metrics.registry],
       async collect() {
-        const rows: { entry: string; n: string | number }[] = await db.read((m) =>
-          m.query(`SELECT entry, COUNT(*) AS n FROM glidein_tickets WHERE consumed_at IS NULL AND expires_at > ${db.isPostgres ? '$1' : '?'} GROUP BY entry`, [clock.now()]),
-        );
+        const rows = await outstanding();
         this.reset();
         for (const r of rows) this.set({ entry: r.entry }, Number(r.n));
       },

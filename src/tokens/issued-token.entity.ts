@@ -3,7 +3,8 @@ import { msColumn } from '../database/columns.js';
 
 /** The ledger: one row per minted IDTOKEN. The token itself is never stored. */
 @Entity('issued_tokens')
-@Index('issued_tokens_site', ['siteName', 'issuedAt'])
+@Index('issued_tokens_site_issued', ['siteName', 'issuedAt', 'jti'])
+@Index('issued_tokens_issued', ['issuedAt', 'jti'])
 export class IssuedToken {
   @PrimaryColumn({ type: 'varchar', length: 32 })
   jti!: string;
