@@ -24,6 +24,8 @@ describe('frontend.reloadCommand (node dist/main.js)', () => {
       GLIDEKEY_FRONTEND_RELOAD_COMMAND: `${script.path} -daemon collector`,
       GLIDEKEY_FRONTEND_RELOAD_DEBOUNCE_MS: '200',
       GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600',
+      GLIDEKEY_METRICS_PUBLIC: 'true',
+      GLIDEKEY_METRICS_CACHE_SECONDS: '0',
     };
     const line = 'clean-env -daemon collector';
     let svc = await startService({ env });

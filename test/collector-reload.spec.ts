@@ -52,6 +52,9 @@ describe('frontend.reloadCommand, in process (a real script)', () => {
         GLIDEKEY_FRONTEND_RELOAD_COMMAND: `${script.path} ${ARGS}`,
         GLIDEKEY_FRONTEND_RELOAD_DEBOUNCE_MS: String(DEBOUNCE_MS),
         GLIDEKEY_FRONTEND_RELOAD_TIMEOUT_SECONDS: '3',
+        // These tests read counters between changes: metrics uncached (and public, to read them plainly).
+        GLIDEKEY_METRICS_PUBLIC: 'true',
+        GLIDEKEY_METRICS_CACHE_SECONDS: '0',
       },
     });
     api = client(t.api, t.adminKey);

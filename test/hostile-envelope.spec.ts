@@ -41,7 +41,7 @@ describe.each(ENGINES)('a hostile envelope on %s', (engine) => {
   beforeAll(async () => {
     await sodium.ready;
     fe = sodium.crypto_box_keypair();
-    t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+    t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_METRICS_PUBLIC: 'true', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     feKey = (await api.post('/factory/frontends', { name: FE, publicKey: Buffer.from(fe.publicKey).toString('base64') })).json.apiKey;
     factoryKey = Buffer.from((await api.get('/factory/identity')).json.publicKey, 'base64');

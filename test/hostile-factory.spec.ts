@@ -79,7 +79,7 @@ describe.each(ENGINES)('a hostile factory on %s', (engine) => {
   beforeAll(async () => {
     hostile = new HostileFactory();
     await hostile.start();
-    t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FORWARDING_REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_S) } });
+    t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FORWARDING_REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_S), GLIDEKEY_METRICS_PUBLIC: 'true', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     // The healthy factory is this process itself (both roles), as in forwarding.spec.ts.
     const fe = (await api.get('/frontend/identity')).json;

@@ -123,10 +123,10 @@ async function readCapped(res: Response, max: number): Promise<string> {
       }
       chunks.push(value);
     }
-  } catch (err) {
-    if (err instanceof FactoryCallError) throw err;
-    const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    throw new FactoryCallError(timeout ? 'TIMEOUT' : 'UNREACHABLE', timeout ? 'the factory did not answer in time' : 'the factory broke off its answer');
+  } finally {
+    reader.releaseLock();
   }
+  // A read that fails (the exchange deadline, a dropped connection) is classified by the caller,
+  // which knows whether its deadline fired.
   return Buffer.concat(chunks, size).toString('utf8');
 }
