@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseOld, readConfig, revokes } from '../src/tokens/old-classad.js';
 import { SubjectRevocation } from '../src/tokens/subject-revocation.entity.js';
 import { TokensService } from '../src/tokens/tokens.service.js';
-import { ENGINES, startTestApp, TestApp } from './support/app.js';
+import { Engine, ENGINES, startTestApp, TestApp } from './support/app.js';
 import { client, removeDir, tempDir } from './support/service.js';
 
 /** The expression a collector would load from the file, as the model reads it. */
@@ -13,32 +13,48 @@ function loaded(content: string) {
   return parseOld(line.value);
 }
 
-describe.each(ENGINES)('revocations a collector reads as meant (%s)', (engine) => {
-  let t: TestApp;
-  let api: ReturnType<typeof client>;
-  const confDir = tempDir('condor-config-');
-  const revocationFile = join(confDir, 'revocation.conf');
-
+/** A frontend with a revocation file, one site `rsite`, and helpers to mint and read a counter. */
+function frontendWithRevocationFile(engine: Engine, env: () => Record<string, string>) {
+  const ctx = {
+    t: undefined as unknown as TestApp,
+    api: undefined as unknown as ReturnType<typeof client>,
+    confDir: tempDir('condor-config-'),
+    get revocationFile() {
+      return join(this.confDir, 'revocation.conf');
+    },
+    async mint(subject?: string) {
+      const res = await ctx.api.post('/sites/rsite/tokens', subject ? { subject } : {});
+      expect(res.status).toBe(201);
+      return res.json as { jti: string; subject: string; issuedAt: number };
+    },
+    /** A counter's value, read uncached (metrics.cacheSeconds 0). */
+    async metric(name: string) {
+      const text = (await ctx.api.get('/../../metrics')).text as string;
+      const line = text.split('\n').find((l) => l.startsWith(name));
+      return line ? Number(line.split(' ').pop()) : 0;
+    },
+  };
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_FRONTEND_REVOCATION_FILE: revocationFile, GLIDEKEY_REVOCATION_MAX_JTIS: '3', GLIDEKEY_REVOCATION_MAX_SUBJECTS: '4', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
-    api = client(t.api, t.adminKey);
-    expect((await api.post('/sites', { name: 'rsite' })).status).toBe(201);
+    ctx.t = await startTestApp({ engine, env: { GLIDEKEY_FRONTEND_REVOCATION_FILE: ctx.revocationFile, GLIDEKEY_METRICS_CACHE_SECONDS: '0', ...env() } });
+    ctx.api = client(ctx.t.api, ctx.t.adminKey);
+    expect((await ctx.api.post('/sites', { name: 'rsite' })).status).toBe(201);
   });
   afterAll(async () => {
-    await t.close();
-    removeDir(confDir);
+    await ctx.t.close();
+    removeDir(ctx.confDir);
   });
+  return ctx;
+}
 
-  const mint = async (subject?: string) => {
-    const res = await api.post('/sites/rsite/tokens', subject ? { subject } : {});
-    expect(res.status).toBe(201);
-    return res.json as { jti: string; subject: string; issuedAt: number };
-  };
-  const metric = async (name: string) => {
-    const text = (await api.get('/../../metrics')).text as string;
-    const line = text.split('\n').find((l) => l.startsWith(name));
-    return line ? Number(line.split(' ').pop()) : 0;
-  };
+describe.each(ENGINES)('revocations a collector reads as meant (%s)', (engine) => {
+  const f = frontendWithRevocationFile(engine, () => ({ GLIDEKEY_REVOCATION_MAX_JTIS: '3', GLIDEKEY_REVOCATION_MAX_SUBJECTS: '4' }));
+  const { mint, metric } = f;
+  let api: ReturnType<typeof client>;
+  let t: TestApp;
+  let revocationFile: string;
+  beforeAll(() => {
+    ({ api, t, revocationFile } = f);
+  });
 
   it('revokes awkward subjects exactly: line feeds, tabs, C1 controls, a trailing backslash, quotes, $ forms', async () => {
     const subjects = ['ops\\', 'a\nb@fe\u009b', 'tab\there"$(FULL_HOSTNAME)$ENV(HOME)$$(X)@fe'];
@@ -100,34 +116,17 @@ describe.each(ENGINES)('revocations a collector reads as meant (%s)', (engine) =
 });
 
 describe.each(ENGINES)('the last good revocation file (%s)', (engine) => {
-  let t: TestApp;
+  // SQLite: a stored rule no expression can carry. PostgreSQL text cannot hold a NUL, so there the
+  // stored rules pass the subject ceiling (a lowered revocation.maxSubjects does the same).
+  const f = frontendWithRevocationFile(engine, () => ({ GLIDEKEY_REVOCATION_MAX_SUBJECTS: engine === 'sqlite' ? '1000' : '2' }));
+  const { mint, metric } = f;
   let api: ReturnType<typeof client>;
-  const confDir = tempDir('condor-config-');
-  const revocationFile = join(confDir, 'revocation.conf');
-
+  let t: TestApp;
+  let revocationFile: string;
   beforeAll(async () => {
-    // SQLite: a stored rule no expression can carry. PostgreSQL text cannot hold a NUL, so there the
-    // stored rules pass the subject ceiling (a lowered revocation.maxSubjects does the same).
-    t = await startTestApp({ engine, env: { GLIDEKEY_FRONTEND_REVOCATION_FILE: revocationFile, GLIDEKEY_REVOCATION_MAX_SUBJECTS: engine === 'sqlite' ? '1000' : '2', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
-    api = client(t.api, t.adminKey);
-    expect((await api.post('/sites', { name: 'rsite' })).status).toBe(201);
+    ({ api, t, revocationFile } = f);
     expect((await api.post('/revocations/subjects', { subject: 'busy@fe' })).status).toBe(200);
   });
-  afterAll(async () => {
-    await t.close();
-    removeDir(confDir);
-  });
-
-  const mint = async (subject: string) => {
-    const res = await api.post('/sites/rsite/tokens', { subject });
-    expect(res.status).toBe(201);
-    return res.json as { jti: string };
-  };
-  const metric = async (name: string) => {
-    const text = (await api.get('/../../metrics')).text as string;
-    const line = text.split('\n').find((l) => l.startsWith(name));
-    return line ? Number(line.split(' ').pop()) : 0;
-  };
 
   it('keeps the last good file, loudly, when a stored revocation cannot be written', async () => {
     const good = readFileSync(revocationFile, 'utf8');
