@@ -82,6 +82,13 @@ describe('passwords.d kept in line with the database (node dist/main.js)', () =>
     expect(readFileSync(join(dir, 'POOL')).equals(pool)).toBe(true);
     expect(readFileSync(revocationFile, 'utf8')).toMatch(/^# Written by glidekey[^\n]*\nSEC_TOKEN_REVOCATION_EXPR = false\n$/);
 
+    // Stop rotating and let the last grace end, so no key's grace runs out while the service is
+    // down (a restart with an hour's tick would not retire it, and the comparison below would race).
+    for (const s of sites) expect((await api.patch(`/sites/${s}`, { rotation: { enabled: false } })).status).toBe(200);
+    const quiet = Date.now() + 10_000;
+    while (Date.now() < quiet && ((await api.get('/sites/fast')).json.keys as KeyView[]).some((k) => k.state === 'grace')) await new Promise((r) => setTimeout(r, 200));
+    expect(((await api.get('/sites/fast')).json.keys as KeyView[]).some((k) => k.state === 'grace')).toBe(false);
+
     // Drift while stopped: a managed file deleted, another edited, a stale one left behind.
     await svc.stop();
     const files = readdirSync(dir).filter((f) => f !== 'POOL');
