@@ -11,6 +11,7 @@ import { Sealer } from './crypto/sealer.js';
 import { Db } from './database/db.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { LeaseService, replicaId } from './scheduler/lease.service.js';
+import { PacingInterceptor } from './common/read-pacer.js';
 
 /** What boot opened before Nest starts: validated settings, the migrated database, the master key. */
 export interface Runtime {
@@ -54,6 +55,8 @@ export class CoreModule {
         // Order matters: the request context wraps the audit of failures, which wraps the handler.
         { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
         { provide: APP_INTERCEPTOR, useClass: AuditFailuresInterceptor },
+        // Innermost: a paced read waits its turn after the guard let it in, inside its audit.
+        { provide: APP_INTERCEPTOR, useClass: PacingInterceptor },
       ],
       exports: [Settings, Db, Sealer, Clock, Random, MetricsService, AuditService, LeaseService],
     };

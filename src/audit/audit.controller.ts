@@ -4,6 +4,7 @@ import { Roles } from '../auth/access.decorator.js';
 import { Db } from '../database/db.js';
 import { AuditEntry } from './audit-entry.entity.js';
 import { AuditQueryDto } from './audit.query.dto.js';
+import { Paced } from '../common/read-pacer.js';
 
 const toResponse = (e: AuditEntry) => ({
   id: e.id,
@@ -25,6 +26,7 @@ export class AuditController {
 
   /** The audit log, newest first, filtered. */
   @Get()
+  @Paced('lists')
   @Roles('frontend-admin', 'factory-admin', 'auditor')
   list(@Query() q: AuditQueryDto) {
     const limit = q.limit ?? 100;

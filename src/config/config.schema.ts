@@ -112,6 +112,17 @@ export const configSchema = z
       })
       .strict()
       .default({ defaultLifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800, renewFraction: 0.5 }),
+    limits: z
+      .object({
+        /** List routes (GET /tokens, /audit, /deliveries, /factories, /factory/cache, /apikeys ...) a second, shared by all callers; more wait their turn. */
+        listRequestsPerSecond: z.coerce.number().int().min(1).max(10_000).default(50),
+        /** /metrics requests a second, shared by all scrapers (a Prometheus scrapes every 15-60 s). */
+        metricsRequestsPerSecond: z.coerce.number().int().min(1).max(10_000).default(10),
+        /** Requests that may wait their turn per kind; more get 429 RATE_LIMITED. */
+        pacedQueue: z.coerce.number().int().min(0).max(100_000).default(200),
+      })
+      .strict()
+      .default({ listRequestsPerSecond: 50, metricsRequestsPerSecond: 10, pacedQueue: 200 }),
     revocation: z
       .object({
         /**

@@ -5,6 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import { CacheService } from './cache.service.js';
 import { CredentialIntakeService } from './credential-intake.service.js';
 import { ListCacheQueryDto } from './dto/list-cache.query.dto.js';
+import { Paced } from '../common/read-pacer.js';
 
 @ApiTags('factory')
 @ApiBearerAuth()
@@ -26,6 +27,7 @@ export class CredentialsController {
 
   /** Per frontend, entry and type: state, version, expiry, received time and fingerprint; never the credential. */
   @Get('cache')
+  @Paced('lists')
   @Roles('factory-admin', 'auditor')
   list(@Query() q: ListCacheQueryDto) {
     return this.cache.list(q);

@@ -10,6 +10,7 @@ import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
 import { RegisterFactoryDto } from './dto/register-factory.dto.js';
 import { EntriesSyncService } from './entries-sync.service.js';
 import { FactoriesService } from './factories.service.js';
+import { Paced } from '../common/read-pacer.js';
 
 /** A factory name as registered (host-like: may hold a colon). */
 class FactoryNamePipe implements PipeTransform<string, string> {
@@ -41,6 +42,7 @@ export class FactoriesController {
 
   /** The factories, each with its entries as last seen and, per entry, what it gets or why not. */
   @Get('factories')
+  @Paced('lists')
   @Roles('frontend-admin', 'auditor')
   list() {
     return this.factories.list();
@@ -61,6 +63,7 @@ export class FactoriesController {
 
   /** The outbox, newest first: per factory, entry and credential, its state and attempts; never the credential. */
   @Get('deliveries')
+  @Paced('lists')
   @Roles('frontend-admin', 'auditor')
   listDeliveries(@Query() q: ListDeliveriesQueryDto) {
     return this.deliveries.list(q);

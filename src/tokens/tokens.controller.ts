@@ -9,6 +9,7 @@ import { RevokeSubjectDto } from './dto/revoke-subject.dto.js';
 import { VerifyTokenDto } from './dto/verify-token.dto.js';
 import { TokenVerifierService } from './token-verifier.service.js';
 import { TokensService } from './tokens.service.js';
+import { Paced } from '../common/read-pacer.js';
 
 const jtiOf = (jti: string) => {
   if (!/^[0-9a-f]{32}$/.test(jti)) throw new DomainError('INVALID_JTI', 'jti must be 32 lowercase hex characters', 'jti');
@@ -34,6 +35,7 @@ export class TokensController {
 
   /** The ledger of minted tokens (never the tokens themselves). */
   @Get('tokens')
+  @Paced('lists')
   @Roles('frontend-admin', 'auditor')
   list(@Query() q: ListTokensQueryDto) {
     return this.tokens.list(q);
@@ -65,6 +67,7 @@ export class TokensController {
 
   /** A SEC_TOKEN_REVOCATION_EXPR value covering every revoked, unexpired token. */
   @Get('revocations/condor')
+  @Paced('lists')
   @Roles('frontend-admin', 'auditor')
   @Header('Content-Type', 'text/plain; charset=utf-8')
   @ApiProduces('text/plain')
