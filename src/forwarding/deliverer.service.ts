@@ -42,7 +42,8 @@ const RETAIN_MS = 7 * 86_400_000;
 export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger('forwarding');
   /** The send in flight per factory. */
-  private readonly lanes = new Map<string, Promise<void>>();
+  /** The send in flight per factory, with what it has done so far (for a drain that waits on it). */
+  private readonly lanes = new Map<string, { done: Promise<void>; report: DrainReport }>();
   /** Choosing rows for sends, one pass at a time. */
   private choosing: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -103,12 +104,16 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
    */
   async drain(only?: string): Promise<DrainReport> {
     const report: DrainReport = { ran: false, delivered: 0, refused: 0, dropped: 0, failed: 0 };
-    if (only) while (this.lanes.has(only)) await this.lanes.get(only);
+    const add = (r: DrainReport) => addCounts(report, r);
+    // A send already under way for this factory counts for the caller: it may be the very rows it asked for.
+    if (only) {
+      for (let lane = this.lanes.get(only); lane; lane = this.lanes.get(only)) {
+        await lane.done;
+        add(lane.report);
+      }
+    }
     const started = await this.choose(only, report);
     if (!started) return report;
-    const add = (r: DrainReport) => {
-      for (const k of ['delivered', 'refused', 'dropped', 'failed'] as const) report[k] += r[k];
-    };
     await Promise.all([...started.sends, ...started.busy.map(async (name) => add(await this.drain(name)))]);
     await this.purgeSettled(started.now);
     await this.planNext();
@@ -134,11 +139,15 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       const byFactory = new Map<string, Delivery[]>();
       for (const d of sendable) byFactory.set(d.factory, [...(byFactory.get(d.factory) ?? []), d]);
       const sends = [...byFactory].map(([name, rows]) => {
-        const lane = this.sendTo(name, rows, report)
+        const laneReport: DrainReport = { ran: true, delivered: 0, refused: 0, dropped: 0, failed: 0 };
+        const done = this.sendTo(name, rows, laneReport)
           .catch((err: unknown) => this.log.error({ err }, `delivering to factory ${name} failed`))
-          .finally(() => this.lanes.delete(name));
-        this.lanes.set(name, lane);
-        return lane;
+          .finally(() => {
+            this.lanes.delete(name);
+            addCounts(report, laneReport);
+          });
+        this.lanes.set(name, { done, report: laneReport });
+        return done;
       });
       return { sends, busy: [...busy], now, full: due.length === BATCH };
     });
@@ -281,4 +290,8 @@ function* chunks(rows: Delivery[]): Generator<Delivery[]> {
     bytes += size;
   }
   if (chunk.length) yield chunk;
+}
+
+function addCounts(into: DrainReport, r: DrainReport): void {
+  for (const k of ['delivered', 'refused', 'dropped', 'failed'] as const) into[k] += r[k];
 }
