@@ -37,6 +37,12 @@ async function waitReady(svc: Service, status: number, ms: number): Promise<numb
   return last;
 }
 
+/** On a mismatch, the service's error lines too (the log never holds a secret), so a failure in CI can be read. */
+function withErrors(problems: string[], output: string): string[] {
+  if (!problems.length) return problems;
+  return [...problems, ...output.split('\n').filter((l) => l.includes('"level":"error"')).slice(-20)];
+}
+
 describe('storage faults under a write burst (process level, SQLite)', () => {
   const mounted: FaultFs[] = [];
   let svc: Service | undefined;
@@ -78,9 +84,10 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
     await run;
     const ackedAfterFree = ledger.acks - ackedAtFree;
 
+    const before = svc.output();
     await svc.stop('SIGKILL');
     svc = (await serviceOn(fs.dir, started.svc.dataDir)).svc;
-    expect(await ledger.verify(svc.api, svc.adminKey, started.passwords)).toEqual([]);
+    expect(withErrors(await ledger.verify(svc.api, svc.adminKey, started.passwords), before)).toEqual([]);
     expect({ ackedBefore: ackedBefore > 0, refusedWhileFull, readyWhileFull, refusals: refusalsAtFree > 0, readyAfterFree, ackedAfterFree: ackedAfterFree > 0 }).toEqual({
       ackedBefore: true,
       refusedWhileFull: true,
@@ -115,11 +122,12 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
     await run;
 
     // The disk is checked and mounted again (the service cannot write until then), then restarted.
+    const before = svc.output();
     await svc.stop('SIGKILL');
     svc = undefined;
     fs.repair();
     svc = (await serviceOn(fs.dir, started.svc.dataDir)).svc;
-    expect(await ledger.verify(svc.api, svc.adminKey, started.passwords)).toEqual([]);
+    expect(withErrors(await ledger.verify(svc.api, svc.adminKey, started.passwords), before)).toEqual([]);
     expect({ ackedBefore: ackedBefore > 0, refused, ackedWhileRo, readyWhileRo }).toEqual({ ackedBefore: true, refused: true, ackedWhileRo: 0, readyWhileRo: 503 });
   }, 60_000);
 });

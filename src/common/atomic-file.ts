@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -21,6 +21,21 @@ export const isAtomicTemp = (name: string) => /^\..+\.[0-9a-f]{12}\.tmp$/.test(n
  * a temp file in the same directory created with the final mode (0600 by default, so a secret is
  * never readable by others even for an instant), fsync, rename, fsync of the directory.
  */
+/**
+ * Throws EROFS when `path`'s file system has gone read-only. Linux's ext4 answers fsync() with
+ * success once it has remounted itself read-only after an I/O error (errors=remount-ro), though what
+ * was written just before is only in memory and is lost: a write acknowledged across that moment
+ * would not be on disk. So after every fsync that acknowledges something, ask again (access(2) with
+ * W_OK reports EROFS without writing).
+ */
+export function assertStillWritable(path: string): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EROFS') throw err;
+  }
+}
+
 export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o600): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -44,4 +59,5 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 
     throw err;
   }
   fsyncDir(dir);
+  assertStillWritable(dir);
 }

@@ -77,6 +77,7 @@ export const ERROR_STATUS = {
   FACTORY_UNREACHABLE: 502,
   FACTORY_BAD_RESPONSE: 502,
   CREDENTIAL_STALE: 503,
+  COMMIT_UNCERTAIN: 503,
   STORAGE_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
 
@@ -118,8 +119,10 @@ export class StorageUnavailableError extends RetryLaterError {
   constructor(
     readonly reason: string,
     retryAfterSeconds = 5,
+    /** COMMIT_UNCERTAIN: the storage failed around COMMIT, so the write may or may not be on disk (check before retrying). */
+    code: 'STORAGE_UNAVAILABLE' | 'COMMIT_UNCERTAIN' = 'STORAGE_UNAVAILABLE',
   ) {
-    super('STORAGE_UNAVAILABLE', 'storage is unavailable; try again later', retryAfterSeconds);
+    super(code, code === 'COMMIT_UNCERTAIN' ? 'storage failed while the change was committed: it may or may not have been made; check before retrying' : 'storage is unavailable; try again later', retryAfterSeconds);
     this.name = 'StorageUnavailableError';
   }
 }

@@ -1,14 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { StorageUnavailableError } from '../common/errors.js';
 import { MetaEntry } from './meta.entity.js';
 import { asStorageError, storageFailure } from './storage-errors.js';
+import { assertStillWritable } from '../common/atomic-file.js';
+
 
 /** The better-sqlite3 handle under TypeORM's driver: `inTransaction` is SQLite's own answer (not autocommit). */
 interface SqliteHandle {
   readonly inTransaction: boolean;
+  readonly name: string;
   exec(sql: string): unknown;
-  prepare(sql: string): { pluck(): { get(): unknown } };
+  prepare(sql: string): { pluck(): { get(): unknown }; run(...params: unknown[]): unknown };
 }
 
 /** The shared runner's bookkeeping, which TypeORM keeps apart from SQLite's real state. */
@@ -137,11 +141,42 @@ export class Db {
     try {
       const result = await fn(runner.manager);
       if (!conn.inTransaction) throw new StorageUnavailableError('SQLite ended the transaction before COMMIT');
-      conn.exec('COMMIT');
+      // A marker written with the change tells, after a failed COMMIT, whether it committed anyway.
+      const marker = Number(changes.get()) !== before ? randomBytes(12).toString('hex') : undefined;
+      if (marker) conn.prepare("INSERT INTO glidekey_meta (name, value) VALUES ('commit-marker', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(marker);
+      try {
+        conn.exec('COMMIT');
+      } catch (err) {
+        const reason = storageFailure(err);
+        if (reason === undefined) throw err;
+        // A failed fsync leaves the WAL frames, commit frame included, where recovery at the next
+        // open may find them: the outcome is unknown.
+        if (/FSYNC/.test(reason)) throw new StorageUnavailableError(reason, 5, 'COMMIT_UNCERTAIN');
+        this.settle();
+        // SQLite reports a failed automatic checkpoint as the COMMIT's error, though the transaction
+        // committed (and its WAL frames were synced): then the marker is there, and it is a success.
+        if (!marker || !this.markerIs(conn, marker)) throw err;
+        this.log.warn({ reason }, 'COMMIT reported a storage error after the transaction committed (a WAL checkpoint failed); the change is in the WAL');
+      }
       if (conn.inTransaction) throw new StorageUnavailableError('SQLite is still inside the transaction after COMMIT');
+      // COMMIT's fsync succeeds on an ext4 that has just remounted itself read-only, without writing:
+      // such a commit may not be on disk, so it is not acknowledged.
+      try {
+        assertStillWritable(conn.name);
+      } catch {
+        throw new StorageUnavailableError('the file system went read-only during COMMIT: the write may not be on disk', 5, 'COMMIT_UNCERTAIN');
+      }
       return { v: result, wrote: Number(changes.get()) !== before };
     } finally {
       this.settle();
+    }
+  }
+
+  private markerIs(conn: SqliteHandle, marker: string): boolean {
+    try {
+      return conn.prepare("SELECT value FROM glidekey_meta WHERE name = 'commit-marker'").pluck().get() === marker;
+    } catch {
+      return false;
     }
   }
 

@@ -53,7 +53,7 @@ export class WriteLedger {
     const mint = async (site: string) => {
       while (!until()) {
         const r = await call(() => c.post(`/sites/${site}/tokens`, {}));
-        if (!r) this.mintUnknown.set(site, this.mintUnknown.get(site)! + 1);
+        if (!r || uncertain(r)) this.mintUnknown.set(site, this.mintUnknown.get(site)! + 1);
         else if (r.status === 201) {
           this.minted.get(site)!.add(r.json.jti);
           this.acks++;
@@ -64,7 +64,7 @@ export class WriteLedger {
     const rotate = async (site: string) => {
       while (!until()) {
         const r = await call(() => c.post(`/sites/${site}/rotate`, { graceSeconds: 0 }));
-        if (!r) this.rotateUnknown.set(site, this.rotateUnknown.get(site)! + 1);
+        if (!r || uncertain(r)) this.rotateUnknown.set(site, this.rotateUnknown.get(site)! + 1);
         else if (r.status === 200) {
           // One rotation worker per site: versions go up by one per acknowledged rotation, unless an answer was lost.
           this.rotated.set(site, this.rotated.get(site)! + 1);
@@ -77,7 +77,7 @@ export class WriteLedger {
       for (let n = 0; n < (opts.maxCreates ?? Infinity) && !until(); n++) {
         const name = `${this.prefix}${this.createSeq++}`;
         const r = await call(() => c.post('/sites', { name }));
-        if (!r) this.unknownCreates.add(name);
+        if (!r || uncertain(r)) this.unknownCreates.add(name);
         else if (r.status === 201) {
           this.created.add(name);
           this.acks++;
@@ -132,4 +132,9 @@ export class WriteLedger {
     if (files.size) problems.push(`passwords.d holds files no site has: ${[...files].join(' ')}`);
     return problems;
   }
+}
+
+/** A 503 COMMIT_UNCERTAIN says the outcome is unknown (the file system failed around COMMIT): like a lost answer. */
+function uncertain(r: { status: number; json?: { error?: { code?: string } } }): boolean {
+  return r.status === 503 && r.json?.error?.code === 'COMMIT_UNCERTAIN';
 }
