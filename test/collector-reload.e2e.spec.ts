@@ -38,27 +38,31 @@ describe('frontend.reloadCommand (node dist/main.js)', () => {
       script.failNext(1);
       expect((await api.post('/sites', { name: 'newsite' })).status).toBe(201);
       expect(existsSync(join(dir, 'newsite'))).toBe(true);
-      await until('a failed run and its retry', () => script.runs().length === 3);
-      await until('the metrics', async () => metric((await client(svc.url).get('/metrics')).text, 'glidekey_collector_reload_total{result="ok"}') === 2);
+      // The creation's key file, then the sync: under load they can be two bursts (one run each).
+      await until('a failed run and its retry', () => script.runs().length >= 3);
+      await new Promise((r) => setTimeout(r, 500));
+      const runs = script.runs().length;
+      await until('the metrics', async () => metric((await client(svc.url).get('/metrics')).text, 'glidekey_collector_reload_total{result="ok"}') === runs - 1);
       const text = (await client(svc.url).get('/metrics')).text;
       expect(metric(text, 'glidekey_collector_reload_total{result="failed"}')).toBe(1);
       expect(metric(text, 'glidekey_collector_reload_pending')).toBe(0);
       expect(metric(text, 'glidekey_collector_reload_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
       expect(svc.output()).toContain('collector reload exited with 3');
       const audit = (await api.get('/audit?action=collector.reload')).json.entries;
-      expect(audit.map((e: { result: string }) => e.result)).toEqual(['success', 'failure', 'success']);
+      const results = audit.map((e: { result: string }) => e.result);
+      expect([results.length, results.filter((r: string) => r === 'failure').length, results.at(-1)]).toEqual([runs, 1, 'success']);
       await svc.stop();
 
       // A restart with nothing to repair runs nothing; one that puts back a missing key file runs once.
       svc = await startService({ env, dataDir: svc.dataDir });
       await new Promise((r) => setTimeout(r, 1000));
-      expect(script.runs().length).toBe(3);
+      expect(script.runs().length).toBe(runs);
       await svc.stop();
       unlinkSync(join(dir, 'newsite'));
       svc = await startService({ env, dataDir: svc.dataDir });
       expect(existsSync(join(dir, 'newsite'))).toBe(true);
-      await until('the reload after the start-up repair', () => script.runs().length === 4);
-      expect(script.runs()).toEqual([line, line, line, line]);
+      await until('the reload after the start-up repair', () => script.runs().length === runs + 1);
+      expect(script.runs()).toEqual(Array(runs + 1).fill(line));
     } finally {
       await svc.stop();
       removeDir(dir);

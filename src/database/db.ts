@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { StorageUnavailableError } from '../common/errors.js';
@@ -12,7 +11,7 @@ interface SqliteHandle {
   readonly inTransaction: boolean;
   readonly name: string;
   exec(sql: string): unknown;
-  prepare(sql: string): { pluck(): { get(): unknown }; run(...params: unknown[]): unknown };
+  prepare(sql: string): { pluck(): { get(): unknown } };
 }
 
 /** The shared runner's bookkeeping, which TypeORM keeps apart from SQLite's real state. */
@@ -141,9 +140,6 @@ export class Db {
     try {
       const result = await fn(runner.manager);
       if (!conn.inTransaction) throw new StorageUnavailableError('SQLite ended the transaction before COMMIT');
-      // A marker written with the change tells, after a failed COMMIT, whether it committed anyway.
-      const marker = Number(changes.get()) !== before ? randomBytes(12).toString('hex') : undefined;
-      if (marker) conn.prepare("INSERT INTO glidekey_meta (name, value) VALUES ('commit-marker', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(marker);
       try {
         conn.exec('COMMIT');
       } catch (err) {
@@ -152,11 +148,7 @@ export class Db {
         // A failed fsync leaves the WAL frames, commit frame included, where recovery at the next
         // open may find them: the outcome is unknown.
         if (/FSYNC/.test(reason)) throw new StorageUnavailableError(reason, 5, 'COMMIT_UNCERTAIN');
-        this.settle();
-        // SQLite reports a failed automatic checkpoint as the COMMIT's error, though the transaction
-        // committed (and its WAL frames were synced): then the marker is there, and it is a success.
-        if (!marker || !this.markerIs(conn, marker)) throw err;
-        this.log.warn({ reason }, 'COMMIT reported a storage error after the transaction committed (a WAL checkpoint failed); the change is in the WAL');
+        throw err;
       }
       if (conn.inTransaction) throw new StorageUnavailableError('SQLite is still inside the transaction after COMMIT');
       // COMMIT's fsync succeeds on an ext4 that has just remounted itself read-only, without writing:
@@ -169,14 +161,6 @@ export class Db {
       return { v: result, wrote: Number(changes.get()) !== before };
     } finally {
       this.settle();
-    }
-  }
-
-  private markerIs(conn: SqliteHandle, marker: string): boolean {
-    try {
-      return conn.prepare("SELECT value FROM glidekey_meta WHERE name = 'commit-marker'").pluck().get() === marker;
-    } catch {
-      return false;
     }
   }
 
