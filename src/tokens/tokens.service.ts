@@ -15,7 +15,7 @@ import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';
 import { SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { SitesService } from '../sites/sites.service.js';
-import { representable, revocationExpr, UnrepresentableString } from './classad.js';
+import { mergeSubjects, representable, revocationExpr, UnrepresentableString } from './classad.js';
 import { checkRevocationFile, REVOCATION_KNOB, RevocationCheckFailed, RevocationSet } from './revocation-check.js';
 import { RevocationMetrics } from './revocation.metrics.js';
 import { LedgerState, ListTokensQueryDto } from './dto/list-tokens.query.dto.js';
@@ -218,8 +218,7 @@ export class TokensService {
       await m.find(IssuedToken, { select: { jti: true, subject: true, issuedAt: true }, where: { revokedAt: MoreThan(0), expiresAt: MoreThan(now) } }),
       await m.find(SubjectRevocation, { select: { subject: true, issuedBefore: true }, where: { expiresAt: MoreThan(now) } }),
     ] as const);
-    const cutoff = new Map<string, number>();
-    for (const r of rules) cutoff.set(r.subject, Math.max(cutoff.get(r.subject) ?? -Infinity, r.issuedBefore));
+    const cutoff = new Map(mergeSubjects(rules).map((r) => [r.subject, r.issuedBefore]));
     const jtis = revoked.filter((t) => !((cutoff.get(t.subject) ?? -Infinity) * 1000 >= t.issuedAt)).map((t) => t.jti);
     return { jtis, subjects: rules.map((r) => ({ subject: r.subject, issuedBefore: r.issuedBefore })) };
   }
@@ -232,7 +231,7 @@ export class TokensService {
   async revocationExpression(): Promise<{ expr: string; set: RevocationSet; depth: number }> {
     const set = await this.revocationSet();
     const { maxJtis, maxSubjects } = this.settings.config.revocation;
-    const subjects = new Set(set.subjects.map((s) => s.subject)).size;
+    const subjects = mergeSubjects(set.subjects).length;
     this.revocationMetrics.terms.set({ kind: 'jti' }, set.jtis.length);
     this.revocationMetrics.terms.set({ kind: 'subject' }, subjects);
     if (set.jtis.length > maxJtis || subjects > maxSubjects) {
