@@ -15,12 +15,13 @@ import { FactoryModule } from './factory/factory.module.js';
 import { ForwardingModule } from './forwarding/forwarding.module.js';
 import { TicketsModule } from './tickets/tickets.module.js';
 import { GlideinModule } from './glidein/glidein.module.js';
+import { CollectorModule } from './collector/collector.module.js';
 
 /** The service: shared core (with the scheduler registry every role's interval jobs use), plus the capabilities of each enabled role. */
 @Module({})
 export class AppModule {
   static forRoot(rt: Runtime): DynamicModule {
-    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SciTokensModule, ForwardingModule, SchedulerModule] : [];
+    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SciTokensModule, ForwardingModule, CollectorModule, SchedulerModule] : [];
     const factory = rt.settings.hasRole('factory') ? [FactoryModule, TicketsModule, GlideinModule] : [];
     return {
       module: AppModule,

@@ -9,6 +9,7 @@ import { Settings } from './config/settings.js';
 import { Random } from './crypto/random.js';
 import { Sealer } from './crypto/sealer.js';
 import { Db } from './database/db.js';
+import { EventBus } from './events/event-bus.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { LeaseService, replicaId } from './scheduler/lease.service.js';
 import { PacingInterceptor } from './common/read-pacer.js';
@@ -42,6 +43,7 @@ export class CoreModule {
       { provide: Sealer, useValue: rt.sealer },
       { provide: Clock, useValue: rt.clock ?? new Clock() },
       Random,
+      EventBus,
       MetricsService,
       AuditService,
       { provide: LeaseService, useFactory: (db: Db, clock: Clock) => new LeaseService(db, clock, replicaId(rt.settings.dataDir)), inject: [Db, Clock] },
@@ -58,7 +60,7 @@ export class CoreModule {
         // Innermost: a paced read waits its turn after the guard let it in, inside its audit.
         { provide: APP_INTERCEPTOR, useClass: PacingInterceptor },
       ],
-      exports: [Settings, Db, Sealer, Clock, Random, MetricsService, AuditService, LeaseService],
+      exports: [Settings, Db, Sealer, Clock, Random, EventBus, MetricsService, AuditService, LeaseService],
     };
   }
 }

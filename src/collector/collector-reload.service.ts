@@ -1,17 +1,12 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
+import { EventBus } from '../events/event-bus.js';
 import { CollectorMetrics } from './collector.metrics.js';
 import { CommandOutcome, CommandRunner } from './command-runner.js';
+import type { CollectorFilesChange } from './collector-files-change.js';
 
-/** What changed on disk in the files a collector reads. */
-export interface CollectorFilesChange {
-  /** Key files written, rewritten or removed in passwords.d (kids: site names, never key bytes). */
-  keysWritten?: string[];
-  keysRemoved?: string[];
-  revocationFile?: boolean;
-}
 
 /** The most names one audit line lists per kind; the rest is counted. */
 const NAMES_LISTED = 50;
@@ -26,7 +21,7 @@ const MAX_RETRY_MS = 300_000;
  * configured command only.
  */
 @Injectable()
-export class CollectorReloadService implements BeforeApplicationShutdown {
+export class CollectorReloadService implements BeforeApplicationShutdown, OnModuleInit {
   private readonly log = new Logger('collector-reload');
   private readonly argv: readonly string[] | undefined;
   private readonly debounceMs: number;
@@ -43,6 +38,7 @@ export class CollectorReloadService implements BeforeApplicationShutdown {
     private readonly audit: AuditService,
     private readonly metrics: CollectorMetrics,
     private readonly clock: Clock,
+    private readonly events: EventBus,
     settings: Settings,
   ) {
     const f = settings.config.frontend;
@@ -51,7 +47,11 @@ export class CollectorReloadService implements BeforeApplicationShutdown {
     this.timeoutMs = f.reloadTimeoutSeconds * 1000;
   }
 
-  /** Called by the file writers after they changed a file on disk (never for a no-op). */
+  onModuleInit(): void {
+    this.events.on('collector.files', (change) => this.changed(change));
+  }
+
+  /** The file writers' `collector.files` events: a file on disk changed (never sent for a no-op). */
   changed(change: CollectorFilesChange): void {
     if (!this.argv || this.closed) return;
     if (!change.keysWritten?.length && !change.keysRemoved?.length && !change.revocationFile) return;

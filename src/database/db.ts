@@ -4,6 +4,7 @@ import { StorageUnavailableError } from '../common/errors.js';
 import { MetaEntry } from './meta.entity.js';
 import { asStorageError, storageFailure } from './storage-errors.js';
 import { assertStillWritable } from '../common/atomic-file.js';
+import type { DomainEvent } from '../events/events.js';
 
 
 /** The better-sqlite3 handle under TypeORM's driver: `inTransaction` is SQLite's own answer (not autocommit). */
@@ -51,6 +52,9 @@ export class Db {
   /** When a write last committed (or the idle probe last ran), on the monotonic clock. */
   private lastWrite = performance.now();
   private totalChanges?: { get(): unknown };
+  /** The events each open transaction has published, by its EntityManager. */
+  private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
+  private sink: (events: DomainEvent[]) => Promise<void> = async () => undefined;
 
   constructor(readonly dataSource: DataSource) {
     this.serial = dataSource.options.type !== 'postgres';
@@ -61,16 +65,26 @@ export class Db {
     return !this.serial;
   }
 
-  /** Runs `fn` in one transaction: all of its writes land together or not at all; it resolves only once they are committed. */
+  /**
+   * Runs `fn` in one transaction: all of its writes land together or not at all; it resolves only
+   * once they are committed and the events it published have been handed to the subscribers.
+   */
   tx<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    const run = this.serial ? this.exclusive(() => this.sqliteTx(fn)) : this.dataSource.transaction(fn).then((v) => ({ v, wrote: true }));
+    const events: DomainEvent[] = [];
+    const body = (m: EntityManager) => {
+      this.pending.set(m, events);
+      return fn(m).finally(() => this.pending.delete(m));
+    };
+    const run = this.serial ? this.exclusive(() => this.sqliteTx(body)) : this.dataSource.transaction(body).then((v) => ({ v, wrote: true }));
     return run.then(
-      ({ v, wrote }) => {
+      async ({ v, wrote }) => {
         // Only a commit that wrote something shows the disk takes writes again.
         if (wrote) {
           this.writeFailure = null;
           this.lastWrite = performance.now();
         }
+        // Outside the SQLite queue: a subscriber's own transaction must not wait behind this one.
+        if (events.length) await this.sink(events);
         return v;
       },
       (err: unknown) => {
@@ -79,6 +93,18 @@ export class Db {
         throw e;
       },
     );
+  }
+
+  /** Records an event of the transaction `m` runs in, for the subscribers once it commits (EventBus.publish). */
+  publish(m: EntityManager, event: DomainEvent): void {
+    const events = this.pending.get(m);
+    if (!events) throw new Error(`event ${event.kind} published outside a transaction`);
+    events.push(event);
+  }
+
+  /** Where committed transactions' events go (the EventBus). */
+  afterCommit(sink: (events: DomainEvent[]) => Promise<void>): void {
+    this.sink = sink;
   }
 
   /** Runs reads that must not observe another caller's uncommitted writes. */

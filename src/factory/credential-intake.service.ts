@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { In, LessThan } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Principal } from '../auth/principal.js';
@@ -9,7 +9,7 @@ import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { checkFreshness, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
 import { IdentityService } from '../identity/identity.service.js';
-import { CacheFiles } from './cache-files.js';
+import { EventBus } from '../events/event-bus.js';
 import { CacheMetrics } from './cache.metrics.js';
 import { CachedCredential, cachedCredentialAd } from './cached-credential.entity.js';
 import { FactoryEntry } from './entry.entity.js';
@@ -36,9 +36,7 @@ export interface CredentialOutcome {
  * unknown entry): all in one transaction, audited. Files follow the commit.
  */
 @Injectable()
-export class CredentialIntakeService implements OnApplicationBootstrap {
-  private readonly log = new Logger('factory-cache');
-
+export class CredentialIntakeService {
   constructor(
     private readonly db: Db,
     private readonly sealer: Sealer,
@@ -46,18 +44,9 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
     private readonly settings: Settings,
     private readonly identity: IdentityService,
     private readonly audit: AuditService,
-    private readonly files: CacheFiles,
     private readonly metrics: CacheMetrics,
+    private readonly events: EventBus,
   ) {}
-
-  /** A crash between a commit and its files, or edited files: the database wins at start-up. */
-  async onApplicationBootstrap(): Promise<void> {
-    if (!this.files.enabled) return;
-    const rows = await this.db.read((m) => m.find(CachedCredential));
-    let fixed = 0;
-    for (const r of rows) if (this.files.write(r.frontend, r.entry, r.type, this.open(r))) fixed++;
-    if (fixed) this.log.warn(`rewrote ${fixed} cache file(s) that did not match the database`);
-  }
 
   async receive(who: Principal, raw: unknown): Promise<{ id: string; results: CredentialOutcome[] }> {
     const env = envelopeSender(raw);
@@ -74,7 +63,7 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
     if (body.frontend !== frontend.name) throw new DomainError('ENVELOPE_SENDER_MISMATCH', `the envelope names frontend ${body.frontend}, registered here as ${frontend.name}`);
     const windowMs = this.settings.config.factory.envelopeWindowSeconds * 1000;
     checkFreshness(body, this.clock.now(), windowMs);
-    const { results, written } = await this.db.tx(async (m) => {
+    const results = await this.db.tx(async (m) => {
       const now = this.clock.now();
       // Ids outside the window can never come back (freshness refuses them first), so they need not be kept.
       await m.delete(SeenEnvelope, { receivedAt: LessThan(now - 2 * windowMs) });
@@ -124,25 +113,11 @@ export class CredentialIntakeService implements OnApplicationBootstrap {
         target: `frontend:${frontend.name}`,
         detail: { envelope: body.id, stored: count('stored'), unchanged: count('unchanged'), refused: count('refused'), credentials: stored.slice(0, 50).map((r) => ({ entry: r.entry, type: r.type, version: r.version, fingerprint: r.fingerprint })) },
       });
-      return { results: out, written: stored };
+      if (stored.length) this.events.publish(m, 'cache.changed', { stored: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })), removed: [] });
+      return out;
     });
     for (const r of results) this.metrics.received.inc({ type: r.type, result: r.code ?? r.result });
-    if (this.files.enabled) this.writeFiles(written);
     return { id: body.id, results };
-  }
-
-  private writeFiles(written: CachedCredential[]): void {
-    for (const r of written) {
-      try {
-        this.files.write(r.frontend, r.entry, r.type, this.open(r));
-      } catch (err) {
-        this.log.error({ err }, `could not write the cache file of ${r.frontend}/${r.entry}/${r.type}; the next start rewrites it`);
-      }
-    }
-  }
-
-  private open(r: CachedCredential): string {
-    return Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8');
   }
 }
 

@@ -5,7 +5,7 @@ import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { FactoryEntry } from './entry.entity.js';
-import { CacheFiles } from './cache-files.js';
+import { EventBus } from '../events/event-bus.js';
 import { CachedCredential } from './cached-credential.entity.js';
 
 export const entryResponse = (e: FactoryEntry) => ({
@@ -27,7 +27,7 @@ export class EntriesService {
     private readonly db: Db,
     private readonly audit: AuditService,
     private readonly clock: Clock,
-    private readonly files: CacheFiles,
+    private readonly events: EventBus,
   ) {}
 
   put(name: string, dto: PutEntryDto): Promise<{ created: boolean; entry: FactoryEntry }> {
@@ -58,14 +58,13 @@ export class EntriesService {
 
   /** Deletes the entry and, in the same transaction, the credentials cached for it (their files follow). */
   async remove(name: string): Promise<void> {
-    const cached = await this.db.tx(async (m) => {
+    await this.db.tx(async (m) => {
       if (!(await m.existsBy(FactoryEntry, { name }))) throw new DomainError('NOT_FOUND', 'no such entry');
       const rows = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { entry: name } });
       await m.delete(CachedCredential, { entry: name });
       await m.delete(FactoryEntry, { name });
       await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}`, detail: { cachedCredentialsRemoved: rows.length } });
-      return rows;
+      if (rows.length) this.events.publish(m, 'cache.changed', { stored: [], removed: rows.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) });
     });
-    for (const c of cached) this.files.remove(c.frontend, c.entry, c.type);
   }
 }

@@ -1,3 +1,4 @@
+import { CacheFilesSync } from './cache-files-sync.service.js';
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { EntriesController } from './entries.controller.js';
@@ -14,7 +15,7 @@ import { FrontendsService } from './frontends.service.js';
 @Module({
   imports: [AuthModule],
   controllers: [FrontendsController, EntriesController, CredentialsController],
-  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CacheMetrics, CredentialIntakeService],
+  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService],
   exports: [FrontendsService, EntriesService, CacheService],
 })
 export class FactoryModule {}

@@ -7,6 +7,7 @@ import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
+import { EventBus, ORDER } from '../events/event-bus.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LeaseService } from '../scheduler/lease.service.js';
@@ -62,10 +63,11 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
+    private readonly events: EventBus,
   ) {}
 
   onModuleInit(): void {
-    this.outbox.onQueued(() => this.wake(50));
+    this.events.on('outbox.queued', () => this.wake(50), ORDER.delivery);
     this.attempts = new Counter({
       name: 'glidekey_delivery_attempts_total',
       help: 'Envelopes sent to factories, by factory and result (ok or the failure code)',

@@ -102,7 +102,6 @@ export class EntriesSyncService {
       return n;
     });
     if (factory.syncError) this.log.log(`factory ${name} answers again; ${entries.length} entries`);
-    if (queued) this.outbox.notify();
     return { factory: name, entries: entries.length, queued, error: null };
   }
 }

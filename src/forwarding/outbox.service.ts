@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { EventBus } from '../events/event-bus.js';
 import { Sealer } from '../crypto/sealer.js';
 import type { CredentialType } from '../factory/cached-credential.entity.js';
 import { CurrentToken, currentTokenAd } from '../rotation/current-token.entity.js';
@@ -37,17 +38,11 @@ export async function sciTokenLabels(m: EntityManager, nowMs: number): Promise<S
  */
 @Injectable()
 export class OutboxService {
-  private readonly listeners: (() => void)[] = [];
-
   constructor(
     private readonly sealer: Sealer,
     private readonly clock: Clock,
+    private readonly events: EventBus,
   ) {}
-
-  /** Called (after the caller's commit, or soon) whenever rows were queued. */
-  onQueued(listener: () => void): void {
-    this.listeners.push(listener);
-  }
 
   /** Queues a new credential for every entry that should get it; in the caller's transaction. Returns the number of rows. */
   async enqueue(m: EntityManager, cred: OutgoingCredential): Promise<number> {
@@ -126,11 +121,6 @@ export class OutboxService {
     return changed;
   }
 
-  /** Tells the deliverer that rows were queued (after the caller's commit). */
-  notify(): void {
-    for (const l of this.listeners) l();
-  }
-
   private async enqueueTo(m: EntityManager, target: Pick<SeenEntry, 'factory' | 'entry'>, cred: OutgoingCredential): Promise<void> {
     const now = this.clock.now();
     const where = { factory: target.factory, entry: target.entry, type: cred.type };
@@ -156,6 +146,7 @@ export class OutboxService {
       updatedAt: now,
       deliveredAt: null,
     } satisfies Delivery);
+    this.events.publish(m, 'outbox.queued', { factory: target.factory });
   }
 
   /** The newest row of each (entry, type) of a factory, whatever its state. */

@@ -5,13 +5,12 @@ import { In } from 'typeorm';
 import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
 import { DomainError } from '../common/errors.js';
 import { Clock } from '../common/clock.js';
-import { CollectorReloadService } from '../collector/collector-reload.service.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { DATABASE_ID } from '../database/identity.js';
 import { MetaEntry } from '../database/meta.entity.js';
 import { Site } from '../sites/site.entity.js';
-import { KeyChanges } from '../sites/key-changes.js';
+import { EventBus, ORDER } from '../events/event-bus.js';
 import { isUsable, SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 
@@ -53,8 +52,7 @@ export class PasswordsDirService implements OnModuleInit {
     private readonly db: Db,
     private readonly keys: SiteKeysService,
     private readonly clock: Clock,
-    private readonly changes: KeyChanges,
-    private readonly collector: CollectorReloadService,
+    private readonly events: EventBus,
     settings: Settings,
   ) {
     this.dir = settings.config.frontend.passwordsDir ? resolve(settings.config.frontend.passwordsDir) : undefined;
@@ -63,9 +61,13 @@ export class PasswordsDirService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     this.databaseId = (await this.db.read((m) => m.findOneBy(MetaEntry, { name: DATABASE_ID })))?.value;
-    this.changes.on(async (kind) => {
-      if (kind === 'keys') await this.sync('change');
-    }, 10);
+    this.events.on(
+      'keys.changed',
+      async () => {
+        await this.sync('change');
+      },
+      ORDER.files,
+    );
   }
 
   get enabled(): boolean {
@@ -90,7 +92,8 @@ export class PasswordsDirService implements OnModuleInit {
     managed.add(kid);
     this.saveManifest(this.dir, managed);
     writeFileAtomic(path, scrambled, 0o600);
-    this.collector.changed({ keysWritten: [kid] });
+    // Before the rotation commits, like the file itself (a subscriber's failure is logged by the bus).
+    void this.events.emit('collector.files', { keysWritten: [kid] });
   }
 
   /**
@@ -173,7 +176,7 @@ export class PasswordsDirService implements OnModuleInit {
       report.removed.push(kid);
     }
     // Our own leftover temp files were never keys the collector could read.
-    this.collector.changed({ keysWritten: [...report.written, ...report.repaired], keysRemoved: report.removed.filter((f) => !isAtomicTemp(f)) });
+    await this.events.emit('collector.files', { keysWritten: [...report.written, ...report.repaired], keysRemoved: report.removed.filter((f) => !isAtomicTemp(f)) });
     const foreign = report.foreign.join(',');
     if (foreign && foreign !== this.lastForeign) {
       this.log.warn(`leaving ${report.foreign.map((k) => join(dir, k)).join(', ')} alone: not written by glidekey, though holding the same key; glidekey will not rotate these sites`);

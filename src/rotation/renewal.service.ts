@@ -6,7 +6,7 @@ import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
-import { KeyChanges } from '../sites/key-changes.js';
+import { EventBus, ORDER } from '../events/event-bus.js';
 import { SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { TokensService } from '../tokens/tokens.service.js';
@@ -31,14 +31,18 @@ export class RenewalService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
-    private readonly changes: KeyChanges,
+    private readonly events: EventBus,
     private readonly outbox: OutboxService,
   ) {}
 
   onModuleInit(): void {
-    this.changes.on(async (kind, site) => {
-      if (kind === 'keys' && site) await this.renewDue(site);
-    }, 20);
+    this.events.on(
+      'keys.changed',
+      async ({ site }) => {
+        if (site) await this.renewDue(site);
+      },
+      ORDER.renewal,
+    );
   }
 
   /** Why a site's current token needs renewing now, or null. */
@@ -84,8 +88,7 @@ export class RenewalService implements OnModuleInit {
       issuedAt: minted.issuedAt * 1000,
       expiresAt: minted.expiresAt * 1000,
     } satisfies CurrentToken);
-    const queued = await requestContext.run({ requestId }, () => this.store(site, row, minted, reason));
-    if (queued) this.outbox.notify();
+    await requestContext.run({ requestId }, () => this.store(site, row, minted, reason));
   }
 
   /** Keeps the new current token and, in the same transaction, queues it for every factory entry of the site. */

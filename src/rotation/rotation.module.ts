@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CollectorModule } from '../collector/collector.module.js';
 import { SitesModule } from '../sites/sites.module.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 import { ForwardingModule } from '../forwarding/forwarding.module.js';
@@ -10,7 +9,7 @@ import { RotationMetrics } from './rotation.metrics.js';
 import { RotationService } from './rotation.service.js';
 
 @Module({
-  imports: [SitesModule, TokensModule, ForwardingModule, CollectorModule],
+  imports: [SitesModule, TokensModule, ForwardingModule],
   controllers: [RotationController],
   providers: [RotationService, RenewalService, PasswordsDirService, RotationMetrics],
   exports: [RotationService, RenewalService, PasswordsDirService],

@@ -4,12 +4,11 @@ import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
-import { KeyChanges } from '../sites/key-changes.js';
+import { EventBus } from '../events/event-bus.js';
 import { nextRotationAt } from '../sites/rotation-policy.js';
 import { SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { Site } from '../sites/site.entity.js';
-import { SitesService } from '../sites/sites.service.js';
 import { scramble } from '../crypto/condor-key.js';
 import { PasswordsDirService } from './passwords-dir.service.js';
 
@@ -38,11 +37,10 @@ export class RotationService {
 
   constructor(
     private readonly db: Db,
-    private readonly sites: SitesService,
     private readonly keys: SiteKeysService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
-    private readonly changes: KeyChanges,
+    private readonly events: EventBus,
     private readonly passwords: PasswordsDirService,
   ) {}
 
@@ -69,11 +67,13 @@ export class RotationService {
         const version = site.keyVersion + 1;
         const kid = kidFor(site.name, version, grace);
         const graceUntil = grace > 0 ? now + grace * 1000 : null;
+        const retired: string[] = [];
         for (const k of live) {
           if (k.state === 'active' && graceUntil !== null) {
             await m.update(SiteKey, { id: k.id }, { state: 'grace', graceUntil });
           } else if (graceUntil === null || (k.graceUntil !== null && k.graceUntil <= now)) {
             await m.update(SiteKey, { id: k.id }, { state: 'retired', retiredAt: now });
+            retired.push(k.id);
           }
         }
         const scrambled = scramble(raw);
@@ -102,6 +102,8 @@ export class RotationService {
           actor: opts.scheduled ? 'system:scheduler' : undefined,
           detail: { ...r, mode: grace > 0 ? 'graceful' : 'immediate', trigger: opts.scheduled ? 'scheduled' : 'manual' },
         });
+        if (retired.length) this.events.publish(m, 'keys.retired', { keyIds: retired });
+        this.events.publish(m, 'keys.changed', { site: site.name });
         return r;
       });
     } catch (err) {
@@ -110,10 +112,6 @@ export class RotationService {
       throw err;
     } finally {
       raw.fill(0);
-    }
-    if (result) {
-      this.sites.changed(name);
-      await this.changes.changed('keys', name);
     }
     return result;
   }
@@ -155,10 +153,11 @@ export class RotationService {
         await m.update(SiteKey, { id: k.id, state: 'grace' }, { state: 'retired', retiredAt: now });
         const site = await m.findOneBy(Site, { id: k.siteId });
         await this.audit.record(m, { action: 'site.key.retire', target: `site:${site?.name ?? k.siteId}`, actor: 'system:scheduler', detail: { version: k.version, kid: k.kid, reason: 'grace ended' } });
+        this.events.publish(m, 'keys.changed', { site: site?.name ?? null });
       }
+      if (ended.length) this.events.publish(m, 'keys.retired', { keyIds: ended.map((k) => k.id) });
       return ended.length;
     });
-    if (retired) await this.changes.changed('keys');
     return retired;
   }
 }

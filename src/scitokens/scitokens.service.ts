@@ -16,6 +16,7 @@ import { SciToken, sciTokenAd } from './scitoken.entity.js';
 import { sciTokenResponse, SciTokenState } from './scitoken.response.js';
 import { readSourceFile } from './source-file.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
+import { EventBus } from '../events/event-bus.js';
 
 export type SciTokenView = ReturnType<typeof sciTokenResponse>;
 
@@ -36,6 +37,7 @@ export class SciTokensService {
     private readonly clock: Clock,
     private readonly settings: Settings,
     private readonly outbox: OutboxService,
+    private readonly events: EventBus,
   ) {}
 
   /** Stores (or replaces) a SciToken, or starts following a source file. */
@@ -43,7 +45,6 @@ export class SciTokensService {
     const sourcePath = dto.sourcePath === undefined ? undefined : this.checkSourcePath(dto.sourcePath);
     if (dto.token === undefined && sourcePath === undefined) throw new DomainError('VALIDATION_FAILED', 'give token, or sourcePath to follow', 'token');
     const checked = dto.token === undefined ? undefined : await checkSciToken(dto.token.trim(), await this.issuers.trusted(), this.clock.now());
-    let queued = 0;
     const created = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const existing = await m.findOneBy(SciToken, { name });
@@ -58,7 +59,10 @@ export class SciTokensService {
         Object.assign(row, this.sealed(name, dto.token!.trim(), checked, now));
       }
       await m.save(SciToken, row);
-      if (checked) queued += await this.queue(m, row);
+      if (checked) {
+        await this.queue(m, row);
+        this.events.publish(m, 'scitoken.changed', { name, change: 'stored' });
+      }
       await this.audit.record(m, {
         action: 'scitoken.store',
         target: `scitoken:${name}`,
@@ -66,7 +70,6 @@ export class SciTokensService {
       });
       return !existing;
     });
-    if (queued) this.outbox.notify();
     if (!checked && sourcePath) await this.refresh(name);
     return { created, view: await this.get(name) };
   }
@@ -79,6 +82,7 @@ export class SciTokensService {
       const now = this.clock.now();
       await m.update(SciToken, { name }, { sealedToken: null, revokedAt: now, sourcePath: null, updatedAt: now });
       await this.outbox.dropSource(m, 'scitoken', name, 'REVOKED');
+      this.events.publish(m, 'scitoken.changed', { name, change: 'revoked' });
       await this.audit.record(m, { action: 'scitoken.revoke', target: `scitoken:${name}`, detail: { jti: row.jti } });
     });
   }
@@ -114,7 +118,6 @@ export class SciTokensService {
       if (!(err instanceof DomainError)) throw err;
       code = err.code;
     }
-    let queued = 0;
     await this.db.tx(async (m) => {
       const now = this.clock.now();
       // What we read may be stale by now: a revocation, a new PUT or a new source must win.
@@ -122,7 +125,8 @@ export class SciTokensService {
       if (!current || current.revokedAt !== null || current.sourcePath !== row.sourcePath || current.fingerprint !== row.fingerprint || current.expiresAt !== row.expiresAt) return;
       if (code === null && checked && token !== undefined) {
         await m.update(SciToken, { name }, { ...this.sealed(name, token, checked, now), refreshError: null, refreshErrorAt: null, updatedAt: now });
-        queued = await this.queue(m, (await m.findOneByOrFail(SciToken, { name })));
+        await this.queue(m, await m.findOneByOrFail(SciToken, { name }));
+        this.events.publish(m, 'scitoken.changed', { name, change: 'stored' });
         await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor, detail: { jti: checked.jti, expiresAt: checked.expiresAt } });
       } else if (row.refreshError !== code) {
         await m.update(SciToken, { name }, { refreshError: code, refreshErrorAt: now, updatedAt: now });
@@ -130,7 +134,6 @@ export class SciTokensService {
         this.log.warn(`SciToken ${name}: kept the stored token, the source file gave ${code}`);
       }
     });
-    if (queued) this.outbox.notify();
     return code;
   }
 

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { EventBus } from '../events/event-bus.js';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock.js';
 import { deriveSigningKey, scramble } from '../crypto/condor-key.js';
@@ -15,14 +16,19 @@ const GENERATED_KEY_BYTES = 64;
  * held in memory as non-extractable CryptoKeys. Neither raw nor derived bytes are ever persisted.
  */
 @Injectable()
-export class SiteKeysService {
+export class SiteKeysService implements OnModuleInit {
   private readonly signing = new Map<string, Promise<SigningKey>>();
 
   constructor(
     private readonly sealer: Sealer,
     private readonly random: Random,
     private readonly clock: Clock,
+    private readonly events: EventBus,
   ) {}
+
+  onModuleInit(): void {
+    this.events.on('keys.retired', ({ keyIds }) => this.forget(keyIds));
+  }
 
   generate(): Buffer {
     return this.random.bytes(GENERATED_KEY_BYTES);
@@ -67,8 +73,8 @@ export class SiteKeysService {
     }
   }
 
-  /** Drops cached derived keys (after a delete or retirement). */
-  forget(keyIds: Iterable<string>): void {
+  /** Drops cached derived keys of keys retired or deleted (a `keys.retired` event). */
+  private forget(keyIds: Iterable<string>): void {
     for (const id of keyIds) this.signing.delete(id);
   }
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -20,7 +20,7 @@ import { isUsable, SiteKey } from './site-key.entity.js';
 import { siteResponse } from './site.response.js';
 import { Site } from './site.entity.js';
 import { SiteKeysService } from './site-keys.service.js';
-import { KeyChanges } from './key-changes.js';
+import { EventBus } from '../events/event-bus.js';
 import { CurrentToken } from '../rotation/current-token.entity.js';
 import { In } from 'typeorm';
 
@@ -45,7 +45,7 @@ const policyColumns = (policy: { levels: Level[]; lifetime: number; maxLifetime:
 const MINT_CACHE_MS = 1_000;
 
 @Injectable()
-export class SitesService {
+export class SitesService implements OnModuleInit {
   private readonly mintCache = new Map<string, { site: Site; key: SiteKey; at: number }>();
 
   constructor(
@@ -54,8 +54,15 @@ export class SitesService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
-    private readonly changes: KeyChanges,
+    private readonly events: EventBus,
   ) {}
+
+  onModuleInit(): void {
+    // The mint path's cached view of a site goes with any committed change to the site or its keys.
+    this.events.on('site.updated', ({ site }) => this.changed(site));
+    this.events.on('site.deleted', ({ site }) => this.changed(site));
+    this.events.on('keys.changed', ({ site }) => (site === null ? this.mintCache.clear() : this.changed(site)));
+  }
 
   async create(dto: CreateSiteDto): Promise<SiteView & { warnings: Warning[] }> {
     const name = checkSiteName(dto.name);
@@ -106,8 +113,8 @@ export class SitesService {
           ...(warnings.length ? { keyLength: key.keyLength, warnings: warnings.map((w) => w.code) } : {}),
         },
       });
+      this.events.publish(m, 'keys.changed', { site: name });
     }).catch(asConflict(() => new DomainError('SITE_EXISTS', `site ${name} exists`, 'name')));
-    await this.changes.changed('keys', name);
     return { ...siteResponse(site, key, 0, now), warnings };
   }
 
@@ -164,15 +171,14 @@ export class SitesService {
       if (!res.affected) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; read it again`, 'rowVersion');
       Object.assign(site, changes);
       await this.audit.record(m, { action: 'site.update', target: `site:${name}`, detail: { changed } });
+      this.events.publish(m, 'site.updated', { site: name });
       return siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now);
     });
-    // After the commit, so that no read which began before it can leave the old policy cached.
-    this.changed(name);
     return view;
   }
 
   async remove(name: string): Promise<void> {
-    const keyIds = await this.db.tx(async (m) => {
+    await this.db.tx(async (m) => {
       const { site } = await this.load(m, name);
       // FOR UPDATE on PostgreSQL: waits for mints holding these keys FOR SHARE to commit.
       const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
@@ -180,11 +186,10 @@ export class SitesService {
       await m.delete(SiteKey, { siteId: site.id });
       await m.delete(Site, { id: site.id });
       await this.audit.record(m, { action: 'site.delete', target: `site:${name}`, detail: { keyVersions: keys.map((k) => k.version) } });
-      return keys.map((k) => k.id);
+      this.events.publish(m, 'site.deleted', { site: name, siteId: site.id });
+      this.events.publish(m, 'keys.retired', { keyIds: keys.map((k) => k.id) });
+      this.events.publish(m, 'keys.changed', { site: name });
     });
-    this.changed(name);
-    this.keys.forget(keyIds);
-    await this.changes.changed('keys', name);
   }
 
   /** The passwords.d file of the active key (or of a usable `version`). Exporting a key is audited. */
@@ -210,8 +215,8 @@ export class SitesService {
     return loaded;
   }
 
-  /** Drops the mint path's cached view of a site after a change to it. */
-  changed(name: string): void {
+  /** Drops the mint path's cached view of a site after a committed change to it (an event). */
+  private changed(name: string): void {
     this.mintCache.delete(name);
   }
 

@@ -4,9 +4,8 @@ import { DomainError } from '../common/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.js';
-import { CollectorReloadService } from '../collector/collector-reload.service.js';
 import { Settings } from '../config/settings.js';
-import { KeyChanges } from '../sites/key-changes.js';
+import { EventBus, ORDER } from '../events/event-bus.js';
 import { RevocationCheckFailed } from './revocation-check.js';
 import { RevocationMetrics } from './revocation.metrics.js';
 import { TokensService } from './tokens.service.js';
@@ -26,19 +25,22 @@ export class RevocationFileService implements OnModuleInit {
 
   constructor(
     private readonly tokens: TokensService,
-    private readonly changes: KeyChanges,
+    private readonly events: EventBus,
     private readonly audit: AuditService,
     private readonly metrics: RevocationMetrics,
-    private readonly collector: CollectorReloadService,
     settings: Settings,
   ) {
     this.path = settings.config.frontend.revocationFile ? resolve(settings.config.frontend.revocationFile) : undefined;
   }
 
   onModuleInit(): void {
-    this.changes.on(async (kind) => {
-      if (kind === 'revocations') await this.write();
-    }, 10);
+    this.events.on(
+      'revocations.changed',
+      async () => {
+        await this.write();
+      },
+      ORDER.files,
+    );
   }
 
   /** Rewrites the file if its content would change; returns whether it did. */
@@ -66,7 +68,7 @@ export class RevocationFileService implements OnModuleInit {
     if (existsSync(this.path) && readFileSync(this.path, 'utf8') === content) return false;
     writeFileAtomic(this.path, content, 0o644);
     this.log.log(`updated ${this.path} (${Buffer.byteLength(content)} bytes, depth ${depth})`);
-    this.collector.changed({ revocationFile: true });
+    await this.events.emit('collector.files', { revocationFile: true });
     return true;
   }
 }

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CollectorModule } from '../collector/collector.module.js';
 import { SitesModule } from '../sites/sites.module.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { RevocationFileService } from './revocation-file.service.js';
@@ -9,7 +8,7 @@ import { TokensController } from './tokens.controller.js';
 import { TokensService } from './tokens.service.js';
 
 @Module({
-  imports: [SitesModule, CollectorModule],
+  imports: [SitesModule],
   controllers: [TokensController],
   providers: [TokensService, TokenVerifierService, LedgerWriter, RevocationFileService, RevocationMetrics],
   exports: [TokensService, TokenVerifierService, RevocationFileService],

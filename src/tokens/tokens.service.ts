@@ -24,7 +24,7 @@ import { IssuedToken } from './issued-token.entity.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { RevokeSubjectDto } from './dto/revoke-subject.dto.js';
 import { SubjectRevocation } from './subject-revocation.entity.js';
-import { KeyChanges } from '../sites/key-changes.js';
+import { EventBus } from '../events/event-bus.js';
 import { ledgerResponse } from './token.response.js';
 
 /** A subject revocation kept until an admin says otherwise (year 9999). */
@@ -42,7 +42,7 @@ export class TokensService {
     private readonly metrics: MetricsService,
     private readonly ledger: LedgerWriter,
     private readonly settings: Settings,
-    private readonly changes: KeyChanges,
+    private readonly events: EventBus,
     private readonly revocationMetrics: RevocationMetrics,
   ) {}
 
@@ -164,10 +164,10 @@ export class TokensService {
       await this.checkJtiCeiling(m, t);
       await m.update(IssuedToken, { jti, revokedAt: IsNull() }, { revokedAt: t.revokedAt });
       await this.audit.record(m, { action: 'token.revoke', target: `site:${t.siteName}`, detail: { jti, keyVersion: t.keyVersion, subject: t.subject } });
+      this.events.publish(m, 'revocations.changed', { jtis: [jti], subjects: [] });
       const key = await m.findOneBy(SiteKey, { id: t.keyId });
       return ledgerResponse(t, this.stateOf(t, key?.state ?? null, this.clock.now()));
     });
-    await this.changes.changed('revocations');
     return view;
   }
 
@@ -197,9 +197,9 @@ export class TokensService {
         .where('subject = :subject AND issued_at <= :at AND revoked_at IS NULL', { subject: dto.subject, at: issuedBefore * 1000 })
         .execute();
       await this.audit.record(m, { action: 'token.revoke-subject', target: `subject:${dto.subject.slice(0, 200)}`, detail: { issuedBefore, ledgerTokens: res.affected ?? 0 } });
+      this.events.publish(m, 'revocations.changed', { jtis: [], subjects: [dto.subject] });
       return res.affected ?? 0;
     });
-    await this.changes.changed('revocations');
     return { subject: rule.subject, issuedBefore, keepUntil: rule.expiresAt === FOREVER ? null : new Date(rule.expiresAt).toISOString(), ledgerTokensRevoked: revoked };
   }
 
