@@ -47,10 +47,13 @@ export class SciTokensService {
     const created = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const existing = await m.findOneBy(SciToken, { name });
-      const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, refreshError: null, refreshErrorAt: null });
+      const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, allEntries: false, refreshError: null, refreshErrorAt: null });
       row.trustDomain = dto.trustDomain;
       row.revokedAt = null; // a PUT supplies the credential anew
       row.securityClass = dto.securityClass ?? null;
+      // A PUT states the whole policy, as for securityClass: omitted means not for every entry.
+      const widened = existing !== null && !existing.allEntries && dto.allEntries === true;
+      row.allEntries = dto.allEntries ?? false;
       if (sourcePath !== undefined) row.sourcePath = sourcePath;
       row.updatedAt = now;
       if (checked) {
@@ -58,11 +61,15 @@ export class SciTokensService {
         Object.assign(row, this.sealed(name, dto.token!.trim(), checked, now));
       }
       await m.save(SciToken, row);
-      if (checked) queued += await this.queue(m, row);
+      // allEntries newly set: entries its aud does not name get it now, even though the token is the same.
+      if (checked || (widened && row.sealedToken !== null && row.revokedAt === null)) queued += await this.queue(m, row);
       await this.audit.record(m, {
         action: 'scitoken.store',
         target: `scitoken:${name}`,
-        detail: checked ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint } : { sourcePath },
+        detail: {
+          ...(checked ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint } : { sourcePath }),
+          allEntries: row.allEntries,
+        },
       });
       return !existing;
     });
