@@ -10,6 +10,7 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { PutSciTokenDto } from './dto/put-scitoken.dto.js';
+import { expiringWindow } from './expiry.js';
 import { IssuersService } from './issuers.service.js';
 import { checkSciToken, CheckedSciToken, TrustedIssuer } from './scitoken-check.js';
 import { SciToken, sciTokenAd } from './scitoken.entity.js';
@@ -158,7 +159,7 @@ export class SciTokensService {
     if (failure) return { state: 'invalid', reason: failure };
     const left = row.expiresAt - Math.floor(this.clock.now() / 1000);
     if (left <= 0) return { state: 'expired', reason: null };
-    if (left < this.settings.config.scitokens.expiringSeconds) return { state: 'expiring', reason: null };
+    if (left < expiringWindow({ ...row, expiresAt: row.expiresAt }, this.settings.config.scitokens)) return { state: 'expiring', reason: null };
     return { state: 'valid', reason: null };
   }
 
