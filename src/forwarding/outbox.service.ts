@@ -9,7 +9,7 @@ import { CurrentToken, currentTokenAd } from '../rotation/current-token.entity.j
 import { SciToken, sciTokenAd } from '../scitokens/scitoken.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
-import { idtokenFor, SciTokenLabel, scitokenFor } from './matching.js';
+import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
 import { SeenEntry } from './seen-entry.entity.js';
 
 /** A credential to forward: what it is, which version of its source, and its value. */
@@ -27,8 +27,8 @@ export interface OutgoingCredential {
 
 /** The SciTokens an entry may be given: stored, not revoked, not expired. */
 export async function sciTokenLabels(m: EntityManager, nowMs: number): Promise<SciTokenLabel[]> {
-  const rows = await m.find(SciToken, { select: { name: true, trustDomain: true, securityClass: true, expiresAt: true, sealedToken: true, revokedAt: true } });
-  return rows.filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs);
+  const rows = await m.find(SciToken, { select: { name: true, trustDomain: true, securityClass: true, audience: true, profile: true, allEntries: true, expiresAt: true, sealedToken: true, revokedAt: true } });
+  return rows.filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs).map(sciTokenLabel);
 }
 
 /**

@@ -10,6 +10,7 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { PutSciTokenDto } from './dto/put-scitoken.dto.js';
+import { expiringWindow } from './expiry.js';
 import { IssuersService } from './issuers.service.js';
 import { checkSciToken, CheckedSciToken, TrustedIssuer } from './scitoken-check.js';
 import { SciToken, sciTokenAd } from './scitoken.entity.js';
@@ -48,10 +49,13 @@ export class SciTokensService {
     const created = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const existing = await m.findOneBy(SciToken, { name });
-      const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, refreshError: null, refreshErrorAt: null });
+      const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, allEntries: false, refreshError: null, refreshErrorAt: null });
       row.trustDomain = dto.trustDomain;
       row.revokedAt = null; // a PUT supplies the credential anew
       row.securityClass = dto.securityClass ?? null;
+      // A PUT states the whole policy, as for securityClass: omitted means not for every entry.
+      const widened = existing !== null && !existing.allEntries && dto.allEntries === true;
+      row.allEntries = dto.allEntries ?? false;
       if (sourcePath !== undefined) row.sourcePath = sourcePath;
       row.updatedAt = now;
       if (checked) {
@@ -59,14 +63,18 @@ export class SciTokensService {
         Object.assign(row, this.sealed(name, dto.token!.trim(), checked, now));
       }
       await m.save(SciToken, row);
-      if (checked) {
+      // allEntries newly set: entries its aud does not name get it now, even though the token is the same.
+      if (checked || (widened && row.sealedToken !== null && row.revokedAt === null)) {
         await this.queue(m, row);
         this.events.publish(m, 'scitoken.changed', { name, change: 'stored' });
       }
       await this.audit.record(m, {
         action: 'scitoken.store',
         target: `scitoken:${name}`,
-        detail: checked ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint } : { sourcePath },
+        detail: {
+          ...(checked ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint } : { sourcePath }),
+          allEntries: row.allEntries,
+        },
       });
       return !existing;
     });
@@ -154,7 +162,7 @@ export class SciTokensService {
     if (failure) return { state: 'invalid', reason: failure };
     const left = row.expiresAt - Math.floor(this.clock.now() / 1000);
     if (left <= 0) return { state: 'expired', reason: null };
-    if (left < this.settings.config.scitokens.expiringSeconds) return { state: 'expiring', reason: null };
+    if (left < expiringWindow({ ...row, expiresAt: row.expiresAt }, this.settings.config.scitokens)) return { state: 'expiring', reason: null };
     return { state: 'valid', reason: null };
   }
 
