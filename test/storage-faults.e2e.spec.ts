@@ -68,7 +68,7 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
   });
 
   it('a disk that fills up and is freed again: every 2xx survives a restart, every 503 left nothing, passwords.d agrees', async () => {
-    const fs = mountTmpfs('12m');
+    const fs = mountTmpfs('24m');
     mounted.push(fs);
     const started = await serviceOn(fs.dir);
     svc = started.svc;

@@ -55,7 +55,13 @@ export class WriteLedger {
     const mint = async (site: string) => {
       while (!until()) {
         const r = await call(() => c.post(`/sites/${site}/tokens`, {}));
-        if (!r || uncertain(r)) this.mintUnknown.set(site, this.mintUnknown.get(site)! + 1);
+        if (!r || uncertain(r)) {
+          this.mintUnknown.set(site, this.mintUnknown.get(site)! + 1);
+          if (r) {
+            this.refusals++;
+            opts.onRefused?.();
+          }
+        }
         else if (r.status === 201) {
           this.minted.get(site)!.add(r.json.jti);
           this.ackTimes.set(`mint ${r.json.jti}`, performance.now());
@@ -67,7 +73,13 @@ export class WriteLedger {
     const rotate = async (site: string) => {
       while (!until()) {
         const r = await call(() => c.post(`/sites/${site}/rotate`, { graceSeconds: 0 }));
-        if (!r || uncertain(r)) this.rotateUnknown.set(site, this.rotateUnknown.get(site)! + 1);
+        if (!r || uncertain(r)) {
+          this.rotateUnknown.set(site, this.rotateUnknown.get(site)! + 1);
+          if (r) {
+            this.refusals++;
+            opts.onRefused?.();
+          }
+        }
         else if (r.status === 200) {
           // One rotation worker per site: versions go up by one per acknowledged rotation, unless an answer was lost.
           this.rotated.set(site, this.rotated.get(site)! + 1);
@@ -81,7 +93,13 @@ export class WriteLedger {
       for (let n = 0; n < (opts.maxCreates ?? Infinity) && !until(); n++) {
         const name = `${this.prefix}${this.createSeq++}`;
         const r = await call(() => c.post('/sites', { name }));
-        if (!r || uncertain(r)) this.unknownCreates.add(name);
+        if (!r || uncertain(r)) {
+          this.unknownCreates.add(name);
+          if (r) {
+            this.refusals++;
+            opts.onRefused?.();
+          }
+        }
         else if (r.status === 201) {
           this.created.add(name);
           this.ackTimes.set(`create ${name}`, performance.now());
