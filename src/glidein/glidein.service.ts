@@ -4,7 +4,6 @@ import { hashSecret, sameHash } from '../auth/api-key.secret.js';
 import { parseTicket, TICKET_REFUSED } from '../auth/ticket.secret.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, RetryLaterError } from '../common/errors.js';
-import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { Ticket } from '../tickets/ticket.entity.js';
 import { TicketsMetrics } from '../tickets/tickets.metrics.js';
@@ -64,7 +63,6 @@ export class GlideinService {
     private readonly renewalMetrics: RenewalMetrics,
     private readonly audit: AuditService,
     private readonly clock: Clock,
-    private readonly settings: Settings,
     private readonly limiter: FailureLimiter,
     private readonly metrics: TicketsMetrics,
   ) {}
