@@ -1,19 +1,13 @@
 import { CachedCredential } from '../src/factory/cached-credential.entity.js';
+import { RenewalAdminService } from '../src/glidein/renewal-admin.service.js';
 import { RenewalService } from '../src/glidein/renewal.service.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
-import { factorySetup, fetchCredentials, mintToken, seedCache } from './support/glidein.js';
+import { factorySetup, fetchCredentials, mintToken, renew, seedCache } from './support/glidein.js';
 import { client } from './support/service.js';
 
 const REFUSED = 'the renewal credential is not valid: unknown, already used, or replaced';
 const idOf = (credential: string) => credential.split('_')[1];
 const secretOf = (credential: string) => credential.slice('gkr_0123456789abcdef_'.length);
-
-/** One renewal with `credential` as bearer. */
-export async function renew(t: { api: string }, credential?: string) {
-  const res = await fetch(`${t.api}/glidein/credentials/renew`, { method: 'POST', headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` } });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
 
 describe.each(ENGINES)('glidein renewal on %s', (engine) => {
   let t: TestApp;
@@ -254,5 +248,16 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
     expect(value(/^glidekey_renewal_credentials_issued_total\{entry="E1"\} (\d+)/m)).toBeGreaterThanOrEqual(5);
     // Refusals are not audited one by one.
     expect((await api.get('/audit?action=glidein.renew&limit=1000')).json.entries.filter((e: { result: string }) => e.result !== 'success')).toEqual([]);
+  });
+
+  it('purges renewals once their pilot life and the grace after it are over', async () => {
+    const purge = () => t.app.get(RenewalAdminService).purgeEnded();
+    const ended = (await rows()).filter((r: { expires_at: string | number }) => Number(r.expires_at) <= t.clock.now() - 60_000).length;
+    expect(ended).toBeGreaterThan(0); // E7's 10-minute pilots
+    expect(await purge()).toBe(ended);
+    const left = (await rows()).length;
+    t.clock.advance(604_800 + 60);
+    expect(await purge()).toBe(left);
+    expect(await rows()).toEqual([]);
   });
 });
