@@ -176,6 +176,12 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
     const r = await ok(b.renewal);
     expect((await api.del('/factory/entries/E9')).status).toBe(204);
     await refusedWith(r.renewal, 410, 'CREDENTIAL_WITHDRAWN');
+    // Created again with a fresh credential: another entry; the old one's glideins stay withdrawn.
+    t.clock.advance(1);
+    await factorySetup(t, { entry: 'E9', site: 'SiteA' });
+    await seedCache(t, { frontend, entry: 'E9', type: 'idtoken', value: token.token, expiresAt: token.expiresAt, version: 4 });
+    await refusedWith(r.renewal, 410, 'CREDENTIAL_WITHDRAWN');
+    await ok((await bootstrap('E9')).renewal);
   });
 
   it('factory admins revoke renewals per glidein, per ticket batch and per entry; audited; 404 for unknown, 400 for malformed, nothing changed', async () => {
@@ -241,7 +247,7 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
     expect(value(/^glidekey_glidein_renewals_total\{result="grace",entry="E1"\} (\d+)/m)).toBe(1);
     expect(value(/^glidekey_glidein_renewals_total\{result="invalid",entry=""\} (\d+)/m)).toBeGreaterThanOrEqual(19 + 19 + 7);
     expect(value(/^glidekey_glidein_renewals_total\{result="pilot_life_over",entry="E7"\} (\d+)/m)).toBe(2);
-    expect(value(/^glidekey_glidein_renewals_total\{result="withdrawn",entry="E9"\} (\d+)/m)).toBe(2);
+    expect(value(/^glidekey_glidein_renewals_total\{result="withdrawn",entry="E9"\} (\d+)/m)).toBe(3);
     expect(value(/^glidekey_glidein_renewals_total\{result="stale",entry="E9"\} (\d+)/m)).toBe(1);
     expect(value(/^glidekey_glidein_renewals_total\{result="revoked",entry="E10"\} (\d+)/m)).toBe(4);
     expect(value(/^glidekey_renewal_credentials_revoked_total\{entry="E10"\} (\d+)/m)).toBe(4);

@@ -45,6 +45,7 @@ interface RawRenewal {
   e_site: string | null;
   e_glidein_scitoken: boolean | number | string | null;
   e_max_pilot_life_seconds: string | number | null;
+  e_created_at: string | number | null;
 }
 
 const ms = (v: string | number | null) => (v === null ? null : Number(v));
@@ -135,7 +136,7 @@ export class RenewalService {
     if (row.revokedAt !== null) return this.deny('revoked', row.entry, new DomainError('RENEWAL_REVOKED', 'this glidein\'s renewal credential was revoked by the factory admin'));
     const deadline = Math.min(row.expiresAt, entry ? row.createdAt + this.pilotLifeMs(entry.maxPilotLifeSeconds) : row.expiresAt);
     if (receivedAt >= deadline) return this.deny('pilot_life_over', row.entry, new DomainError('PILOT_LIFE_OVER', `the pilot's life ended at ${new Date(deadline).toISOString()}: no more renewals`));
-    if (!entry) return this.deny('withdrawn', row.entry, withdrawn('the entry no longer exists'));
+    if (!entry) return this.deny('withdrawn', row.entry, withdrawn('the entry no longer exists (or was deleted and created again since the bootstrap)'));
     const built = await this.answers.build(row.frontend, entry);
     if (!built.ok && built.absent) return this.deny('withdrawn', row.entry, withdrawn(`the factory no longer holds the entry's ${built.missing}`));
     if (!built.ok) {
@@ -179,7 +180,7 @@ export class RenewalService {
     const want = this.db.isPostgres ? 'CAST($1 AS varchar(16))' : 'CAST(? AS TEXT)';
     const rows: RawRenewal[] = await this.db.read((m) =>
       m.query(
-        `SELECT r.id AS id, r.secret_hash AS secret_hash, r.previous_hash AS previous_hash, r.rotated_at AS rotated_at, r.generation AS generation, r.ticket_id AS ticket_id, r.batch_id AS batch_id, r.frontend AS frontend, r.entry AS entry, r.created_at AS created_at, r.expires_at AS expires_at, r.revoked_at AS revoked_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds FROM (SELECT ${want} AS want) w LEFT JOIN glidein_renewals r ON r.id = w.want LEFT JOIN factory_entries e ON e.name = r.entry`,
+        `SELECT r.id AS id, r.secret_hash AS secret_hash, r.previous_hash AS previous_hash, r.rotated_at AS rotated_at, r.generation AS generation, r.ticket_id AS ticket_id, r.batch_id AS batch_id, r.frontend AS frontend, r.entry AS entry, r.created_at AS created_at, r.expires_at AS expires_at, r.revoked_at AS revoked_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds, e.created_at AS e_created_at FROM (SELECT ${want} AS want) w LEFT JOIN glidein_renewals r ON r.id = w.want LEFT JOIN factory_entries e ON e.name = r.entry`,
         [id ?? NO_SUCH_ID],
       ),
     );
@@ -201,7 +202,9 @@ export class RenewalService {
     });
     const sci = r?.e_glidein_scitoken;
     const entry: EntryPolicy = { name: r?.e_name ?? '', site: r?.e_site ?? '', glideinScitoken: sci === true || sci === 1 || sci === '1', maxPilotLifeSeconds: ms(r?.e_max_pilot_life_seconds ?? null) };
-    return { row: found ? row : null, entry: found && r.e_name !== null ? entry : null };
+    // An entry deleted and created again since the bootstrap is another entry: its glideins were withdrawn with the old one.
+    const same = found && r.e_name !== null && Number(r.e_created_at) <= row.createdAt;
+    return { row: found ? row : null, entry: same ? entry : null };
   }
 
   /** A refusal of a valid credential: counted with its entry, not audited (a glidein may retry it for hours), credential kept. */
