@@ -23,7 +23,7 @@
 # next renewal credential. Run it again GLIDEKEY_RENEW_IN seconds after the last run (two thirds of
 # the way to the soonest expiry it handed out), e.g. in the glidein's startup:
 #
-#   eval "$(glidein-fetch-token.sh "$DIR")" || exit 1
+#   out=$(glidein-fetch-token.sh "$DIR") || exit; eval "$out"   # (eval "$(...)" would hide a failure)
 #   ( while sleep "$GLIDEKEY_RENEW_IN"; do
 #       out=$(glidein-fetch-token.sh --renew "$DIR"); rc=$?
 #       case $rc in 0) eval "$out" ;; 3 | 9 | 10) exit "$rc" ;; *) GLIDEKEY_RENEW_IN=60 ;; esac
