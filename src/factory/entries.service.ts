@@ -17,6 +17,7 @@ export const entryResponse = (e: FactoryEntry) => ({
   condorVersion: e.condorVersion,
   securityClass: e.securityClass,
   glideinScitoken: e.glideinScitoken,
+  maxPilotLifeSeconds: e.maxPilotLifeSeconds,
   createdAt: new Date(e.createdAt).toISOString(),
   updatedAt: new Date(e.updatedAt).toISOString(),
 });
@@ -43,6 +44,7 @@ export class EntriesService {
         condorVersion: dto.condorVersion ?? null,
         securityClass: dto.securityClass ?? null,
         glideinScitoken: dto.glideinScitoken ?? false,
+        maxPilotLifeSeconds: dto.maxPilotLifeSeconds ?? null,
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });
