@@ -17,7 +17,7 @@ import { Runtime } from './core.module.js';
 import { initMasterKey } from './crypto/master-key.init.js';
 import { openDatabase } from './database/data-source.js';
 import { Db } from './database/db.js';
-import { checkDatabaseIdentity, ensureDatabaseIdentity } from './database/identity.js';
+import { checkDatabaseIdentity, ensureDatabaseIdentity, requireInitialised, requireSqliteFile } from './database/identity.js';
 import { installHttpHooks, requestIdOf } from './logging/http.hooks.js';
 import { createPino, PinoNestLogger } from './logging/logger.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -30,12 +30,18 @@ const BODY_LIMIT = 256 * 1024;
  */
 export const MAX_PARAM_LENGTH = 400;
 
-/** Opens what the service needs before Nest starts: the data directory, the migrated database, the master key. */
-export async function openRuntime(config: AppConfig, opts: { clock?: Clock } = {}): Promise<Runtime> {
+/**
+ * Opens what the service needs before Nest starts: the data directory, the migrated database, the
+ * master key. With `create: false` (the host CLI without --init) a database nobody initialised is
+ * refused instead of created.
+ */
+export async function openRuntime(config: AppConfig, opts: { clock?: Clock; create?: boolean } = {}): Promise<Runtime> {
   const settings = new Settings(config);
+  if (opts.create === false) requireSqliteFile(settings);
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const ds = await openDatabase(settings);
   try {
+    if (opts.create === false) await requireInitialised(settings, ds);
     // The identity goes in first: a crash later in a first start leaves a database that is known to be ours.
     await checkDatabaseIdentity(settings, ds);
     await ensureDatabaseIdentity(settings, ds);

@@ -11,7 +11,7 @@ import { openRuntime } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/config.loader.js';
 import { CoreModule } from './core.module.js';
 import { MasterKeyError } from './crypto/master-key.js';
-import { DatabaseMismatchError } from './database/identity.js';
+import { DatabaseMismatchError, DatabaseMissingError } from './database/identity.js';
 import { BackupError, backupSqlite } from './database/backup.js';
 import { Settings } from './config/settings.js';
 
@@ -23,6 +23,9 @@ const USAGE = `usage: npm run glidekey -- <command>
   backup DEST                                                consistent SQLite copy to a new file DEST (0600);
                                                              back up master.key separately
 
+  --init   with apikey: create the database and master key when there is none yet (a new installation);
+           without it a data directory holding no database is refused, exit 1
+
 roles: ${API_ROLES.join(', ')}
 Reads the same configuration as the service (config/, GLIDEKEY_CONFIG, GLIDEKEY_*).`;
 
@@ -33,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, role: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+    options: { name: { type: 'string' }, role: { type: 'string', multiple: true }, init: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [noun, verb, arg] = positionals;
   if (noun === 'backup' && !values.help) {
@@ -51,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // Logs go to stderr as JSON, so stdout carries only what a script captures (the secret).
   Logger.overrideLogger(new PinoNestLogger(createPino('warn', pino.destination(2))));
-  const rt = await openRuntime(loadConfig());
+  const rt = await openRuntime(loadConfig(), { create: values.init === true });
   const app = await NestFactory.createApplicationContext(
     { module: CliModule, imports: [CoreModule.forRoot(rt)], providers: [ApiKeysService] },
     { logger: new PinoNestLogger(createPino('warn', pino.destination(2))) },
@@ -89,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError || err instanceof BackupError || (err as { code?: string }).code !== undefined;
+    const known = err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError || err instanceof DatabaseMissingError || err instanceof BackupError || (err as { code?: string }).code !== undefined;
     console.error(`glidekey: ${known ? (err as Error).message : String(err)}`);
     process.exit(1);
   },

@@ -1,18 +1,27 @@
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { client, freePort, removeDir, ROOT, runServiceOnce, startService, tempDir } from './support/service.js';
 
 const run = promisify(execFile);
+const PG = process.env.GLIDEKEY_TEST_POSTGRES_URL;
 const cli = (dataDir: string, ...args: string[]) =>
   run(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: dataDir } });
 
 describe('start-up and the host CLI', () => {
   it('creates, lists and revokes API keys from the host CLI', async () => {
     const dir = tempDir();
-    const made = await cli(dir, 'apikey', 'create', '--name', 'alice', '--role', 'frontend-admin', '--role', 'auditor');
+    // Pointed at a data directory with no database, the CLI refuses (exit 1, one line) and creates nothing.
+    for (const target of [dir, join(dir, 'not-there')]) {
+      const refused = await cli(target, 'apikey', 'list').then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(refused?.code).toBe(1);
+      expect(refused?.stderr).toBe(`glidekey: there is no database at ${join(target, 'glidekey.sqlite')}: the CLI creates a database (and its master key) only with --init; point GLIDEKEY_CONFIG or GLIDEKEY_DATA_DIR at the service's data, or pass --init for a new installation\n`);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    const made = await cli(dir, 'apikey', 'create', '--init', '--name', 'alice', '--role', 'frontend-admin', '--role', 'auditor');
     const secret = made.stdout.trim();
     expect(secret).toMatch(/^gk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     expect(made.stderr).toContain('alice');
@@ -46,6 +55,30 @@ describe('start-up and the host CLI', () => {
       expect(Date.now() - revokedAt).toBeLessThan(6500);
     } finally {
       proc.kill('SIGKILL');
+      removeDir(dir);
+    }
+  });
+
+  (PG ? it : it.skip)(`refuses an uninitialised PostgreSQL database in the host CLI unless --init${PG ? '' : ' (SKIPPED: GLIDEKEY_TEST_POSTGRES_URL is not set)'}`, async () => {
+    const admin = new pg.Client({ connectionString: PG });
+    const name = `glidekey_cli_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(PG!);
+    url.pathname = `/${name}`;
+    const dir = tempDir();
+    const pgCli = (...args: string[]) =>
+      run(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: dir, GLIDEKEY_DATABASE_URL: url.toString() } });
+    try {
+      const refused = await pgCli('apikey', 'list').then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(refused?.code).toBe(1);
+      expect(refused?.stderr).toContain('the PostgreSQL database (database.url) has never been initialised: the CLI creates a database (and its master key) only with --init');
+      expect(readdirSync(dir)).toEqual([]);
+      expect((await pgCli('apikey', 'create', '--init', '--name', 'bob', '--role', 'auditor')).stdout).toMatch(/^gk_/);
+      expect(JSON.parse((await pgCli('apikey', 'list')).stdout)).toEqual([expect.objectContaining({ name: 'bob' })]);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
       removeDir(dir);
     }
   });

@@ -13,6 +13,22 @@ export const DATABASE_ID = 'database-id';
 /** A start-up refusal: the data directory and the database do not belong together. */
 export class DatabaseMismatchError extends Error {}
 
+/** The host CLI found no initialised database where the configuration points, and was not told to create one. */
+export class DatabaseMissingError extends Error {}
+
+const NOT_CREATING = 'the CLI creates a database (and its master key) only with --init; point GLIDEKEY_CONFIG or GLIDEKEY_DATA_DIR at the service\'s data, or pass --init for a new installation';
+
+/** Refuses a database file that is not there yet, before anything creates it. */
+export function requireSqliteFile(settings: Settings): void {
+  if (!settings.config.database.url && !existsSync(settings.sqlitePath)) throw new DatabaseMissingError(`there is no database at ${settings.sqlitePath}: ${NOT_CREATING}`);
+}
+
+/** Refuses a database that no service has initialised (PostgreSQL: its schema may just have been migrated, but it holds no identity or key). */
+export async function requireInitialised(settings: Settings, ds: DataSource): Promise<void> {
+  const initialised = await ds.getRepository(MetaEntry).countBy({ name: In([MASTER_KEY_CHECK, DATABASE_ID]) });
+  if (initialised === 0) throw new DatabaseMissingError(`${describeDb(settings)} has never been initialised: ${NOT_CREATING}`);
+}
+
 /** Where the data directory records the identity of the database it belongs to. */
 export const databaseIdFile = (settings: Settings) => resolve(settings.dataDir, 'database-id');
 
