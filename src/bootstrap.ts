@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type pino from 'pino';
 import { AppModule } from './app.module.js';
 import { Clock } from './common/clock.js';
@@ -18,6 +18,7 @@ import { initMasterKey } from './crypto/master-key.init.js';
 import { openDatabase } from './database/data-source.js';
 import { Db } from './database/db.js';
 import { checkDatabaseIdentity, ensureDatabaseIdentity, requireInitialised, requireSqliteFile } from './database/identity.js';
+import { readTlsFiles } from './lifecycle/tls-files.js';
 import { installHttpHooks, requestIdOf } from './logging/http.hooks.js';
 import { createPino, PinoNestLogger } from './logging/logger.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -57,6 +58,8 @@ export interface CreateAppOptions {
   clock?: Clock;
   /** Where log lines go (tests capture them); default stdout. */
   logDestination?: pino.DestinationStream;
+  /** The logger to use (main keeps it, to change its level on SIGHUP); default one made from config.log.level. */
+  log?: pino.Logger;
   /**
    * Serve the OpenAPI UI's assets (default true). In-process tests turn it off: jest on Node 20
    * cannot load @fastify/static's ESM-only dependencies. The JSON document is always served.
@@ -101,10 +104,11 @@ export const ROUTES = Symbol('glidekey routes');
 
 /** Builds the whole HTTP service, ready to listen. */
 export async function createApp(config: AppConfig, opts: CreateAppOptions = {}): Promise<INestApplication> {
-  const log = createPino(config.log.level, opts.logDestination);
+  const log = opts.log ?? createPino(config.log.level, opts.logDestination);
   Logger.overrideLogger(new PinoNestLogger(log));
+  // Before the database is opened: a bad TLS file changes nothing on disk.
+  const tls = config.tls.cert && config.tls.key ? readTlsFiles(config.tls.cert, config.tls.key) : undefined;
   const rt = await openRuntime(config, opts);
-  const tls = config.tls.cert && config.tls.key ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     maxParamLength: MAX_PARAM_LENGTH,
@@ -113,7 +117,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     requestIdHeader: false,
     logger: false,
     frameworkErrors: (err: unknown, _req: unknown, reply: Parameters<typeof frameworkErrorReply>[1]) => frameworkErrorReply(err, reply),
-    ...(tls ? { https: tls } : {}),
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const fastify = adapter.getInstance() as unknown as FastifyInstance & { [ROUTES]: string[] };
   fastify[ROUTES] = [];
@@ -145,6 +149,6 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       .build(),
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json', swaggerUiEnabled: opts.docsUi ?? true });
-  app.enableShutdownHooks();
+  // No enableShutdownHooks: main's own handlers drain on SIGTERM and reload on SIGHUP.
   return app;
 }

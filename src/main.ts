@@ -4,12 +4,28 @@ import { createApp } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/config.loader.js';
 import { MasterKeyError } from './crypto/master-key.js';
 import { DatabaseMismatchError } from './database/identity.js';
+import { installSignalHandlers } from './lifecycle/signals.js';
+import { createPino } from './logging/logger.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const app = await createApp(config);
-  await app.listen(config.port, config.host);
+  const log = createPino(config.log.level);
+  const app = await createApp(config, { log });
+  await app.listen(config.port, config.host).catch((err: NodeJS.ErrnoException) => {
+    throw listenError(err, config.host, config.port);
+  });
+  installSignalHandlers(app, log, config);
   new Logger('main').log(`glidekey listening on ${await app.getUrl()} (roles: ${config.roles.join(', ')})`);
+}
+
+/** A listen failure an admin can act on, as one line naming the setting. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the address is already in use (another glidekey, or another service on that port?)',
+    EACCES: 'permission denied (ports below 1024 need privileges: use a higher port)',
+    EADDRNOTAVAIL: 'no such address on this host',
+  };
+  return err.code && why[err.code] ? new ConfigError(`cannot listen on ${host}:${port} (host, port; env GLIDEKEY_HOST, GLIDEKEY_PORT): ${why[err.code]}`) : err;
 }
 
 main().catch((err: unknown) => {
