@@ -89,6 +89,16 @@ describe('bad input', () => {
     ['cache: unknown filter', () => api.get('/factory/cache?secret=1'), 'UNKNOWN_FIELD', 'secret'],
   ];
 
+  it.each([
+    ['a string for an integer', () => api.post('/sites/good/tokens', { lifetimeSeconds: '5' }), 'INVALID_LIFETIME', 'lifetimeSeconds must be an integer number'],
+    ['a number for a string', () => api.post('/tokens/verify', { token: 5 }), 'VALIDATION_FAILED', 'token must be a string'],
+    ['a string for a boolean', () => api.post('/sites', { name: 't3', rotation: { enabled: 'yes' } }), 'INVALID_ROTATION_POLICY', 'rotation.enabled must be a boolean value'],
+  ])('a wrong JSON type names the expected type, not a range (%s)', async (_label, send, code, message) => {
+    const res = await send();
+    expect(res.status).toBe(400);
+    expect(res.json.error).toEqual(expect.objectContaining({ code, message }));
+  });
+
   it.each(cases)('%s: 4xx with a stable code, naming the field, changing nothing', async (_label, send, code, field) => {
     const before = await snapshot(t);
     const res = await send();

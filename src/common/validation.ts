@@ -12,6 +12,13 @@ function first(errors: ValidationError[], path: string[] = []): { path: string[]
 }
 
 /**
+ * Constraints that state a field's JSON type. When one of them failed the value has the wrong
+ * type, and that is the message ("must be an integer"), not a range rule that failed only because
+ * a string is not a number.
+ */
+const TYPE_CONSTRAINTS = ['isInt', 'isNumber', 'isBoolean', 'isString', 'isArray', 'isObject'];
+
+/**
  * Turns class-validator's output into one DomainError naming the field.
  * A constraint may carry `context: { code }` for a more specific stable code.
  */
@@ -19,7 +26,8 @@ export function validationError(errors: ValidationError[]): DomainError {
   const hit = first(errors);
   if (!hit) return new DomainError('VALIDATION_FAILED', 'invalid request');
   const field = hit.path.join('.');
-  const [name, message] = Object.entries(hit.error.constraints!)[0];
+  const constraints = Object.entries(hit.error.constraints!);
+  const [name, message] = constraints.find(([n]) => TYPE_CONSTRAINTS.includes(n)) ?? constraints[0];
   if (name === 'whitelistValidation') return new DomainError('UNKNOWN_FIELD', `unknown field: ${field}`, field);
   const code = (hit.error.contexts?.[name]?.code as ErrorCode | undefined) ?? 'VALIDATION_FAILED';
   // class-validator messages name the property and the rule, never the rejected value.
