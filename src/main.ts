@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
 import { createApp } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/config.loader.js';
 import { MasterKeyError } from './crypto/master-key.js';
@@ -11,11 +13,15 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createPino(config.log.level);
   const app = await createApp(config, { log });
-  await app.listen(config.port, config.host).catch((err: NodeJS.ErrnoException) => {
+  // Fastify's own listen, after Nest's init: Nest's listen logs a failure as an error line of its own.
+  await app.init();
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  await fastify.listen({ port: config.port, host: config.host }).catch((err: NodeJS.ErrnoException) => {
     throw listenError(err, config.host, config.port);
   });
   installSignalHandlers(app, log, config);
-  new Logger('main').log(`glidekey listening on ${await app.getUrl()} (roles: ${config.roles.join(', ')})`);
+  const { port } = fastify.server.address() as AddressInfo;
+  new Logger('main').log(`glidekey listening on ${config.tls.cert ? 'https' : 'http'}://${config.host}:${port} (roles: ${config.roles.join(', ')})`);
 }
 
 /** A listen failure an admin can act on, as one line naming the setting. */

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'nod
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createServer } from 'node:net';
 import pg from 'pg';
 import { client, freePort, removeDir, ROOT, runServiceOnce, startService, tempDir } from './support/service.js';
 
@@ -79,6 +80,37 @@ describe('start-up and the host CLI', () => {
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
+      removeDir(dir);
+    }
+  });
+
+  it('says a missing TLS file, a busy port or a misspelt variable in one line, without a stack trace, and creates nothing', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const busy = createServer().listen(port, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    try {
+      const base = { GLIDEKEY_DATA_DIR: join(dir, 'data'), GLIDEKEY_PORT: String(port) };
+      const cases: [Record<string, string>, string][] = [
+        [{ GLIDEKEY_TLS_CERT: join(dir, 'no-cert.pem'), GLIDEKEY_TLS_KEY: join(dir, 'no-key.pem') }, `glidekey: tls.cert: cannot read ${join(dir, 'no-cert.pem')} (no such file)\n`],
+        [{ GLIDEKEY_PORTT: '1' }, 'glidekey: invalid configuration:\n  GLIDEKEY_PORTT: unknown environment variable (did you mean GLIDEKEY_PORT?)\n'],
+      ];
+      for (const [env, expected] of cases) {
+        const r = await runServiceOnce({ ...base, ...env });
+        expect(r.code).toBe(1);
+        expect(r.output).toBe(expected);
+        expect(existsSync(join(dir, 'data'))).toBe(false);
+      }
+      const r = await runServiceOnce(base);
+      expect(r.code).toBe(1);
+      // The start-up log lines (JSON, on stdout) come before it, and a Fastify deprecation warning that
+      // Nest's adapter triggers at every start; the refusal is the one other line, on stderr.
+      const plain = r.output.trim().split('\n').filter((l) => !l.startsWith('{') && !/^\(node:\d+\) \[FSTDEP022\]|^\(Use `node --trace-warnings/.test(l));
+      expect(r.output).not.toContain('"level":"error"');
+      expect(plain).toEqual([`glidekey: cannot listen on 127.0.0.1:${port} (host, port; env GLIDEKEY_HOST, GLIDEKEY_PORT): the address is already in use (another glidekey, or another service on that port?)`]);
+      expect(r.output).not.toMatch(/\n\s+at /);
+    } finally {
+      busy.close();
       removeDir(dir);
     }
   });

@@ -103,6 +103,31 @@ describe(loadConfig.name, () => {
     expect(message).toContain(`${setting} (env ${variable})`);
   });
 
+  it('refuses an unknown GLIDEKEY_* variable as it refuses an unknown YAML key, with a did-you-mean and never its value', () => {
+    const message = configError({ GLIDEKEY_PORTT: '9618', GLIDEKEY_FRONTEND_PASSWORD_DIR: 'SecretPath', GLIDEKEY_NOTHING_LIKE_ANY: 'x' }).message;
+    expect(message).toBe(
+      'invalid configuration:\n' +
+        '  GLIDEKEY_FRONTEND_PASSWORD_DIR: unknown environment variable (did you mean GLIDEKEY_FRONTEND_PASSWORDS_DIR?)\n' +
+        '  GLIDEKEY_NOTHING_LIKE_ANY: unknown environment variable\n' +
+        '  GLIDEKEY_PORTT: unknown environment variable (did you mean GLIDEKEY_PORT?)',
+    );
+    // Listed together with the settings' own errors.
+    expect(configError({ GLIDEKEY_PORT: 'abc', GLIDEKEY_PORTT: '1' }).message).toMatch(/port \(env GLIDEKEY_PORT\): .*\n {2}GLIDEKEY_PORTT: unknown/);
+  });
+
+  it('accepts the GLIDEKEY_* variables that the CLI, the glidein script and the tests read', () => {
+    expect(() =>
+      loadConfig({
+        GLIDEKEY_URL: 'https://glidekey.example.org:8443',
+        GLIDEKEY_API_KEY_FILE: '/root/.glidekey/key',
+        GLIDEKEY_TICKET: 'gkt_x',
+        GLIDEKEY_CA_BUNDLE: '/etc/pki/ca.pem',
+        GLIDEKEY_RENEW_IN: '60',
+        GLIDEKEY_TEST_POSTGRES_URL: 'postgres://postgres@127.0.0.1/postgres',
+      }),
+    ).not.toThrow();
+  });
+
   it('names GLIDEKEY_ROLES (not a per-item variable) for a bad role', () => {
     const message = configError({ GLIDEKEY_ROLES: 'frontend,bogus' }).message;
     expect(message).toContain('roles');

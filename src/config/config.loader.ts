@@ -47,6 +47,49 @@ function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
 export const envName = (path: string[]) =>
   'GLIDEKEY_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
 
+/**
+ * GLIDEKEY_* variables that are not settings but are read by something else in this repository:
+ * the configuration file's name, the REST CLI's and the glidein script's inputs and outputs.
+ * GLIDEKEY_TEST_* are the test suite's own.
+ */
+export const OTHER_VARIABLES = [
+  'GLIDEKEY_CONFIG',
+  'GLIDEKEY_URL',
+  'GLIDEKEY_API_KEY',
+  'GLIDEKEY_API_KEY_FILE',
+  'GLIDEKEY_CA_BUNDLE',
+  'GLIDEKEY_TICKET',
+  'GLIDEKEY_ALLOW_HTTP',
+  'GLIDEKEY_MAX_WAIT',
+  'GLIDEKEY_RETRIES',
+  'GLIDEKEY_RENEW_IN',
+  'GLIDEKEY_TOKEN_EXPIRES_AT',
+  'GLIDEKEY_RENEWAL_EXPIRES_AT',
+];
+
+/** Levenshtein distance, for a did-you-mean on a misspelt variable. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** A GLIDEKEY_* variable that nothing reads is a typo that would silently leave a default in force: refused, as unknown YAML keys are. */
+function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = [...leafPaths(configSchema).map(envName), ...OTHER_VARIABLES];
+  return Object.keys(env)
+    .filter((k) => k.startsWith('GLIDEKEY_') && !k.startsWith('GLIDEKEY_TEST_') && !known.includes(k))
+    .sort()
+    .map((k) => {
+      const near = known.map((n) => [n, distance(k, n)] as const).sort((x, y) => x[1] - y[1])[0];
+      return `  ${k}: unknown environment variable${near && near[1] <= 3 ? ` (did you mean ${near[0]}?)` : ''}`;
+    });
+}
+
 function fromEnv(env: NodeJS.ProcessEnv): Tree {
   const out: Tree = {};
   for (const path of leafPaths(configSchema)) {
@@ -79,15 +122,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   tree = merge(tree, fromEnv(env));
   const parsed = configSchema.safeParse(tree);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
+  const unknown = unknownVariables(env);
+  if (!parsed.success || unknown.length) {
+    const lines = (parsed.error?.issues ?? []).map((i) => {
       // A list item (roles.1) is still set by the list's own variable (GLIDEKEY_ROLES).
       const path = i.path.filter((p) => typeof p === 'string');
       const key = path.join('.') || '(root)';
       const hint = path.length ? ` (env ${envName(path)})` : '';
       return `  ${key}${hint}: ${i.code === 'unrecognized_keys' ? `unknown setting(s) ${i.keys.join(', ')}` : i.message}`;
     });
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid configuration:\n${[...lines, ...unknown].join('\n')}`);
   }
-  return parsed.data;
+  return parsed.data!;
 }
