@@ -134,8 +134,17 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
   it('retries 503 CREDENTIAL_STALE with backoff and gives up with a clear message; the ticket stays valid', async () => {
     const [ticket] = await tickets(1, 'OSG_Empty_ce1');
     const dir = freshDir();
+    const logged = svc.output().length;
     const r = await runScript(env(ticket, { GLIDEKEY_RETRIES: '2', GLIDEKEY_MAX_WAIT: '1' }), [dir]);
     expect(r.code).toBe(5);
+    // An expected refusal: one warning line per attempt, with its code and the client's address; no error line, no stack.
+    await new Promise((ok) => setTimeout(ok, 200));
+    const lines = svc.output().slice(logged).split('\n').filter((l) => l.includes('CREDENTIAL_STALE'));
+    expect(lines).toHaveLength(3);
+    for (const l of lines) {
+      expect(JSON.parse(l)).toEqual(expect.objectContaining({ level: 'warn', msg: 'request', route: '/api/v1/glidein/credentials', status: 503, code: 'CREDENTIAL_STALE', client: '127.0.0.1' }));
+    }
+    expect(svc.output().slice(logged)).not.toContain('"level":"error"');
     expect(r.stderr).toContain('glidekey: HTTP 503 CREDENTIAL_STALE; retry 1 of 2 in 1s');
     expect(r.stderr).toContain('glidekey: HTTP 503 CREDENTIAL_STALE; retry 2 of 2 in 1s');
     expect(r.stderr).toContain('the factory has no fresh token for this entry yet (HTTP 503 CREDENTIAL_STALE) after 3 attempts; the ticket is still valid');

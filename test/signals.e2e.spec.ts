@@ -129,6 +129,9 @@ describe('signals', () => {
       const out = svc.output();
       expect(out).toContain(`SIGTERM: draining: no new connections, finishing requests in flight (at most 10 s)`);
       expect(out).toContain('"msg":"drained; stopped"');
+      // A 4xx refusal is an info line with its code and the client's address.
+      const line = out.split('\n').find((l) => l.includes('"route":"/api/v1/sites"'));
+      expect(JSON.parse(line!)).toEqual(expect.objectContaining({ level: 'info', method: 'POST', status: 401, code: 'UNAUTHENTICATED', client: '127.0.0.1' }));
     } finally {
       await svc.stop('SIGKILL');
       removeDir(svc.dataDir);

@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { routeOf } from '../logging/http.hooks.js';
 import { asStorageError } from '../database/storage-errors.js';
-import { DomainError, ErrorCode, RetryLaterError } from './errors.js';
+import { DomainError, ErrorCode, RetryLaterError, StorageUnavailableError } from './errors.js';
+import type { WithContext } from './request-context.js';
 
 const HTTP_CODES: Record<number, ErrorCode> = {
   400: 'VALIDATION_FAILED',
@@ -44,7 +45,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const req = host.switchToHttp().getRequest<FastifyRequest>();
     const { status, code, message, field } = describe(err);
-    if (status >= 500) this.log.error({ requestId: req.id, err }, `unhandled error on ${req.method} ${routeOf(req)}`);
+    // Expected refusals (every DomainError: 4xx, and 503 CREDENTIAL_STALE while a glidein retries)
+    // show only in the request's own line, with their code. A storage failure and anything
+    // unexpected also get an error line with the cause (a stack, for the unexpected).
+    const ctx = (req as FastifyRequest & WithContext).glidekey;
+    if (ctx) {
+      ctx.errorCode = code;
+      ctx.unexpected = !(err instanceof DomainError);
+    }
+    if (err instanceof StorageUnavailableError) this.log.error({ requestId: req.id, reason: err.reason }, `storage failure on ${req.method} ${routeOf(req)}`);
+    else if (!(err instanceof DomainError) && status >= 500) this.log.error({ requestId: req.id, err }, `unhandled error on ${req.method} ${routeOf(req)}`);
     if (reply.sent) return;
     if (err instanceof RetryLaterError) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ error: field ? { code, message, field } : { code, message } });

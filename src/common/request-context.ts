@@ -4,6 +4,10 @@ import type { Principal } from '../auth/principal.js';
 export interface RequestContext {
   requestId: string;
   principal?: Principal;
+  /** The stable code of the error the request was answered with, for its log line. */
+  errorCode?: string;
+  /** The request failed unexpectedly (a bare 500): its line is an error; expected refusals are not. */
+  unexpected?: boolean;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

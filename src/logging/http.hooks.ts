@@ -38,10 +38,22 @@ export function installHttpHooks(fastify: FastifyInstance, log: pino.Logger, met
     const route = routeOf(req);
     const seconds = reply.elapsedTime / 1000;
     metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
-    if (log.isLevelEnabled('info') || reply.statusCode >= 500) {
-      const actor = (req as FastifyRequest & WithContext).glidekey?.principal?.name;
-      log[reply.statusCode >= 500 ? 'error' : 'info'](
-        { requestId: req.id, method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, actor },
+    const ctx = (req as FastifyRequest & WithContext).glidekey;
+    // An unexpected failure is an error; a 5xx refusal the service meant (503 CREDENTIAL_STALE,
+    // STORAGE_UNAVAILABLE, 502 from a factory) a warning; everything else, 4xx included, info.
+    const level = reply.statusCode >= 500 ? (ctx?.unexpected === false ? 'warn' : 'error') : 'info';
+    if (log.isLevelEnabled(level)) {
+      log[level](
+        {
+          requestId: req.id,
+          method: req.method,
+          route,
+          status: reply.statusCode,
+          code: ctx?.errorCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          client: req.socket.remoteAddress,
+          actor: ctx?.principal?.name,
+        },
         'request',
       );
     }
