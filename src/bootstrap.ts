@@ -10,6 +10,7 @@ import { Clock } from './common/clock.js';
 import { frameworkErrorReply, JsonTooDeepError, NotJsonObjectError } from './common/exception.filter.js';
 import { DomainError } from './common/errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-depth.js';
+import { BEARER_FORMAT, documentErrors } from './common/openapi-errors.js';
 import { forbiddenField, globalValidationPipe } from './common/validation.js';
 import { Settings } from './config/settings.js';
 import { AppConfig } from './config/config.schema.js';
@@ -139,15 +140,15 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     ],
   });
   app.useGlobalPipes(globalValidationPipe());
-  const doc = SwaggerModule.createDocument(
+  const doc = documentErrors(SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('glidekey')
       .setDescription('Credential service for GlideinWMS: HTCondor IDTOKENs per Glidein_Site, SciTokens, forwarding to factories.')
       .setVersion('1')
-      .addBearerAuth()
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: BEARER_FORMAT, description: `Authorization: Bearer <secret>, the secret as ${BEARER_FORMAT}` })
       .build(),
-  );
+  ));
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json', swaggerUiEnabled: opts.docsUi ?? true });
   // No enableShutdownHooks: main's own handlers drain on SIGTERM and reload on SIGHUP.
   return app;

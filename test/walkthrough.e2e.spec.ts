@@ -139,6 +139,17 @@ describe('README walk-through against node dist/main.js', () => {
     expect(metrics).not.toContain(svc.adminKey);
     const doc = (await (await fetch(`${svc.url}/api/docs-json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/sites', '/api/v1/sites/{site}/tokens', '/api/v1/tokens/verify']));
+    // Every route documents the error body, and the bearer scheme says what the secrets look like.
+    const full = doc as unknown as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
+      components: { schemas: Record<string, { properties: { error: { required: string[] } } }>; securitySchemes: Record<string, { scheme: string; bearerFormat: string }> };
+    };
+    const ops = Object.values(full.paths).flatMap((item) => Object.values(item));
+    expect(ops.length).toBeGreaterThan(30);
+    for (const op of ops) for (const range of ['4XX', '5XX']) expect(op.responses[range].content?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorBody' });
+    expect(full.components.schemas.ErrorBody.properties.error.required).toEqual(['code', 'message']);
+    expect(full.components.securitySchemes.bearer).toMatchObject({ scheme: 'bearer', bearerFormat: expect.stringMatching(/^gk_<16 hex id>_<43 base64url> \(API key\)/) });
+    expect(svc.adminKey).toMatch(/^gk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     expect((await fetch(`${svc.url}/api/docs`)).status).toBe(200);
   });
 
