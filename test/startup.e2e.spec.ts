@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createServer } from 'node:net';
 import pg from 'pg';
+import { readmeCommand, shell } from './support/readme.js';
 import { client, freePort, removeDir, ROOT, runServiceOnce, startService, tempDir } from './support/service.js';
 
 const run = promisify(execFile);
@@ -111,6 +112,33 @@ describe('start-up and the host CLI', () => {
       expect(r.output).not.toMatch(/\n\s+at /);
     } finally {
       busy.close();
+      removeDir(dir);
+    }
+  });
+
+  it("runs the README's host CLI commands as written: refused on a data directory with no database, --init on a new one", async () => {
+    const dir = tempDir();
+    const env = { GLIDEKEY_DATA_DIR: dir };
+    try {
+      const plain = readmeCommand('apikey create --name alice');
+      const init = readmeCommand('apikey create --init');
+      const refused = await shell(plain, env).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(refused?.code).toBe(1);
+      expect(refused?.stderr).toContain(`glidekey: there is no database at ${join(dir, 'glidekey.sqlite')}`);
+      expect(readdirSync(dir)).toEqual([]);
+      const admin = (await shell(init, env)).stdout.trim().split('\n').pop()!;
+      expect(admin).toMatch(/^gk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+      expect(statSync(join(dir, 'master.key')).mode & 0o777).toBe(0o600);
+      const alice = (await shell(plain, env)).stdout.trim().split('\n').pop()!;
+      expect(alice).toMatch(/^gk_/);
+      const svc = await startService({ dataDir: dir });
+      try {
+        expect(svc.adminKey).toBe('');
+        expect((await client(svc.api, admin).get('/apikeys')).json.map((k: { name: string }) => k.name).sort()).toEqual(['admin', 'alice']);
+      } finally {
+        await svc.stop();
+      }
+    } finally {
       removeDir(dir);
     }
   });
