@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { DomainError } from '../common/errors.js';
-import { checkFreshness, EnvelopeBody, envelopeSender, openEnvelope, sealEnvelope } from './envelope.js';
+import { checkFreshness, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope, sealEnvelope } from './envelope.js';
 
 const code = async (p: Promise<unknown> | (() => unknown)) => {
   try {
@@ -20,7 +20,7 @@ describe('credential envelopes', () => {
   let frontend: KeyPair;
   let factory: KeyPair;
   let stranger: KeyPair;
-  const body = (over: Partial<EnvelopeBody> = {}): EnvelopeBody => ({
+  const body = (over: Partial<CredentialsBody> = {}): CredentialsBody => ({
     v: 1,
     frontend: 'fe.example.org',
     id: randomUUID(),

@@ -96,7 +96,13 @@ export class GlideinService {
     const creds = await this.cache.current(ticket.frontend, ticket.entry);
     const idtoken = this.fresh(creds.idtoken);
     const scitoken = entry.glideinScitoken ? this.fresh(creds.scitoken) : undefined;
-    if (!idtoken || (entry.glideinScitoken && !scitoken)) return this.stale(ticket, !idtoken ? 'idtoken' : 'scitoken');
+    if (!idtoken || (entry.glideinScitoken && !scitoken)) {
+      // What the frontend took back is refused as such (410, ticket kept), never served from an old copy.
+      const withdrawn = await this.cache.withdrawn(ticket.frontend, ticket.entry);
+      const taken = !creds.idtoken && withdrawn.has('idtoken') ? 'idtoken' : entry.glideinScitoken && !creds.scitoken && withdrawn.has('scitoken') ? 'scitoken' : null;
+      if (taken) return this.withdrawn(ticket, taken);
+      return this.stale(ticket, !idtoken ? 'idtoken' : 'scitoken');
+    }
 
     // The whole answer is built (and every value checked) before the ticket is spent: no failure
     // after this point may leave a glidein with a consumed ticket and nothing to show for it.
@@ -176,6 +182,19 @@ export class GlideinService {
   /** 503, ticket kept: the glidein retries until its frontend's next forward lands. */
   private async stale(ticket: Ticket, what: 'idtoken' | 'scitoken'): Promise<never> {
     this.metrics.refuse('stale', ticket.entry);
+    await this.auditRefusal(ticket, 'CREDENTIAL_STALE', what);
+    throw new RetryLaterError('CREDENTIAL_STALE', `the factory has no ${what} with enough lifetime left for this entry yet; the ticket is still valid, retry later`, STALE_RETRY_SECONDS);
+  }
+
+  /** 410, ticket kept: the frontend withdrew this entry's credential; a new one may come (then the ticket works). */
+  private async withdrawn(ticket: Ticket, what: 'idtoken' | 'scitoken'): Promise<never> {
+    this.metrics.refuse('withdrawn', ticket.entry);
+    await this.auditRefusal(ticket, 'CREDENTIAL_WITHDRAWN', what);
+    throw new DomainError('CREDENTIAL_WITHDRAWN', `the frontend withdrew this entry's ${what}; the factory will not hand it out (the ticket is not used up)`);
+  }
+
+  /** A valid ticket refused for its entry's cache: audited once per STALE_AUDIT_EVERY_MS, however often its glidein retries. */
+  private async auditRefusal(ticket: Ticket, code: 'CREDENTIAL_STALE' | 'CREDENTIAL_WITHDRAWN', what: 'idtoken' | 'scitoken'): Promise<void> {
     await this.db.tx(async (m) => {
       const now = this.clock.now();
       const r = await m
@@ -185,10 +204,9 @@ export class GlideinService {
         .where('id = :id AND (stale_audited_at IS NULL OR stale_audited_at <= :before)', { id: ticket.id, before: now - STALE_AUDIT_EVERY_MS })
         .execute();
       if (r.affected) {
-        await this.audit.record(m, { action: 'ticket.refuse', target: `entry:${ticket.entry}`, actor: `ticket:${ticket.id}`, result: 'failure', code: 'CREDENTIAL_STALE', detail: { ticket: ticket.id, missing: what } });
+        await this.audit.record(m, { action: 'ticket.refuse', target: `entry:${ticket.entry}`, actor: `ticket:${ticket.id}`, result: 'failure', code, detail: { ticket: ticket.id, missing: what } });
       }
     });
-    throw new RetryLaterError('CREDENTIAL_STALE', `the factory has no ${what} with enough lifetime left for this entry yet; the ticket is still valid, retry later`, STALE_RETRY_SECONDS);
   }
 
   /**

@@ -16,6 +16,7 @@ import { SciToken, sciTokenAd } from './scitoken.entity.js';
 import { sciTokenResponse, SciTokenState } from './scitoken.response.js';
 import { readSourceFile } from './source-file.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
+import { OutboxReconciler } from '../forwarding/reconcile.service.js';
 import { EventBus } from '../events/event-bus.js';
 
 export type SciTokenView = ReturnType<typeof sciTokenResponse>;
@@ -38,6 +39,7 @@ export class SciTokensService {
     private readonly settings: Settings,
     private readonly outbox: OutboxService,
     private readonly events: EventBus,
+    private readonly reconciler: OutboxReconciler,
   ) {}
 
   /** Stores (or replaces) a SciToken, or starts following a source file. */
@@ -81,9 +83,10 @@ export class SciTokensService {
       if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', 'no such SciToken');
       const now = this.clock.now();
       await m.update(SciToken, { name }, { sealedToken: null, revokedAt: now, sourcePath: null, updatedAt: now });
-      await this.outbox.dropSource(m, 'scitoken', name, 'REVOKED');
+      // In the same transaction: entries given it get another matching SciToken, or its withdrawal.
+      const { withdrawn } = await this.reconciler.reconcileAll(m);
       this.events.publish(m, 'scitoken.changed', { name, change: 'revoked' });
-      await this.audit.record(m, { action: 'scitoken.revoke', target: `scitoken:${name}`, detail: { jti: row.jti } });
+      await this.audit.record(m, { action: 'scitoken.revoke', target: `scitoken:${name}`, detail: { jti: row.jti, withdrawnFromFactoryEntries: withdrawn } });
     });
   }
 
