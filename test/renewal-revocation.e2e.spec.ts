@@ -24,7 +24,7 @@ describe('renewal on revocation between a frontend process and a factory process
 
   it('by jti: GET /sites names a new jti at once, the factory holds it within seconds, it verifies, a new ticket fetches it, nothing serves the revoked one', async () => {
     const old = first.get('CE_jti')!;
-    const oldJti = (await p.verify(old) as { claims: { jti: string } }).claims.jti;
+    const oldJti = (await p.verify(old)).claims.jti;
     expect(await p.currentJti('SiteJ')).toBe(oldJti);
     const t0 = Date.now();
     expect((await p.feApi().post(`/tokens/${oldJti}/revoke`)).status).toBe(200);
@@ -44,11 +44,11 @@ describe('renewal on revocation between a frontend process and a factory process
 
   it('by subject, cutoff now: the replacement is issued after the cutoff second (iat > issuedBefore), so the rule does not cover it', async () => {
     const old = first.get('CE_sub')!;
-    const subject = (await p.verify(old) as { claims: { sub: string } }).claims.sub;
+    const subject = (await p.verify(old)).claims.sub;
     const res = await p.feApi().post('/revocations/subjects', { subject });
     expect(res.status).toBe(200);
     const fresh = await p.arrivedOther('CE_sub', old);
-    const claims = (await p.verify(fresh) as { valid: boolean; claims: { iat: number; sub: string } });
+    const claims = await p.verify(fresh);
     expect([claims.valid, claims.claims.sub, claims.claims.iat > res.json.issuedBefore]).toEqual([true, subject, true]);
     expect(await p.verify(old)).toEqual({ valid: false, reason: 'REVOKED' });
     const got = await p.fetchWith((await p.tickets('CE_sub'))[0]);
@@ -58,7 +58,7 @@ describe('renewal on revocation between a frontend process and a factory process
 
   it('by subject, cutoff ahead: no replacement can be issued, so the token is withdrawn; tickets get 410 CREDENTIAL_WITHDRAWN', async () => {
     const old = first.get('CE_ahead')!;
-    const subject = (await p.verify(old) as { claims: { sub: string } }).claims.sub;
+    const subject = (await p.verify(old)).claims.sub;
     const ticket = (await p.tickets('CE_ahead'))[0];
     const issuedBefore = Math.floor(Date.now() / 1000) + 3600;
     expect((await p.feApi().post('/revocations/subjects', { subject, issuedBefore })).status).toBe(200);

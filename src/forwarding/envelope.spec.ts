@@ -93,6 +93,25 @@ describe('credential envelopes', () => {
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
   });
 
+  it('opens a v2 body of withdrawals, and refuses one that is not exactly that shape', async () => {
+    const open = (plain: unknown) => openEnvelope(sealRaw(JSON.stringify(plain)), frontend.publicKey, factory.privateKey);
+    const { credentials, ...header } = body();
+    const w = { entry: 'CMS_T2_US_Nebraska', type: 'idtoken', version: 4, reason: 'SITE_DELETED' };
+    expect(await open({ ...header, v: 2, withdrawals: [w] })).toEqual({ ...header, v: 2, withdrawals: [w] });
+    const cases: unknown[] = [
+      { ...header, v: 2, withdrawals: [w], credentials },
+      { ...header, v: 2, withdrawals: [] },
+      { ...header, v: 2 },
+      { ...header, v: 3, withdrawals: [w] },
+      { ...header, v: 2, withdrawals: [{ ...w, reason: 'BECAUSE' }] },
+      { ...header, v: 2, withdrawals: [{ ...w, value: 'eyJ' }] },
+      { ...header, v: 2, withdrawals: [{ ...w, entry: '../x' }] },
+      { ...header, v: 2, withdrawals: [{ ...w, version: 0 }] },
+      { ...header, v: 2, withdrawals: Array(2001).fill(w) },
+    ];
+    for (const c of cases) expect(await code(open(c))).toBe('ENVELOPE_SCHEMA');
+  });
+
   it('will not seal a body that breaks the schema', async () => {
     await expect(sealEnvelope({ ...body(), frontend: 'a b' }, frontend, factory.publicKey)).rejects.toThrow();
   });

@@ -65,6 +65,8 @@ export class SciTokensService {
         await this.queue(m, row);
         this.events.publish(m, 'scitoken.changed', { name, change: 'stored' });
       }
+      // A new label (trust domain, security class) may leave entries it went to unmatched: withdrawn or given another, at once.
+      if (existing && (existing.trustDomain !== row.trustDomain || existing.securityClass !== row.securityClass)) await this.reconciler.reconcileAll(m);
       await this.audit.record(m, {
         action: 'scitoken.store',
         target: `scitoken:${name}`,

@@ -142,7 +142,7 @@ export class Pair {
     return res.json as DeliveryRow[];
   }
 
-  async verify(token: string): Promise<{ valid: boolean; reason?: string; jti?: string }> {
+  async verify(token: string): Promise<{ valid: boolean; reason?: string; site?: string; claims: { jti: string; sub: string; iat: number } }> {
     return (await this.feApi().post('/tokens/verify', { token })).json;
   }
 
