@@ -46,7 +46,7 @@ describe('no caller amplifies its cost onto others', () => {
   let auditor: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { GLIDEKEY_TICKETS_FAILURE_LIMIT: '3', GLIDEKEY_TICKETS_LIMITED_LOOKUPS_PER_SECOND: '2', GLIDEKEY_METRICS_CACHE_SECONDS: '60', GLIDEKEY_LIMITS_METRICS_REQUESTS_PER_SECOND: '10000', GLIDEKEY_LIMITS_LIST_REQUESTS_PER_SECOND: '10000' } });
+    t = await startTestApp({ env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_TICKETS_FAILURE_LIMIT: '3', GLIDEKEY_TICKETS_LIMITED_LOOKUPS_PER_SECOND: '2', GLIDEKEY_METRICS_CACHE_SECONDS: '60', GLIDEKEY_LIMITS_METRICS_REQUESTS_PER_SECOND: '10000', GLIDEKEY_LIMITS_LIST_REQUESTS_PER_SECOND: '10000' } });
     api = client(t.api, t.adminKey);
     auditor = (await api.post('/apikeys', { name: 'costs-auditor', roles: ['auditor'] })).json.apiKey;
     const { frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' });

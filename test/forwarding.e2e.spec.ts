@@ -92,7 +92,7 @@ describe('forwarding between a frontend process and a factory process', () => {
   const verify = async (token: string) => (await feApi().post('/tokens/verify', { token })).json;
   const scitoken = async (hours: number) => {
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'https://ce.example.org', scope: 'compute.create', iat: now, nbf: now, exp: now + hours * 3600, 'wlcg.ver': '1.0', jti: `j-${hours}-${Math.random()}` })
+    const token = await new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'ce1.unl.edu:9619', scope: 'compute.create', iat: now, nbf: now, exp: now + hours * 3600, 'wlcg.ver': '1.0', jti: `j-${hours}-${Math.random()}` })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .sign(rsa.privateKey);
     secrets.add(token);

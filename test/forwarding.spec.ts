@@ -224,7 +224,7 @@ describe('matching rules, end to end: what GET /factories says is what lands in 
     expect((await admin.post('/sites', { name: 'Nebraska' })).status).toBe(201);
     expect((await admin.put('/scitoken-issuers/vo', { issuer: ISSUER, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status).toBe(201);
     const now = Math.floor(t.clock.now() / 1000);
-    const sign = (sub: string) => new SignJWT({ iss: ISSUER, sub, aud: 'ANY', scope: 'compute.create', iat: now, nbf: now, exp: now + 86_400 * 2, 'wlcg.ver': '1.0', jti: sub }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(rsa.privateKey);
+    const sign = (sub: string) => new SignJWT({ iss: ISSUER, sub, aud: 'https://wlcg.cern.ch/jwt/v1/any', scope: 'compute.create', iat: now, nbf: now, exp: now + 86_400 * 2, 'wlcg.ver': '1.0', jti: sub }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(rsa.privateKey);
     expect((await admin.put('/scitokens/osg', { token: await sign('osg'), trustDomain: 'OSG' })).status).toBe(201);
     expect((await admin.put('/scitokens/cms-prod', { token: await sign('cms'), trustDomain: 'CMS', securityClass: 'prod' })).status).toBe(201);
     for (const [name, site, trustDomain, authMethod, condorVersion, securityClass] of TABLE) {
@@ -239,7 +239,7 @@ describe('matching rules, end to end: what GET /factories says is what lands in 
       const e = seen[name];
       expect([name, e.idtoken]).toEqual([name, idtoken === 'send' ? { send: true, site } : { send: false, reason: idtoken }]);
       const named = ['osg', 'cms-prod'].includes(scitoken);
-      expect([name, e.scitoken]).toEqual([name, named ? { send: true, name: scitoken } : { send: false, reason: scitoken }]);
+      expect([name, e.scitoken]).toEqual([name, named ? { send: true, name: scitoken, match: 'any' } : { send: false, reason: scitoken }]);
       expect([name, cached.has(`${name}/idtoken`), cached.has(`${name}/scitoken`)]).toEqual([name, idtoken === 'send', named]);
     }
   });

@@ -26,7 +26,8 @@ describe('start-up and the host CLI', () => {
     const proc = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: dir, GLIDEKEY_PORT: port }, stdio: 'ignore' });
     try {
       let status = 0;
-      for (let i = 0; i < 100 && status !== 200; i++) {
+      // A loaded CI machine can take well over 10 s to start a service.
+      for (const end = Date.now() + 30_000; Date.now() < end && status !== 200; ) {
         await new Promise((r) => setTimeout(r, 100));
         status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
       }

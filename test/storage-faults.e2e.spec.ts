@@ -5,6 +5,17 @@ import { client, httpCall, Service, startService } from './support/service.js';
 import { WriteLedger } from './support/write-burst.js';
 
 const SITES = ['disk-a', 'disk-b'];
+
+/**
+ * How long before ext4 turns itself read-only an fsync that returned may still be lost. Measured on
+ * this kernel (6.18, where the error sets `emergency_ro`) with no database at all: a process that
+ * appends 4 KiB records, fdatasync()s each and counts it only then, writing every 2 ms, loses its
+ * last counted record at the next mount in 1 of 8-16 runs after trigger_fs_error; every 10 ms, 1 of
+ * 20; every 30 ms or slower, none in 40. The file system, not SQLite or glidekey, drops those: so
+ * writes acknowledged this close to the fault count as unknown (like a lost answer) here, and every
+ * earlier one must survive.
+ */
+const KERNEL_LOSS_WINDOW_MS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The service with its data directory and passwords.d both on `root` (a small file system the test mounted). */
@@ -40,7 +51,9 @@ async function waitReady(svc: Service, status: number, ms: number): Promise<numb
 /** On a mismatch, the service's error lines too (the log never holds a secret), so a failure in CI can be read. */
 function withErrors(problems: string[], output: string): string[] {
   if (!problems.length) return problems;
-  return [...problems, ...output.split('\n').filter((l) => l.includes('"level":"error"')).slice(-20)];
+  const errors = output.split('\n').filter((l) => l.includes('"level":"error"'));
+  // The first ones say how the fault began; the last ones how it ended.
+  return [...problems, ...errors.slice(0, 12), ...(errors.length > 24 ? ['...'] : []), ...errors.slice(Math.max(12, errors.length - 12))];
 }
 
 describe('storage faults under a write burst (process level, SQLite)', () => {
@@ -55,7 +68,7 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
   });
 
   it('a disk that fills up and is freed again: every 2xx survives a restart, every 503 left nothing, passwords.d agrees', async () => {
-    const fs = mountTmpfs('12m');
+    const fs = mountTmpfs('24m');
     mounted.push(fs);
     const started = await serviceOn(fs.dir);
     svc = started.svc;
@@ -109,8 +122,9 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
     let stop = false;
     let refused = false;
     const run = ledger.run(svc.api, svc.adminKey, () => stop, { onRefused: () => (refused = true) });
-    await acked(ledger, 10);
+    await acked(ledger, 30);
     const ackedBefore = ledger.acks;
+    const faultAt = performance.now();
     fs.forceReadOnly();
     for (let t = 0; t < 40 && !refused; t++) await sleep(100);
     await sleep(300);
@@ -127,7 +141,15 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
     svc = undefined;
     fs.repair();
     svc = (await serviceOn(fs.dir, started.svc.dataDir)).svc;
+    // Writes acknowledged before the window stay strictly checked: most of them.
+    const strictlyChecked = ledger.acks - ledger.uncertainSince(faultAt - KERNEL_LOSS_WINDOW_MS);
     expect(withErrors(await ledger.verify(svc.api, svc.adminKey, started.passwords), before)).toEqual([]);
-    expect({ ackedBefore: ackedBefore > 0, refused, ackedWhileRo, readyWhileRo }).toEqual({ ackedBefore: true, refused: true, ackedWhileRo: 0, readyWhileRo: 503 });
+    expect({ ackedBefore: ackedBefore > 0, refused, ackedWhileRo, readyWhileRo, strictlyChecked: strictlyChecked >= 15 }).toEqual({
+      ackedBefore: true,
+      refused: true,
+      ackedWhileRo: 0,
+      readyWhileRo: 503,
+      strictlyChecked: true,
+    });
   }, 60_000);
 });

@@ -46,7 +46,9 @@ describe(`${Db.name} on a disk that fills up (SQLite)`, () => {
     free();
     for (; i < 60; i++) await write(i);
     expect(refused.filter((n) => Number(n.slice(6)) >= 40)).toEqual([]);
-    const afterFreed = (await db.writable()).ok;
+    // Ready again once writes have worked for a few seconds since the last failure (Db's STABLE_MS).
+    let afterFreed = false;
+    for (const end = Date.now() + 6_000; !afterFreed && Date.now() < end; await new Promise((r) => setTimeout(r, 200))) afterFreed = (await db.writable()).ok;
     // Nothing is left open: the connection is outside any transaction between units of work.
     const leftOpen = (db.dataSource.driver as unknown as { databaseConnection: { inTransaction: boolean } }).databaseConnection.inTransaction;
 

@@ -38,6 +38,15 @@ describe(loadConfig.name, () => {
     expect(c.masterKeyFile).toBeUndefined();
   });
 
+  it('makes SciTokens expiring in the last fifth of their lifetime unless an absolute span is set', () => {
+    expect(loadConfig({}).scitokens).toEqual({ expiringFraction: 0.2, sourceDirs: [] });
+    expect(loadConfig({ GLIDEKEY_SCITOKENS_EXPIRING_FRACTION: '0.1', GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '3600' }).scitokens).toMatchObject({ expiringFraction: 0.1, expiringSeconds: 3600 });
+    for (const bad of ['0', '1', '1.5', '-0.2', 'a fifth']) {
+      expect(configError({ GLIDEKEY_SCITOKENS_EXPIRING_FRACTION: bad }).message).toContain('scitokens.expiringFraction (env GLIDEKEY_SCITOKENS_EXPIRING_FRACTION)');
+    }
+    expect(configError({ GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '10' }).message).toContain('scitokens.expiringSeconds (env GLIDEKEY_SCITOKENS_EXPIRING_SECONDS)');
+  });
+
   it('applies GLIDEKEY_* overrides, nested ones included', () => {
     const c = loadConfig({
       GLIDEKEY_PORT: '9618',

@@ -137,15 +137,20 @@ export const configSchema = z
       .default({ maxJtis: 100_000, maxSubjects: 1_000 }),
     scitokens: z
       .object({
-        /** A SciToken with less than this left is `expiring`. */
-        expiringSeconds: seconds(60, 31_536_000).default(86_400),
+        /**
+         * A SciToken is `expiring` in the last fraction of its lifetime (exp minus iat, else nbf,
+         * else the time it was stored): WLCG tokens live hours, so no fixed span suits them all.
+         */
+        expiringFraction: z.coerce.number().gt(0).lt(1).default(0.2),
+        /** Set: a SciToken with less than this left is `expiring`, whatever its lifetime (expiringFraction is then unused). */
+        expiringSeconds: seconds(60, 31_536_000).optional(),
         /** Directories SciToken source files may be followed in (htgettoken, credmon output); none: no following. */
         sourceDirs: csv(z.string().min(1)).default([]),
         /** A JSON file of trusted issuers, `{ "<id>": { "issuer": "...", "jwks": { "keys": [...] } } }`, loaded at start. */
         issuersFile: z.string().min(1).optional(),
       })
       .strict()
-      .default({ expiringSeconds: 86_400, sourceDirs: [] }),
+      .default({ expiringFraction: 0.2, sourceDirs: [] }),
     tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
     metrics: z
       .object({

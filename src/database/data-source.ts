@@ -42,6 +42,10 @@ export async function dataSourceOptions(settings: Settings): Promise<DataSourceO
     // FULL: a commit is on disk before the caller hears of it, power loss included.
     prepareDatabase: (db: { pragma(s: string): unknown }) => {
       db.pragma(`synchronous = ${settings.config.database.sqliteSynchronous}`);
+      // SQLite's automatic checkpoint runs inside the COMMIT statement that crossed its threshold,
+      // and its I/O error becomes that COMMIT's error although the transaction is committed: a
+      // write would be refused (503) and yet be there. Db checkpoints itself, apart from any COMMIT.
+      db.pragma('wal_autocheckpoint = 0');
     },
   };
 }

@@ -13,6 +13,7 @@ interface SqliteHandle {
   readonly name: string;
   exec(sql: string): unknown;
   prepare(sql: string): { pluck(): { get(): unknown } };
+  pragma(sql: string): unknown;
 }
 
 /** The shared runner's bookkeeping, which TypeORM keeps apart from SQLite's real state. */
@@ -24,8 +25,14 @@ const PROBE = 'storage.write-probe';
 /** After a storage failure, /readyz tries a write at most this often (and not before this long has passed). */
 const PROBE_INTERVAL_MS = 1_000;
 
+/** Writes must have worked for this long since the last storage failure before /readyz says ready again (a full disk lets some small writes through). */
+const STABLE_MS = 3_000;
+
 /** With no write committed for this long, /readyz tries one itself: a disk that turned read-only while idle shows too. */
 const IDLE_PROBE_MS = 10_000;
+
+/** A committed write is checkpointed into the database file within this long (SQLite's own is off: see data-source.ts). */
+const CHECKPOINT_DELAY_MS = 500;
 
 /**
  * The one way services reach the database.
@@ -47,7 +54,7 @@ export class Db {
   private readonly log = new Logger('database');
   private tail: Promise<unknown> = Promise.resolve();
   private readonly serial: boolean;
-  /** Set by a storage failure of a write, cleared by the next committed write. */
+  /** Set by a storage failure of a write, cleared by a write that commits STABLE_MS or more after the last failure. */
   private writeFailure: { reason: string; at: number } | null = null;
   /** When a write last committed (or the idle probe last ran), on the monotonic clock. */
   private lastWrite = performance.now();
@@ -55,6 +62,7 @@ export class Db {
   /** The events each open transaction has published, by its EntityManager. */
   private readonly pending = new WeakMap<EntityManager, DomainEvent[]>();
   private sink: (events: DomainEvent[]) => Promise<void> = async () => undefined;
+  private checkpointTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly dataSource: DataSource) {
     this.serial = dataSource.options.type !== 'postgres';
@@ -80,8 +88,10 @@ export class Db {
       async ({ v, wrote }) => {
         // Only a commit that wrote something shows the disk takes writes again.
         if (wrote) {
-          this.writeFailure = null;
-          this.lastWrite = performance.now();
+          const now = performance.now();
+          if (this.writeFailure && now - this.writeFailure.at >= STABLE_MS) this.writeFailure = null;
+          this.lastWrite = now;
+          if (this.serial) this.planCheckpoint();
         }
         // Outside the SQLite queue: a subscriber's own transaction must not wait behind this one.
         if (events.length) await this.sink(events);
@@ -125,7 +135,8 @@ export class Db {
   }
 
   /**
-   * Whether writes are known to work: false from a write's storage failure until a write commits.
+   * Whether writes are known to work: false from a write's storage failure until a write commits
+   * with no failure for STABLE_MS before it.
    * While false, a small write (the probe) is tried at most once a second, so readiness comes back
    * by itself once the disk is writable again; with no write for a while, the probe runs too (at
    * most once per IDLE_PROBE_MS), so an idle service notices a disk that went read-only.
@@ -139,6 +150,30 @@ export class Db {
     }
     const still = this.writeFailure;
     return still ? { ok: false, reason: still.reason } : { ok: true };
+  }
+
+  /**
+   * Copies the WAL into the database file soon after writes, in the queue like a transaction but
+   * apart from any COMMIT: its failure (the disk went away) is a storage failure for /readyz, never
+   * the refusal of a write that committed.
+   */
+  private planCheckpoint(): void {
+    if (this.checkpointTimer) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      void this.exclusive(async () => {
+        if (!this.dataSource.isInitialized) return;
+        try {
+          this.sqlite.pragma('wal_checkpoint(PASSIVE)');
+        } catch (err) {
+          const reason = storageFailure(err);
+          if (reason === undefined) throw err;
+          this.writeFailure = { reason, at: performance.now() };
+          this.log.error({ reason }, 'checkpoint failed; committed writes stay in the WAL');
+        }
+      }).catch((err: unknown) => this.log.error({ err }, 'checkpoint failed'));
+    }, CHECKPOINT_DELAY_MS);
+    this.checkpointTimer.unref();
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -171,10 +206,11 @@ export class Db {
       } catch (err) {
         const reason = storageFailure(err);
         if (reason === undefined) throw err;
-        // A failed fsync leaves the WAL frames, commit frame included, where recovery at the next
-        // open may find them: the outcome is unknown.
-        if (/FSYNC/.test(reason)) throw new StorageUnavailableError(reason, 5, 'COMMIT_UNCERTAIN');
-        throw err;
+        // The outcome of a COMMIT that failed on storage is unknown: a failed fsync leaves the WAL
+        // frames, commit frame included, where recovery at the next open may find them, and on an
+        // ext4 turning itself read-only a COMMIT refused with SQLITE_IOERR_WRITE was found committed
+        // after the restart (2 of 30 fault runs). Only failures before COMMIT are definite refusals.
+        throw new StorageUnavailableError(reason, 5, 'COMMIT_UNCERTAIN');
       }
       if (conn.inTransaction) throw new StorageUnavailableError('SQLite is still inside the transaction after COMMIT');
       // COMMIT's fsync succeeds on an ext4 that has just remounted itself read-only, without writing:

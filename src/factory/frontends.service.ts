@@ -35,7 +35,12 @@ export class FrontendsService {
       if ((await m.existsBy(RegisteredFrontend, { name: dto.name })) || (await m.existsBy(RegisteredFrontend, { publicKey: dto.publicKey }))) {
         throw new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name');
       }
-      const { key, secret } = await this.keys.createIn(m, who, `frontend:${dto.name}`, ['frontend'], actorName(who));
+      // On PostgreSQL a concurrent register that committed between the check above and this one shows
+      // first as its API key's name: the same conflict, said the same way.
+      const { key, secret } = await this.keys.createIn(m, who, `frontend:${dto.name}`, ['frontend'], actorName(who)).catch((err: unknown) => {
+        if (err instanceof DomainError && err.code === 'API_KEY_EXISTS') throw new DomainError('FRONTEND_EXISTS', `a frontend with this name or public key is registered (or the API key name frontend:${dto.name} is taken)`, 'name');
+        throw err;
+      });
       const row = Object.assign(new RegisteredFrontend(), { name: dto.name, publicKey: dto.publicKey, apiKeyId: key.id, createdAt: this.clock.now() });
       await m.insert(RegisteredFrontend, row);
       await this.audit.record(m, { action: 'factory.frontend.register', target: `frontend:${dto.name}`, detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id } });

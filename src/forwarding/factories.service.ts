@@ -40,7 +40,7 @@ const seenEntryResponse = (e: SeenEntry, sites: ReadonlySet<string>, labels: Sci
     securityClass: e.securityClass,
     seenAt: iso(e.seenAt),
     idtoken: idtoken.send ? { send: true, site: e.site } : { send: false, reason: idtoken.reason },
-    scitoken: scitoken.token ? { send: true, name: scitoken.token.name } : { send: false, reason: scitoken.reason },
+    scitoken: scitoken.token ? { send: true, name: scitoken.token.name, match: scitoken.match } : { send: false, reason: scitoken.reason },
   };
 };
 

@@ -1,6 +1,7 @@
-import { CONDOR_VERSION, EntryDescription, idtokenFor, parseAuthMethod, parseCondorVersion, scitokenFor } from './matching.js';
+import { WLCG_ANY } from './audience.js';
+import { CONDOR_VERSION, EntryDescription, idtokenFor, parseAuthMethod, parseCondorVersion, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
 
-const entry = (over: Partial<EntryDescription>): EntryDescription => ({ site: 'el7_osg35', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3', ...over });
+const entry = (over: Partial<EntryDescription>): EntryDescription => ({ site: 'el7_osg35', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3', gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619', ...over });
 const SITES = new Set(['el7_osg35', 'CMS_T2_US_Nebraska']);
 
 describe('entry matching', () => {
@@ -42,11 +43,8 @@ describe('entry matching', () => {
     expect(parseAuthMethod(' SciToken + project_id ')).toEqual([['scitoken', 'project_id']]);
   });
 
-  const TOKENS = [
-    { name: 'osg-b', trustDomain: 'OSG', securityClass: null },
-    { name: 'osg-a', trustDomain: 'OSG', securityClass: null },
-    { name: 'cms-prod', trustDomain: 'CMS', securityClass: 'production' },
-  ];
+  const label = (name: string, trustDomain: string, over: Partial<SciTokenLabel> = {}): SciTokenLabel => ({ name, trustDomain, securityClass: null, audience: [WLCG_ANY], profile: 'wlcg', allEntries: false, ...over });
+  const TOKENS = [label('osg-b', 'OSG'), label('osg-a', 'OSG'), label('cms-prod', 'CMS', { securityClass: 'production' })];
 
   it.each([
     ['scitoken', 'OSG', null, 'osg-a'],
@@ -63,5 +61,44 @@ describe('entry matching', () => {
     const r = scitokenFor(entry({ authMethod, trustDomain }), TOKENS, securityClass);
     expect(r.token?.name ?? null).toBe(expected);
     if (!r.token) expect((r as { reason: string }).reason.length).toBeGreaterThan(10);
+  });
+
+  describe('SciToken audiences', () => {
+    const ENTRY = entry({ gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619' });
+
+    it('an entry gets only a token whose aud names its CE or is the "any" audience, or one marked allEntries', () => {
+      const other = label('a-other', 'OSG', { audience: ['ce2.unl.edu:9619'] });
+      expect(scitokenFor(ENTRY, [other])).toMatchObject({ token: null, reason: expect.stringContaining('a-other (aud ce2.unl.edu:9619)') });
+      expect(scitokenFor(ENTRY, [{ ...other, allEntries: true }])).toMatchObject({ token: { name: 'a-other' }, match: 'allEntries' });
+      expect(scitokenFor(ENTRY, [label('mine', 'OSG', { audience: ['ce1.unl.edu:9619'] })])).toMatchObject({ token: { name: 'mine' }, match: 'ce' });
+      expect(scitokenFor(ENTRY, [label('any', 'OSG')])).toMatchObject({ token: { name: 'any' }, match: 'any' });
+      const none = scitokenFor(ENTRY, [label('bare', 'OSG', { audience: [] }), label('unknown', 'OSG', { audience: null })]);
+      expect(none).toMatchObject({ token: null, reason: expect.stringContaining('bare (aud none), unknown (aud none)') });
+      expect((none as { reason: string }).reason).toContain('gatekeeper ce1.unl.edu ce1.unl.edu:9619');
+    });
+
+    it('prefers an aud naming the CE over "any" over allEntries alone, then the alphabetically first', () => {
+      const pick = (tokens: SciTokenLabel[]) => (scitokenFor(ENTRY, tokens) as { token: SciTokenLabel }).token.name;
+      const exact = label('z-exact', 'OSG', { audience: ['https://ce1.unl.edu:9619'] });
+      const any = label('b-any', 'OSG');
+      const forced = label('a-forced', 'OSG', { audience: ['elsewhere.org'], allEntries: true });
+      expect(pick([forced, any, exact])).toBe('z-exact');
+      expect(pick([forced, any])).toBe('b-any');
+      expect(pick([forced, label('c-forced', 'OSG', { audience: [], allEntries: true })])).toBe('a-forced');
+      expect(pick([label('y-exact', 'OSG', { audience: ['ce1.unl.edu'] }), exact])).toBe('y-exact');
+      // allEntries does not lower a token whose aud names the CE.
+      expect(scitokenFor(ENTRY, [{ ...exact, allEntries: true }, any])).toMatchObject({ token: { name: 'z-exact' }, match: 'ce' });
+    });
+
+    it('never sends across labels or security classes, whatever the audience or allEntries', () => {
+      expect(scitokenFor(entry({ trustDomain: 'CMS' }), [label('osg', 'OSG', { audience: ['ce1.unl.edu'], allEntries: true })]).token).toBeNull();
+      expect(scitokenFor(ENTRY, [label('prod', 'OSG', { securityClass: 'prod', allEntries: true })], 'test').token).toBeNull();
+    });
+
+    it('reads the stored audience column; anything unreadable is no audience', () => {
+      const row = { name: 'n', trustDomain: 'OSG', securityClass: null, profile: 'wlcg', allEntries: false };
+      expect(sciTokenLabel({ ...row, audience: '["ce1.unl.edu"]' }).audience).toEqual(['ce1.unl.edu']);
+      for (const bad of [null, 'not json', '"ce1.unl.edu"', '[1]', '{}']) expect(sciTokenLabel({ ...row, audience: bad }).audience).toBeNull();
+    });
   });
 });

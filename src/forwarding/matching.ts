@@ -1,9 +1,13 @@
+import { audienceMatch, AudienceMatch } from './audience.js';
+
 /** An entry as a factory describes it (GlideinWMS's entry attributes). */
 export interface EntryDescription {
   site: string;
   trustDomain: string;
   authMethod: string;
   condorVersion: string | null;
+  /** The CE (`host`, `host:port`, `schedd-host host:port`, or a URL). */
+  gatekeeper: string;
 }
 
 /** A SciToken as the frontend holds it, for matching. */
@@ -11,7 +15,29 @@ export interface SciTokenLabel {
   name: string;
   trustDomain: string;
   securityClass: string | null;
+  /** Its `aud` claim as a list; null when nothing was recorded (never sent on audience grounds). */
+  audience: string[] | null;
+  /** `wlcg` or `scitokens2`: which "any" audience the CE honours. */
+  profile: string | null;
+  /** The admin's override: meant for every entry of its label, whatever its `aud`. */
+  allEntries: boolean;
 }
+
+/** A stored SciToken row as a label; its audience column (a JSON list) unreadable or absent means no audience. */
+export function sciTokenLabel(r: Omit<SciTokenLabel, 'audience'> & { audience: string | null }): SciTokenLabel {
+  let audience: string[] | null = null;
+  try {
+    const parsed: unknown = r.audience === null ? null : JSON.parse(r.audience);
+    if (Array.isArray(parsed) && parsed.every((a) => typeof a === 'string')) audience = parsed;
+  } catch {
+    audience = null;
+  }
+  return { name: r.name, trustDomain: r.trustDomain, securityClass: r.securityClass, audience, profile: r.profile, allEntries: r.allEntries === true };
+}
+
+/** Why a SciToken goes to an entry: its `aud` names the CE, it is the "any" audience, or the admin's allEntries. */
+export type SciTokenMatch = AudienceMatch | 'allEntries';
+const RANK: Record<SciTokenMatch, number> = { ce: 0, any: 1, allEntries: 2 };
 
 export type Decision = { send: true } | { send: false; reason: string };
 
@@ -63,16 +89,34 @@ export function idtokenFor(entry: EntryDescription, ourSites: ReadonlySet<string
 
 /**
  * The SciToken an entry gets, if any: when one of its auth-method alternatives includes `scitoken`,
- * the one whose trust domain label matches the entry's (and whose security class, if set, is the
- * entry's). Several matching: the alphabetically first, so the choice is stable.
+ * one whose trust domain label matches the entry's (and whose security class, if set, is the
+ * entry's) and that the entry's CE accepts (audience.ts), or that the admin marked `allEntries`.
+ * Several: an audience naming the CE before the "any" audience before allEntries alone (the
+ * narrowest token the CE accepts), then the alphabetically first, so the choice is stable.
  */
-export function scitokenFor(entry: EntryDescription, tokens: SciTokenLabel[], entrySecurityClass: string | null = null): { token: SciTokenLabel } | { token: null; reason: string } {
+export function scitokenFor(
+  entry: EntryDescription,
+  tokens: SciTokenLabel[],
+  entrySecurityClass: string | null = null,
+): { token: SciTokenLabel; match: SciTokenMatch } | { token: null; reason: string } {
   if (!parseAuthMethod(entry.authMethod).some((alt) => alt.includes('scitoken'))) {
     return { token: null, reason: `auth method ${entry.authMethod} does not use a scitoken` };
   }
-  const matching = tokens
+  const labelled = tokens
     .filter((t) => t.trustDomain === entry.trustDomain && (t.securityClass === null || t.securityClass === entrySecurityClass))
     .sort((a, b) => a.name.localeCompare(b.name));
-  if (!matching.length) return { token: null, reason: `no SciToken with trust domain ${entry.trustDomain}${entrySecurityClass ? ` and security class ${entrySecurityClass}` : ''}` };
-  return { token: matching[0] };
+  if (!labelled.length) return { token: null, reason: `no SciToken with trust domain ${entry.trustDomain}${entrySecurityClass ? ` and security class ${entrySecurityClass}` : ''}` };
+  const matched = labelled.flatMap((t) => {
+    const m: SciTokenMatch | null = audienceMatch(t.audience, t.profile, entry.gatekeeper) ?? (t.allEntries ? 'allEntries' : null);
+    return m ? [{ token: t, match: m }] : [];
+  });
+  if (matched.length) return matched.reduce((best, c) => (RANK[c.match] < RANK[best.match] ? c : best));
+  const shown = labelled.slice(0, 5).map((t) => `${t.name} (aud ${t.audience?.length ? t.audience.join(' ') : 'none'})`);
+  return {
+    token: null,
+    reason:
+      `no SciToken with trust domain ${entry.trustDomain} is meant for this entry's CE (gatekeeper ${entry.gatekeeper}): ` +
+      `${shown.join(', ')}${labelled.length > 5 ? ` and ${labelled.length - 5} more` : ''}; ` +
+      'the aud must name the CE (host, host:port, https://host[:port]) or be the "any" audience of the token\'s profile, or the SciToken must have allEntries: true',
+  };
 }

@@ -8,7 +8,7 @@ import type { CredentialType } from '../factory/cached-credential.entity.js';
 import { SciToken } from '../scitokens/scitoken.entity.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
 import { WithdrawalReason } from './envelope.js';
-import { idtokenFor, SciTokenLabel, scitokenFor } from './matching.js';
+import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
 import { SeenEntry } from './seen-entry.entity.js';
 
 /** A credential to forward: what it is, which version of its source, and its value. */
@@ -26,8 +26,8 @@ export interface OutgoingCredential {
 
 /** The SciTokens an entry may be given: stored, not revoked, not expired. */
 export async function sciTokenLabels(m: EntityManager, nowMs: number): Promise<SciTokenLabel[]> {
-  const rows = await m.find(SciToken, { select: { name: true, trustDomain: true, securityClass: true, expiresAt: true, sealedToken: true, revokedAt: true } });
-  return rows.filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs);
+  const rows = await m.find(SciToken, { select: { name: true, trustDomain: true, securityClass: true, audience: true, profile: true, allEntries: true, expiresAt: true, sealedToken: true, revokedAt: true } });
+  return rows.filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs).map(sciTokenLabel);
 }
 
 type Target = Pick<SeenEntry, 'factory' | 'entry'>;

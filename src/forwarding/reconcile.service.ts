@@ -11,7 +11,7 @@ import { revokedJtis } from '../tokens/revoked.js';
 import { Delivery } from './delivery.entity.js';
 import { WithdrawalReason } from './envelope.js';
 import { Factory } from './factory.entity.js';
-import { idtokenFor, SciTokenLabel, scitokenFor } from './matching.js';
+import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
 import { OutboxService } from './outbox.service.js';
 import { SeenEntry } from './seen-entry.entity.js';
 
@@ -65,8 +65,9 @@ export class OutboxReconciler {
     const siteNames = new Set(sites.values());
     const currentBySite = await this.currentTokens(m, sites, now);
     const sci = new Map((await m.find(SciToken)).map((r) => [r.name, r]));
-    const stored = [...sci.values()].filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null);
-    const live: SciTokenLabel[] = stored.filter((r) => r.expiresAt! * 1000 > now);
+    const usableRows = [...sci.values()].filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null);
+    const stored: SciTokenLabel[] = usableRows.map(sciTokenLabel);
+    const live: SciTokenLabel[] = usableRows.filter((r) => r.expiresAt! * 1000 > now).map(sciTokenLabel);
     const latest = await this.outbox.latestPerTarget(m, factory);
     const withdrawals = new Map<WithdrawalReason, number>();
     const withdraw = async (e: SeenEntry, last: Delivery, reason: WithdrawalReason) => {

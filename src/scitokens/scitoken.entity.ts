@@ -16,6 +16,10 @@ export class SciToken {
   @Column({ name: 'security_class', type: 'varchar', length: 64, nullable: true })
   securityClass!: string | null;
 
+  /** The admin's override: sent to every entry of its label, whatever its `aud` names. */
+  @Column({ name: 'all_entries', type: 'boolean', default: false })
+  allEntries!: boolean;
+
   /** A file htgettoken or a credmon keeps fresh; the scheduler follows it. */
   @Column({ name: 'source_path', type: 'varchar', length: 1024, nullable: true })
   sourcePath!: string | null;

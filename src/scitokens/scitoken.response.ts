@@ -13,6 +13,7 @@ export function sciTokenResponse(t: SciToken, state: SciTokenState, reason: stri
     trustDomain: t.trustDomain,
     securityClass: t.securityClass,
     sourcePath: t.sourcePath,
+    allEntries: t.allEntries,
     state,
     reason,
     issuer: t.issuer,

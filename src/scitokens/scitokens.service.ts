@@ -10,6 +10,7 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { PutSciTokenDto } from './dto/put-scitoken.dto.js';
+import { expiringWindow } from './expiry.js';
 import { IssuersService } from './issuers.service.js';
 import { checkSciToken, CheckedSciToken, TrustedIssuer } from './scitoken-check.js';
 import { SciToken, sciTokenAd } from './scitoken.entity.js';
@@ -50,10 +51,15 @@ export class SciTokensService {
     const created = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const existing = await m.findOneBy(SciToken, { name });
-      const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, refreshError: null, refreshErrorAt: null });
+      const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, allEntries: false, refreshError: null, refreshErrorAt: null });
+      // What matching reads, before this PUT changes it (`row` is `existing` itself).
+      const label = existing && { trustDomain: existing.trustDomain, securityClass: existing.securityClass, allEntries: existing.allEntries, audience: existing.audience };
       row.trustDomain = dto.trustDomain;
       row.revokedAt = null; // a PUT supplies the credential anew
       row.securityClass = dto.securityClass ?? null;
+      // A PUT states the whole policy, as for securityClass: omitted means not for every entry.
+      const widened = existing !== null && !existing.allEntries && dto.allEntries === true;
+      row.allEntries = dto.allEntries ?? false;
       if (sourcePath !== undefined) row.sourcePath = sourcePath;
       row.updatedAt = now;
       if (checked) {
@@ -61,16 +67,20 @@ export class SciTokensService {
         Object.assign(row, this.sealed(name, dto.token!.trim(), checked, now));
       }
       await m.save(SciToken, row);
-      if (checked) {
+      // allEntries newly set: entries its aud does not name get it now, even though the token is the same.
+      if (checked || (widened && row.sealedToken !== null && row.revokedAt === null)) {
         await this.queue(m, row);
         this.events.publish(m, 'scitoken.changed', { name, change: 'stored' });
       }
-      // A new label (trust domain, security class) may leave entries it went to unmatched: withdrawn or given another, at once.
-      if (existing && (existing.trustDomain !== row.trustDomain || existing.securityClass !== row.securityClass)) await this.reconciler.reconcileAll(m);
+      // A new label, audience or allEntries may leave entries it went to unmatched: withdrawn or given another, at once.
+      if (label && (label.trustDomain !== row.trustDomain || label.securityClass !== row.securityClass || label.allEntries !== row.allEntries || label.audience !== row.audience)) await this.reconciler.reconcileAll(m);
       await this.audit.record(m, {
         action: 'scitoken.store',
         target: `scitoken:${name}`,
-        detail: checked ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint } : { sourcePath },
+        detail: {
+          ...(checked ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint } : { sourcePath }),
+          allEntries: row.allEntries,
+        },
       });
       return !existing;
     });
@@ -159,7 +169,7 @@ export class SciTokensService {
     if (failure) return { state: 'invalid', reason: failure };
     const left = row.expiresAt - Math.floor(this.clock.now() / 1000);
     if (left <= 0) return { state: 'expired', reason: null };
-    if (left < this.settings.config.scitokens.expiringSeconds) return { state: 'expiring', reason: null };
+    if (left < expiringWindow({ ...row, expiresAt: row.expiresAt }, this.settings.config.scitokens)) return { state: 'expiring', reason: null };
     return { state: 'valid', reason: null };
   }
 

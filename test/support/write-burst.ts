@@ -19,6 +19,8 @@ export class WriteLedger {
   readonly refusedCreates = new Set<string>();
   readonly unknownCreates = new Set<string>();
   readonly unexpected: string[] = [];
+  /** When each acknowledgement arrived (performance.now()), per write: `mint <jti>`, `rotate <site> <n>`, `create <name>`. */
+  private readonly ackTimes = new Map<string, number>();
   acks = 0;
   refusals = 0;
   private createSeq = 0;
@@ -53,9 +55,16 @@ export class WriteLedger {
     const mint = async (site: string) => {
       while (!until()) {
         const r = await call(() => c.post(`/sites/${site}/tokens`, {}));
-        if (!r || uncertain(r)) this.mintUnknown.set(site, this.mintUnknown.get(site)! + 1);
+        if (!r || uncertain(r)) {
+          this.mintUnknown.set(site, this.mintUnknown.get(site)! + 1);
+          if (r) {
+            this.refusals++;
+            opts.onRefused?.();
+          }
+        }
         else if (r.status === 201) {
           this.minted.get(site)!.add(r.json.jti);
+          this.ackTimes.set(`mint ${r.json.jti}`, performance.now());
           this.acks++;
         } else if (this.refused(`mint ${site}`, r)) opts.onRefused?.();
         else this.unexpected.push(`mint ${site}: ${r.status} ${r.text}`);
@@ -64,10 +73,17 @@ export class WriteLedger {
     const rotate = async (site: string) => {
       while (!until()) {
         const r = await call(() => c.post(`/sites/${site}/rotate`, { graceSeconds: 0 }));
-        if (!r || uncertain(r)) this.rotateUnknown.set(site, this.rotateUnknown.get(site)! + 1);
+        if (!r || uncertain(r)) {
+          this.rotateUnknown.set(site, this.rotateUnknown.get(site)! + 1);
+          if (r) {
+            this.refusals++;
+            opts.onRefused?.();
+          }
+        }
         else if (r.status === 200) {
           // One rotation worker per site: versions go up by one per acknowledged rotation, unless an answer was lost.
           this.rotated.set(site, this.rotated.get(site)! + 1);
+          this.ackTimes.set(`rotate ${site} ${this.rotated.get(site)}`, performance.now());
           this.acks++;
         } else if (this.refused(`rotate ${site}`, r)) opts.onRefused?.();
         else this.unexpected.push(`rotate ${site}: ${r.status} ${r.text}`);
@@ -77,9 +93,16 @@ export class WriteLedger {
       for (let n = 0; n < (opts.maxCreates ?? Infinity) && !until(); n++) {
         const name = `${this.prefix}${this.createSeq++}`;
         const r = await call(() => c.post('/sites', { name }));
-        if (!r || uncertain(r)) this.unknownCreates.add(name);
+        if (!r || uncertain(r)) {
+          this.unknownCreates.add(name);
+          if (r) {
+            this.refusals++;
+            opts.onRefused?.();
+          }
+        }
         else if (r.status === 201) {
           this.created.add(name);
+          this.ackTimes.set(`create ${name}`, performance.now());
           this.acks++;
         } else if (this.refused(`create ${name}`, r)) {
           this.refusedCreates.add(name);
@@ -88,6 +111,31 @@ export class WriteLedger {
       }
     };
     await Promise.all([...this.sites.flatMap((s) => [mint(s), rotate(s)]), create()]);
+  }
+
+  /**
+   * Moves the writes acknowledged at or after `from` (performance.now()) to the unknown ones, as if
+   * their answers had been lost; returns how many. For a fault whose file system itself does not
+   * keep every fsync that returned just before it (see the read-only test).
+   */
+  uncertainSince(from: number): number {
+    let n = 0;
+    for (const [what, at] of this.ackTimes) {
+      if (at < from) continue;
+      n++;
+      const [kind, a] = what.split(' ');
+      if (kind === 'mint') {
+        for (const [site, jtis] of this.minted) if (jtis.delete(a)) this.mintUnknown.set(site, this.mintUnknown.get(site)! + 1);
+      } else if (kind === 'rotate') {
+        this.rotated.set(a, this.rotated.get(a)! - 1);
+        this.rotateUnknown.set(a, this.rotateUnknown.get(a)! + 1);
+      } else {
+        this.created.delete(a);
+        this.unknownCreates.add(a);
+      }
+      this.ackTimes.delete(what);
+    }
+    return n;
   }
 
   /**
@@ -125,6 +173,7 @@ export class WriteLedger {
     for (const s of names) {
       const res = await fetch(`${api}/sites/${s}/keyfile`, { headers: { authorization: `Bearer ${adminKey}` } });
       const want = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200) problems.push(`GET /sites/${s}/keyfile answered ${res.status}`);
       if (!files.has(s)) problems.push(`passwords.d lacks ${s}`);
       else if (!readFileSync(join(passwordsDir, s)).equals(want)) problems.push(`passwords.d/${s} differs from the database's active key`);
       files.delete(s);

@@ -2,12 +2,21 @@ import { IsBoolean, IsOptional, Matches, MaxLength } from 'class-validator';
 import { PLAIN_NAME } from '../../common/names.js';
 import { CONDOR_VERSION } from '../../forwarding/matching.js';
 
+const HOST = '[A-Za-z0-9][A-Za-z0-9.-]{0,252}';
+const GATEKEEPER = new RegExp(`^(${HOST}(:\\d{1,5})?|${HOST} ${HOST}:\\d{1,5}|https://${HOST}(:\\d{1,5})?(/[A-Za-z0-9._~/-]*)?)$`);
+
 export class PutEntryDto {
   /** The Glidein_Site this entry serves. */
   @Matches(PLAIN_NAME) site!: string;
 
-  /** The CE, e.g. ce.example.org or ce.example.org:9619. */
-  @MaxLength(255) @Matches(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:\d{1,5})?$/, { message: 'gatekeeper must be a host name, optionally with a port' }) gatekeeper!: string;
+  /**
+   * The CE as GlideinWMS writes it: ce.example.org, ce.example.org:9619, the HTCondor-CE form
+   * `ce.example.org ce.example.org:9619`, or a URL (https://arc.example.org:443/arex). A SciToken
+   * goes to the entry only when its aud names this CE (src/forwarding/audience.ts).
+   */
+  @MaxLength(255)
+  @Matches(GATEKEEPER, { message: 'gatekeeper must be host[:port], the HTCondor-CE form "host host:port", or https://host[:port][/path]' })
+  gatekeeper!: string;
 
   @Matches(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/) trustDomain!: string;
 

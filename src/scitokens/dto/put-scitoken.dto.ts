@@ -12,6 +12,9 @@ export class PutSciTokenDto {
   /** Extension: an absolute path under scitokens.sourceDirs that htgettoken or a credmon keeps fresh. */
   @IsOptional() @IsString() @MaxLength(1024) sourcePath?: string;
 
+  /** Send it to every entry of its label, whatever its `aud` names (default false: only entries whose CE its aud names). */
+  @IsOptional() @IsBoolean() allEntries?: boolean;
+
   /** Replace a stored token even though the new one expires earlier. */
   @IsOptional() @IsBoolean() force?: boolean;
 }

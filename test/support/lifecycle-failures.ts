@@ -1,11 +1,13 @@
-import { Pair, until } from './support/pair.js';
+import { Pair, until } from './pair.js';
 
 /**
  * Issue 12 with failures: every replacement and withdrawal survives the factory being down during
  * the change, and the frontend SIGKILLed right after it (the factory down too, so nothing can have
  * gone out before the kill). Nothing is lost; no glidein is ever served the revoked or withdrawn one.
  */
-describe('renewals and withdrawals across a factory outage and a frontend SIGKILL', () => {
+/** Defines the suite; `only` picks the failure it exercises (one per file, so the two run in parallel). */
+export function lifecycleFailures(only: 'factory-down' | 'frontend-killed'): void {
+describe(`renewals and withdrawals across a failure: ${only}`, () => {
   const p = new Pair();
   const old = new Map<string, string>();
   const sci = new Map<string, string>();
@@ -19,6 +21,8 @@ describe('renewals and withdrawals across a factory outage and a frontend SIGKIL
     ['CE_d2', 'SiteD2', 'CMS'],
     ['CE_m2', 'SiteM2', 'CMS'],
   ];
+  /** A test of this file's failure; the other file defines the others. */
+  const when = (kind: typeof only) => (kind === only ? it : () => undefined) as (name: string, fn: () => Promise<void>) => void;
   const jtiOf = async (token: string) => (await p.verify(token)).claims;
 
   beforeAll(async () => {
@@ -66,7 +70,7 @@ describe('renewals and withdrawals across a factory outage and a frontend SIGKIL
     await until('the outbox to drain', async () => ((await p.deliveries('&state=pending')).length === 0 ? true : undefined));
   }
 
-  it('the factory down during the changes, then back: every replacement and withdrawal arrives', async () => {
+  when('factory-down')('the factory down during the changes, then back: every replacement and withdrawal arrives', async () => {
     const mark = p.answers.length;
     await p.fa.stop('SIGTERM');
     await changes(1);
@@ -86,7 +90,7 @@ describe('renewals and withdrawals across a factory outage and a frontend SIGKIL
     await expectArrived(1, mark);
   });
 
-  it('the frontend SIGKILLed right after the changes: after its restart every replacement and withdrawal arrives', async () => {
+  when('frontend-killed')('the frontend SIGKILLed right after the changes: after its restart every replacement and withdrawal arrives', async () => {
     const mark = p.answers.length;
     await p.fa.stop('SIGTERM');
     await changes(2);
@@ -98,7 +102,7 @@ describe('renewals and withdrawals across a factory outage and a frontend SIGKIL
     await expectArrived(2, mark);
   });
 
-  it('an entry that stops matching, the frontend SIGKILLed right after: the withdrawal still arrives', async () => {
+  when('frontend-killed')('an entry that stops matching, the frontend SIGKILLed right after: the withdrawal still arrives', async () => {
     const mark = p.answers.length;
     await p.putEntry('CE_m2', 'SiteM2', { trustDomain: 'CMS', condorVersion: '8.8.15' });
     await p.fe.stop('SIGKILL');
@@ -109,3 +113,4 @@ describe('renewals and withdrawals across a factory outage and a frontend SIGKIL
     p.expectNeverServed(old.get('CE_m2')!, mark);
   });
 });
+}

@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner, Table, TableColumn, TableIndex } from 
  * credential leaves cached_credentials (its sealed value goes with the row) and leaves a
  * tombstone here, so a late, older delivery cannot bring it back.
  */
-export class Withdrawals1765610000000 implements MigrationInterface {
-  name = 'Withdrawals1765610000000';
+export class Withdrawals1765620000000 implements MigrationInterface {
+  name = 'Withdrawals1765620000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.addColumns('deliveries', [
