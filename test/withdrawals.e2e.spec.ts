@@ -84,6 +84,17 @@ describe('withdrawals between a frontend process and a factory process', () => {
     p.expectNeverServed(old, mark);
   });
 
+  it('a SciToken relabelled (another trust domain) is withdrawn at once from the entries it no longer matches', async () => {
+    const token = await p.sciToken(30);
+    expect((await p.feApi().put('/scitokens/vo-b', { token, trustDomain: 'OSG' })).status).toBe(201);
+    await until('vo-b at CE_del', async () => ((await p.cacheRow('CE_del', 'scitoken'))?.state === 'valid' ? true : undefined));
+    expect(p.readCred('CE_del', 'scitoken')).toBe(token);
+    expect((await p.feApi().put('/scitokens/vo-b', { token, trustDomain: 'CMS' })).status).toBe(200);
+    // Queued by the PUT's own transaction (a 1 s sync would also catch it; test/withdrawals.spec.ts has no ticks).
+    expect((await p.deliveries('&entry=CE_del&kind=withdrawal')).find((d) => d.type === 'scitoken' && d.state !== 'superseded')).toMatchObject({ reason: 'NO_LONGER_MATCHES' });
+    expect(await p.withdrawn('CE_del', 'scitoken')).toMatchObject({ reason: 'NO_LONGER_MATCHES' });
+  });
+
   it('no credential in either process\'s output, nor in the listings', async () => {
     const texts = [...p.all.map((s) => s.output()), (await p.feApi().get('/deliveries?limit=1000')).text, (await p.faApi().get('/factory/cache')).text, (await p.faApi().get('/audit?limit=500')).text];
     for (const t of texts) expect(t.match(JWT)).toBeNull();
