@@ -90,7 +90,7 @@ describe('withdrawals between a frontend process and a factory process', () => {
     await until('vo-b at CE_del', async () => ((await p.cacheRow('CE_del', 'scitoken'))?.state === 'valid' ? true : undefined));
     expect(p.readCred('CE_del', 'scitoken')).toBe(token);
     expect((await p.feApi().put('/scitokens/vo-b', { token, trustDomain: 'CMS' })).status).toBe(200);
-    // Queued by the PUT's own transaction (a 1 s sync would also catch it; test/withdrawals.spec.ts has no ticks).
+    // Queued by the PUT's transaction (the frontend also syncs every second, which would catch it too).
     expect((await p.deliveries('&entry=CE_del&kind=withdrawal')).find((d) => d.type === 'scitoken' && d.state !== 'superseded')).toMatchObject({ reason: 'NO_LONGER_MATCHES' });
     expect(await p.withdrawn('CE_del', 'scitoken')).toMatchObject({ reason: 'NO_LONGER_MATCHES' });
   });
