@@ -1,26 +1,52 @@
 #!/bin/sh
-# glidein-fetch-token.sh: a glidein's bootstrap fetch of its site's IDTOKEN from glidekey.
+# glidein-fetch-token.sh: a glidein's bootstrap fetch of its site's IDTOKEN from glidekey, and its
+# renewals while it runs.
 #
 #   GLIDEKEY_URL=https://factory.example.org:8443 GLIDEKEY_TICKET=gkt_... \
 #     eval "$(scripts/glidein-fetch-token.sh "$GLIDEIN_WORK_DIR/tokens.d")"
+#   GLIDEKEY_URL=https://factory.example.org:8443 \
+#     eval "$(scripts/glidein-fetch-token.sh --renew "$GLIDEIN_WORK_DIR/tokens.d")"
 #
 # POSIX sh and curl only (a worker node has no Node, maybe no jq). The single-use ticket is read
-# from the environment and handed to curl on its standard input (--config -), so it never appears
-# in a command line that `ps` shows. Writes <DIR>/<site>.idtoken (mode 0600, one token and a
-# newline) and, when the entry's policy includes it, <DIR>/<site>.scitoken; then prints
+# from the environment, the renewal credential from <DIR>/glidekey.renewal, and either is handed to
+# curl on its standard input (--config -), so it never appears in a command line that `ps` shows.
+# Writes <DIR>/<site>.idtoken (mode 0600, one token and a newline), when the entry's policy
+# includes it <DIR>/<site>.scitoken, and <DIR>/glidekey.renewal (0600, the next renewal credential);
+# then prints
 #   export GLIDEIN_CONDOR_TOKEN=<path>          (and export BEARER_TOKEN_FILE=<path>)
-# for the caller to eval. Never prints a token. Files appear whole or not at all.
+#   export GLIDEKEY_TOKEN_EXPIRES_AT=<ISO time> GLIDEKEY_RENEW_IN=<seconds>
+#   export GLIDEKEY_RENEWAL_EXPIRES_AT=<ISO time: the end of the pilot's life, no renewal after it>
+# for the caller to eval. Never prints a token or a credential. Files appear whole or not at all
+# (a temporary file in DIR, renamed into place); the renewal file is replaced before the tokens.
+#
+# Renewing (--renew DIR): spends <DIR>/glidekey.renewal for the entry's current credentials and the
+# next renewal credential. Run it again GLIDEKEY_RENEW_IN seconds after the last run (two thirds of
+# the way to the soonest expiry it handed out), e.g. in the glidein's startup:
+#
+#   out=$(glidein-fetch-token.sh "$DIR") || exit; eval "$out"   # (eval "$(...)" would hide a failure)
+#   ( while sleep "$GLIDEKEY_RENEW_IN"; do
+#       out=$(glidein-fetch-token.sh --renew "$DIR"); rc=$?
+#       case $rc in 0) eval "$out" ;; 3 | 9 | 10) exit "$rc" ;; *) GLIDEKEY_RENEW_IN=60 ;; esac
+#     done ) &
+#
+# or from the glidein's condor_startd (STARTD_CRON_<NAME>_EXECUTABLE this script, _ARGS --renew DIR,
+# _PERIOD under two thirds of the token lifetime, _ENV GLIDEKEY_URL=...; stdout is not a ClassAd,
+# so wrap it with >/dev/null). A renewal that could not be written (exit 8) or whose answer was
+# lost may be retried with the same file within tickets.renewalGraceSeconds (60 s).
 #
 # Environment:
 #   GLIDEKEY_URL         the service's base URL (https://host:port); required
-#   GLIDEKEY_TICKET      the ticket (gkt_...); required
+#   GLIDEKEY_TICKET      the ticket (gkt_...); required for the bootstrap, unused by --renew
 #   GLIDEKEY_CA_BUNDLE   CA certificates (PEM) to verify the service with (curl --cacert)
 #   GLIDEKEY_RETRIES     retries after connection errors and 5xx answers (default 6)
 #   GLIDEKEY_MAX_WAIT    longest wait between attempts, seconds (default 60); waits double from 2
 #   GLIDEKEY_ALLOW_HTTP  1 to allow a plain http:// URL (tests only: the ticket would travel in clear)
 #
-# Exit status: 0 done; 2 usage; 3 ticket refused; 4 rate-limited; 5 service kept failing;
-#              6 cannot connect or TLS verification failed; 7 bad answer; 8 cannot write DIR.
+# Exit status: 0 done; 2 usage; 3 ticket or renewal credential refused (unknown, used, replaced,
+#              revoked); 4 rate-limited; 5 service kept failing; 6 cannot connect or TLS verification
+#              failed; 7 bad answer; 8 cannot write DIR; 9 the pilot's life is over (no more
+#              renewals); 10 the entry's credential was withdrawn at the factory.
+# After 3, 9 and 10 a renewal loop should stop: the tokens in DIR stay until they expire.
 
 set -u
 umask 077
@@ -34,9 +60,9 @@ die() {
 	exit "$code"
 }
 
-body='' headers='' errors='' tmp_id='' tmp_sci=''
+body='' headers='' errors='' tmp_id='' tmp_sci='' tmp_ren=''
 cleanup() {
-	for f in "$body" "$headers" "$errors" "$tmp_id" "$tmp_sci"; do
+	for f in "$body" "$headers" "$errors" "$tmp_id" "$tmp_sci" "$tmp_ren"; do
 		[ -n "$f" ] && rm -f "$f"
 	done
 }
@@ -45,7 +71,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-[ $# -eq 1 ] || die 2 "usage: GLIDEKEY_URL=https://... GLIDEKEY_TICKET=... $0 DIR"
+usage="usage: GLIDEKEY_URL=https://... GLIDEKEY_TICKET=... $0 DIR, or GLIDEKEY_URL=https://... $0 --renew DIR"
+mode=bootstrap
+if [ $# -eq 2 ] && [ "$1" = --renew ]; then
+	mode=renew
+	shift
+fi
+[ $# -eq 1 ] || die 2 "$usage"
+case $1 in -*) die 2 "$usage" ;; esac
 dir=$1
 url=${GLIDEKEY_URL:-}
 ticket=${GLIDEKEY_TICKET:-}
@@ -56,18 +89,33 @@ max_wait=${GLIDEKEY_MAX_WAIT:-60}
 
 command -v curl >/dev/null 2>&1 || die 2 "curl is not installed"
 [ -n "$url" ] || die 2 "GLIDEKEY_URL is not set"
-[ -n "$ticket" ] || die 2 "GLIDEKEY_TICKET is not set"
 case $retries in '' | *[!0-9]*) die 2 "GLIDEKEY_RETRIES must be a whole number" ;; esac
 case $max_wait in '' | *[!0-9]*) die 2 "GLIDEKEY_MAX_WAIT must be a whole number of seconds" ;; esac
 
-# The ticket goes into curl's config text: only its own alphabet may pass (shell builtins only,
-# so the ticket never reaches another program's arguments).
-case $ticket in
-gkt_*) ;;
-*) die 3 "GLIDEKEY_TICKET is not a glidekey ticket (gkt_...)" ;;
-esac
-case $ticket in *[!A-Za-z0-9_-]*) die 3 "GLIDEKEY_TICKET holds characters a ticket never has" ;; esac
-[ ${#ticket} -eq 64 ] || die 3 "GLIDEKEY_TICKET has the wrong length for a ticket"
+# A ticket (gkt_) or renewal credential (gkr_) goes into curl's config text: only its own alphabet
+# may pass (shell builtins only, so it never reaches another program's arguments).
+check_secret() { # value, prefix, what, exit code
+	case $1 in
+	"$2"_*) ;;
+	*) die "$4" "$3 is not a glidekey $5 ($2_...)" ;;
+	esac
+	case $1 in *[!A-Za-z0-9_-]*) die "$4" "$3 holds characters a $5 never has" ;; esac
+	[ ${#1} -eq 64 ] || die "$4" "$3 has the wrong length for a $5"
+}
+renewal_file=''
+if [ "$mode" = bootstrap ]; then
+	[ -n "$ticket" ] || die 2 "GLIDEKEY_TICKET is not set"
+	check_secret "$ticket" gkt GLIDEKEY_TICKET 3 ticket
+	secret=$ticket
+else
+	renewal_file=$dir/glidekey.renewal
+	[ -f "$renewal_file" ] || die 2 "$renewal_file does not exist: bootstrap first (without --renew)"
+	[ -r "$renewal_file" ] || die 2 "$renewal_file is not readable"
+	secret=''
+	IFS= read -r secret <"$renewal_file" || [ -n "$secret" ] || die 2 "$renewal_file is empty"
+	check_secret "$secret" gkr "$renewal_file" 2 "renewal credential"
+fi
+ticket=''
 
 case $url in
 https://*) proto='=https' ;;
@@ -93,12 +141,13 @@ headers=$(mktemp "$dir/.glidekey-headers.XXXXXX") || die 8 "cannot create a temp
 errors=$(mktemp "$dir/.glidekey-errors.XXXXXX") || die 8 "cannot create a temporary file in $dir"
 
 endpoint="${url%/}/api/v1/glidein/credentials"
+[ "$mode" = renew ] && endpoint="$endpoint/renew"
 
 # One attempt: sets $status (HTTP status, 000 when there was no answer) and $curl_rc.
 attempt() {
 	: >"$body"
 	: >"$headers"
-	status=$(printf 'header = "Authorization: Bearer %s"\n' "$ticket" |
+	status=$(printf 'header = "Authorization: Bearer %s"\n' "$secret" |
 		curl --config - --silent --show-error --proto "$proto" --max-redirs 0 \
 			--connect-timeout 15 --max-time 60 \
 			--request POST --header 'Content-Type: application/json' --data '{}' \
@@ -128,16 +177,22 @@ while :; do
 	if [ "$retry" = 0 ]; then
 		case $status in
 		200) break ;;
-		401) die 3 "the ticket was refused (unknown, already used, or expired)" ;;
+		401)
+			[ "$mode" = bootstrap ] && die 3 "the ticket was refused (unknown, already used, or expired)"
+			[ "$(error_code)" = RENEWAL_REVOKED ] && die 3 "the renewal credential was revoked by the factory admin; no more renewals"
+			die 3 "the renewal credential was refused (unknown, already used, or replaced)"
+			;;
+		403) [ "$(error_code)" = PILOT_LIFE_OVER ] && die 9 "the pilot's life is over: no more renewals (HTTP 403 PILOT_LIFE_OVER)" ;;
+		410) [ "$(error_code)" = CREDENTIAL_WITHDRAWN ] && die 10 "the factory no longer holds this entry's credential (HTTP 410 CREDENTIAL_WITHDRAWN); no more renewals" ;;
 		429) die 4 "too many failed attempts from this address; the service asks to wait before trying again" ;;
 		5??) retry=1 ;;
-		*) die 7 "the service refused the request (HTTP $status $(error_code))" ;;
 		esac
+		[ "$retry" = 1 ] || die 7 "the service refused the request (HTTP $status $(error_code))"
 	fi
 	if [ "$tries" -ge "$retries" ]; then
 		if [ "$curl_rc" != 0 ]; then die 6 "cannot reach $url after $((tries + 1)) attempts (curl exit $curl_rc: $curl_err)"; fi
 		case $(error_code) in
-		CREDENTIAL_STALE) die 5 "the factory has no fresh token for this entry yet (HTTP 503 CREDENTIAL_STALE) after $((tries + 1)) attempts; the ticket is still valid" ;;
+		CREDENTIAL_STALE) die 5 "the factory has no fresh token for this entry yet (HTTP 503 CREDENTIAL_STALE) after $((tries + 1)) attempts; the $([ "$mode" = renew ] && echo 'renewal credential' || echo ticket) is still valid" ;;
 		*) die 5 "the service kept failing (HTTP $status $(error_code)) after $((tries + 1)) attempts" ;;
 		esac
 	fi
@@ -192,11 +247,33 @@ if [ -n "$scitoken" ]; then
 	tmp_sci=$(write_token "$scitoken") || exit 8
 fi
 idtoken='' scitoken=''
+# The next renewal credential: every answer carries one (the one presented, if any, is spent).
+renewal=$(field renewal)
+case $renewal in
+gkr_*) ;;
+*) die 7 "the answer holds no valid renewal credential" ;;
+esac
+case $renewal in *[!A-Za-z0-9_-]*) die 7 "the answer holds no valid renewal credential" ;; esac
+[ ${#renewal} -eq 64 ] || die 7 "the answer holds no valid renewal credential"
+tmp_ren=$(write_token "$renewal") || exit 8
+renewal='' secret=''
+# Times and a count, printed for the caller: checked to be what they claim.
+is_time() { case $1 in '' | *[!0-9TZ:.-]*) return 1 ;; esac; }
+expires_at=$(field expiresAt)
+is_time "$expires_at" || die 7 "the answer holds no valid expiry"
+renewal_expires_at=$(field renewalExpiresAt)
+is_time "$renewal_expires_at" || die 7 "the answer holds no valid renewal expiry"
+renew_in=$(sed -n 's/.*"renewInSeconds":\([0-9][0-9]*\).*/\1/p' "$body" | head -n 1)
+[ -n "$renew_in" ] || die 7 "the answer says not when to renew"
 
 quote() { # for eval: bare when plain, else single-quoted
 	case $1 in *[!A-Za-z0-9_./-]*) printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;; *) printf '%s' "$1" ;; esac
 }
 
+# The renewal credential first: the one presented is spent, and without the new one the glidein
+# could never renew again (a failure here leaves the old file for a retry within the grace).
+mv -f "$tmp_ren" "$dir/glidekey.renewal" || die 8 "cannot write $dir/glidekey.renewal"
+tmp_ren=''
 mv -f "$tmp_id" "$dir/$site.idtoken" || die 8 "cannot write $dir/$site.idtoken"
 tmp_id=''
 if [ -n "$tmp_sci" ]; then
@@ -205,3 +282,5 @@ if [ -n "$tmp_sci" ]; then
 	printf 'export BEARER_TOKEN_FILE=%s\n' "$(quote "$dir/$site.scitoken")"
 fi
 printf 'export GLIDEIN_CONDOR_TOKEN=%s\n' "$(quote "$dir/$site.idtoken")"
+printf 'export GLIDEKEY_TOKEN_EXPIRES_AT=%s GLIDEKEY_RENEW_IN=%s\n' "$expires_at" "$renew_in"
+printf 'export GLIDEKEY_RENEWAL_EXPIRES_AT=%s\n' "$renewal_expires_at"

@@ -9,8 +9,8 @@ interface Route {
   path: string;
   /** The express pattern, to match against what the app actually serves. */
   pattern: string;
-  /** 'ticket': a glidein bootstrap ticket, and no API key of any role. */
-  roles: ApiRole[] | 'public' | 'ticket';
+  /** 'ticket': a glidein bootstrap ticket, and no API key of any role; 'renewal': a glidein renewal credential, likewise. */
+  roles: ApiRole[] | 'public' | 'ticket' | 'renewal';
   body?: unknown;
 }
 
@@ -59,6 +59,11 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/factory/cache', pattern: '/api/v1/factory/cache', roles: ['factory-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/factory/entries/matrix-e/tickets', pattern: '/api/v1/factory/entries/:entry/tickets', roles: ['factory-admin'], body: { frontend: 'matrix-fe', count: 1 } },
   { method: 'POST', path: '/api/v1/glidein/credentials', pattern: '/api/v1/glidein/credentials', roles: 'ticket' },
+  { method: 'POST', path: '/api/v1/glidein/credentials/renew', pattern: '/api/v1/glidein/credentials/renew', roles: 'renewal' },
+  { method: 'GET', path: '/api/v1/factory/renewals', pattern: '/api/v1/factory/renewals', roles: ['factory-admin', 'auditor'] },
+  { method: 'POST', path: '/api/v1/factory/renewals/0123456789abcdef/revoke', pattern: '/api/v1/factory/renewals/:id/revoke', roles: ['factory-admin'] },
+  { method: 'POST', path: '/api/v1/factory/batches/0123456789abcdef/renewals/revoke', pattern: '/api/v1/factory/batches/:batch/renewals/revoke', roles: ['factory-admin'] },
+  { method: 'POST', path: '/api/v1/factory/entries/matrix-none/renewals/revoke', pattern: '/api/v1/factory/entries/:entry/renewals/revoke', roles: ['factory-admin'] },
 ];
 
 describe('authorization matrix', () => {
@@ -107,6 +112,21 @@ describe('authorization matrix', () => {
           }
           const ticket = (await client(t.api, t.adminKey).post('/factory/entries/matrix-e/tickets', { frontend: 'matrix-fe', count: 1 })).json.tickets[0];
           expect((await call(ticket)).status).toBe(200);
+        });
+        return;
+      }
+      if (route.roles === 'renewal') {
+        it('refuses no credential, a malformed or unknown renewal credential, a ticket and every API key with 401, and takes a valid one', async () => {
+          const ticket = (await client(t.api, t.adminKey).post('/factory/entries/matrix-e/tickets', { frontend: 'matrix-fe', count: 1 })).json.tickets[0];
+          const bearers = [undefined, 'not-a-renewal', `gkr_${'0'.repeat(16)}_${'A'.repeat(43)}`, ticket, ...API_ROLES.map((r) => keyOf[r])];
+          for (const key of bearers) {
+            const res = await call(key);
+            expect([key?.slice(0, 12), res.status]).toEqual([key?.slice(0, 12), 401]);
+            expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RENEWAL_INVALID');
+          }
+          const bootstrap = await fetch(`${t.api}/glidein/credentials`, { method: 'POST', headers: { authorization: `Bearer ${ticket}` } });
+          const { renewal } = (await bootstrap.json()) as { renewal: string };
+          expect((await call(renewal)).status).toBe(200);
         });
         return;
       }

@@ -6,6 +6,8 @@ import { client, freePort, httpCall, removeDir, ROOT, Service, startService, tem
 import { makeTestPki, TestPki } from './support/tls.js';
 
 const SCRIPT = join(ROOT, 'scripts', 'glidein-fetch-token.sh');
+/** The lines after the token paths: the expiry, when to renew, and the end of the pilot's life. */
+const EXPIRY_LINES = 'export GLIDEKEY_TOKEN_EXPIRES_AT=\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z GLIDEKEY_RENEW_IN=\\d+\\nexport GLIDEKEY_RENEWAL_EXPIRES_AT=\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\n';
 
 /** better-sqlite3 (no type package installed), to look at the service's database read-only. */
 const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string, o: { readonly: boolean }) => {
@@ -72,17 +74,20 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     await expect(httpCall(`${svc.url}/healthz`, { ca: pki.otherCa })).rejects.toThrow(/self.signed|unable to verify|certificate/i);
   });
 
-  it('writes <dir>/<site>.idtoken (0600, the token and a newline) and prints only the export line; the token verifies at the frontend', async () => {
+  it('writes <dir>/<site>.idtoken and <dir>/glidekey.renewal (0600) and prints only the export lines; the token verifies at the frontend', async () => {
     const [ticket] = await tickets(1);
     const dir = freshDir();
     const r = await runScript(env(ticket), [dir]);
     expect([r.code, r.stderr]).toEqual([0, '']);
     const file = join(dir, 'T2_Test.idtoken');
-    expect(r.stdout).toBe(`export GLIDEIN_CONDOR_TOKEN=${file}\n`);
+    expect(r.stdout).toMatch(new RegExp(`^export GLIDEIN_CONDOR_TOKEN=${file}\n${EXPIRY_LINES}$`));
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const content = readFileSync(file, 'utf8');
     expect(content).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
-    expect(readdirSync(dir)).toEqual(['T2_Test.idtoken']);
+    expect(readdirSync(dir).sort()).toEqual(['T2_Test.idtoken', 'glidekey.renewal']);
+    expect(statSync(join(dir, 'glidekey.renewal')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'glidekey.renewal'), 'utf8')).toMatch(/^gkr_[0-9a-f]{16}_[A-Za-z0-9_-]{43}\n$/);
+    expect(r.stdout).not.toContain(readFileSync(join(dir, 'glidekey.renewal'), 'utf8').slice(21, 60));
     const token = content.trimEnd();
     expect(r.stdout + r.stderr).not.toContain(token.split('.')[2]);
     expect((await admin.post('/tokens/verify', { token })).json).toMatchObject({ valid: true, site: 'T2_Test' });
@@ -153,7 +158,7 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('never puts the ticket on a command line: curl gets it on stdin', async () => {
+  it('never puts the ticket or the renewal credential on a command line: curl gets them on stdin', async () => {
     // A curl on PATH that records its arguments and then runs the real one.
     const shim = join(work, 'shim');
     mkdirSync(shim);
@@ -167,11 +172,69 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     writeFileSync(join(shim, 'curl'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realCurl}' "$@"\n`);
     chmodSync(join(shim, 'curl'), 0o755);
     const [ticket] = await tickets(1);
-    const r = await runScript({ ...env(ticket), PATH: `${shim}:${process.env.PATH}` }, [freshDir()]);
+    const dir = freshDir();
+    const r = await runScript({ ...env(ticket), PATH: `${shim}:${process.env.PATH}` }, [dir]);
     expect(r.code).toBe(0);
+    const renewals = [readFileSync(join(dir, 'glidekey.renewal'), 'utf8').trim()];
+    const again = await runScript({ ...env(''), PATH: `${shim}:${process.env.PATH}` }, ['--renew', dir]);
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    renewals.push(readFileSync(join(dir, 'glidekey.renewal'), 'utf8').trim());
     const argv = readFileSync(log, 'utf8');
     expect(argv).toContain('--config -');
+    expect(argv.match(/--config -/g)).toHaveLength(2);
     expect(argv).not.toContain(ticket.slice(21));
+    for (const k of renewals) expect(argv).not.toContain(k.slice(21));
+  });
+
+  it('--renew replaces the token and the renewal credential; a replayed one is refused (3), a lost answer\'s taken once within the grace', async () => {
+    const [ticket] = await tickets(1);
+    const dir = freshDir();
+    expect((await runScript(env(ticket), [dir])).code).toBe(0);
+    const renewalFile = join(dir, 'glidekey.renewal');
+    const r0 = readFileSync(renewalFile, 'utf8');
+    const r = await runScript(env(''), ['--renew', dir]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(new RegExp(`^export GLIDEIN_CONDOR_TOKEN=${join(dir, 'T2_Test.idtoken')}\n${EXPIRY_LINES}$`));
+    const r1 = readFileSync(renewalFile, 'utf8');
+    expect([r1 === r0, r1.slice(0, 21) === r0.slice(0, 21), statSync(renewalFile).mode & 0o777]).toEqual([false, true, 0o600]);
+    expect(readdirSync(dir).sort()).toEqual(['T2_Test.idtoken', 'glidekey.renewal']);
+    const token = readFileSync(join(dir, 'T2_Test.idtoken'), 'utf8').trimEnd();
+    expect((await admin.post('/tokens/verify', { token })).json).toMatchObject({ valid: true, site: 'T2_Test' });
+    expect((await runScript(env(''), ['--renew', dir])).code).toBe(0);
+    const r2 = readFileSync(renewalFile, 'utf8');
+
+    // r0 was replaced twice: refused, and the files stay as they were.
+    writeFileSync(renewalFile, r0, { mode: 0o600 });
+    const replay = await runScript(env(''), ['--renew', dir]);
+    expect([replay.code, replay.stdout, replay.stderr]).toEqual([3, '', 'glidekey: the renewal credential was refused (unknown, already used, or replaced)\n']);
+    expect(readFileSync(renewalFile, 'utf8')).toBe(r0);
+    expect(readFileSync(join(dir, 'T2_Test.idtoken'), 'utf8').trimEnd()).toBe(token);
+    // r1, whose successor r2 was never used (its answer "lost"): taken once more, retiring r2.
+    writeFileSync(renewalFile, r1, { mode: 0o600 });
+    expect((await runScript(env(''), ['--renew', dir])).code).toBe(0);
+    writeFileSync(renewalFile, r2, { mode: 0o600 });
+    expect((await runScript(env(''), ['--renew', dir])).code).toBe(3);
+  });
+
+  it('--renew exits 3 once the admin revoked the glidein, 10 once the entry\'s credential is gone', async () => {
+    const [ticket] = await tickets(1);
+    const dir = freshDir();
+    expect((await runScript(env(ticket), [dir])).code).toBe(0);
+    const id = readFileSync(join(dir, 'glidekey.renewal'), 'utf8').split('_')[1];
+    expect((await admin.post(`/factory/renewals/${id}/revoke`)).json).toEqual({ revoked: 1 });
+    const revoked = await runScript(env(''), ['--renew', dir]);
+    expect([revoked.code, revoked.stderr]).toEqual([3, 'glidekey: the renewal credential was revoked by the factory admin; no more renewals\n']);
+
+    const entry = { site: 'T2_Test', gatekeeper: 'ce2.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' };
+    expect((await admin.put('/factory/entries/OSG_T_ce2', entry)).status).toBe(201);
+    expect((await admin.post('/factories/self/sync')).json.delivery.delivered).toBe(1);
+    const [other] = await tickets(1, 'OSG_T_ce2');
+    const dir2 = freshDir();
+    expect((await runScript(env(other), [dir2])).code).toBe(0);
+    expect((await admin.del('/factory/entries/OSG_T_ce2')).status).toBe(204);
+    const gone = await runScript(env(''), ['--renew', dir2]);
+    expect([gone.code, gone.stderr]).toEqual([10, "glidekey: the factory no longer holds this entry's credential (HTTP 410 CREDENTIAL_WITHDRAWN); no more renewals\n"]);
+    expect(readdirSync(dir2).sort()).toEqual(['T2_Test.idtoken', 'glidekey.renewal']);
   });
 
   it('refuses plain http and usage errors before sending anything', async () => {
@@ -180,5 +243,13 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     expect([http.code, http.stderr]).toEqual([2, expect.stringContaining('plain http')]);
     expect((await runScript(env(ticket), [])).code).toBe(2);
     expect((await runScript({ GLIDEKEY_URL: svc.url }, [freshDir()])).stderr).toContain('GLIDEKEY_TICKET is not set');
+    expect((await runScript(env(''), ['--renew'])).code).toBe(2);
+    expect((await runScript(env(''), ['--renew', 'a', 'b'])).code).toBe(2);
+    const none = await runScript(env(''), ['--renew', freshDir()]);
+    expect([none.code, none.stderr]).toEqual([2, expect.stringContaining('glidekey.renewal does not exist: bootstrap first')]);
+    const dir = freshDir();
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'glidekey.renewal'), 'gkt_not-a-renewal\n', { mode: 0o600 });
+    expect((await runScript(env(''), ['--renew', dir])).stderr).toContain('is not a glidekey renewal credential (gkr_...)');
   });
 });

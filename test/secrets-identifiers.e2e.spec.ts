@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { factorySetup } from './support/glidein.js';
@@ -17,7 +18,7 @@ function pieces(secret: string): string[] {
 const leaks = (haystack: string, secret: string) => pieces(secret).filter((p) => haystack.includes(p));
 
 describe('secrets never become identifiers', () => {
-  it('refuses API keys, tickets and JWTs as X-Request-Id and in path parameters: not echoed, logged or audited', async () => {
+  it('refuses API keys, tickets, renewal credentials and JWTs as X-Request-Id and in path parameters: not echoed, logged or audited', async () => {
     const svc = await startService({ env: { GLIDEKEY_LOG_LEVEL: 'info' } });
     try {
       const api = client(svc.api, svc.adminKey);
@@ -31,7 +32,9 @@ describe('secrets never become identifiers', () => {
       const issued = await api.post('/factory/entries/E1/tickets', { frontend, count: 1 });
       const ticket = issued.json.tickets[0] as string;
       expect(ticket).toMatch(/^gkt_/);
-      const secrets = [svc.adminKey, other, ticket, jwt];
+      // A glidein renewal credential's shape (a real one needs a cached token: test/glidein-renewal.spec.ts).
+      const renewal = `gkr_${randomBytes(8).toString('hex')}_${randomBytes(32).toString('base64url')}`;
+      const secrets = [svc.adminKey, other, ticket, jwt, renewal];
 
       const seen: string[] = [];
       const call = async (method: string, path: string, requestId: string, body?: unknown) => {
@@ -63,6 +66,9 @@ describe('secrets never become identifiers', () => {
           ['POST', `/factory/entries/${e}/tickets`, { frontend, count: 1 }],
           ['POST', `/factories/${e}/sync`, {}],
           ['DELETE', `/scitokens/${e}`],
+          ['POST', `/factory/renewals/${e}/revoke`, {}],
+          ['POST', `/factory/batches/${e}/renewals/revoke`, {}],
+          ['POST', `/factory/entries/${e}/renewals/revoke`, {}],
         ] as [string, string, unknown?][]) {
           const res = await call(method, path, s, body);
           expect([method, path.slice(0, 20), res.status >= 400 && res.status < 500]).toEqual([method, path.slice(0, 20), true]);

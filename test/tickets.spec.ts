@@ -118,7 +118,15 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       const ticket = await one();
       const res = await fetchCredentials(t, ticket);
       expect(res.status).toBe(200);
-      expect(res.json).toEqual({ site: 'SiteA', entry: 'E1', idtoken: token.token, expiresAt: new Date(token.expiresAt).toISOString() });
+      expect(res.json).toEqual({
+        site: 'SiteA',
+        entry: 'E1',
+        idtoken: token.token,
+        expiresAt: new Date(token.expiresAt).toISOString(),
+        renewal: expect.stringMatching(/^gkr_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/),
+        renewalExpiresAt: new Date(t.clock.now() + 604_800_000).toISOString(),
+        renewInSeconds: Math.floor(((token.expiresAt - t.clock.now()) * 2) / 3 / 1000),
+      });
       const verified = await api.post('/tokens/verify', { token: res.json.idtoken });
       expect(verified.json).toMatchObject({ valid: true, site: 'SiteA' });
       const again = await fetchCredentials(t, ticket);

@@ -29,7 +29,11 @@ describe('withdrawals between a frontend process and a factory process', () => {
 
   it('deleting a site withdraws its token: cache `withdrawn`, file gone, 410 with the ticket kept, which works again after a new token', async () => {
     const old = p.readCred('CE_del', 'idtoken')!;
-    const [ticket] = await p.tickets('CE_del');
+    const [ticket, running] = await p.tickets('CE_del', 2);
+    // A glidein already running, with its renewal credential.
+    const boot = await p.fetchWith(running);
+    expect([boot.status, typeof boot.json.renewal]).toEqual([200, 'string']);
+    const mark = p.answers.length;
     const t0 = Date.now();
     expect((await p.feApi().del('/sites/SiteD')).status).toBe(204);
     const row = await p.withdrawn('CE_del', 'idtoken');
@@ -40,12 +44,17 @@ describe('withdrawals between a frontend process and a factory process', () => {
     const refused = await p.fetchWith(ticket);
     expect([refused.status, refused.json.error.code]).toEqual([410, 'CREDENTIAL_WITHDRAWN']);
     expect(refused.text).not.toMatch(JWT);
+    // Its renewal is refused too, with the same code.
+    const renew = await fetch(`${p.fa.api}/glidein/credentials/renew`, { method: 'POST', headers: { authorization: `Bearer ${boot.json.renewal}` } });
+    const renewText = await renew.text();
+    p.answers.push(renewText);
+    expect([renew.status, JSON.parse(renewText).error.code]).toEqual([410, 'CREDENTIAL_WITHDRAWN']);
     // The same ticket, once the site is back and its new token arrived: not used up by the refusal.
     expect((await p.feApi().post('/sites', { name: 'SiteD' })).status).toBe(201);
     const fresh = await p.arrivedOther('CE_del', old);
     const again = await p.fetchWith(ticket);
     expect([again.status, again.json.idtoken === fresh]).toEqual([200, true]);
-    p.expectNeverServed(old);
+    p.expectNeverServed(old, mark);
     const metrics = await (await fetch(`${p.fa.url}/metrics`, { headers: { authorization: `Bearer ${p.fa.adminKey}` } })).text();
     expect(metrics).toMatch(/glidekey_factory_withdrawals_received_total\{type="idtoken",result="withdrawn"\} [1-9]/);
     expect(metrics).toMatch(/glidekey_ticket_fetches_refused_total\{reason="withdrawn",entry="CE_del"\} 1/);

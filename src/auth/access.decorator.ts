@@ -19,7 +19,13 @@ export const Public = () => SetMetadata(PUBLIC_KEY, true);
  * requests that carry a bearer, and the handler's service checks and consumes the ticket itself
  * (uniform refusals, rate limiting of failures). API keys are refused there like any bad ticket.
  */
-export const TicketAuth = () => SetMetadata(TICKET_KEY, true);
+export const TicketAuth = () => SetMetadata(TICKET_KEY, 'ticket' satisfies BearerKind);
+
+/** Like @TicketAuth(), for a glidein's renewal credential: the route's service checks and rotates it itself. */
+export const RenewalAuth = () => SetMetadata(TICKET_KEY, 'renewal' satisfies BearerKind);
+
+/** What a glidein route takes instead of an API key. */
+export type BearerKind = 'ticket' | 'renewal';
 
 /** Public only while the named boolean setting is true (e.g. metrics.public); otherwise @Roles applies. */
 export const PublicWhen = (setting: 'metrics.public') => SetMetadata(PUBLIC_WHEN_KEY, setting);

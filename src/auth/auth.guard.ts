@@ -7,11 +7,12 @@ import type { WithContext } from '../common/request-context.js';
 import { routeOf } from '../logging/http.hooks.js';
 import { Settings } from '../config/settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { AUDIT_KEY, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY, TICKET_KEY } from './access.decorator.js';
+import { AUDIT_KEY, type BearerKind, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY, TICKET_KEY } from './access.decorator.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { bearerOf } from './api-key.secret.js';
 import { actorName, type ApiRole } from './principal.js';
 import { TICKET_REFUSED } from './ticket.secret.js';
+import { RENEWAL_REFUSED } from './renewal.secret.js';
 
 /** The single global guard: a route is public only by @Public(); every other route names its roles. */
 @Injectable()
@@ -39,16 +40,17 @@ export class AuthGuard implements CanActivate {
       this.metrics.authFailures.inc({ reason: 'invalid' });
       throw new DomainError('DUPLICATE_AUTHORIZATION', 'send exactly one Authorization header');
     }
-    if (this.reflector.getAllAndOverride<boolean>(TICKET_KEY, targets)) {
-      // The ticket itself is checked (and consumed) by the route's service; no bearer, no entry.
+    const glidein = this.reflector.getAllAndOverride<BearerKind | undefined>(TICKET_KEY, targets);
+    if (glidein) {
+      // The ticket or renewal credential itself is checked (and spent) by the route's service; no bearer, no entry.
       if (bearerOf(req.headers.authorization)) return true;
       this.metrics.authFailures.inc({ reason: 'missing' });
-      throw new DomainError('TICKET_INVALID', TICKET_REFUSED);
+      throw glidein === 'renewal' ? new DomainError('RENEWAL_INVALID', RENEWAL_REFUSED) : new DomainError('TICKET_INVALID', TICKET_REFUSED);
     }
     const roles = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);
     if (!roles?.length) {
       // A route without an access annotation is a bug; it stays closed.
-      this.log.error(`route ${req.method} ${routeOf(req)} has no @Roles, @Public or @TicketAuth annotation; denying`);
+      this.log.error(`route ${req.method} ${routeOf(req)} has no @Roles, @Public, @TicketAuth or @RenewalAuth annotation; denying`);
       throw new DomainError('FORBIDDEN', 'this route is not open to any role');
     }
     const bearer = bearerOf(req.headers.authorization);

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { looksLikeCredential } from './secret-shape.js';
+import { hasCredentialForm, looksLikeCredential } from './secret-shape.js';
 
 describe('looksLikeCredential', () => {
   it('knows credentials', () => {
@@ -9,6 +9,7 @@ describe('looksLikeCredential', () => {
       // glidekey's own credentials, and hex, by their form: every one.
       expect([i, looksLikeCredential(`gk_${randomBytes(8).toString('hex')}_${b64()}`)]).toEqual([i, true]);
       expect([i, looksLikeCredential(`gkt_${randomBytes(8).toString('hex')}_${b64()}`)]).toEqual([i, true]);
+      expect([i, looksLikeCredential(`gkr_${randomBytes(8).toString('hex')}_${b64()}`)]).toEqual([i, true]);
       expect([i, looksLikeCredential(randomBytes(32).toString('hex'))]).toEqual([i, true]);
       if (looksLikeCredential(b64())) bare++;
       if (looksLikeCredential(randomBytes(32).toString('base64'))) bare++;
@@ -17,6 +18,9 @@ describe('looksLikeCredential', () => {
     expect(bare).toBeGreaterThan(0.98 * 4000);
     expect(looksLikeCredential('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl')).toBe(true);
     expect(looksLikeCredential('gk_0123456789abcdef')).toBe(true);
+    // A renewal credential's start, even cut short: never accepted as a name or request id.
+    expect(looksLikeCredential('gkr_0123456789abcdef')).toBe(true);
+    expect(hasCredentialForm('x-gkr_0123456789abcdef_')).toBe(true);
   });
 
   it('leaves names and identifiers alone', () => {

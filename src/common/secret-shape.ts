@@ -1,8 +1,8 @@
 /**
  * What a credential looks like, so that no caller-chosen identifier (a request id, a path
- * parameter, an audit target) ever carries one: glidekey API keys and tickets, JWTs (IDTOKENs,
- * SciTokens), and long random-looking base64 or hex runs (someone else's secret). Plain names
- * (sites, entries, hosts, jtis, UUIDs) do not match.
+ * parameter, an audit target) ever carries one: glidekey API keys, tickets and glidein renewal
+ * credentials, JWTs (IDTOKENs, SciTokens), and long random-looking base64 or hex runs (someone
+ * else's secret). Plain names (sites, entries, hosts, jtis, UUIDs) do not match.
  */
 export function looksLikeCredential(value: string): boolean {
   if (hasCredentialForm(value)) return true;
@@ -11,11 +11,12 @@ export function looksLikeCredential(value: string): boolean {
 }
 
 /**
- * The forms a credential has for certain (never a name): a glidekey API key or ticket, whole or its
- * start; a JWT; 160 bits or more in hex. Names and path parameters of these forms are refused.
+ * The forms a credential has for certain (never a name): a glidekey API key, ticket (gkt_) or
+ * renewal credential (gkr_), whole or its start; a JWT; 160 bits or more in hex. Names and path
+ * parameters of these forms are refused.
  */
 export function hasCredentialForm(value: string): boolean {
-  if (/gkt?_[0-9a-f]{16}/.test(value)) return true;
+  if (/gk[tr]?_[0-9a-f]{16}/.test(value)) return true;
   if (/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/.test(value)) return true; // base64url of '{"', then a second part
   if (/[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/.test(value)) return true; // header.payload.signature
   return /[0-9a-fA-F]{40,}/.test(value);

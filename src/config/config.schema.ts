@@ -99,9 +99,23 @@ export const configSchema = z
         failureWindowSeconds: seconds(1, 86_400).default(60),
         /** An address over the failure limit gets this many lookups a second; the rest are 429 before any database work. */
         limitedLookupsPerSecond: seconds(0, 1000).default(5),
+        /** A glidein renews its credentials for at most this long after its bootstrap (an entry's maxPilotLifeSeconds overrides it). */
+        maxPilotLifeSeconds: seconds(60, 31_536_000).default(604_800),
+        /** A replaced renewal credential is taken once more for this long, while its successor was never used (a lost answer). */
+        renewalGraceSeconds: seconds(0, 3600).default(60),
       })
       .strict()
-      .default({ maxTtlSeconds: 604_800, defaultTtlSeconds: 604_800, maxCount: 10_000, minTokenLifetimeSeconds: 600, failureLimit: 20, failureWindowSeconds: 60, limitedLookupsPerSecond: 5 }),
+      .default({
+        maxTtlSeconds: 604_800,
+        defaultTtlSeconds: 604_800,
+        maxCount: 10_000,
+        minTokenLifetimeSeconds: 600,
+        failureLimit: 20,
+        failureWindowSeconds: 60,
+        limitedLookupsPerSecond: 5,
+        maxPilotLifeSeconds: 604_800,
+        renewalGraceSeconds: 60,
+      }),
     scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().default({ tickSeconds: 60 }),
     tokens: z
       .object({

@@ -19,5 +19,6 @@ import { SeenEnvelope } from '../factory/seen-envelope.entity.js';
 import { Delivery } from '../forwarding/delivery.entity.js';
 import { SeenEntry } from '../forwarding/seen-entry.entity.js';
 import { Ticket } from '../tickets/ticket.entity.js';
+import { GlideinRenewal } from '../glidein/renewal.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, WithdrawnCredential, SeenEnvelope, Ticket];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, WithdrawnCredential, SeenEnvelope, Ticket, GlideinRenewal];

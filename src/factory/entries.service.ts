@@ -18,6 +18,7 @@ export const entryResponse = (e: FactoryEntry) => ({
   condorVersion: e.condorVersion,
   securityClass: e.securityClass,
   glideinScitoken: e.glideinScitoken,
+  maxPilotLifeSeconds: e.maxPilotLifeSeconds,
   createdAt: new Date(e.createdAt).toISOString(),
   updatedAt: new Date(e.updatedAt).toISOString(),
 });
@@ -44,6 +45,7 @@ export class EntriesService {
         condorVersion: dto.condorVersion ?? null,
         securityClass: dto.securityClass ?? null,
         glideinScitoken: dto.glideinScitoken ?? false,
+        maxPilotLifeSeconds: dto.maxPilotLifeSeconds ?? null,
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });

@@ -34,6 +34,10 @@ export class FactoryEntry {
   @Column({ name: 'glidein_scitoken', type: 'boolean', default: false })
   glideinScitoken!: boolean;
 
+  /** How long its glideins may renew their credentials after bootstrap; null: tickets.maxPilotLifeSeconds. */
+  @Column({ name: 'max_pilot_life_seconds', type: 'integer', nullable: true })
+  maxPilotLifeSeconds!: number | null;
+
   @Column(msColumn('created_at'))
   createdAt!: number;
 

@@ -4,24 +4,15 @@ import { hashSecret, sameHash } from '../auth/api-key.secret.js';
 import { parseTicket, TICKET_REFUSED } from '../auth/ticket.secret.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, RetryLaterError } from '../common/errors.js';
-import { isRepresentableMs } from '../common/time.js';
-import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
-import { CacheService, OpenedCredential } from '../factory/cache.service.js';
-import { FactoryEntry } from '../factory/entry.entity.js';
 import { Ticket } from '../tickets/ticket.entity.js';
 import { TicketsMetrics } from '../tickets/tickets.metrics.js';
 import { FailureLimiter } from './failure-limiter.js';
+import { EntryPolicy, GlideinAnswers, GlideinCredentials } from './glidein-answer.js';
+import { RenewalMetrics } from './renewal.metrics.js';
+import { RenewalService } from './renewal.service.js';
 
-export interface GlideinCredentials {
-  site: string;
-  entry: string;
-  idtoken: string;
-  /** When the IDTOKEN expires. */
-  expiresAt: string;
-  scitoken?: string;
-  scitokenExpiresAt?: string;
-}
+export type { GlideinCredentials } from './glidein-answer.js';
 
 /** A hash that matches no secret, compared when the ticket id is unknown so both paths take the same time. */
 const DUMMY_HASH = hashSecret('no such ticket');
@@ -42,10 +33,11 @@ interface RawTicket {
   e_name: string | null;
   e_site: string | null;
   e_glidein_scitoken: boolean | number | string | null;
+  e_max_pilot_life_seconds: string | number | null;
 }
 
 /** Mapped in place of a missing row, so both outcomes do the same work. */
-const NO_SUCH_ROW: RawTicket = { id: NO_SUCH_ID, secret_hash: DUMMY_HASH, batch_id: '', frontend: '', entry: '', created_at: 0, expires_at: 0, consumed_at: null, consumed_by: null, stale_audited_at: null, e_name: null, e_site: null, e_glidein_scitoken: null };
+const NO_SUCH_ROW: RawTicket = { id: NO_SUCH_ID, secret_hash: DUMMY_HASH, batch_id: '', frontend: '', entry: '', created_at: 0, expires_at: 0, consumed_at: null, consumed_by: null, stale_audited_at: null, e_name: null, e_site: null, e_glidein_scitoken: null, e_max_pilot_life_seconds: null };
 
 /** A ticket whose entry's cache stays stale is audited once per this, however often its glidein retries. */
 const STALE_AUDIT_EVERY_MS = 10 * 60_000;
@@ -66,10 +58,11 @@ export class GlideinService {
 
   constructor(
     private readonly db: Db,
-    private readonly cache: CacheService,
+    private readonly answers: GlideinAnswers,
+    private readonly renewals: RenewalService,
+    private readonly renewalMetrics: RenewalMetrics,
     private readonly audit: AuditService,
     private readonly clock: Clock,
-    private readonly settings: Settings,
     private readonly limiter: FailureLimiter,
     private readonly metrics: TicketsMetrics,
   ) {}
@@ -93,26 +86,18 @@ export class GlideinService {
     // An entry deleted after its tickets were issued leaves them worthless.
     if (!entry) return this.refuse(address);
 
-    const creds = await this.cache.current(ticket.frontend, ticket.entry);
-    const idtoken = this.fresh(creds.idtoken);
-    const scitoken = entry.glideinScitoken ? this.fresh(creds.scitoken) : undefined;
-    if (!idtoken || (entry.glideinScitoken && !scitoken)) {
+    const built = await this.answers.build(ticket.frontend, entry);
+    if (!built.ok) {
       // What the frontend took back is refused as such (410, ticket kept), never served from an old copy.
-      const withdrawn = await this.cache.withdrawn(ticket.frontend, ticket.entry);
-      const taken = !creds.idtoken && withdrawn.has('idtoken') ? 'idtoken' : entry.glideinScitoken && !creds.scitoken && withdrawn.has('scitoken') ? 'scitoken' : null;
-      if (taken) return this.withdrawn(ticket, taken);
-      return this.stale(ticket, !idtoken ? 'idtoken' : 'scitoken');
+      if (built.absent && (await this.answers.withdrawn(ticket.frontend, entry.name, built.missing))) return this.withdrawn(ticket, built.missing);
+      return this.stale(ticket, built.missing);
     }
 
     // The whole answer is built (and every value checked) before the ticket is spent: no failure
-    // after this point may leave a glidein with a consumed ticket and nothing to show for it.
-    const answer: GlideinCredentials = {
-      site: entry.site,
-      entry: entry.name,
-      idtoken: idtoken.value,
-      expiresAt: new Date(idtoken.expiresAt).toISOString(),
-      ...(scitoken ? { scitoken: scitoken.value, scitokenExpiresAt: new Date(scitoken.expiresAt).toISOString() } : {}),
-    };
+    // after this point may leave a glidein with a consumed ticket and nothing to show for it. The
+    // renewal credential is stored in the ticket's transaction: both or neither.
+    const renewal = this.renewals.prepare(ticket, entry, this.clock.now());
+    const answer: GlideinCredentials = { ...built.answer, renewal: renewal.credential, renewalExpiresAt: new Date(renewal.row.expiresAt).toISOString() };
     const consumed = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const r = await m
@@ -126,13 +111,15 @@ export class GlideinService {
         action: 'ticket.consume',
         target: `entry:${ticket.entry}`,
         actor: `ticket:${ticket.id}`,
-        detail: { ticket: ticket.id, batch: ticket.batchId, frontend: ticket.frontend, site: entry.site, address, idtokenVersion: idtoken.version },
+        detail: { ticket: ticket.id, batch: ticket.batchId, frontend: ticket.frontend, site: entry.site, address, idtokenVersion: built.idtokenVersion },
       });
+      await this.renewals.issue(m, renewal);
       return true;
     });
     // Lost the race to a concurrent fetch with the same ticket (or it expired just now).
     if (!consumed) return this.refuse(address);
     this.metrics.consumed.inc({ entry: ticket.entry });
+    this.renewalMetrics.issued.inc({ entry: ticket.entry });
     return answer;
   }
 
@@ -141,13 +128,13 @@ export class GlideinService {
    * an id no ticket can have): a known id with a wrong secret must cost what an unknown one does,
    * or the time of a refusal tells a prober which ids exist. Raw rows, mapped the same way either way.
    */
-  private async lookup(id: string | undefined): Promise<{ ticket: Ticket | null; entry: Pick<FactoryEntry, 'name' | 'site' | 'glideinScitoken'> | null }> {
+  private async lookup(id: string | undefined): Promise<{ ticket: Ticket | null; entry: EntryPolicy | null }> {
     // Always exactly one row (NULLs when the id is unknown), so even the bytes the database sends
     // back hardly differ.
     const want = this.db.isPostgres ? 'CAST($1 AS varchar(16))' : 'CAST(? AS TEXT)';
     const rows: RawTicket[] = await this.db.read((m) =>
       m.query(
-        `SELECT t.id AS id, t.secret_hash AS secret_hash, t.batch_id AS batch_id, t.frontend AS frontend, t.entry AS entry, t.created_at AS created_at, t.expires_at AS expires_at, t.consumed_at AS consumed_at, t.consumed_by AS consumed_by, t.stale_audited_at AS stale_audited_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken FROM (SELECT ${want} AS want) w LEFT JOIN glidein_tickets t ON t.id = w.want LEFT JOIN factory_entries e ON e.name = t.entry`,
+        `SELECT t.id AS id, t.secret_hash AS secret_hash, t.batch_id AS batch_id, t.frontend AS frontend, t.entry AS entry, t.created_at AS created_at, t.expires_at AS expires_at, t.consumed_at AS consumed_at, t.consumed_by AS consumed_by, t.stale_audited_at AS stale_audited_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds FROM (SELECT ${want} AS want) w LEFT JOIN glidein_tickets t ON t.id = w.want LEFT JOIN factory_entries e ON e.name = t.entry`,
         [id ?? NO_SUCH_ID],
       ),
     );
@@ -166,17 +153,13 @@ export class GlideinService {
       consumedBy: r.consumed_by,
       staleAuditedAt: ms(r.stale_audited_at),
     });
-    const entry = { name: r.e_name ?? '', site: r.e_site ?? '', glideinScitoken: r.e_glidein_scitoken === true || r.e_glidein_scitoken === 1 || r.e_glidein_scitoken === '1' };
+    const entry: EntryPolicy = {
+      name: r.e_name ?? '',
+      site: r.e_site ?? '',
+      glideinScitoken: r.e_glidein_scitoken === true || r.e_glidein_scitoken === 1 || r.e_glidein_scitoken === '1',
+      maxPilotLifeSeconds: r.e_max_pilot_life_seconds === null ? null : Number(r.e_max_pilot_life_seconds),
+    };
     return { ticket: raw ? ticket : null, entry: raw && r.e_name !== null ? entry : null };
-  }
-
-  /**
-   * The credential when it has at least tickets.minTokenLifetimeSeconds left. An expiry no Date can
-   * hold (a row cached before envelopes bounded it) makes it unusable, like a stale one.
-   */
-  private fresh(c: OpenedCredential | undefined): OpenedCredential | undefined {
-    if (!c || !isRepresentableMs(c.expiresAt)) return undefined;
-    return c.expiresAt - this.clock.now() >= this.settings.config.tickets.minTokenLifetimeSeconds * 1000 ? c : undefined;
   }
 
   /** 503, ticket kept: the glidein retries until its frontend's next forward lands. */

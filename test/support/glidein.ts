@@ -52,3 +52,10 @@ export async function fetchCredentials(t: { api: string }, ticket?: string) {
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined, text, headers: res.headers };
 }
+
+/** One glidein renewal with `credential` as bearer. */
+export async function renew(t: { api: string }, credential?: string) {
+  const res = await fetch(`${t.api}/glidein/credentials/renew`, { method: 'POST', headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` } });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined, text, headers: res.headers };
+}

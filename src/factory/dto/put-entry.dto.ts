@@ -1,4 +1,4 @@
-import { IsBoolean, IsOptional, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { PLAIN_NAME } from '../../common/names.js';
 import { CONDOR_VERSION } from '../../forwarding/matching.js';
 
@@ -30,4 +30,7 @@ export class PutEntryDto {
 
   /** Policy: the glidein bootstrap fetch also returns the SciToken (default false). */
   @IsOptional() @IsBoolean() glideinScitoken?: boolean;
+
+  /** How long a glidein of this entry may renew its credentials after bootstrap (60 s to a year); absent: tickets.maxPilotLifeSeconds. */
+  @IsOptional() @IsInt() @Min(60) @Max(31_536_000) maxPilotLifeSeconds?: number;
 }
