@@ -41,7 +41,8 @@ export function reload(app: INestApplication, log: pino.Logger, running: { confi
   } else if (Boolean(cert) !== Boolean(running.config.tls.cert)) {
     notice().warn('SIGHUP: switching between HTTP and HTTPS needs a restart');
   }
-  running.config = { ...running.config, log: next.log, tls: next.tls };
+  // Whether the server speaks TLS is fixed at start: running.config.tls keeps saying so.
+  running.config = { ...running.config, log: next.log };
   notice().info(`SIGHUP: reloaded ${done.length ? done.join(', ') : 'nothing (log level and TLS files unchanged or not in use)'}; other settings apply at the next start`);
 }
 
