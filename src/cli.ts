@@ -29,7 +29,11 @@ Reads the same configuration as the service (config/, GLIDEKEY_CONFIG, GLIDEKEY_
 @Module({})
 class CliModule {}
 
+/** The verbs that work on the database directly, for bootstrap; everything else talks REST (src/cli/). */
+const HOST_VERBS = ['apikey', 'backup'];
+
 async function main(argv: string[]): Promise<number> {
+  if (!HOST_VERBS.includes(argv[0] ?? '')) return (await import('./cli/main.js')).runCli(argv);
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
