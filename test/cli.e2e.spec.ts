@@ -380,6 +380,48 @@ describe('glidekey CLI against the real service', () => {
     expect((await cli({}, 'config', 'check', join(work, 'absent.yaml'))).code).toBe(1);
   });
 
+  it("runs the README's CLI example as written: a passwords.d moves in, a pilot token lands in tokens.d", async () => {
+    const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].trim());
+    const hits = blocks.filter((b) => b.includes('npx glidekey site import'));
+    expect(hits).toHaveLength(1);
+    const fresh = await startService();
+    const home = tempDir('glidekey-cli-readme-');
+    try {
+      // The frontend's passwords.d, found the HTCondor way: a condor_config_val on PATH that names it.
+      const pw = join(home, 'passwords.d');
+      mkdirSync(pw, { mode: 0o700 });
+      const keys = { el7_osg35: randomBytes(64), POOL: randomBytes(64), ce_site2: scramble(Buffer.from('s3cret')) };
+      for (const [name, bytes] of Object.entries(keys)) writeFileSync(join(pw, name), bytes, { mode: 0o600 });
+      const bin = join(home, 'bin');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'condor_config_val'), `#!/bin/sh\n[ "$1" = SEC_PASSWORD_DIRECTORY ] && echo '${pw}'\n`, { mode: 0o755 });
+      const system = join(home, 'system-tokens.d');
+      const r = await spawnCollect('/bin/bash', ['-euo', 'pipefail', '-c', `umask 022\n${hits[0]}`], {
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: home,
+        _CONDOR_SEC_TOKEN_SYSTEM_DIRECTORY: system,
+        GLIDEKEY_URL: fresh.url,
+        GLIDEKEY_API_KEY_FILE: join(fresh.dataDir, 'admin.key'),
+      });
+      expect([r.code, r.stderr.replace(/^npm warn.*\n/gm, '')]).toEqual([0, expect.stringContaining('wrote token')]);
+      const dir = process.getuid?.() === 0 ? system : join(home, '.condor', 'tokens.d');
+      const token = readFileSync(join(dir, 'el7_osg35'), 'utf8');
+      expect(statSync(join(dir, 'el7_osg35')).mode & 0o777).toBe(0o600);
+      const { header, payload, claims } = parts(token.trim());
+      // import: one line per file, all created; token list: condor_token_list's line; the ledger: the token, active.
+      for (const name of Object.keys(keys)) expect(r.out).toMatch(new RegExp(`${pw}/${name} +${name} +created`));
+      expect(r.out).toContain(`Header: ${header} Payload: ${payload} File: ${dir}/el7_osg35\n`);
+      expect(r.out).toMatch(new RegExp(`\n${claims.jti} +el7_osg35 +el7_osg35 +pilot@frontend\\.example\\.org +active `));
+      expect(Number(claims.exp) - Number(claims.iat)).toBe(172800);
+      const res = await fetch(`${fresh.api}/sites/el7_osg35/keyfile`, { headers: { authorization: `Bearer ${fresh.adminKey}` } });
+      expect(Buffer.from(await res.arrayBuffer()).equals(keys.el7_osg35)).toBe(true);
+    } finally {
+      await fresh.stop();
+      removeDir(fresh.dataDir);
+      removeDir(home);
+    }
+  });
+
   it('keeps the host verbs working through the bin wrapper (bin/glidekey.js)', async () => {
     const dir = tempDir();
     try {
