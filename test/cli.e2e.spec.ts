@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NOUNS } from '../src/cli/main.js';
 import { client, freePort, removeDir, ROOT, Service, startService, tempDir } from './support/service.js';
@@ -319,6 +319,9 @@ describe('glidekey CLI against the real service', () => {
     expect([down.code, down.stderr]).toEqual([4, expect.stringContaining('ECONNREFUSED')]);
     const clear = await cli({ ...env, GLIDEKEY_URL: 'http://glidekey.example.org:8080' }, 'site', 'list');
     expect([clear.code, clear.stderr]).toEqual([2, expect.stringContaining('in clear')]);
+    // A key file is never printed to a terminal (script(1) from util-linux gives the CLI one).
+    const tty = await spawnCollect('script', ['-qec', `${process.execPath} ${join(ROOT, 'dist', 'cli.js')} site keyfile el7_osg35`, '/dev/null'], env);
+    expect([tty.code, tty.out]).toEqual([2, expect.stringContaining('refusing to print a key to a terminal')]);
     const bad = await cli(env, 'token', 'verify', 'eyJ.not.atoken');
     expect([bad.code, bad.out]).toEqual([5, 'not valid: MALFORMED\n']);
 
@@ -342,7 +345,7 @@ describe('glidekey CLI against the real service', () => {
 
     // Whatever ran above: no API key, token or key bytes on any stderr.
     const secrets = [svc.adminKey, svc.adminKey.slice(20)];
-    for (const name of readdirSync(tokenDir)) secrets.push(readFileSync(join(tokenDir, name), 'utf8').trim());
+    for (const name of existsSync(tokenDir) ? readdirSync(tokenDir) : []) secrets.push(readFileSync(join(tokenDir, name), 'utf8').trim());
     for (const e of stderrs) for (const s of secrets) expect(e.includes(s)).toBe(false);
     expect(stderrs.join('').match(/eyJ[\w-]{10,}\.[\w-]{10,}/)).toBeNull();
   });
