@@ -2,7 +2,7 @@ import sodium from 'libsodium-wrappers';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Envelope, EnvelopeBody, EnvelopeCredential, sealEnvelope } from '../src/forwarding/envelope.js';
+import { CredentialsBody, Envelope, EnvelopeBody, EnvelopeCredential, sealEnvelope } from '../src/forwarding/envelope.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
 import { client, removeDir, tempDir } from './support/service.js';
 
@@ -40,7 +40,7 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
     value: `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.sig`,
     ...over,
   });
-  const body = (over: Partial<EnvelopeBody> = {}): EnvelopeBody => ({ v: 1, frontend: FE, id: randomUUID(), createdAt: t.clock.now(), credentials: [cred()], ...over });
+  const body = (over: Partial<CredentialsBody> = {}): CredentialsBody => ({ v: 1, frontend: FE, id: randomUUID(), createdAt: t.clock.now(), credentials: [cred()], ...over });
   const send = (env: unknown, key = feKey) => client(t.api, key).post('/factory/credentials', env);
   const snapshot = async () => ({ rows: await t.db.dataSource.query('SELECT frontend, entry, type, version, fingerprint, sealed_value FROM cached_credentials ORDER BY entry, type'), files: files(cacheDir) });
   const lastFailure = async () => (await client(t.api, t.adminKey).get('/audit?action=factory.credential.refuse&result=failure&limit=1')).json.entries[0];

@@ -103,7 +103,7 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .sign(rsa.privateKey);
   };
-  const rows = (q = '') => api.get(`/deliveries?limit=1000${q}`).then((r) => r.json as { entry: string; type: string; state: string; attempts: number; lastError: string | null; nextAttemptAt: string | null; source: string }[]);
+  const rows = (q = '') => api.get(`/deliveries?limit=1000${q}`).then((r) => r.json as { entry: string; type: string; kind: string; reason: string | null; state: string; attempts: number; lastError: string | null; nextAttemptAt: string | null; source: string }[]);
   const pendingOf = async (entry: string, type: string) => (await rows(`&entry=${entry}&state=pending`)).filter((d) => d.type === type);
   const drain = () => a.app.get(DelivererService).drain();
 
@@ -159,27 +159,37 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
     for (const r of sealed) expect([r.state, r.sealed_value === null]).toEqual([r.state, r.state !== 'pending']);
   });
 
-  it('a SciToken update is queued for the entries it matches; revoking it drops the undelivered copy', async () => {
+  it('a SciToken update is queued for the entries it matches; revoking it withdraws it, superseding the undelivered copy', async () => {
     expect((await api.put('/scitokens/vo-pilot', { token: await scitoken(72), trustDomain: 'OSG' })).status).toBe(200);
     expect((await pendingOf('E1', 'scitoken')).map((d) => d.source)).toEqual(['vo-pilot']);
     expect((await pendingOf('E2', 'scitoken')).map((d) => d.source)).toEqual(['vo-pilot']);
     expect((await api.del('/scitokens/vo-pilot')).status).toBe(204);
-    const dropped = (await rows('&state=dropped')).filter((d) => d.type === 'scitoken');
-    expect(dropped.map((d) => [d.entry, d.lastError]).sort()).toEqual([['E1', 'REVOKED'], ['E2', 'REVOKED']]);
+    for (const e of ['E1', 'E2']) {
+      const sci = (await rows(`&entry=${e}`)).filter((d) => d.type === 'scitoken');
+      // Newest first: the withdrawal (the factory had the first copy), the undelivered update it superseded, the delivered first copy.
+      expect([e, sci.map((d) => [d.kind, d.state, d.reason])]).toEqual([e, [['withdrawal', 'pending', 'SCITOKEN_REVOKED'], ['credential', 'superseded', null], ['credential', 'delivered', null]]]);
+    }
+    const sealed = await a.db.dataSource.query(`SELECT sealed_value FROM deliveries WHERE type = 'scitoken'`);
+    expect(sealed.every((r: { sealed_value: string | null }) => r.sealed_value === null)).toBe(true);
   });
 
-  it("never sends a token of a deleted site's key, nor one with less than the minimum lifetime left", async () => {
+  it("never sends a token of a retired key, nor one with less than the minimum lifetime left; a deleted site's token is withdrawn", async () => {
     expect((await api.post('/sites/S2/rotate', { graceSeconds: 0 })).status).toBe(200);
     expect(await pendingOf('E2', 'idtoken')).toHaveLength(1);
-    expect((await api.del('/sites/S2')).status).toBe(204);
+    // The row's key is gone from under it (a key deleted while the row waited): dropped, never sent.
+    await a.db.dataSource.query(`UPDATE deliveries SET key_id = 'no-longer-there' WHERE entry = 'E2' AND state = 'pending'`);
     clock.advance(3600);
     await drain();
     expect((await rows('&entry=E2&state=dropped')).filter((d) => d.type === 'idtoken').map((d) => d.lastError)).toEqual(['KEY_RETIRED']);
+    // Deleting the site withdraws what E2 was given, in the same transaction.
+    expect((await api.del('/sites/S2')).status).toBe(204);
+    expect((await pendingOf('E2', 'idtoken')).map((d) => [d.kind, d.reason, d.source])).toEqual([['withdrawal', 'SITE_DELETED', 'S2']]);
     // S1's token (24 h) is now 100 s from its end: below forwarding.minLifetimeSeconds (300), so dropped, not sent.
     clock.advance(86_400 - 3600 - 100);
     await drain();
     expect((await rows('&entry=E1&state=dropped')).filter((d) => d.type === 'idtoken').map((d) => d.lastError)).toEqual(['LIFETIME_TOO_SHORT']);
-    expect(await rows('&state=pending')).toEqual([]);
+    // Only withdrawals wait (the factory is down): they never expire.
+    expect((await rows('&state=pending')).map((d) => d.kind)).toEqual(['withdrawal', 'withdrawal', 'withdrawal']);
     const audit = (await api.get('/audit?action=delivery.drop&limit=10')).json.entries.map((e: { detail: { reason: string } }) => e.detail.reason);
     expect(audit).toEqual(expect.arrayContaining(['KEY_RETIRED', 'LIFETIME_TOO_SHORT']));
   });

@@ -10,4 +10,9 @@ export class Clock {
   nowSeconds(): number {
     return Math.floor(this.now() / 1000);
   }
+
+  /** Waits `ms` (a test clock moves itself instead). */
+  sleep(ms: number): Promise<void> {
+    return new Promise((ok) => setTimeout(ok, Math.max(0, ms)));
+  }
 }

@@ -14,10 +14,11 @@ import { RegisteredFrontend } from '../factory/registered-frontend.entity.js';
 import { Factory } from '../forwarding/factory.entity.js';
 import { FactoryEntry } from '../factory/entry.entity.js';
 import { CachedCredential } from '../factory/cached-credential.entity.js';
+import { WithdrawnCredential } from '../factory/withdrawn-credential.entity.js';
 import { SeenEnvelope } from '../factory/seen-envelope.entity.js';
 import { Delivery } from '../forwarding/delivery.entity.js';
 import { SeenEntry } from '../forwarding/seen-entry.entity.js';
 import { Ticket } from '../tickets/ticket.entity.js';
 import { GlideinRenewal } from '../glidein/renewal.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, SeenEnvelope, Ticket, GlideinRenewal];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, WithdrawnCredential, SeenEnvelope, Ticket, GlideinRenewal];

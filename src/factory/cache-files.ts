@@ -38,12 +38,15 @@ export class CacheFiles {
     return true;
   }
 
-  remove(frontend: string, entry: string, type: CredentialType): void {
-    if (!this.enabled) return;
+  /** Removes a credential's file; true when there was one. */
+  remove(frontend: string, entry: string, type: CredentialType): boolean {
+    if (!this.enabled) return false;
     try {
       unlinkSync(this.pathOf(frontend, entry, type));
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ err }, `could not remove the cache file of ${frontend}/${entry}/${type}`);
+      return false;
     }
   }
 }

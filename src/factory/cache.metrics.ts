@@ -15,6 +15,7 @@ const TYPES = ['idtoken', 'scitoken'] as const;
 @Injectable()
 export class CacheMetrics implements OnModuleInit {
   received!: Counter<'type' | 'result'>;
+  withdrawals!: Counter<'type' | 'result'>;
 
   constructor(
     private readonly metrics: MetricsService,
@@ -25,6 +26,12 @@ export class CacheMetrics implements OnModuleInit {
     this.received = new Counter({
       name: 'glidekey_factory_credentials_received_total',
       help: 'Credentials in accepted envelopes, by type and result (stored, unchanged, or the refusal code)',
+      labelNames: ['type', 'result'] as const,
+      registers: [this.metrics.registry],
+    });
+    this.withdrawals = new Counter({
+      name: 'glidekey_factory_withdrawals_received_total',
+      help: 'Withdrawals in accepted envelopes, by type and result (withdrawn, unchanged, or the refusal code)',
       labelNames: ['type', 'result'] as const,
       registers: [this.metrics.registry],
     });
@@ -42,16 +49,17 @@ export class CacheMetrics implements OnModuleInit {
     });
     new Gauge({
       name: 'glidekey_factory_credentials',
-      help: 'Cached credentials by state and type (missing: an entry needs one and no frontend sent it)',
+      help: 'Cached credentials by state and type (missing: an entry needs one and no frontend sent it; withdrawn: a frontend took it back and none other holds one)',
       labelNames: ['state', 'type'] as const,
       registers: [this.metrics.registry],
       async collect() {
-        const { byType, missing } = await summary();
+        const { byType, missing, withdrawn } = await summary();
         this.reset();
         for (const type of TYPES) {
           const t = byType.find((b) => b.type === type);
           for (const state of STATES) this.set({ state, type }, t ? t[state] : 0);
           this.set({ state: 'missing', type }, missing[type]);
+          this.set({ state: 'withdrawn', type }, withdrawn[type]);
         }
       },
     });

@@ -7,8 +7,9 @@ import { Db } from '../database/db.js';
 import { parseAuthMethod, takesIdtokens } from '../forwarding/matching.js';
 import { CachedCredential, cachedCredentialAd, CredentialType } from './cached-credential.entity.js';
 import { FactoryEntry } from './entry.entity.js';
+import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 
-export type CacheState = 'valid' | 'expiring' | 'expired' | 'missing';
+export type CacheState = 'valid' | 'expiring' | 'expired' | 'missing' | 'withdrawn';
 
 export interface OpenedCredential {
   value: string;
@@ -28,6 +29,21 @@ export const cacheResponse = (c: CachedCredential, state: CacheState, nowMs: num
   expiresAt: iso(c.expiresAt),
   secondsToExpiry: Math.max(0, Math.floor((c.expiresAt - nowMs) / 1000)),
   receivedAt: iso(c.receivedAt),
+});
+
+/** A withdrawn credential's tombstone: when, which version, and why; nothing of the credential. */
+export const withdrawnResponse = (w: WithdrawnCredential) => ({
+  frontend: w.frontend,
+  entry: w.entry,
+  type: w.type,
+  state: 'withdrawn' as const,
+  version: w.version,
+  fingerprint: null,
+  expiresAt: null,
+  secondsToExpiry: null,
+  receivedAt: null,
+  withdrawnAt: iso(w.withdrawnAt),
+  reason: w.reason,
 });
 
 /** Reads the factory's cache: opened credentials for the glidein bootstrap, states for admins. */
@@ -50,6 +66,12 @@ export class CacheService {
     return out;
   }
 
+  /** Which of one frontend's credentials for one entry it withdrew (for the glidein's refusal). */
+  async withdrawn(frontend: string, entry: string): Promise<Set<CredentialType>> {
+    const rows = await this.db.read((m) => m.find(WithdrawnCredential, { select: { type: true }, where: { frontend, entry } }));
+    return new Set(rows.map((r) => r.type));
+  }
+
   stateOf(expiresAt: number, nowMs: number): CacheState {
     const left = expiresAt - nowMs;
     if (left <= 0) return 'expired';
@@ -57,18 +79,21 @@ export class CacheService {
   }
 
   /**
-   * Every cached credential with its state, then every credential an entry needs that no frontend
-   * has sent (`missing`): an IDTOKEN where the entry's HTCondor takes one, a SciToken where every
-   * auth-method alternative needs one.
+   * Every cached credential with its state, then every withdrawn one (`withdrawn`, the tombstone),
+   * then every credential an entry needs that no frontend has sent (`missing`): an IDTOKEN where
+   * the entry's HTCondor takes one, a SciToken where every auth-method alternative needs one.
    */
   async list(filter: { frontend?: string; entry?: string } = {}) {
     const now = this.clock.now();
-    const [rows, entries] = await this.db.read(async (m) => [
-      await m.find(CachedCredential, { where: { ...(filter.frontend ? { frontend: filter.frontend } : {}), ...(filter.entry ? { entry: filter.entry } : {}) }, order: { frontend: 'ASC', entry: 'ASC', type: 'ASC' } }),
+    const where = { ...(filter.frontend ? { frontend: filter.frontend } : {}), ...(filter.entry ? { entry: filter.entry } : {}) };
+    const order = { frontend: 'ASC', entry: 'ASC', type: 'ASC' } as const;
+    const [rows, tombs, entries] = await this.db.read(async (m) => [
+      await m.find(CachedCredential, { where, order }),
+      await m.find(WithdrawnCredential, { where, order }),
       await m.find(FactoryEntry, { where: filter.entry ? { name: filter.entry } : {}, order: { name: 'ASC' } }),
     ] as const);
-    const cached = rows.map((r) => cacheResponse(r, this.stateOf(r.expiresAt, now), now));
-    const have = new Set(rows.map((r) => `${r.entry}\0${r.type}`));
+    const cached = [...rows.map((r) => cacheResponse(r, this.stateOf(r.expiresAt, now), now)), ...tombs.map(withdrawnResponse)];
+    const have = new Set([...rows, ...tombs].map((r) => `${r.entry}\0${r.type}`));
     const missing = filter.frontend
       ? []
       : entries.flatMap((e) => {
@@ -84,10 +109,10 @@ export class CacheService {
    * many credentials are valid, expiring or expired and the soonest expiry; and how many an entry
    * needs that no frontend sent. Only the entries' own rows (as many as the admin defined) reach JS.
    */
-  async summary(): Promise<{ byType: { type: CredentialType; valid: number; expiring: number; expired: number; soonest: number | null }[]; missing: Record<CredentialType, number>; now: number }> {
+  async summary(): Promise<{ byType: { type: CredentialType; valid: number; expiring: number; expired: number; soonest: number | null }[]; missing: Record<CredentialType, number>; withdrawn: Record<CredentialType, number>; now: number }> {
     const now = this.clock.now();
     const soon = now + this.settings.config.factory.expiringSeconds * 1000;
-    const [rows, pairs, entries] = await this.db.read(async (m) => [
+    const [rows, pairs, entries, tombs] = await this.db.read(async (m) => [
       await m
         .createQueryBuilder(CachedCredential, 'c')
         .select('c.type', 'type')
@@ -100,15 +125,20 @@ export class CacheService {
         .getRawMany<{ type: CredentialType; expired: string | number; expiring: string | number; n: string | number; soonest: string | number | null }>(),
       await m.createQueryBuilder(CachedCredential, 'c').select('c.entry', 'entry').addSelect('c.type', 'type').distinct(true).getRawMany<{ entry: string; type: string }>(),
       await m.find(FactoryEntry, { select: { name: true, condorVersion: true, authMethod: true } }),
+      await m.createQueryBuilder(WithdrawnCredential, 'w').select('w.entry', 'entry').addSelect('w.type', 'type').distinct(true).getRawMany<{ entry: string; type: CredentialType }>(),
     ] as const);
-    const have = new Set(pairs.map((p) => `${p.entry}\0${p.type}`));
+    const have = new Set([...pairs, ...tombs].map((p) => `${p.entry}\0${p.type}`));
+    const withdrawn: Record<CredentialType, number> = { idtoken: 0, scitoken: 0 };
+    const cachedPairs = new Set(pairs.map((p) => `${p.entry}\0${p.type}`));
+    // An entry with another frontend's credential of that type is not short of one.
+    for (const t of tombs) if (!cachedPairs.has(`${t.entry}\0${t.type}`)) withdrawn[t.type]++;
     const missing: Record<CredentialType, number> = { idtoken: 0, scitoken: 0 };
     for (const e of entries) for (const t of needsOf(e)) if (!have.has(`${e.name}\0${t}`)) missing[t]++;
     const byType = rows.map((r) => {
       const [expired, expiring, n] = [Number(r.expired), Number(r.expiring), Number(r.n)];
       return { type: r.type, valid: n - expired - expiring, expiring, expired, soonest: r.soonest === null ? null : Number(r.soonest) };
     });
-    return { byType, missing, now };
+    return { byType, missing, withdrawn, now };
   }
 }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In, LessThan } from 'typeorm';
+import { EntityManager, LessThan } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Principal } from '../auth/principal.js';
 import { Clock } from '../common/clock.js';
@@ -7,33 +7,25 @@ import { DomainError } from '../common/errors.js';
 import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
-import { checkFreshness, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
+import { checkFreshness, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { EventBus } from '../events/event-bus.js';
 import { CacheMetrics } from './cache.metrics.js';
 import { CachedCredential, cachedCredentialAd } from './cached-credential.entity.js';
-import { FactoryEntry } from './entry.entity.js';
 import { RegisteredFrontend } from './registered-frontend.entity.js';
 import { SeenEnvelope } from './seen-envelope.entity.js';
+import { CredentialOutcome, heldFor, IntakeResult, RefusalCode, WithdrawalIntake } from './withdrawal-intake.js';
+import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 
-export type IntakeResult = 'stored' | 'unchanged' | 'refused';
-/** Why one credential of an authentic envelope was not taken. */
-export type RefusalCode = 'CREDENTIAL_OLDER' | 'CREDENTIAL_EXPIRED' | 'ENTRY_NOT_FOUND';
+export type { CredentialOutcome, IntakeResult, RefusalCode } from './withdrawal-intake.js';
 
-export interface CredentialOutcome {
-  entry: string;
-  type: 'idtoken' | 'scitoken';
-  version: number;
-  result: IntakeResult;
-  code?: RefusalCode;
-}
 
 /**
  * POST /factory/credentials. An envelope is taken only when: its sender's public key is a
  * registered frontend, the API key presenting it is that frontend's, the MAC verifies, the JSON
  * matches the schema, it was created within the window, and its id was never seen. Then each
- * credential is cached unless the cache holds a newer version (or it is expired, or for an
- * unknown entry): all in one transaction, audited. Files follow the commit.
+ * credential is cached (or each withdrawal applied, WithdrawalIntake): all in one transaction,
+ * audited. Files follow the commit.
  */
 @Injectable()
 export class CredentialIntakeService {
@@ -46,6 +38,7 @@ export class CredentialIntakeService {
     private readonly audit: AuditService,
     private readonly metrics: CacheMetrics,
     private readonly events: EventBus,
+    private readonly withdrawals: WithdrawalIntake,
   ) {}
 
   async receive(who: Principal, raw: unknown): Promise<{ id: string; results: CredentialOutcome[] }> {
@@ -73,51 +66,58 @@ export class CredentialIntakeService {
       await m.insert(SeenEnvelope, { id: body.id, frontend: frontend.name, createdAt: body.createdAt, receivedAt: now }).catch((err: unknown) => {
         throw isUniqueViolation(err) ? replayed() : err;
       });
-      const names = [...new Set(body.credentials.map((c) => c.entry))];
-      const entries = new Set<string>();
-      const held = new Map<string, CachedCredential>();
-      for (let i = 0; i < names.length; i += 500) {
-        const slice = names.slice(i, i + 500);
-        for (const e of await m.find(FactoryEntry, { select: { name: true }, where: { name: In(slice) } })) entries.add(e.name);
-        for (const c of await m.find(CachedCredential, { where: { frontend: frontend.name, entry: In(slice) } })) held.set(`${c.entry}\0${c.type}`, c);
-      }
-      const out: CredentialOutcome[] = [];
-      const stored: CachedCredential[] = [];
-      for (const c of body.credentials) {
-        const base = { entry: c.entry, type: c.type, version: c.version };
-        const have = held.get(`${c.entry}\0${c.type}`);
-        const fingerprint = this.sealer.fingerprint(c.type, Buffer.from(c.value, 'utf8'));
-        let code: RefusalCode | null = null;
-        if (!entries.has(c.entry)) code = 'ENTRY_NOT_FOUND';
-        else if (c.expiresAt * 1000 <= now) code = 'CREDENTIAL_EXPIRED';
-        else if (have && (c.version < have.version || (c.version === have.version && have.fingerprint !== fingerprint))) code = 'CREDENTIAL_OLDER';
-        if (code) {
-          out.push({ ...base, result: 'refused', code });
-          await this.audit.record(m, { action: 'factory.credential.refuse', target: `entry:${c.entry}`, result: 'failure', code, detail: { frontend: frontend.name, type: c.type, version: c.version, heldVersion: have?.version ?? null, envelope: body.id } });
-          continue;
-        }
-        if (have && have.version === c.version) {
-          out.push({ ...base, result: 'unchanged' });
-          continue;
-        }
-        const row = Object.assign(new CachedCredential(), { frontend: frontend.name, entry: c.entry, type: c.type, version: c.version, fingerprint, expiresAt: c.expiresAt * 1000, receivedAt: now, envelopeId: body.id });
-        row.sealedValue = this.sealer.seal(Buffer.from(c.value, 'utf8'), cachedCredentialAd(row));
-        await m.save(CachedCredential, row);
-        held.set(`${c.entry}\0${c.type}`, row);
-        stored.push(row);
-        out.push({ ...base, result: 'stored' });
-      }
-      const count = (r: IntakeResult) => out.filter((o) => o.result === r).length;
-      await this.audit.record(m, {
-        action: 'factory.credentials.receive',
-        target: `frontend:${frontend.name}`,
-        detail: { envelope: body.id, stored: count('stored'), unchanged: count('unchanged'), refused: count('refused'), credentials: stored.slice(0, 50).map((r) => ({ entry: r.entry, type: r.type, version: r.version, fingerprint: r.fingerprint })) },
-      });
-      if (stored.length) this.events.publish(m, 'cache.changed', { stored: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })), removed: [] });
-      return out;
+      return body.v === 1 ? this.store(m, frontend.name, body, now) : this.withdrawals.apply(m, frontend.name, body, now);
     });
-    for (const r of results) this.metrics.received.inc({ type: r.type, result: r.code ?? r.result });
+    const counter = body.v === 1 ? this.metrics.received : this.metrics.withdrawals;
+    for (const r of results) counter.inc({ type: r.type, result: r.code ?? r.result });
     return { id: body.id, results };
+  }
+
+  /** Caches each credential unless the cache holds a newer version or a withdrawal at least as new (or it is expired, or for an unknown entry). */
+  private async store(m: EntityManager, frontend: string, body: CredentialsBody, now: number): Promise<CredentialOutcome[]> {
+    const { entries, held, tombs } = await heldFor(m, frontend, body.credentials.map((c) => c.entry));
+    const out: CredentialOutcome[] = [];
+    const stored: CachedCredential[] = [];
+    for (const c of body.credentials) {
+      const base = { entry: c.entry, type: c.type, version: c.version };
+      const key = `${c.entry}\0${c.type}`;
+      const have = held.get(key);
+      const tomb = tombs.get(key);
+      const fingerprint = this.sealer.fingerprint(c.type, Buffer.from(c.value, 'utf8'));
+      let code: RefusalCode | null = null;
+      if (!entries.has(c.entry)) code = 'ENTRY_NOT_FOUND';
+      else if (c.expiresAt * 1000 <= now) code = 'CREDENTIAL_EXPIRED';
+      else if (have && (c.version < have.version || (c.version === have.version && have.fingerprint !== fingerprint))) code = 'CREDENTIAL_OLDER';
+      // A late copy of what was withdrawn (or of anything before the withdrawal) never comes back.
+      else if (tomb && c.version <= tomb.version) code = 'CREDENTIAL_OLDER';
+      if (code) {
+        out.push({ ...base, result: 'refused', code });
+        await this.audit.record(m, { action: 'factory.credential.refuse', target: `entry:${c.entry}`, result: 'failure', code, detail: { frontend, type: c.type, version: c.version, heldVersion: have?.version ?? null, withdrawnVersion: tomb?.version ?? null, envelope: body.id } });
+        continue;
+      }
+      if (have && have.version === c.version) {
+        out.push({ ...base, result: 'unchanged' });
+        continue;
+      }
+      const row = Object.assign(new CachedCredential(), { frontend, entry: c.entry, type: c.type, version: c.version, fingerprint, expiresAt: c.expiresAt * 1000, receivedAt: now, envelopeId: body.id });
+      row.sealedValue = this.sealer.seal(Buffer.from(c.value, 'utf8'), cachedCredentialAd(row));
+      await m.save(CachedCredential, row);
+      if (tomb) {
+        await m.delete(WithdrawnCredential, { frontend, entry: c.entry, type: c.type });
+        tombs.delete(key);
+      }
+      held.set(key, row);
+      stored.push(row);
+      out.push({ ...base, result: 'stored' });
+    }
+    const count = (r: IntakeResult) => out.filter((o) => o.result === r).length;
+    await this.audit.record(m, {
+      action: 'factory.credentials.receive',
+      target: `frontend:${frontend}`,
+      detail: { envelope: body.id, stored: count('stored'), unchanged: count('unchanged'), refused: count('refused'), credentials: stored.slice(0, 50).map((r) => ({ entry: r.entry, type: r.type, version: r.version, fingerprint: r.fingerprint })) },
+    });
+    if (stored.length) this.events.publish(m, 'cache.changed', { stored: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })), removed: [] });
+    return out;
   }
 }
 

@@ -5,6 +5,7 @@ import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { FactoryEntry } from './entry.entity.js';
+import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 import { EventBus } from '../events/event-bus.js';
 import { CachedCredential } from './cached-credential.entity.js';
 
@@ -64,6 +65,7 @@ export class EntriesService {
       if (!(await m.existsBy(FactoryEntry, { name }))) throw new DomainError('NOT_FOUND', 'no such entry');
       const rows = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { entry: name } });
       await m.delete(CachedCredential, { entry: name });
+      await m.delete(WithdrawnCredential, { entry: name });
       await m.delete(FactoryEntry, { name });
       await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}`, detail: { cachedCredentialsRemoved: rows.length } });
       if (rows.length) this.events.publish(m, 'cache.changed', { stored: [], removed: rows.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) });

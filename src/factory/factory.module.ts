@@ -10,12 +10,13 @@ import { CredentialIntakeService } from './credential-intake.service.js';
 import { CredentialsController } from './credentials.controller.js';
 import { FrontendsController } from './frontends.controller.js';
 import { FrontendsService } from './frontends.service.js';
+import { WithdrawalIntake } from './withdrawal-intake.js';
 
 /** The factory role: the frontends it accepts credentials from, its entries, and the credential cache. */
 @Module({
   imports: [AuthModule],
   controllers: [FrontendsController, EntriesController, CredentialsController],
-  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService],
+  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService, WithdrawalIntake],
   exports: [FrontendsService, EntriesService, CacheService],
 })
 export class FactoryModule {}

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { In, LessThanOrEqual } from 'typeorm';
+import { LessThanOrEqual } from 'typeorm';
 import { Counter } from 'prom-client';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
@@ -11,9 +11,12 @@ import { EventBus, ORDER } from '../events/event-bus.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LeaseService } from '../scheduler/lease.service.js';
-import { SiteKey } from '../sites/site-key.entity.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
-import { EnvelopeCredential, sealEnvelope } from './envelope.js';
+import { EnvelopeBody, EnvelopeCredential, sealEnvelope, WithdrawalReason } from './envelope.js';
+import { backoffMs, envelopeBatches } from './envelope-batches.js';
+import { SendableFilter } from './sendable.service.js';
+
+export { backoffMs } from './envelope-batches.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
 import { FactoryCallError, FactoryClient } from './factory-client.js';
 import { OutboxService } from './outbox.service.js';
@@ -26,23 +29,20 @@ export interface DrainReport {
   failed: number;
 }
 
-/** Rows read per pass, and what one envelope may carry (the factory's 256 KiB body limit, with room for base64). */
+/** Rows read per pass. */
 const BATCH = 5000;
-const ENVELOPE_MAX_CREDENTIALS = 2000;
-const ENVELOPE_MAX_BYTES = 160_000;
 /** Settled rows are kept this long for GET /deliveries, then purged (the newest per entry stays). */
 const RETAIN_MS = 7 * 86_400_000;
 
 /**
- * Sends the outbox: per factory, the due rows in sealed envelopes; marks each row delivered on the
- * factory's acknowledgement. A failed send is retried with exponential backoff and jitter. Rows
- * whose credential expired (or has less than forwarding.minLifetimeSeconds left) or whose signing
- * key is no longer usable are dropped, never sent. One replica at a time holds the lease.
+ * Sends the outbox: per factory, the due rows in sealed envelopes (credentials and withdrawals in
+ * envelopes of their own); marks each row delivered on the factory's acknowledgement. A failed
+ * send is retried with exponential backoff and jitter. Credentials that must not go (expired,
+ * retired key, revoked: SendableFilter) are dropped, never sent. One replica at a time holds the lease.
  */
 @Injectable()
 export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger('forwarding');
-  /** The send in flight per factory. */
   /** The send in flight per factory, with what it has done so far (for a drain that waits on it). */
   private readonly lanes = new Map<string, { done: Promise<void>; report: DrainReport }>();
   /** Choosing rows for sends, one pass at a time. */
@@ -51,6 +51,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   private timerAt = Infinity;
   private closed = false;
   private attempts!: Counter<'factory' | 'result'>;
+  private withdrawals!: Counter<'factory' | 'result'>;
 
   constructor(
     private readonly db: Db,
@@ -61,6 +62,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     private readonly identity: IdentityService,
     private readonly client: FactoryClient,
     private readonly outbox: OutboxService,
+    private readonly sendable: SendableFilter,
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
     private readonly events: EventBus,
@@ -71,6 +73,12 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     this.attempts = new Counter({
       name: 'glidekey_delivery_attempts_total',
       help: 'Envelopes sent to factories, by factory and result (ok or the failure code)',
+      labelNames: ['factory', 'result'] as const,
+      registers: [this.metrics.registry],
+    });
+    this.withdrawals = new Counter({
+      name: 'glidekey_withdrawals_acknowledged_total',
+      help: 'Withdrawals factories answered, by factory and result (withdrawn, unchanged, or the refusal code)',
       labelNames: ['factory', 'result'] as const,
       registers: [this.metrics.registry],
     });
@@ -137,7 +145,8 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
         busy.add(d.factory);
         return false;
       });
-      const sendable = await this.dropUnsendable(free, now, report);
+      const { keep: sendable, dropped } = await this.sendable.filter(free, now);
+      report.dropped += dropped;
       const byFactory = new Map<string, Delivery[]>();
       for (const d of sendable) byFactory.set(d.factory, [...(byFactory.get(d.factory) ?? []), d]);
       const sends = [...byFactory].map(([name, rows]) => {
@@ -157,50 +166,16 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     return run;
   }
 
-  /** Never sent: an expired or nearly expired credential, or an IDTOKEN whose key was retired or deleted. */
-  private async dropUnsendable(due: Delivery[], now: number, report: DrainReport): Promise<Delivery[]> {
-    const minLeft = this.settings.config.forwarding.minLifetimeSeconds * 1000;
-    const keyIds = [...new Set(due.flatMap((d) => (d.keyId ? [d.keyId] : [])))];
-    const usable = new Set<string>();
-    for (let i = 0; i < keyIds.length; i += 500) {
-      const rows = await this.db.read((m) => m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds.slice(i, i + 500)), state: In(['active', 'grace']) } }));
-      for (const k of rows) usable.add(k.id);
-    }
-    const drop = new Map<string, string[]>();
-    const keep: Delivery[] = [];
-    for (const d of due) {
-      const reason = d.expiresAt <= now ? 'EXPIRED' : d.expiresAt - now < minLeft ? 'LIFETIME_TOO_SHORT' : d.keyId && !usable.has(d.keyId) ? 'KEY_RETIRED' : null;
-      if (reason) drop.set(reason, [...(drop.get(reason) ?? []), d.id]);
-      else keep.push(d);
-    }
-    if (drop.size) {
-      await this.db.tx(async (m) => {
-        for (const [reason, ids] of drop) {
-          report.dropped += await this.outbox.settle(m, ids, 'dropped', reason);
-          await this.audit.record(m, { action: 'delivery.drop', actor: 'system:forwarding', target: null, detail: { reason, count: ids.length } });
-        }
-      });
-    }
-    return keep;
-  }
-
   private async sendTo(name: string, rows: Delivery[], report: DrainReport): Promise<void> {
     const factory = await this.db.read((m) => m.findOneBy(Factory, { name }));
     if (!factory) return;
     const apiKey = Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8');
     const recipient = Buffer.from(factory.publicKey, 'base64');
-    for (const chunk of chunks(rows)) {
-      const credentials: EnvelopeCredential[] = chunk.map((d) => ({
-        entry: d.entry,
-        type: d.type,
-        version: d.version,
-        expiresAt: Math.floor(d.expiresAt / 1000),
-        value: Buffer.from(this.sealer.open(d.sealedValue!, deliveryAd(d.id))).toString('utf8'),
-      }));
+    for (const chunk of envelopeBatches(rows)) {
       const kp = await this.identity.keyPair('frontend');
       let envelope;
       try {
-        envelope = await sealEnvelope({ v: 1, frontend: this.settings.config.frontend.name, id: randomUUID(), createdAt: this.clock.now(), credentials }, kp, recipient);
+        envelope = await sealEnvelope(this.bodyOf(chunk), kp, recipient);
       } finally {
         kp.privateKey.fill(0);
       }
@@ -220,7 +195,23 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Marks rows by the factory's answer: stored or unchanged is delivered; refused ends the row with the factory's code. */
+  /** A v1 body of credentials (opened from the outbox only now), or a v2 body of withdrawals. */
+  private bodyOf(chunk: Delivery[]): EnvelopeBody {
+    const header = { frontend: this.settings.config.frontend.name, id: randomUUID(), createdAt: this.clock.now() };
+    if (chunk[0].kind === 'withdrawal') {
+      return { v: 2, ...header, withdrawals: chunk.map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason as WithdrawalReason })) };
+    }
+    const credentials: EnvelopeCredential[] = chunk.map((d) => ({
+      entry: d.entry,
+      type: d.type,
+      version: d.version,
+      expiresAt: Math.floor(d.expiresAt / 1000),
+      value: Buffer.from(this.sealer.open(d.sealedValue!, deliveryAd(d.id))).toString('utf8'),
+    }));
+    return { v: 1, ...header, credentials };
+  }
+
+  /** Marks rows by the factory's answer: stored, unchanged or withdrawn is delivered; refused ends the row with the factory's code. */
   private async acknowledge(chunk: Delivery[], results: { entry: string; type: string; version: number; result: string; code?: string }[], report: DrainReport): Promise<void> {
     const answer = new Map(results.map((r) => [`${r.entry}\0${r.type}\0${r.version}`, r]));
     const delivered: string[] = [];
@@ -236,9 +227,14 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       report.delivered += await this.outbox.settle(m, delivered, 'delivered', null);
       for (const [code, ids] of refused) {
         report.refused += await this.outbox.settle(m, ids, 'refused', code.slice(0, 64));
-        await this.audit.record(m, { action: 'delivery.refused', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, result: 'failure', code: code.slice(0, 64), detail: { count: ids.length } });
+        await this.audit.record(m, { action: 'delivery.refused', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, result: 'failure', code: code.slice(0, 64), detail: { kind: chunk[0].kind, count: ids.length } });
+      }
+      // A withdrawal the factory applied is a security fact: when each factory stopped holding what.
+      if (chunk[0].kind === 'withdrawal' && delivered.length) {
+        await this.audit.record(m, { action: 'delivery.withdrawal.ack', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, detail: { count: delivered.length, withdrawals: chunk.filter((d) => delivered.includes(d.id)).slice(0, 50).map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason })) } });
       }
     });
+    if (chunk[0].kind === 'withdrawal') for (const r of results) this.withdrawals.inc({ factory: chunk[0].factory, result: r.code ?? r.result });
     if (missing.length) await this.backOff(missing, 'NOT_ACKNOWLEDGED');
   }
 
@@ -269,29 +265,6 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       ),
     );
   }
-}
-
-/** Exponential backoff with jitter: base * 2^(attempts-1), capped, then a random half to all of it (replicas and factories do not retry in lockstep). */
-export function backoffMs(attempts: number, baseSeconds: number, maxSeconds: number, random = Math.random): number {
-  const ceiling = Math.min(maxSeconds, baseSeconds * 2 ** Math.min(attempts - 1, 30)) * 1000;
-  return Math.round(ceiling * (0.5 + random() * 0.5));
-}
-
-/** Rows in envelope-sized groups: at most 2000 credentials and about 160 kB of plaintext each. */
-function* chunks(rows: Delivery[]): Generator<Delivery[]> {
-  let chunk: Delivery[] = [];
-  let bytes = 0;
-  for (const d of rows) {
-    const size = (d.sealedValue?.length ?? 0) + 160;
-    if (chunk.length && (chunk.length >= ENVELOPE_MAX_CREDENTIALS || bytes + size > ENVELOPE_MAX_BYTES)) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(d);
-    bytes += size;
-  }
-  if (chunk.length) yield chunk;
 }
 
 function addCounts(into: DrainReport, r: DrainReport): void {

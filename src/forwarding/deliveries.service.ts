@@ -12,6 +12,9 @@ export const deliveryResponse = (d: Delivery) => ({
   factory: d.factory,
   entry: d.entry,
   type: d.type,
+  /** credential, or withdrawal (of what the entry was last given; `reason` says why). */
+  kind: d.kind,
+  reason: d.reason,
   source: d.source,
   version: d.version,
   state: d.state,
@@ -32,24 +35,29 @@ export class DeliveriesService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    // GROUP BY state over the deliveries_due index (state, next_attempt_at), at most once per cacheSeconds.
+    // GROUP BY kind and state, at most once per cacheSeconds.
     const counts = this.metrics.cached(() => this.counts());
-    new Gauge({
-      name: 'glidekey_deliveries',
-      help: 'Outbox rows by state (pending, delivered, superseded, dropped, refused)',
-      labelNames: ['state'] as const,
-      registers: [this.metrics.registry],
-      async collect() {
-        const n = await counts();
-        for (const s of DELIVERY_STATES) this.set({ state: s }, n[s] ?? 0);
-      },
-    });
+    for (const [kind, name, what] of [
+      ['credential', 'glidekey_deliveries', 'Outbox credential rows'],
+      ['withdrawal', 'glidekey_withdrawals', 'Outbox withdrawal rows'],
+    ] as const) {
+      new Gauge({
+        name,
+        help: `${what} by state (pending, delivered, superseded, dropped, refused)`,
+        labelNames: ['state'] as const,
+        registers: [this.metrics.registry],
+        async collect() {
+          const n = (await counts())[kind] ?? {};
+          for (const s of DELIVERY_STATES) this.set({ state: s }, n[s] ?? 0);
+        },
+      });
+    }
   }
 
   async list(q: ListDeliveriesQueryDto) {
     const rows = await this.db.read((m) =>
       m.find(Delivery, {
-        where: { ...(q.factory ? { factory: q.factory } : {}), ...(q.entry ? { entry: q.entry } : {}), ...(q.state ? { state: q.state } : {}) },
+        where: { ...(q.factory ? { factory: q.factory } : {}), ...(q.entry ? { entry: q.entry } : {}), ...(q.state ? { state: q.state } : {}), ...(q.kind ? { kind: q.kind } : {}) },
         order: { createdAt: 'DESC', version: 'DESC', id: 'ASC' },
         take: q.limit ?? 100,
       }),
@@ -57,9 +65,13 @@ export class DeliveriesService implements OnModuleInit {
     return rows.map(deliveryResponse);
   }
 
-  /** Rows per state. */
-  async counts(): Promise<Record<string, number>> {
-    const rows = await this.db.read((m) => m.createQueryBuilder(Delivery, 'd').select('d.state', 'state').addSelect('COUNT(*)', 'n').groupBy('d.state').getRawMany<{ state: string; n: string | number }>());
-    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  /** Rows per kind and state. */
+  async counts(): Promise<Record<string, Record<string, number>>> {
+    const rows = await this.db.read((m) =>
+      m.createQueryBuilder(Delivery, 'd').select('d.kind', 'kind').addSelect('d.state', 'state').addSelect('COUNT(*)', 'n').groupBy('d.kind').addGroupBy('d.state').getRawMany<{ kind: string; state: string; n: string | number }>(),
+    );
+    const out: Record<string, Record<string, number>> = {};
+    for (const r of rows) (out[r.kind] ??= {})[r.state] = Number(r.n);
+    return out;
   }
 }

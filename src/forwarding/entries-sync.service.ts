@@ -6,7 +6,7 @@ import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
 import { FactoryCallError, FactoryClient, RemoteEntry } from './factory-client.js';
-import { OutboxService } from './outbox.service.js';
+import { OutboxReconciler } from './reconcile.service.js';
 import { SeenEntry } from './seen-entry.entity.js';
 
 export interface SyncResult {
@@ -34,7 +34,8 @@ export function entriesProblem(entries: RemoteEntry[]): string | null {
 
 /**
  * Reads each factory's entries (GET /factory/entries with the API key it gave us), keeps them as
- * last seen, and in the same transaction queues every credential an entry should have and does not.
+ * last seen, and in the same transaction queues every credential an entry should have and does not,
+ * and withdraws what an entry was given and should no longer have.
  */
 @Injectable()
 export class EntriesSyncService {
@@ -45,7 +46,7 @@ export class EntriesSyncService {
     private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly client: FactoryClient,
-    private readonly outbox: OutboxService,
+    private readonly reconciler: OutboxReconciler,
     private readonly audit: AuditService,
   ) {}
 
@@ -97,7 +98,7 @@ export class EntriesSyncService {
         );
       }
       await m.update(Factory, { name }, { syncedAt: now, syncError: null });
-      const n = await this.outbox.reconcile(m, name);
+      const { queued: n } = await this.reconciler.reconcile(m, name);
       if (n) await this.audit.record(m, { action: 'delivery.queue', actor: 'system:forwarding', target: `factory:${name}`, detail: { queued: n, reason: 'entries' } });
       return n;
     });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { DomainError } from '../common/errors.js';
-import { checkFreshness, EnvelopeBody, envelopeSender, openEnvelope, sealEnvelope } from './envelope.js';
+import { checkFreshness, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope, sealEnvelope } from './envelope.js';
 
 const code = async (p: Promise<unknown> | (() => unknown)) => {
   try {
@@ -20,7 +20,7 @@ describe('credential envelopes', () => {
   let frontend: KeyPair;
   let factory: KeyPair;
   let stranger: KeyPair;
-  const body = (over: Partial<EnvelopeBody> = {}): EnvelopeBody => ({
+  const body = (over: Partial<CredentialsBody> = {}): CredentialsBody => ({
     v: 1,
     frontend: 'fe.example.org',
     id: randomUUID(),
@@ -91,6 +91,25 @@ describe('credential envelopes', () => {
     // A __proto__ key is an unknown key like any other: refused, and Object.prototype untouched.
     expect(await open(JSON.stringify(valid).replace('{"v":1', '{"__proto__":{"polluted":1},"v":1'))).toBe('ENVELOPE_SCHEMA');
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
+  });
+
+  it('opens a v2 body of withdrawals, and refuses one that is not exactly that shape', async () => {
+    const open = (plain: unknown) => openEnvelope(sealRaw(JSON.stringify(plain)), frontend.publicKey, factory.privateKey);
+    const { credentials, ...header } = body();
+    const w = { entry: 'CMS_T2_US_Nebraska', type: 'idtoken', version: 4, reason: 'SITE_DELETED' };
+    expect(await open({ ...header, v: 2, withdrawals: [w] })).toEqual({ ...header, v: 2, withdrawals: [w] });
+    const cases: unknown[] = [
+      { ...header, v: 2, withdrawals: [w], credentials },
+      { ...header, v: 2, withdrawals: [] },
+      { ...header, v: 2 },
+      { ...header, v: 3, withdrawals: [w] },
+      { ...header, v: 2, withdrawals: [{ ...w, reason: 'BECAUSE' }] },
+      { ...header, v: 2, withdrawals: [{ ...w, value: 'eyJ' }] },
+      { ...header, v: 2, withdrawals: [{ ...w, entry: '../x' }] },
+      { ...header, v: 2, withdrawals: [{ ...w, version: 0 }] },
+      { ...header, v: 2, withdrawals: Array(2001).fill(w) },
+    ];
+    for (const c of cases) expect(await code(open(c))).toBe('ENVELOPE_SCHEMA');
   });
 
   it('will not seal a body that breaks the schema', async () => {

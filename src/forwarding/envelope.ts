@@ -19,21 +19,45 @@ export const credentialSchema = z
   })
   .strict();
 
-/** The plaintext of an envelope: JSON of exactly this shape, nothing else is ever deserialised. */
-export const envelopeBodySchema = z
+/** Why a frontend takes a credential back; the factory records it with the tombstone. */
+export const WITHDRAWAL_REASONS = ['SITE_DELETED', 'TOKEN_REVOKED', 'KEY_RETIRED', 'SCITOKEN_REVOKED', 'SCITOKEN_DELETED', 'NO_LONGER_MATCHES'] as const;
+export type WithdrawalReason = (typeof WITHDRAWAL_REASONS)[number];
+
+export const withdrawalSchema = z
   .object({
-    v: z.literal(1),
-    /** The frontend's name (frontend.name: host-like, may hold a colon); the factory checks it is the registered sender's. */
-    frontend: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/),
-    id: z.uuid(),
-    /** Unix milliseconds. */
-    createdAt: z.number().int().min(0).max(MAX_UNIX_SECONDS * 1000),
-    credentials: z.array(credentialSchema).min(1).max(2000),
+    entry: z.string().regex(NAME),
+    type: z.enum(['idtoken', 'scitoken']),
+    /** From the same sequence as the credentials' versions: it beats every older delivery, and a newer one beats it. */
+    version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    reason: z.enum(WITHDRAWAL_REASONS),
   })
   .strict();
 
+const header = {
+  /** The frontend's name (frontend.name: host-like, may hold a colon); the factory checks it is the registered sender's. */
+  frontend: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/),
+  id: z.uuid(),
+  /** Unix milliseconds. */
+  createdAt: z.number().int().min(0).max(MAX_UNIX_SECONDS * 1000),
+};
+
+/**
+ * The plaintext of an envelope: JSON of exactly one of these shapes, nothing else is ever
+ * deserialised. v1 carries credentials, exactly as before withdrawals existed; v2 carries
+ * withdrawals only. A factory that predates withdrawals refuses a v2 envelope whole (its strict v1
+ * schema) and keeps taking v1 ones, so the frontend never mixes the two: credentials keep flowing
+ * to an old factory while its withdrawals wait, retried, until it is upgraded.
+ */
+export const envelopeBodySchema = z.discriminatedUnion('v', [
+  z.object({ v: z.literal(1), ...header, credentials: z.array(credentialSchema).min(1).max(2000) }).strict(),
+  z.object({ v: z.literal(2), ...header, withdrawals: z.array(withdrawalSchema).min(1).max(2000) }).strict(),
+]);
+
 export type EnvelopeBody = z.infer<typeof envelopeBodySchema>;
 export type EnvelopeCredential = z.infer<typeof credentialSchema>;
+export type CredentialsBody = Extract<EnvelopeBody, { v: 1 }>;
+export type WithdrawalsBody = Extract<EnvelopeBody, { v: 2 }>;
+export type EnvelopeWithdrawal = z.infer<typeof withdrawalSchema>;
 
 /** What travels: the sender's public key (to look it up), a nonce, and the authenticated ciphertext. */
 export const envelopeSchema = z

@@ -20,7 +20,7 @@ const deliveryResult = z.object({
   entry: z.string(),
   type: z.enum(['idtoken', 'scitoken']),
   version: z.number(),
-  result: z.enum(['stored', 'unchanged', 'refused']),
+  result: z.enum(['stored', 'unchanged', 'withdrawn', 'refused']),
   code: z.string().max(64).optional(),
 });
 export type DeliveryResult = z.infer<typeof deliveryResult>;

@@ -7,11 +7,13 @@ import { FactoriesService } from './factories.service.js';
 import { FactoryClient } from './factory-client.js';
 import { ForwardingCron } from './forwarding.cron.js';
 import { OutboxService } from './outbox.service.js';
+import { OutboxReconciler } from './reconcile.service.js';
+import { SendableFilter } from './sendable.service.js';
 
 /** The frontend's forwarding to factories: registration, their entries, the outbox and its deliverer. */
 @Module({
   controllers: [FactoriesController],
-  providers: [FactoriesService, OutboxService, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron],
-  exports: [FactoriesService, OutboxService, DelivererService, EntriesSyncService],
+  providers: [FactoriesService, OutboxService, OutboxReconciler, SendableFilter, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron],
+  exports: [FactoriesService, OutboxService, OutboxReconciler, DelivererService, EntriesSyncService],
 })
 export class ForwardingModule {}

@@ -56,6 +56,11 @@ export class GlideinAnswers {
     return { ok: true, answer, idtokenVersion: idtoken.version };
   }
 
+  /** Whether the frontend withdrew this entry's credential of this type (the factory keeps its tombstone). */
+  async withdrawn(frontend: string, entry: string, type: 'idtoken' | 'scitoken'): Promise<boolean> {
+    return (await this.cache.withdrawn(frontend, entry)).has(type);
+  }
+
   /**
    * The credential when it has at least tickets.minTokenLifetimeSeconds left. An expiry no Date can
    * hold (a row cached before envelopes bounded it) makes it unusable, like a stale one.

@@ -87,7 +87,11 @@ export class GlideinService {
     if (!entry) return this.refuse(address);
 
     const built = await this.answers.build(ticket.frontend, entry);
-    if (!built.ok) return this.stale(ticket, built.missing);
+    if (!built.ok) {
+      // What the frontend took back is refused as such (410, ticket kept), never served from an old copy.
+      if (built.absent && (await this.answers.withdrawn(ticket.frontend, entry.name, built.missing))) return this.withdrawn(ticket, built.missing);
+      return this.stale(ticket, built.missing);
+    }
 
     // The whole answer is built (and every value checked) before the ticket is spent: no failure
     // after this point may leave a glidein with a consumed ticket and nothing to show for it. The
@@ -161,6 +165,19 @@ export class GlideinService {
   /** 503, ticket kept: the glidein retries until its frontend's next forward lands. */
   private async stale(ticket: Ticket, what: 'idtoken' | 'scitoken'): Promise<never> {
     this.metrics.refuse('stale', ticket.entry);
+    await this.auditRefusal(ticket, 'CREDENTIAL_STALE', what);
+    throw new RetryLaterError('CREDENTIAL_STALE', `the factory has no ${what} with enough lifetime left for this entry yet; the ticket is still valid, retry later`, STALE_RETRY_SECONDS);
+  }
+
+  /** 410, ticket kept: the frontend withdrew this entry's credential; a new one may come (then the ticket works). */
+  private async withdrawn(ticket: Ticket, what: 'idtoken' | 'scitoken'): Promise<never> {
+    this.metrics.refuse('withdrawn', ticket.entry);
+    await this.auditRefusal(ticket, 'CREDENTIAL_WITHDRAWN', what);
+    throw new DomainError('CREDENTIAL_WITHDRAWN', `the frontend withdrew this entry's ${what}; the factory will not hand it out (the ticket is not used up)`);
+  }
+
+  /** A valid ticket refused for its entry's cache: audited once per STALE_AUDIT_EVERY_MS, however often its glidein retries. */
+  private async auditRefusal(ticket: Ticket, code: 'CREDENTIAL_STALE' | 'CREDENTIAL_WITHDRAWN', what: 'idtoken' | 'scitoken'): Promise<void> {
     await this.db.tx(async (m) => {
       const now = this.clock.now();
       const r = await m
@@ -170,10 +187,9 @@ export class GlideinService {
         .where('id = :id AND (stale_audited_at IS NULL OR stale_audited_at <= :before)', { id: ticket.id, before: now - STALE_AUDIT_EVERY_MS })
         .execute();
       if (r.affected) {
-        await this.audit.record(m, { action: 'ticket.refuse', target: `entry:${ticket.entry}`, actor: `ticket:${ticket.id}`, result: 'failure', code: 'CREDENTIAL_STALE', detail: { ticket: ticket.id, missing: what } });
+        await this.audit.record(m, { action: 'ticket.refuse', target: `entry:${ticket.entry}`, actor: `ticket:${ticket.id}`, result: 'failure', code, detail: { ticket: ticket.id, missing: what } });
       }
     });
-    throw new RetryLaterError('CREDENTIAL_STALE', `the factory has no ${what} with enough lifetime left for this entry yet; the ticket is still valid, retry later`, STALE_RETRY_SECONDS);
   }
 
   /**

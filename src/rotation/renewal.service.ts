@@ -11,14 +11,28 @@ import { SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { TokensService } from '../tokens/tokens.service.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
+import { OutboxReconciler } from '../forwarding/reconcile.service.js';
+import { revokedJtis, subjectCutoff } from '../tokens/revoked.js';
 import { CurrentToken, currentTokenAd } from './current-token.entity.js';
 
-export type RenewReason = 'missing' | 'lifetime' | 'key-rotated';
+export type RenewReason = 'missing' | 'lifetime' | 'key-rotated' | 'revoked';
+
+/**
+ * How long the renewer waits for a subject rule's cutoff second to pass before minting the
+ * replacement (a rule "issued at or before now" covers a token minted in the same second: iat is in
+ * seconds). A cutoff further ahead means the site's identity is revoked for the time being: the
+ * current token is withdrawn instead, and the renewer mints again once the cutoff has passed.
+ */
+const MAX_CUTOFF_WAIT_MS = 2_000;
 
 /**
  * Each site's current token (the one forwarded to factories) is re-minted when less than
- * tokens.renewFraction of its lifetime is left, or when its key version is no longer the active
- * one. The token is kept sealed, bound to its site and jti.
+ * tokens.renewFraction of its lifetime is left, when its key version is no longer the active one,
+ * or when it is revoked (by jti, or by a subject rule): at once, on `revocations.changed`, and at
+ * every scheduler tick, which repairs a crash between a revocation's commit and its renewal. A
+ * replacement is always issued after the cutoff of every subject rule on the site's identity; when
+ * that cutoff lies ahead, there is no replacement and the current token is withdrawn from every
+ * factory entry. The token is kept sealed, bound to its site and jti.
  */
 @Injectable()
 export class RenewalService implements OnModuleInit {
@@ -33,6 +47,7 @@ export class RenewalService implements OnModuleInit {
     private readonly settings: Settings,
     private readonly events: EventBus,
     private readonly outbox: OutboxService,
+    private readonly reconciler: OutboxReconciler,
   ) {}
 
   onModuleInit(): void {
@@ -43,11 +58,13 @@ export class RenewalService implements OnModuleInit {
       },
       ORDER.renewal,
     );
+    this.events.on('revocations.changed', async () => void (await this.renewDue()), ORDER.renewal);
   }
 
   /** Why a site's current token needs renewing now, or null. */
-  reasonFor(current: CurrentToken | null, activeKeyId: string | undefined, now: number): RenewReason | null {
+  reasonFor(current: CurrentToken | null, activeKeyId: string | undefined, now: number, revoked = false): RenewReason | null {
     if (!current) return 'missing';
+    if (revoked) return 'revoked';
     if (current.keyId !== activeKeyId) return 'key-rotated';
     const lifetime = current.expiresAt - current.issuedAt;
     return current.expiresAt - now < lifetime * this.settings.config.tokens.renewFraction ? 'lifetime' : null;
@@ -60,15 +77,16 @@ export class RenewalService implements OnModuleInit {
       const sites = await m.find(Site, onlySite ? { where: { name: onlySite } } : {});
       const active = await m.find(SiteKey, { select: { id: true, siteId: true }, where: { state: 'active' } });
       const current = await m.find(CurrentToken);
-      return { sites, active: new Map(active.map((k) => [k.siteId, k.id])), current: new Map(current.map((c) => [c.siteId, c])) };
+      const revoked = await revokedJtis(m, current.map((c) => c.jti), now);
+      return { sites, revoked, active: new Map(active.map((k) => [k.siteId, k.id])), current: new Map(current.map((c) => [c.siteId, c])) };
     });
     const renewed: string[] = [];
     for (const site of rows.sites) {
-      const reason = this.reasonFor(rows.current.get(site.id) ?? null, rows.active.get(site.id), now);
+      const current = rows.current.get(site.id) ?? null;
+      const reason = this.reasonFor(current, rows.active.get(site.id), now, current !== null && rows.revoked.has(current.jti));
       if (!reason) continue;
       try {
-        await this.renew(site, reason);
-        renewed.push(site.name);
+        if (await this.renew(site, reason)) renewed.push(site.name);
       } catch (err) {
         this.log.error({ err }, `could not renew the current token of site ${site.name}`);
       }
@@ -76,9 +94,19 @@ export class RenewalService implements OnModuleInit {
     return renewed;
   }
 
-  private async renew(site: Site, reason: RenewReason): Promise<void> {
+  /** Mints and stores the replacement; false when a subject rule allows none now (the current token is then withdrawn). */
+  private async renew(site: Site, reason: RenewReason): Promise<boolean> {
     // The renewer mints on its own account, even when a request's change set it off (kept: the request id).
     const requestId = requestContext.get()?.requestId ?? `renewal-${randomUUID()}`;
+    const cutoff = await this.db.read((m) => subjectCutoff(m, site.identity, this.clock.now()));
+    if (cutoff !== null && this.clock.nowSeconds() <= cutoff) {
+      const wait = (cutoff + 1) * 1000 - this.clock.now();
+      if (wait <= MAX_CUTOFF_WAIT_MS) await this.clock.sleep(wait + 5);
+      if (this.clock.nowSeconds() <= cutoff) {
+        await requestContext.run({ requestId }, () => this.withdraw(site, cutoff));
+        return false;
+      }
+    }
     const minted = await requestContext.run({ requestId }, () => this.tokens.mintWithKey(site.name, {}));
     const row = Object.assign(new CurrentToken(), {
       siteId: site.id,
@@ -89,11 +117,35 @@ export class RenewalService implements OnModuleInit {
       expiresAt: minted.expiresAt * 1000,
     } satisfies CurrentToken);
     await requestContext.run({ requestId }, () => this.store(site, row, minted, reason));
+    return true;
+  }
+
+  /**
+   * No replacement can be issued before `cutoff` (a subject rule covers the site's identity until
+   * then): the current token goes, and every factory entry given it gets a withdrawal, in one
+   * transaction. Nothing is minted until the cutoff has passed.
+   */
+  private withdraw(site: Site, cutoff: number): Promise<void> {
+    return this.db.tx(async (m) => {
+      const current = await m.findOneBy(CurrentToken, { siteId: site.id });
+      if (!current) return;
+      await m.delete(CurrentToken, { siteId: site.id });
+      const { withdrawn } = await this.reconciler.reconcileAll(m);
+      await this.audit.record(m, {
+        action: 'token.withdraw',
+        target: `site:${site.name}`,
+        actor: 'system:renewal',
+        detail: { jti: current.jti, reason: 'SUBJECT_REVOKED_AHEAD', subject: site.identity, issuedBefore: cutoff, withdrawnFromFactoryEntries: withdrawn },
+      });
+      this.log.warn(`site ${site.name}: its identity is revoked until ${new Date((cutoff + 1) * 1000).toISOString()}; its current token was withdrawn and no replacement is minted before then`);
+    });
   }
 
   /** Keeps the new current token and, in the same transaction, queues it for every factory entry of the site. */
   private store(site: Site, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
     return this.db.tx(async (m) => {
+      // A rule that landed since the cutoff was read: never make a revoked token current (its own event renews again).
+      if ((await revokedJtis(m, [row.jti], this.clock.now())).size) throw new Error(`the new token of site ${site.name} is already revoked`);
       await m.delete(CurrentToken, { siteId: site.id });
       await m.insert(CurrentToken, row);
       const queued = await this.outbox.enqueue(m, { type: 'idtoken', source: site.name, sourceRef: row.jti, keyId: row.keyId, value: minted.token, expiresAt: row.expiresAt });

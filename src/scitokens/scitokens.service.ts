@@ -17,6 +17,7 @@ import { SciToken, sciTokenAd } from './scitoken.entity.js';
 import { sciTokenResponse, SciTokenState } from './scitoken.response.js';
 import { readSourceFile } from './source-file.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
+import { OutboxReconciler } from '../forwarding/reconcile.service.js';
 import { EventBus } from '../events/event-bus.js';
 
 export type SciTokenView = ReturnType<typeof sciTokenResponse>;
@@ -39,6 +40,7 @@ export class SciTokensService {
     private readonly settings: Settings,
     private readonly outbox: OutboxService,
     private readonly events: EventBus,
+    private readonly reconciler: OutboxReconciler,
   ) {}
 
   /** Stores (or replaces) a SciToken, or starts following a source file. */
@@ -50,6 +52,8 @@ export class SciTokensService {
       const now = this.clock.now();
       const existing = await m.findOneBy(SciToken, { name });
       const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, allEntries: false, refreshError: null, refreshErrorAt: null });
+      // What matching reads, before this PUT changes it (`row` is `existing` itself).
+      const label = existing && { trustDomain: existing.trustDomain, securityClass: existing.securityClass, allEntries: existing.allEntries, audience: existing.audience };
       row.trustDomain = dto.trustDomain;
       row.revokedAt = null; // a PUT supplies the credential anew
       row.securityClass = dto.securityClass ?? null;
@@ -68,6 +72,8 @@ export class SciTokensService {
         await this.queue(m, row);
         this.events.publish(m, 'scitoken.changed', { name, change: 'stored' });
       }
+      // A new label, audience or allEntries may leave entries it went to unmatched: withdrawn or given another, at once.
+      if (label && (label.trustDomain !== row.trustDomain || label.securityClass !== row.securityClass || label.allEntries !== row.allEntries || label.audience !== row.audience)) await this.reconciler.reconcileAll(m);
       await this.audit.record(m, {
         action: 'scitoken.store',
         target: `scitoken:${name}`,
@@ -89,9 +95,10 @@ export class SciTokensService {
       if (!row) throw new DomainError('SCITOKEN_NOT_FOUND', 'no such SciToken');
       const now = this.clock.now();
       await m.update(SciToken, { name }, { sealedToken: null, revokedAt: now, sourcePath: null, updatedAt: now });
-      await this.outbox.dropSource(m, 'scitoken', name, 'REVOKED');
+      // In the same transaction: entries given it get another matching SciToken, or its withdrawal.
+      const { withdrawn } = await this.reconciler.reconcileAll(m);
       this.events.publish(m, 'scitoken.changed', { name, change: 'revoked' });
-      await this.audit.record(m, { action: 'scitoken.revoke', target: `scitoken:${name}`, detail: { jti: row.jti } });
+      await this.audit.record(m, { action: 'scitoken.revoke', target: `scitoken:${name}`, detail: { jti: row.jti, withdrawnFromFactoryEntries: withdrawn } });
     });
   }
 

@@ -22,6 +22,7 @@ import { Site } from './site.entity.js';
 import { SiteKeysService } from './site-keys.service.js';
 import { EventBus } from '../events/event-bus.js';
 import { CurrentToken } from '../rotation/current-token.entity.js';
+import { OutboxReconciler } from '../forwarding/reconcile.service.js';
 import { In } from 'typeorm';
 
 export type SiteView = ReturnType<typeof siteResponse>;
@@ -55,6 +56,7 @@ export class SitesService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly settings: Settings,
     private readonly events: EventBus,
+    private readonly reconciler: OutboxReconciler,
   ) {}
 
   onModuleInit(): void {
@@ -184,8 +186,11 @@ export class SitesService implements OnModuleInit {
       const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
       const keys = await m.find(SiteKey, { where: { siteId: site.id }, ...lock });
       await m.delete(SiteKey, { siteId: site.id });
+      await m.delete(CurrentToken, { siteId: site.id });
       await m.delete(Site, { id: site.id });
-      await this.audit.record(m, { action: 'site.delete', target: `site:${name}`, detail: { keyVersions: keys.map((k) => k.version) } });
+      // In the same transaction: every factory entry given this site's token gets its withdrawal.
+      const { withdrawn } = await this.reconciler.reconcileAll(m);
+      await this.audit.record(m, { action: 'site.delete', target: `site:${name}`, detail: { keyVersions: keys.map((k) => k.version), withdrawnFromFactoryEntries: withdrawn } });
       this.events.publish(m, 'site.deleted', { site: name, siteId: site.id });
       this.events.publish(m, 'keys.retired', { keyIds: keys.map((k) => k.id) });
       this.events.publish(m, 'keys.changed', { site: name });

@@ -4,7 +4,7 @@ import { Clock } from '../common/clock.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 
-export type RefusalReason = 'invalid' | 'rate_limited' | 'stale';
+export type RefusalReason = 'invalid' | 'rate_limited' | 'stale' | 'withdrawn';
 
 /** Ticket counters per entry. Labels are entry names and reasons: never a ticket or its id. */
 @Injectable()
@@ -12,7 +12,7 @@ export class TicketsMetrics implements OnModuleInit {
   readonly issued: Counter<'entry'>;
   readonly consumed: Counter<'entry'>;
   readonly expired: Counter<'entry'>;
-  /** `entry` only where the ticket was valid (stale); an invalid ticket's entry would tell a prober too much. */
+  /** `entry` only where the ticket was valid (stale, withdrawn); an invalid ticket's entry would tell a prober too much. */
   readonly refused: Counter<'reason' | 'entry'>;
 
   constructor(
@@ -26,7 +26,7 @@ export class TicketsMetrics implements OnModuleInit {
     this.expired = new Counter({ name: 'glidekey_tickets_expired_total', help: 'Glidein bootstrap tickets that expired unused (counted when purged), by entry', labelNames: ['entry'], registers });
     this.refused = new Counter({
       name: 'glidekey_ticket_fetches_refused_total',
-      help: 'Refused glidein credential fetches, by reason (invalid, rate_limited, stale); entry only for stale',
+      help: 'Refused glidein credential fetches, by reason (invalid, rate_limited, stale, withdrawn); entry only for stale and withdrawn',
       labelNames: ['reason', 'entry'],
       registers,
     });

@@ -18,6 +18,9 @@ export class FakeClock extends Clock {
   advance(seconds: number): void {
     this.ms += seconds * 1000;
   }
+  override async sleep(ms: number): Promise<void> {
+    this.ms += Math.max(0, ms);
+  }
 }
 
 export type Engine = 'sqlite' | 'postgres';

@@ -1,6 +1,6 @@
 /**
  * Starts the soak tests (files named *soak*) first, then the rest in Jest's own order: the
- * 10-minute renewal soak then overlaps the rest of the suite on the other worker (maxWorkers: 2)
+ * 10-minute renewal soak then overlaps the rest of the suite on the other workers (maxWorkers: 3)
  * instead of running alone at the end.
  */
 const { basename } = require('node:path');

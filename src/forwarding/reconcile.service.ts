@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager, In, Not } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { Sealer } from '../crypto/sealer.js';
+import { CurrentToken, currentTokenAd } from '../rotation/current-token.entity.js';
+import { SciToken, sciTokenAd } from '../scitokens/scitoken.entity.js';
+import { SiteKey } from '../sites/site-key.entity.js';
+import { Site } from '../sites/site.entity.js';
+import { revokedJtis } from '../tokens/revoked.js';
+import { Delivery } from './delivery.entity.js';
+import { WithdrawalReason } from './envelope.js';
+import { Factory } from './factory.entity.js';
+import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
+import { OutboxService } from './outbox.service.js';
+import { SeenEntry } from './seen-entry.entity.js';
+
+export interface ReconcileResult {
+  queued: number;
+  withdrawn: number;
+}
+
+/** A site's current token and, when it must not be forwarded, why. */
+interface Current {
+  row: CurrentToken;
+  unsendable: 'TOKEN_REVOKED' | 'KEY_RETIRED' | null;
+}
+
+/**
+ * What each factory entry should hold, against what its outbox last gave it. An entry whose
+ * credential (its site's current token, its SciToken) has not been queued gets it; an entry that
+ * was given a credential it should no longer have (site deleted, token revoked without a
+ * replacement, SciToken revoked or deleted, entry no longer matching) gets a withdrawal. A
+ * revoked, or retired-key, current token is never queued: a new or re-synced factory cannot
+ * receive one. An expired credential is not withdrawn (the factory shows it `expired`).
+ *
+ * Run in the transaction of the change (site deleted, SciToken revoked, entries read), and at
+ * every sync: that repairs anything a crash between a commit and its subscribers left undone.
+ */
+@Injectable()
+export class OutboxReconciler {
+  constructor(
+    private readonly sealer: Sealer,
+    private readonly clock: Clock,
+    private readonly outbox: OutboxService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Every registered factory; in the caller's transaction. */
+  async reconcileAll(m: EntityManager): Promise<ReconcileResult> {
+    const total: ReconcileResult = { queued: 0, withdrawn: 0 };
+    for (const f of await m.find(Factory, { select: { name: true }, order: { name: 'ASC' } })) {
+      const r = await this.reconcile(m, f.name);
+      total.queued += r.queued;
+      total.withdrawn += r.withdrawn;
+    }
+    return total;
+  }
+
+  /** One factory, against its entries as last seen; in the caller's transaction. */
+  async reconcile(m: EntityManager, factory: string): Promise<ReconcileResult> {
+    const now = this.clock.now();
+    const entries = await m.find(SeenEntry, { where: { factory } });
+    const sites = new Map((await m.find(Site, { select: { id: true, name: true } })).map((s) => [s.id, s.name]));
+    const siteNames = new Set(sites.values());
+    const currentBySite = await this.currentTokens(m, sites, now);
+    const sci = new Map((await m.find(SciToken)).map((r) => [r.name, r]));
+    const usableRows = [...sci.values()].filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null);
+    const stored: SciTokenLabel[] = usableRows.map(sciTokenLabel);
+    const live: SciTokenLabel[] = usableRows.filter((r) => r.expiresAt! * 1000 > now).map(sciTokenLabel);
+    const latest = await this.outbox.latestPerTarget(m, factory);
+    const withdrawals = new Map<WithdrawalReason, number>();
+    const withdraw = async (e: SeenEntry, last: Delivery, reason: WithdrawalReason) => {
+      await this.outbox.queueWithdrawal(m, e, last, reason);
+      withdrawals.set(reason, (withdrawals.get(reason) ?? 0) + 1);
+    };
+    let queued = 0;
+    for (const e of entries) {
+      // The IDTOKEN: the site's current token, if it may be forwarded.
+      let last = latest.get(`${e.entry}\0idtoken`);
+      const matches = idtokenFor(e, siteNames).send;
+      const current = matches ? currentBySite.get(e.site) : undefined;
+      if (current && !current.unsendable) {
+        const token = current.row;
+        if (!last || last.kind !== 'credential' || last.sourceRef !== token.jti) {
+          const value = Buffer.from(this.sealer.open(token.sealedToken, currentTokenAd(token.siteId, token.jti))).toString('utf8');
+          await this.outbox.queueCredential(m, e, { type: 'idtoken', source: e.site, sourceRef: token.jti, keyId: token.keyId, value, expiresAt: token.expiresAt });
+          queued++;
+        }
+      } else if (last?.kind === 'credential') {
+        const reason = !siteNames.has(last.source) ? 'SITE_DELETED' : !matches || e.site !== last.source ? 'NO_LONGER_MATCHES' : (current?.unsendable ?? 'TOKEN_REVOKED');
+        await withdraw(e, last, reason);
+      }
+      // The SciToken: the matching live one.
+      last = latest.get(`${e.entry}\0scitoken`);
+      const chosen = scitokenFor(e, live, e.securityClass).token;
+      if (chosen) {
+        const row = sci.get(chosen.name)!;
+        if (!last || last.kind !== 'credential' || last.sourceRef !== row.fingerprint) {
+          const value = Buffer.from(this.sealer.open(row.sealedToken!, sciTokenAd(row.name))).toString('utf8');
+          await this.outbox.queueCredential(m, e, { type: 'scitoken', source: row.name, sourceRef: row.fingerprint!, keyId: null, value, expiresAt: row.expiresAt! * 1000 });
+          queued++;
+        }
+      } else if (last?.kind === 'credential') {
+        // Merely expired, and still the one the entry would get: left to show `expired`.
+        if (scitokenFor(e, stored, e.securityClass).token?.name === last.source) continue;
+        const src = sci.get(last.source);
+        await withdraw(e, last, !src ? 'SCITOKEN_DELETED' : src.sealedToken === null || src.revokedAt !== null ? 'SCITOKEN_REVOKED' : 'NO_LONGER_MATCHES');
+      }
+    }
+    // Undelivered rows for entries the factory no longer lists: nothing there to give or take back.
+    const names = entries.map((e) => e.entry);
+    const gone = await m.find(Delivery, { select: { id: true }, where: { factory, state: 'pending', ...(names.length ? { entry: Not(In(names)) } : {}) } });
+    if (gone.length) await this.outbox.settle(m, gone.map((d) => d.id), 'dropped', 'NO_LONGER_MATCHES');
+    const withdrawn = [...withdrawals.values()].reduce((a, b) => a + b, 0);
+    if (withdrawn) await this.audit.record(m, { action: 'delivery.withdraw', actor: 'system:forwarding', target: `factory:${factory}`, detail: { withdrawn, reasons: Object.fromEntries(withdrawals) } });
+    return { queued, withdrawn };
+  }
+
+  /** Each site's current token by site name, with why it must not be sent (revoked, or its key retired). */
+  private async currentTokens(m: EntityManager, sites: Map<string, string>, now: number): Promise<Map<string, Current>> {
+    const rows = (await m.find(CurrentToken)).filter((c) => sites.has(c.siteId));
+    const revoked = await revokedJtis(m, rows.map((r) => r.jti), now);
+    const keyIds = [...new Set(rows.map((r) => r.keyId))];
+    const usable = new Set<string>();
+    for (let i = 0; i < keyIds.length; i += 500) {
+      for (const k of await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds.slice(i, i + 500)), state: In(['active', 'grace']) } })) usable.add(k.id);
+    }
+    return new Map(rows.map((row) => [sites.get(row.siteId)!, { row, unsendable: revoked.has(row.jti) ? 'TOKEN_REVOKED' : !usable.has(row.keyId) ? 'KEY_RETIRED' : null }]));
+  }
+}

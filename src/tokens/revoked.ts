@@ -1,0 +1,32 @@
+import { EntityManager, In } from 'typeorm';
+import { IssuedToken } from './issued-token.entity.js';
+import { SubjectRevocation } from './subject-revocation.entity.js';
+
+/**
+ * Which of these ledger tokens are revoked now: by jti (the ledger's revoked_at), or by a live
+ * subject rule (`sub` equal and `iat <= issuedBefore`, as the revocation expression and the
+ * verifier read it). For the renewer and the outbox, which must never forward a revoked token.
+ */
+export async function revokedJtis(m: EntityManager, jtis: string[], nowMs: number): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < jtis.length; i += 500) {
+    const rows = await m
+      .createQueryBuilder(IssuedToken, 't')
+      .select('t.jti', 'jti')
+      .where({ jti: In(jtis.slice(i, i + 500)) })
+      .andWhere('(t.revoked_at IS NOT NULL OR EXISTS (SELECT 1 FROM subject_revocations r WHERE r.subject = t.subject AND r.issued_before * 1000 >= t.issued_at AND r.expires_at > :now))', { now: nowMs })
+      .getRawMany<{ jti: string }>();
+    for (const r of rows) out.add(r.jti);
+  }
+  return out;
+}
+
+/** The latest live subject-rule cutoff (Unix seconds, tokens with `iat <=` it are revoked) for a subject, or null. */
+export async function subjectCutoff(m: EntityManager, subject: string, nowMs: number): Promise<number | null> {
+  const row = await m
+    .createQueryBuilder(SubjectRevocation, 'r')
+    .select('MAX(r.issued_before)', 'cutoff')
+    .where('r.subject = :subject AND r.expires_at > :now', { subject, now: nowMs })
+    .getRawOne<{ cutoff: string | number | null }>();
+  return row?.cutoff === null || row?.cutoff === undefined ? null : Number(row.cutoff);
+}
