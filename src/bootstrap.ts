@@ -32,6 +32,9 @@ const BODY_LIMIT = 256 * 1024;
  */
 export const MAX_PARAM_LENGTH = 400;
 
+/** How long requests in flight may run on once the service closes. */
+export const CLOSE_GRACE_MS = 5_000;
+
 /**
  * Opens what the service needs before Nest starts: the data directory, the migrated database, the
  * master key. With `create: false` (the host CLI without --init) a database nobody initialised is
@@ -132,6 +135,13 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     abortOnError: false,
   });
   installHttpHooks(fastify, log, app.get(MetricsService));
+  // Closing waits for open connections, and Node counts a kept-alive connection that has not sent a
+  // request yet as busy until its headersTimeout (60 s): requests in flight get CLOSE_GRACE_MS to
+  // finish, then whatever is still open is closed.
+  fastify.addHook('preClose', (done) => {
+    setTimeout(() => fastify.server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+    done();
+  });
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'healthz', method: RequestMethod.GET },

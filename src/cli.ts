@@ -1,99 +1,13 @@
-import 'reflect-metadata';
-import { Logger, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { createPino, PinoNestLogger } from './logging/logger.js';
-import { ApiKeysService, apiKeyResponse } from './auth/api-keys.service.js';
-import { API_ROLES, ApiRole } from './auth/principal.js';
-import { openRuntime } from './bootstrap.js';
-import { ConfigError, loadConfig } from './config/config.loader.js';
-import { CoreModule } from './core.module.js';
-import { MasterKeyError } from './crypto/master-key.js';
-import { DatabaseMismatchError, DatabaseMissingError } from './database/identity.js';
-import { BackupError, backupSqlite } from './database/backup.js';
-import { Settings } from './config/settings.js';
+/**
+ * The `glidekey` command. The host verbs (apikey, backup) open the database directly, for
+ * bootstrap; every other verb talks to a running service over REST (src/cli/). Each side is
+ * loaded only when used: the REST verbs start without loading NestJS.
+ */
+const HOST_VERBS = ['apikey', 'backup'];
 
-const USAGE = `usage: npm run glidekey -- <command>
-
-  apikey create --name NAME --role ROLE [--role ROLE ...]   create a key; prints the secret once
-  apikey list                                                list keys (never secrets)
-  apikey revoke ID|NAME                                      revoke a key at once
-  backup DEST                                                consistent SQLite copy to a new file DEST (0600);
-                                                             back up master.key separately
-
-  --init   with apikey: create the database and master key when there is none yet (a new installation);
-           without it a data directory holding no database is refused, exit 1
-
-roles: ${API_ROLES.join(', ')}
-Reads the same configuration as the service (config/, GLIDEKEY_CONFIG, GLIDEKEY_*).`;
-
-@Module({})
-class CliModule {}
-
-async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { name: { type: 'string' }, role: { type: 'string', multiple: true }, init: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  const [noun, verb, arg] = positionals;
-  if (noun === 'backup' && !values.help) {
-    if (!verb || arg) {
-      console.error(USAGE);
-      return 2;
-    }
-    const target = backupSqlite(new Settings(loadConfig()), verb);
-    console.error(`backed up the database to ${target} (mode 0600); master.key is not in it: back that up separately`);
-    return 0;
-  }
-  if (values.help || noun !== 'apikey' || !['create', 'list', 'revoke'].includes(verb ?? '')) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
-  }
-  // Logs go to stderr as JSON, so stdout carries only what a script captures (the secret).
-  Logger.overrideLogger(new PinoNestLogger(createPino('warn', pino.destination(2))));
-  const rt = await openRuntime(loadConfig(), { create: values.init === true });
-  const app = await NestFactory.createApplicationContext(
-    { module: CliModule, imports: [CoreModule.forRoot(rt)], providers: [ApiKeysService] },
-    { logger: new PinoNestLogger(createPino('warn', pino.destination(2))) },
-  );
-  try {
-    const keys = app.get(ApiKeysService);
-    const actor = `cli:${userInfo().username}`;
-    if (verb === 'create') {
-      const roles = (values.role ?? []) as ApiRole[];
-      const bad = roles.find((r) => !API_ROLES.includes(r));
-      if (!values.name || !roles.length || bad) {
-        console.error(bad ? `unknown role ${bad}` : USAGE);
-        return 2;
-      }
-      const { key, secret } = await keys.create(undefined, values.name, roles, actor);
-      console.error(`created API key ${key.name} (id ${key.id}, roles ${key.roles}); the secret follows and is not shown again:`);
-      console.log(secret);
-    } else if (verb === 'list') {
-      console.log(JSON.stringify((await keys.list()).map(apiKeyResponse), null, 2));
-    } else {
-      if (!arg) {
-        console.error(USAGE);
-        return 2;
-      }
-      const key = await keys.revoke(undefined, arg, actor);
-      console.error(`revoked API key ${key.name} (id ${key.id})`);
-    }
-    return 0;
-  } finally {
-    await app.close();
-    await rt.db.dataSource.destroy().catch(() => undefined);
-  }
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError || err instanceof DatabaseMissingError || err instanceof BackupError || (err as { code?: string }).code !== undefined;
-    console.error(`glidekey: ${known ? (err as Error).message : String(err)}`);
-    process.exit(1);
-  },
-);
+const argv = process.argv.slice(2);
+const host = HOST_VERBS.includes(argv[0] ?? '');
+const code = host ? await (await import('./cli/host.js')).runHost(argv) : await (await import('./cli/main.js')).runCli(argv);
+// The host verbs leave database pools and timers behind; the REST verbs let stdout drain first.
+if (host) process.exit(code);
+process.exitCode = code;

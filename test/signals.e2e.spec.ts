@@ -127,7 +127,7 @@ describe('signals', () => {
       expect(await exited).toBe(0);
       expect(answer).toMatch(/^HTTP\/1\.1 401 /);
       const out = svc.output();
-      expect(out).toContain(`SIGTERM: draining: no new connections, finishing requests in flight (at most 10 s)`);
+      expect(out).toContain(`SIGTERM: draining: no new connections, finishing requests in flight (at most 5 s)`);
       expect(out).toContain('"msg":"drained; stopped"');
       // A 4xx refusal is an info line with its code and the client's address.
       const line = out.split('\n').find((l) => l.includes('"route":"/api/v1/sites"'));

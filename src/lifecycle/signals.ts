@@ -1,12 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Server as HttpsServer } from 'node:https';
 import type pino from 'pino';
+import { CLOSE_GRACE_MS } from '../bootstrap.js';
 import { loadConfig } from '../config/config.loader.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { readTlsFiles } from './tls-files.js';
 
-/** How long SIGTERM waits for in-flight requests before it closes what is left. */
-export const DRAIN_SECONDS = 10;
+/** How long SIGTERM waits for in-flight requests before what is left is closed (the service's close grace). */
+export const DRAIN_SECONDS = CLOSE_GRACE_MS / 1000;
 
 /**
  * SIGHUP re-reads the configuration and applies what can change without a restart: the log level
