@@ -344,6 +344,9 @@ describe('glidekey CLI against the real service', () => {
     expect([stale.code, stale.stderr]).toEqual([3, expect.stringContaining('409 STALE_VERSION')]);
     expect((await api.get('/sites/el7_osg35')).json.lifetimeSeconds).toBe(7200);
 
+    const staleFactory = await cli(env, 'factory', 'update', 'self', '-factory-url', svc.url, '-row-version', '999');
+    expect([staleFactory.code, staleFactory.stderr]).toEqual([3, expect.stringContaining('409 STALE_VERSION')]);
+
     // Both registrations forgotten.
     expect((await cli(env, 'factory', 'delete', 'self')).code).toBe(0);
     expect(JSON.parse((await cli(env, 'factory', 'list', '--json')).out)).toEqual([]);

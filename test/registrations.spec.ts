@@ -113,6 +113,13 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
       expect([JSON.stringify(body), res.status, res.json.error.code]).toEqual([JSON.stringify(body), 400, code]);
     }
     expect((await api.get('/factories')).json).toEqual(before);
+    // An admin's change based on a stale read is refused, and changes nothing.
+    const at = before[0].rowVersion as number;
+    const stale = await api.patch('/factories/moving', { url: 'https://factory.example.org', rowVersion: at - 1 });
+    expect([stale.status, stale.json.error.code]).toEqual([409, 'STALE_VERSION']);
+    expect((await api.get('/factories')).json).toEqual(before);
+    const fresh = await api.patch('/factories/moving', { url: t.url, rowVersion: at });
+    expect([fresh.status, fresh.json.rowVersion]).toEqual([200, at + 1]);
     const unknown = await api.patch('/factories/nowhere', { url: 'https://factory.example.org' });
     expect([unknown.status, unknown.json.error.code]).toEqual([404, 'FACTORY_NOT_FOUND']);
     const insecure = await api.post('/factories', { name: 'plain', url: 'http://factory.example.org', apiKey: feApiKey, publicKey: faPublicKey });

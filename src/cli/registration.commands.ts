@@ -61,13 +61,14 @@ const deliveries: Verb = {
 };
 
 const updateFactory: Verb = {
-  usage: '<name> [-factory-url <url>] [-public-key <base64>] [-factory-key-file <file>]',
+  usage: '<name> [-factory-url <url>] [-public-key <base64>] [-factory-key-file <file>] [-row-version <n>]',
   summary: "change a factory's URL, pinned public key or the API key it gave us",
   details: 'Pending deliveries go at once with the new values. The API key is read from a 0600 file, never from the command line, and never shown.',
   options: {
     'factory-url': { type: 'string', help: "<url>  the factory's new glidekey base URL" },
     'public-key': { type: 'string', help: "<base64>  its new X25519 key (GET /factory/identity), pinned" },
     'factory-key-file': { type: 'string', help: '<file>  0600 file with the new API key the factory admin made for us' },
+    'row-version': { type: 'string', help: '<n>  the rowVersion last read (factory list --json): refuse if it moved' },
   },
   async run(ctx) {
     const name = oneArg(ctx, 'factory name');
@@ -76,6 +77,8 @@ const updateFactory: Verb = {
     if (str(ctx.opts, 'public-key') !== undefined) body.publicKey = str(ctx.opts, 'public-key');
     if (str(ctx.opts, 'factory-key-file') !== undefined) body.apiKey = readApiKeyFile(str(ctx.opts, 'factory-key-file')!, 'factory API key');
     if (!Object.keys(body).length) throw usageError('give -factory-url, -public-key or -factory-key-file');
+    const rowVersion = intOption(ctx.opts, 'row-version', 1);
+    if (rowVersion !== undefined) body.rowVersion = rowVersion;
     return printResult(ctx, (await ctx.api().call('PATCH', `/factories/${enc(name)}`, body)).data);
   },
 };

@@ -27,6 +27,7 @@ export const factoryResponse = (f: Factory) => ({
   fingerprint: publicKeyFingerprint(Buffer.from(f.publicKey, 'base64')),
   createdAt: iso(f.createdAt),
   updatedAt: iso(f.updatedAt),
+  rowVersion: f.rowVersion,
   syncedAt: iso(f.syncedAt),
   syncError: f.syncError,
 });
@@ -73,6 +74,7 @@ export class FactoriesService {
         sealedApiKey: this.sealer.seal(Buffer.from(dto.apiKey), factoryApiKeyAd(dto.name)),
         createdAt: now,
         updatedAt: now,
+        rowVersion: 1,
         syncedAt: null,
         syncError: null,
       });
@@ -92,12 +94,15 @@ export class FactoriesService {
     if (dto.url !== undefined) this.requireSecure(dto.url);
     return this.db.tx(async (m) => {
       const f = await this.locked(m, name);
+      if (dto.rowVersion !== undefined && dto.rowVersion !== f.rowVersion) throw new DomainError('STALE_VERSION', `factory ${name} is at rowVersion ${f.rowVersion}`, 'rowVersion');
       const now = this.clock.now();
-      const next = Object.assign(new Factory(), f, { updatedAt: now });
+      const next = Object.assign(new Factory(), f, { updatedAt: now, rowVersion: f.rowVersion + 1 });
       if (dto.url !== undefined) next.url = dto.url.replace(/\/+$/, '');
       if (dto.publicKey !== undefined) next.publicKey = dto.publicKey;
       if (dto.apiKey !== undefined) next.sealedApiKey = this.sealer.seal(Buffer.from(dto.apiKey), factoryApiKeyAd(name));
-      await m.update(Factory, { name }, { url: next.url, publicKey: next.publicKey, sealedApiKey: next.sealedApiKey, updatedAt: now });
+      // Conditional on the version read, as for sites: a second writer never overwrites a change it did not see.
+      const res = await m.update(Factory, { name, rowVersion: f.rowVersion }, { url: next.url, publicKey: next.publicKey, sealedApiKey: next.sealedApiKey, updatedAt: now, rowVersion: next.rowVersion });
+      if (!res.affected) throw new DomainError('STALE_VERSION', `factory ${name} changed concurrently; read it again`, 'rowVersion');
       const before = factoryResponse(f);
       const after = factoryResponse(next);
       const changed = [...(next.url !== f.url ? ['url'] : []), ...(dto.apiKey !== undefined ? ['apiKey'] : []), ...(next.publicKey !== f.publicKey ? ['publicKey'] : [])];

@@ -1,4 +1,4 @@
-import { IsOptional, Matches, MaxLength } from 'class-validator';
+import { IsInt, IsOptional, Matches, MaxLength, Min } from 'class-validator';
 import { IsFactoryUrl, RegisterFactoryDto } from './register-factory.dto.js';
 
 /** PATCH /factories/{name}: any of the URL, the API key it gave us, its pinned public key. */
@@ -13,4 +13,7 @@ export class UpdateFactoryDto implements Partial<Omit<RegisterFactoryDto, 'name'
 
   /** Re-pinning: the factory's new X25519 public key, base64, as its GET /factory/identity shows it. */
   @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'publicKey must be a base64 X25519 public key (32 bytes)' }) publicKey?: string;
+
+  /** The factory's rowVersion as last read; a different current version answers 409 STALE_VERSION. */
+  @IsOptional() @IsInt() @Min(1) rowVersion?: number;
 }
