@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 import { exportJWK, SignJWT } from 'jose';
 import { frontendReadsIdtoken, jtiOf, REUSE_WINDOW_SECONDS } from './support/gwms-frontend.js';
+import { readmeCommand, shell } from './support/readme.js';
 import { client, removeDir, Service, startService, tempDir } from './support/service.js';
 
 /**
@@ -130,7 +131,7 @@ describe('GlideinWMS frontend files kept by glidekey (node dist/main.js)', () =>
     expect(await metric('glidekey_gwms_frontend_file_changes_total{kind="idtoken",change="claimed"}')).toBe(1);
     expect(await metric('glidekey_gwms_frontend_file_changes_total{kind="idtoken",change="refreshed"}')).toBeGreaterThan(0);
     expect(await metric('glidekey_gwms_frontend_file_max_age_seconds{kind="idtoken"}')).toBeLessThanOrEqual(MAX_AGE);
-    expect(svc.output()).toMatch(/took over main\.siteA\.idtoken/);
+    await until('the take-over to be logged', () => (/took over main\.siteA\.idtoken/.test(svc.output()) ? true : undefined));
   }, 60_000);
 
   it('follows a revocation, a group list change and a deletion before the answer, and repairs drift on the next tick', async () => {
@@ -168,7 +169,7 @@ describe('GlideinWMS frontend files kept by glidekey (node dist/main.js)', () =>
       GROUPS.every((g) => existsSync(file(g, 'siteC')) && jtiOf(readFileSync(file(g, 'siteC'), 'utf8')) === replacement && (statSync(file(g, 'siteC')).mode & 0o777) === 0o600) ? true : undefined,
     );
     // Repaired by the next sync: a tick's, or one a renewal elsewhere set off.
-    expect(svc.output()).toMatch(/(tick|change): repaired [^"]*main\.siteC\.idtoken/);
+    await until('the repair to be logged', () => (/(tick|change): repaired [^"]*main\.siteC\.idtoken/.test(svc.output()) ? true : undefined));
     expect(names()).toEqual([...foreign, 'cms.siteC.idtoken', 'main.siteC.idtoken'].sort());
     expect(snapshot(tokensD, foreign)).toEqual(foreignBefore);
     expect(await metric('glidekey_gwms_frontend_file_changes_total{kind="idtoken",change="removed"}')).toBeGreaterThanOrEqual(5);
@@ -198,7 +199,8 @@ describe('GlideinWMS frontend files kept by glidekey (node dist/main.js)', () =>
     // A stored token under the name of the admin's own file: that file is left alone.
     expect((await api().put('/scitokens/mine', { token: await sign(3600, 'mine-1'), trustDomain: 'OSG' })).status).toBe(201);
     expect(readFileSync(file('mine'), 'utf8')).toBe('the admin own token file\n');
-    expect(svc.output()).toMatch(/not writing [^\n]*mine\.scitoken/);
+    // The log line travels through a pipe: it may arrive after the answer.
+    await until('the conflict to be logged', () => (/not writing [^\n]*mine\.scitoken/.test(svc.output()) ? true : undefined));
 
     // Expiry is noticed by the scheduler tick; a deletion before its answer.
     expect((await api().put('/scitokens/short', { token: await sign(3, 'short-1'), trustDomain: 'OSG' })).status).toBe(201);
@@ -209,5 +211,38 @@ describe('GlideinWMS frontend files kept by glidekey (node dist/main.js)', () =>
     expect(readdirSync(sciDir)).toEqual(['mine.scitoken']);
     expect(await metric('glidekey_gwms_frontend_file_changes_total{kind="scitoken",change="removed"}')).toBe(2);
     expect(await metric('glidekey_gwms_frontend_file_conflicts{kind="scitoken"}')).toBe(1);
+  }, 60_000);
+
+  it("runs the README's migration as written: the frontend's passwords.d moves in, and the frontend reads glidekey's tokens", async () => {
+    const fe = tempDir('gwms-frontend-migrate-');
+    const keys = { Nebraska: Buffer.from('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'), UCSD: Buffer.from('s3cret') };
+    mkdirSync(join(fe, 'passwords.d'), { mode: 0o700 });
+    for (const [site, key] of Object.entries(keys)) writeFileSync(join(fe, 'passwords.d', site), key, { mode: 0o600 });
+    // The frontend's own token from 30 minutes ago: it would reuse that until glidekey replaces it.
+    mkdirSync(join(fe, 'tokens.d'), { mode: 0o700 });
+    writeFileSync(join(fe, 'tokens.d', 'main.Nebraska.idtoken'), 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmcm9udGVuZCJ9.c2ln', { mode: 0o600 });
+    const halfHourAgo = Date.now() / 1000 - 1800;
+    utimesSync(join(fe, 'tokens.d', 'main.Nebraska.idtoken'), halfHourAgo, halfHourAgo);
+    const gk = await startService({ env: { GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: join(fe, 'tokens.d'), GLIDEKEY_SCHEDULER_TICK_SECONDS: '600' } });
+    try {
+      const r = await shell(readmeCommand('site import "$FE_HOME/passwords.d"'), { FE_HOME: fe, GLIDEKEY_URL: gk.url, GLIDEKEY_API_KEY_FILE: join(gk.dataDir, 'admin.key') });
+      for (const site of Object.keys(keys)) expect(r.stdout).toMatch(new RegExp(`${site} +created`));
+      expect(existsSync(join(fe, 'passwords.d'))).toBe(false);
+      expect(readdirSync(join(fe, 'passwords.d.before-glidekey')).sort()).toEqual(['Nebraska', 'UCSD']);
+      const gkApi = client(gk.api, gk.adminKey);
+      for (const site of Object.keys(keys)) {
+        const read = frontendReadsIdtoken(fe, 'main', site);
+        expect([site, read.action, read.advertised]).toEqual([site, 'reuse', true]);
+        expect(jtiOf(read.token!)).toBe((await gkApi.get(`/sites/${site}`)).json.currentToken.jti);
+        const verdict = (await gkApi.post('/tokens/verify', { token: read.token })).json;
+        expect([verdict.valid, verdict.site]).toEqual([true, site]);
+      }
+      // The frontend made its passwords.d again, empty: it has nothing to mint with.
+      expect(readdirSync(join(fe, 'passwords.d'))).toEqual([]);
+    } finally {
+      await gk.stop();
+      removeDir(gk.dataDir);
+      removeDir(fe);
+    }
   }, 60_000);
 });
