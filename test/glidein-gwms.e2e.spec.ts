@@ -186,3 +186,28 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     expect(glideinTokens(g.creds)).toEqual([OURS]);
   });
 });
+
+describe('README step 4 snippets', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const step = readme.slice(readme.indexOf('### Step 4:'), readme.indexOf('\n## ', readme.indexOf('### Step 4:')));
+  const xml = [...step.matchAll(/```xml\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
+  const attrsOf = (el: string) => Object.fromEntries([...el.matchAll(/([a-z_]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+
+  it('the <file> element uses only GlideinWMS file attributes, as an executable periodic script', () => {
+    const files = [...xml.matchAll(/<file\s[^>]*\/>/g)].map((m) => attrsOf(m[0]));
+    expect(files).toHaveLength(1);
+    // GlideinWMS's cWParams file_defaults, plus after_entry and after_group (cvWParams, cgWParams)
+    const known = ['absfname', 'relfname', 'const', 'executable', 'wrapper', 'untar', 'period', 'prefix', 'type', 'time', 'after_entry', 'after_group'];
+    expect(Object.keys(files[0]).filter((k) => !known.includes(k))).toEqual([]);
+    expect(files[0]).toMatchObject({ executable: 'True', const: 'True', wrapper: 'False', untar: 'False' });
+    expect(Number(files[0].period)).toBeGreaterThan(0);
+  });
+
+  it('every <attr> it shows is one the script reads from glidein_config', () => {
+    const script = readFileSync(SCRIPT, 'utf8');
+    const read = new Set([...script.matchAll(/gwms_get (GLIDEKEY_[A-Z_]+)/g)].map((m) => m[1]));
+    const names = [...xml.matchAll(/<attr\s[^>]*\/>/g)].map((m) => attrsOf(m[0]).name);
+    expect(names.length).toBeGreaterThan(0);
+    for (const n of names) expect(read).toContain(n);
+  });
+});
