@@ -120,7 +120,8 @@ gwms_error() { # exit code, message: error_gen -error with the category GlideinW
 gwms_setup() { # glidein_config path: sets url, ticket, dir, mode and the GlideinWMS paths, or exits
 	gwms_periodic=${GLIDEIN_PERIODIC_SCRIPT:-}
 	gwms_name=$(basename "$0")
-	gwms_config=$(cd "$(dirname "$1")" && pwd -P)/$(basename "$1") || die 2 "cannot find $1"
+	gwms_config=$(cd "$(dirname "$1")" && pwd -P) || die 2 "cannot enter the directory of $1"
+	gwms_config=$gwms_config/$(basename "$1")
 	gwms_helpers=$(sed -n 's/^ADD_CONFIG_LINE_SOURCE //p' "$gwms_config" | head -n 1)
 	[ -n "$gwms_helpers" ] && [ -r "$gwms_helpers" ] || die 2 "$gwms_config names no readable ADD_CONFIG_LINE_SOURCE"
 	command -v bash >/dev/null 2>&1 || die 2 "bash is not installed (GlideinWMS's glidein_config helpers need it)"
