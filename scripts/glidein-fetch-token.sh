@@ -88,9 +88,9 @@ trap 'exit 129' HUP
 
 # ---- GlideinWMS custom script mode (`script glidein_config [ID]`) ----------------------------------
 # GlideinWMS's glidein_config helpers (add_config_line.source: gconfig_get, gconfig_add) are bash
-# functions, so each one runs in a bash child; only names, paths and times pass through them, never
-# a ticket, a renewal credential or a token. error_gen writes its report in the current directory,
-# so this script never changes directory.
+# functions, so each one runs in a bash child. Their arguments are only names, paths and times
+# (a ticket kept in glidein_config comes back on gconfig_get's stdout, never on a command line).
+# error_gen writes its report in the current directory, so this script never changes directory.
 gwms_helper() { # function, args...
 	glidein_config=$gwms_config bash -c '. "$1" >/dev/null 2>&1 || exit 97; shift; "$@"' glidekey "$gwms_helpers" "$@"
 }
