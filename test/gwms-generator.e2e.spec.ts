@@ -51,7 +51,8 @@ const entry = (name: string, gatekeeper: string | null): Record<string, string |
 
   /** One frontend iteration: the calls in one python3 process, with the given environment. */
   const generate = async (calls: Call[], env: Record<string, string> = {}): Promise<{ results: Result[]; log: string[] }> => {
-    const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', GLIDEKEY_URL: fe.url, GLIDEKEY_API_KEY_FILE: readerKeyFile, GLIDEKEY_CA_BUNDLE: pki.ca };
+    // No __pycache__ in the checkout.
+    const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PYTHONDONTWRITEBYTECODE: '1', GLIDEKEY_URL: fe.url, GLIDEKEY_API_KEY_FILE: readerKeyFile, GLIDEKEY_CA_BUNDLE: pki.ca };
     const { stdout } = await run('python3', [DRIVER, PLUGIN_DIR, JSON.stringify(calls)], { env: { ...base, ...env }, timeout: 60_000 });
     return JSON.parse(stdout);
   };
