@@ -45,6 +45,7 @@ const ROUTES: Route[] = [
   { method: 'PUT', path: '/api/v1/scitoken-issuers/iss1', pattern: '/api/v1/scitoken-issuers/:id', roles: ['frontend-admin'], body: { issuer: 'https://issuer.example.org', jwks: { keys: [] } } },
   { method: 'GET', path: '/api/v1/scitoken-issuers', pattern: '/api/v1/scitoken-issuers', roles: ['frontend-admin', 'auditor'] },
   { method: 'GET', path: '/api/v1/frontend/identity', pattern: '/api/v1/frontend/identity', roles: 'public' },
+  { method: 'POST', path: '/api/v1/frontend/identity/rotate', pattern: '/api/v1/frontend/identity/rotate', roles: ['frontend-admin'] },
   { method: 'GET', path: '/api/v1/factory/identity', pattern: '/api/v1/factory/identity', roles: 'public' },
   { method: 'POST', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin'], body: { name: 'm', publicKey: 'A'.repeat(43) + '=' } },
   { method: 'GET', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin', 'auditor'] },
