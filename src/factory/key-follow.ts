@@ -40,7 +40,7 @@ export class FrontendKeyFollow {
     if (pinned) return { frontend: this.presentedBy(pinned, who), follow: null };
     const frontend = env.v === 2 ? await this.db.read((m) => m.findOneBy(RegisteredFrontend, { publicKey: env.keyProof.previous })) : null;
     const retired = await this.db.read((m) => m.findOneBy(RetiredFrontendKey, { publicKey: env.from, ...(frontend ? { frontend: frontend.name } : {}) }));
-    if (retired) throw new DomainError('ENVELOPE_KEY_RETIRED', `the envelope is sealed with a key this factory followed frontend ${retired.frontend} away from`);
+    if (retired) throw new DomainError('ENVELOPE_KEY_RETIRED', 'the envelope is sealed with a key this factory has followed its frontend away from (an identity rotation)');
     if (!frontend || env.v !== 2) throw new DomainError('ENVELOPE_UNKNOWN_SENDER', 'the envelope is sealed by a key no registered frontend holds');
     this.presentedBy(frontend, who);
     const createdAt = await verifyKeyProof(env, Buffer.from(frontend.publicKey, 'base64'), recipientPrivateKey);

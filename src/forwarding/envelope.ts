@@ -134,9 +134,9 @@ export async function verifyKeyProof(env: Extract<Envelope, { v: 2 }>, pinnedPub
   } catch {
     throw bad();
   }
-  const expect = keyProofMessage(Buffer.from(env.from, 'base64'), Buffer.from(env.nonce, 'base64'), 0);
-  const head = expect.length - 8;
-  if (plain.length !== expect.length || !timingSafeEqual(plain.subarray(0, head), expect.subarray(0, head))) throw bad();
+  const expected = keyProofMessage(Buffer.from(env.from, 'base64'), Buffer.from(env.nonce, 'base64'), 0);
+  const head = expected.length - 8;
+  if (plain.length !== expected.length || !timingSafeEqual(plain.subarray(0, head), expected.subarray(0, head))) throw bad();
   const createdAt = Buffer.from(plain).readBigUInt64BE(head);
   if (createdAt > BigInt(MAX_UNIX_SECONDS * 1000)) throw bad();
   return Number(createdAt);
