@@ -96,8 +96,9 @@ export class FrontendsService {
   /**
    * Forgets a frontend: its row; its API key (revoked); its cached credentials (their files go after
    * the commit) and withdrawn tombstones; its glideins' tickets (unused ones stop working) and
-   * renewal credentials. One transaction. Seen envelope ids stay until they age out: they are what
-   * refuses a replay should the same frontend be registered again.
+   * renewal credentials. One transaction. Two guards stay: seen envelope ids (until they age out)
+   * and the keys it was followed away from (retired_frontend_keys): should the same frontend be
+   * registered again, old envelopes are still refused as replays, and old keys cannot be followed back to.
    */
   async remove(who: Principal, name: string): Promise<void> {
     let apiKeyId = '';

@@ -101,7 +101,9 @@ export class FactoriesService {
       if (dto.publicKey !== undefined) next.publicKey = dto.publicKey;
       if (dto.apiKey !== undefined) next.sealedApiKey = this.sealer.seal(Buffer.from(dto.apiKey), factoryApiKeyAd(name));
       // Conditional on the version read, as for sites: a second writer never overwrites a change it did not see.
-      const res = await m.update(Factory, { name, rowVersion: f.rowVersion }, { url: next.url, publicKey: next.publicKey, sealedApiKey: next.sealedApiKey, updatedAt: now, rowVersion: next.rowVersion });
+      // Another URL or key may be another glidekey, which has not seen our current identity yet: key proofs go to it again during a transition.
+      if (next.url !== f.url || next.publicKey !== f.publicKey) next.acceptedIdentityKey = null;
+      const res = await m.update(Factory, { name, rowVersion: f.rowVersion }, { url: next.url, publicKey: next.publicKey, sealedApiKey: next.sealedApiKey, updatedAt: now, rowVersion: next.rowVersion, acceptedIdentityKey: next.acceptedIdentityKey });
       if (!res.affected) throw new DomainError('STALE_VERSION', `factory ${name} changed concurrently; read it again`, 'rowVersion');
       const before = factoryResponse(f);
       const after = factoryResponse(next);
