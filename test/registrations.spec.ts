@@ -63,6 +63,11 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     expect(await drain()).toMatchObject({ delivered: 1, failed: 0 });
     expect((await api.get('/factory/cache?entry=E1')).json).toEqual(expect.arrayContaining([expect.objectContaining({ frontend: fe.name, type: 'idtoken', state: 'valid' })]));
     expect(existsSync(fileOf('E1', 'idtoken'))).toBe(true);
+    // The identity it accepted is recorded, and forgotten when the URL changes (it may be another glidekey).
+    const accepted = async () => (await t.db.dataSource.query(`SELECT accepted_identity_key AS k FROM factories WHERE name = 'moving'`))[0].k;
+    expect(await accepted()).toBe(fe.publicKey);
+    expect((await api.patch('/factories/moving', { url: `http://localhost:${new URL(t.url).port}` })).status).toBe(200);
+    expect(await accepted()).toBeNull();
 
     const audit = (await api.get('/audit?action=factory.update&limit=10')).json.entries;
     const details = audit.map((e: { detail: Record<string, unknown> }) => e.detail);
@@ -225,6 +230,7 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     const [credentials, withdrawn, tickets, renewals] = await of(fe.name);
     expect([credentials, withdrawn, tickets, renewals].every((n) => n > 0)).toBe(true);
     const keepBefore = await of('keep-fe');
+    await t.db.dataSource.query(`INSERT INTO retired_frontend_keys (frontend, public_key, successor_key, retired_at) VALUES ('${fe.name}', '${Buffer.alloc(32, 5).toString('base64')}', '${fe.publicKey}', 1)`);
     const envelopes = await count(`SELECT COUNT(*) AS n FROM seen_envelopes`);
     expect(existsSync(fileOf('E1', 'idtoken'))).toBe(true);
 
@@ -233,6 +239,7 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     expect(existsSync(fileOf('E1', 'idtoken'))).toBe(false);
     expect(await of('keep-fe')).toEqual(keepBefore);
     expect(await count(`SELECT COUNT(*) AS n FROM seen_envelopes`)).toBe(envelopes);
+    expect(await count(`SELECT COUNT(*) AS n FROM retired_frontend_keys WHERE frontend = '${fe.name}'`)).toBe(1);
     expect((await fetchCredentials(t, unused)).json.error.code).toBe('TICKET_INVALID');
     expect((await renew(t, renewal)).json.error.code).toBe('RENEWAL_INVALID');
     expect((await client(t.api, feApiKey).get('/factory/entries')).status).toBe(401);
