@@ -8,6 +8,12 @@ import { hasCredentialForm } from './secret-shape.js';
  */
 export const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/**
+ * A GlideinWMS frontend group name (frontend.xml `<group name=...>`; GlideinWMS allows letters,
+ * digits and `._-`). It becomes part of file names: `<group>.<site>.idtoken`, `credential_<frontend>.<group>_<entry>`.
+ */
+export const GWMS_GROUP = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 /** A path parameter that holds a credential: refused without echoing any of it. */
 export const credentialInPath = (field: string, code: ErrorCode = 'VALIDATION_FAILED') =>
   new DomainError(code, `${field} is shaped like a credential (an API key, ticket or token), not a name; nothing of it is kept`, field);

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CommandLineError, splitCommandLine } from '../common/command-line.js';
+import { GWMS_GROUP } from '../common/names.js';
 
 const boolish = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
@@ -165,6 +166,20 @@ export const configSchema = z
       })
       .strict()
       .default({ expiringFraction: 0.2, sourceDirs: [] }),
+    gwms: z
+      .object({
+        frontend: z
+          .object({
+            /** The frontend groups (frontend.xml <group name=...>) glidekey's credentials serve: a factory names its cache files `<frontend>.<group>`. */
+            groups: csv(z.string().regex(GWMS_GROUP, 'must be GlideinWMS group names (letters, digits, ".", "_", "-")'))
+              .pipe(z.array(z.string()).min(1, 'must name at least one group'))
+              .default(['main']),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
     metrics: z
       .object({

@@ -201,12 +201,16 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     if (chunk[0].kind === 'withdrawal') {
       return { v: 2, ...header, withdrawals: chunk.map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason as WithdrawalReason })) };
     }
+    const groups = this.settings.config.gwms.frontend.groups;
+    // `main` alone is what an envelope without groups means: left out, the body is what older factories take.
+    const served = groups.length === 1 && groups[0] === 'main' ? {} : { groups: [...groups] };
     const credentials: EnvelopeCredential[] = chunk.map((d) => ({
       entry: d.entry,
       type: d.type,
       version: d.version,
       expiresAt: Math.floor(d.expiresAt / 1000),
       value: Buffer.from(this.sealer.open(d.sealedValue!, deliveryAd(d.id))).toString('utf8'),
+      ...served,
     }));
     return { v: 1, ...header, credentials };
   }
