@@ -44,6 +44,7 @@ const ROUTES: Route[] = [
   { method: 'DELETE', path: '/api/v1/scitokens/vo', pattern: '/api/v1/scitokens/:name', roles: ['frontend-admin'] },
   { method: 'PUT', path: '/api/v1/scitoken-issuers/iss1', pattern: '/api/v1/scitoken-issuers/:id', roles: ['frontend-admin'], body: { issuer: 'https://issuer.example.org', jwks: { keys: [] } } },
   { method: 'GET', path: '/api/v1/scitoken-issuers', pattern: '/api/v1/scitoken-issuers', roles: ['frontend-admin', 'auditor'] },
+  { method: 'POST', path: '/api/v1/gwms/credentials/scitoken', pattern: '/api/v1/gwms/credentials/scitoken', roles: ['credential-reader'], body: { group: 'main', entry: { name: 'e1', gatekeeper: 'ce.example.org' }, trustDomain: 'OSG' } },
   { method: 'GET', path: '/api/v1/frontend/identity', pattern: '/api/v1/frontend/identity', roles: 'public' },
   { method: 'GET', path: '/api/v1/factory/identity', pattern: '/api/v1/factory/identity', roles: 'public' },
   { method: 'POST', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin'], body: { name: 'm', publicKey: 'A'.repeat(43) + '=' } },
@@ -178,6 +179,14 @@ describe('authorization matrix', () => {
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe('ROLE_NOT_GRANTABLE');
     expect((await fa.post('/apikeys/only-factory-admin/revoke')).json.error.code).toBe('ROLE_NOT_GRANTABLE');
+  });
+
+  it('lets frontend-admin grant credential-reader, and credential-reader grant nothing', async () => {
+    const made = await client(t.api, keyOf['frontend-admin']).post('/apikeys', { name: 'gwms-generator', roles: ['credential-reader'] });
+    expect([made.status, made.json.roles]).toEqual([201, ['credential-reader']]);
+    const res = await client(t.api, made.json.apiKey).post('/apikeys', { name: 'from-reader', roles: ['credential-reader'] });
+    expect([res.status, res.json.error.code]).toEqual([403, 'FORBIDDEN']);
+    expect((await client(t.api, keyOf['factory-admin']).post('/apikeys', { name: 'fa-reader', roles: ['credential-reader'] })).json.error.code).toBe('ROLE_NOT_GRANTABLE');
   });
 
   it('never lists a secret', async () => {

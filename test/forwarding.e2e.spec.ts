@@ -2,6 +2,7 @@ import { exportJWK, SignJWT } from 'jose';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { until } from './support/pair.js';
 import { client, freePort, removeDir, Service, startService, tempDir } from './support/service.js';
 
 /**
@@ -38,22 +39,6 @@ interface CacheRow {
 
 /** A JWT anywhere in a text: header and payload are base64url JSON objects (`eyJ...`). */
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/;
-
-/** Polls `probe` until it returns something other than undefined, or fails with `what` and the last value at the deadline. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('forwarding between a frontend process and a factory process', () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -17,7 +17,9 @@ const scitokensCreate = (() => {
     execFileSync('scitokens-create', ['--help'], { stdio: 'ignore' });
     return true;
   } catch (err) {
-    return (err as { status?: number }).status !== undefined; // it ran (--help exits non-zero on some versions)
+    // Not found is ENOENT (its status is null, not undefined); one that ran has a numeric exit status
+    // (--help exits non-zero on some versions).
+    return typeof (err as { status?: unknown }).status === 'number';
   }
 })();
 

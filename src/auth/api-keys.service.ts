@@ -39,10 +39,10 @@ export class ApiKeysService {
     private readonly settings: Settings,
   ) {}
 
-  /** The roles this service can honour: admin roles of enabled service roles, plus frontend and auditor. */
+  /** The roles this service can honour: those of its enabled service roles, plus auditor. */
   enabledRoles(): ApiRole[] {
     return API_ROLES.filter((r) => {
-      if (r === 'frontend-admin') return this.settings.hasRole('frontend');
+      if (r === 'frontend-admin' || r === 'credential-reader') return this.settings.hasRole('frontend');
       if (r === 'factory-admin' || r === 'frontend') return this.settings.hasRole('factory');
       return true;
     });

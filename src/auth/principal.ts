@@ -1,4 +1,8 @@
-export const API_ROLES = ['frontend-admin', 'factory-admin', 'frontend', 'auditor'] as const;
+/**
+ * `credential-reader` is what a GlideinWMS frontend's credential generator holds: it may read the
+ * SciToken meant for one entry (POST /gwms/credentials/scitoken) and nothing else.
+ */
+export const API_ROLES = ['frontend-admin', 'factory-admin', 'frontend', 'auditor', 'credential-reader'] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 
 /** An authenticated caller. */
@@ -12,12 +16,13 @@ export interface Principal {
 /** How a caller appears in the audit log; never a secret. */
 export const actorName = (p: Principal | undefined): string => (p ? `api-key:${p.name}` : 'system');
 
-/** The roles an admin may hand out: its own, and read-only auditing. Nobody can escalate. */
+/** The roles an admin may hand out: its own, read-only auditing, and its service's narrow roles. Nobody can escalate. */
 export const GRANTABLE: Record<ApiRole, ApiRole[]> = {
-  'frontend-admin': ['frontend-admin', 'auditor'],
+  'frontend-admin': ['frontend-admin', 'auditor', 'credential-reader'],
   'factory-admin': ['factory-admin', 'frontend', 'auditor'],
   frontend: [],
   auditor: [],
+  'credential-reader': [],
 };
 
 /** The admin role of each service role: the roles of the first-start admin key. */

@@ -8,6 +8,7 @@ import { Db } from '../database/db.js';
 import { Ticket } from '../tickets/ticket.entity.js';
 import { TicketsMetrics } from '../tickets/tickets.metrics.js';
 import { FailureLimiter } from './failure-limiter.js';
+import { RefusalReporter } from './refusal-reporter.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials } from './glidein-answer.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 import { RenewalService } from './renewal.service.js';
@@ -44,7 +45,6 @@ const STALE_AUDIT_EVERY_MS = 10 * 60_000;
 /** What a glidein is told to wait before retrying a stale cache. */
 const STALE_RETRY_SECONDS = 60;
 /** Refused tickets are logged at most once per this, as a count. */
-const WARN_EVERY_MS = 60_000;
 
 /**
  * The glidein's bootstrap fetch: a valid ticket buys its entry's current credentials, once.
@@ -52,9 +52,7 @@ const WARN_EVERY_MS = 60_000;
  */
 @Injectable()
 export class GlideinService {
-  private readonly log = new Logger('glidein');
-  private refusedSinceWarn = 0;
-  private lastWarn = -Infinity;
+  private readonly refusals: RefusalReporter;
 
   constructor(
     private readonly db: Db,
@@ -65,17 +63,21 @@ export class GlideinService {
     private readonly clock: Clock,
     private readonly limiter: FailureLimiter,
     private readonly metrics: TicketsMetrics,
-  ) {}
+  ) {
+    this.refusals = new RefusalReporter(clock, limiter, new Logger('glidein'), {
+      what: 'glidein credential fetch(es) with a bad ticket',
+      invalid: () => new DomainError('TICKET_INVALID', TICKET_REFUSED),
+      limitedMessage: 'too many failed ticket attempts from this address; retry later',
+      count: (reason) => metrics.refuse(reason),
+    });
+  }
 
   /**
    * Asked before anything else is done for a fetch (LimitedAddressHook): the refusal for an address
    * over the failure limit and out of its lookup allowance (see FailureLimiter), counted and logged.
    */
   refusalBeforeLookup(address: string): RetryLaterError | undefined {
-    const wait = this.limiter.admit(address);
-    if (!wait) return undefined;
-    this.report(address, true);
-    return limitedError(wait);
+    return this.refusals.beforeLookup(address);
   }
 
   async fetch(bearer: string, address: string): Promise<GlideinCredentials> {
@@ -197,22 +199,6 @@ export class GlideinService {
    * anyone who can reach the port): counted in metrics and summarised in the log once a minute.
    */
   private refuse(address: string): never {
-    const wait = this.limiter.fail(address);
-    this.report(address, wait > 0);
-    if (wait) throw limitedError(wait);
-    throw new DomainError('TICKET_INVALID', TICKET_REFUSED);
-  }
-
-  private report(address: string, limited: boolean): void {
-    this.metrics.refuse(limited ? 'rate_limited' : 'invalid');
-    this.refusedSinceWarn++;
-    const now = this.clock.now();
-    if (now - this.lastWarn >= WARN_EVERY_MS || now < this.lastWarn) {
-      this.log.warn(`refused ${this.refusedSinceWarn} glidein credential fetch(es) with a bad ticket since the last report (latest from ${address}${limited ? ', now rate-limited' : ''})`);
-      this.refusedSinceWarn = 0;
-      this.lastWarn = now;
-    }
+    return this.refusals.refuse(address);
   }
 }
-
-const limitedError = (wait: number) => new RetryLaterError('RATE_LIMITED', 'too many failed ticket attempts from this address; retry later', wait);

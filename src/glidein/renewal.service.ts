@@ -9,6 +9,7 @@ import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { Db } from '../database/db.js';
 import { FailureLimiter } from './failure-limiter.js';
+import { RefusalReporter } from './refusal-reporter.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials } from './glidein-answer.js';
 import { GlideinRenewal } from './renewal.entity.js';
 import { RenewalMetrics, RenewalResult } from './renewal.metrics.js';
@@ -20,7 +21,6 @@ const NO_SUCH_ID = 'not-a-renewal-id';
 /** What a glidein is told to wait before retrying a stale cache. */
 const STALE_RETRY_SECONDS = 60;
 /** Refusals are logged at most once per this, as a count. */
-const WARN_EVERY_MS = 60_000;
 
 /** A bootstrap's renewal credential, made before its ticket is spent and stored in the same transaction. */
 export interface PreparedRenewal {
@@ -58,8 +58,7 @@ const ms = (v: string | number | null) => (v === null ? null : Number(v));
 @Injectable()
 export class RenewalService {
   private readonly log = new Logger('renewal');
-  private refusedSinceWarn = 0;
-  private lastWarn = -Infinity;
+  private readonly refusals: RefusalReporter;
 
   constructor(
     private readonly db: Db,
@@ -70,7 +69,14 @@ export class RenewalService {
     private readonly random: Random,
     private readonly limiter: FailureLimiter,
     private readonly metrics: RenewalMetrics,
-  ) {}
+  ) {
+    this.refusals = new RefusalReporter(clock, limiter, this.log, {
+      what: 'glidein renewal(s) with a bad renewal credential',
+      invalid: () => new DomainError('RENEWAL_INVALID', RENEWAL_REFUSED),
+      limitedMessage: 'too many failed ticket or renewal attempts from this address; retry later',
+      count: (reason) => metrics.count(reason),
+    });
+  }
 
   /** How long a glidein of this entry may renew: the entry's own bound, else tickets.maxPilotLifeSeconds. */
   pilotLifeMs(entryMax: number | null): number {
@@ -114,10 +120,7 @@ export class RenewalService {
 
   /** Asked by LimitedAddressHook before anything else: the refusal for an address over the failure limit, counted. */
   refusalBeforeLookup(address: string): RetryLaterError | undefined {
-    const wait = this.limiter.admit(address);
-    if (!wait) return undefined;
-    this.report(address, true);
-    return limitedError(wait);
+    return this.refusals.beforeLookup(address);
   }
 
   async renew(bearer: string, address: string): Promise<GlideinCredentials> {
@@ -215,23 +218,8 @@ export class RenewalService {
 
   /** The one refusal for every bad credential: counted towards the address's failure limit, not audited. */
   private refuse(address: string): never {
-    const wait = this.limiter.fail(address);
-    this.report(address, wait > 0);
-    if (wait) throw limitedError(wait);
-    throw new DomainError('RENEWAL_INVALID', RENEWAL_REFUSED);
-  }
-
-  private report(address: string, limited: boolean): void {
-    this.metrics.count(limited ? 'rate_limited' : 'invalid');
-    this.refusedSinceWarn++;
-    const now = this.clock.now();
-    if (now - this.lastWarn >= WARN_EVERY_MS || now < this.lastWarn) {
-      this.log.warn(`refused ${this.refusedSinceWarn} glidein renewal(s) with a bad renewal credential since the last report (latest from ${address}${limited ? ', now rate-limited' : ''})`);
-      this.refusedSinceWarn = 0;
-      this.lastWarn = now;
-    }
+    return this.refusals.refuse(address);
   }
 }
 
 const withdrawn = (why: string) => new DomainError('CREDENTIAL_WITHDRAWN', `${why}: renewal is refused; the glidein keeps what it has until it expires`);
-const limitedError = (wait: number) => new RetryLaterError('RATE_LIMITED', 'too many failed ticket or renewal attempts from this address; retry later', wait);

@@ -6,7 +6,7 @@ export class CreateApiKeyDto {
 
   @IsArray({ context: { code: 'INVALID_ROLE' } })
   @ArrayMinSize(1, { context: { code: 'INVALID_ROLE' } })
-  @ArrayMaxSize(4, { context: { code: 'INVALID_ROLE' } })
+  @ArrayMaxSize(API_ROLES.length, { context: { code: 'INVALID_ROLE' } })
   @IsIn(API_ROLES, { each: true, context: { code: 'INVALID_ROLE' } })
   roles!: ApiRole[];
 }
