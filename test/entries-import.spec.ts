@@ -194,5 +194,9 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
     const td = await api.put('/factory/entries/E2', { ...base, gatekeeper: 'ce.example.org', trustDomain: 'collector.example.org:9618' });
     expect([td.status, td.json.error.field]).toEqual([400, 'trustDomain']);
     expect(td.json.error.message).toContain("not HTCondor's TRUST_DOMAIN");
+    // The same label on a frontend's SciToken, the same explanation.
+    const sci = await api.put('/scitokens/vo', { token: 'a.b.c', trustDomain: 'collector.example.org:9618' });
+    expect([sci.status, sci.json.error.field]).toEqual([400, 'trustDomain']);
+    expect(sci.json.error.message).toContain("GlideinWMS's trust_domain: a matching label such as OSG");
   });
 });

@@ -1,5 +1,5 @@
 import { IsBoolean, IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
-import { PLAIN_NAME } from '../../common/names.js';
+import { GWMS_TRUST_DOMAIN, GWMS_TRUST_DOMAIN_MESSAGE, PLAIN_NAME } from '../../common/names.js';
 import { CONDOR_VERSION } from '../../forwarding/matching.js';
 
 const HOST = '[A-Za-z0-9][A-Za-z0-9.-]{0,252}';
@@ -16,12 +16,6 @@ export const GATEKEEPER_MESSAGE =
   'gatekeeper must be written as GlideinWMS writes it in glideinWMS.xml: host or host:port, the HTCondor-CE pair "schedd-host collector-host:port" ' +
   '(one space, the second with its port, e.g. "ce1.unl.edu ce1.unl.edu:9619"), https://host[:port][/path], host[:port]/path (CREAM, GT2) or user@host (batch); ' +
   'no other spaces, quotes or schemes';
-/** GlideinWMS's trust_domain: a label the frontend matches its credentials by, not HTCondor's TRUST_DOMAIN. */
-export const TRUST_DOMAIN_LABEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const TRUST_DOMAIN_MESSAGE =
-  "trustDomain is GlideinWMS's trust_domain: a matching label such as OSG or grid (the frontend sends this entry the credentials of the same label), " +
-  "not HTCondor's TRUST_DOMAIN (the collector's host name); 1-64 letters, digits, '_', '.' or '-'";
-
 export class PutEntryDto {
   /** The Glidein_Site this entry serves. */
   @Matches(PLAIN_NAME) site!: string;
@@ -36,7 +30,7 @@ export class PutEntryDto {
   gatekeeper!: string;
 
   /** GlideinWMS's trust_domain label (OSG, grid, CMS ...), matched against the frontend's credentials; not HTCondor's TRUST_DOMAIN. */
-  @Matches(TRUST_DOMAIN_LABEL, { message: TRUST_DOMAIN_MESSAGE }) trustDomain!: string;
+  @Matches(GWMS_TRUST_DOMAIN, { message: GWMS_TRUST_DOMAIN_MESSAGE }) trustDomain!: string;
 
   /** e.g. scitoken, grid_proxy+project_id, grid_proxy,scitoken */
   @MaxLength(128) @Matches(/^[a-z0-9_]+([+,][a-z0-9_]+)*$/i, { message: "authMethod must be credential kinds joined by '+' or ','" }) authMethod!: string;
