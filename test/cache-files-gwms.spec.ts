@@ -85,6 +85,7 @@ describe('factory cache files in GlideinWMS names: local user, one file per fron
     expect(existsSync(gwmsPath(cacheDir, 'frontend', 'main', 'CE_1'))).toBe(false);
     expect(readFileSync(gwmsPath(cacheDir, 'frontend', 'cms', 'CE_1'), 'utf8')).toBe(v2);
     expect(readFileSync(gwmsPath(cacheDir, 'frontend', 'gpu', 'CE_1'), 'utf8')).toBe(v2);
+    expect((await client(t.api, t.adminKey).get('/factory/cache?entry=CE_1')).json).toEqual([expect.objectContaining({ frontend: FE, type: 'idtoken', groups: ['cms', 'gpu'] }), expect.objectContaining({ type: 'scitoken', state: 'missing' })]);
     // No groups in the envelope (an older frontend, or `main` alone): `main`.
     const v3 = await deliver('CE_1');
     const v4 = await deliver('CE_2', undefined, 'scitoken');
