@@ -2,10 +2,10 @@
 # glidein-fetch-token.sh: a glidein's bootstrap fetch of its site's IDTOKEN from glidekey, and its
 # renewals while it runs.
 #
-#   GLIDEKEY_URL=https://factory.example.org:8443 GLIDEKEY_TICKET=gkt_... \
-#     eval "$(scripts/glidein-fetch-token.sh "$GLIDEIN_WORK_DIR/tokens.d")"
-#   GLIDEKEY_URL=https://factory.example.org:8443 \
-#     eval "$(scripts/glidein-fetch-token.sh --renew "$GLIDEIN_WORK_DIR/tokens.d")"
+#   export GLIDEKEY_URL=https://factory.example.org:8443   # GLIDEKEY_TICKET from the job's environment
+#   out=$(scripts/glidein-fetch-token.sh "$GLIDEIN_WORK_DIR/tokens.d") || exit; eval "$out"
+#   out=$(scripts/glidein-fetch-token.sh --renew "$GLIDEIN_WORK_DIR/tokens.d") && eval "$out"
+# (`VAR=... eval "$(script)"` would give VAR to eval, not to the script, and eval "" hides a failure.)
 #
 # POSIX sh and curl only (a worker node has no Node, maybe no jq). The single-use ticket is read
 # from the environment, the renewal credential from <DIR>/glidekey.renewal, and either is handed to
@@ -34,6 +34,19 @@
 # so wrap it with >/dev/null). A renewal that could not be written (exit 8) or whose answer was
 # lost may be retried with the same file within tickets.renewalGraceSeconds (60 s).
 #
+# As a GlideinWMS custom script (a frontend.xml or glideinWMS.xml <file executable="True"
+# period="..."/>), GlideinWMS runs it as `glidein-fetch-token.sh glidein_config <id>`: it reads
+# GLIDEKEY_URL, GLIDEKEY_CA_BUNDLE, GLIDEKEY_ALLOW_HTTP (and GLIDEKEY_RETRIES, GLIDEKEY_MAX_WAIT) from
+# glidein_config with GlideinWMS's gconfig_get (no GLIDEKEY_URL there: glidekey is off for this
+# glidein, nothing is changed), the ticket from GLIDEKEY_TICKET in the environment or else in
+# glidein_config, keeps its renewal credential in <workspace>/glidekey/, writes the token as
+# credential_glidekey_<site>.idtoken (0600) into the start dir and the credentials dir where
+# setup_x509.sh keeps the glidein token (removing any other credential_*.idtoken there, so there is
+# exactly one), publishes GLIDEIN_CONDOR_TOKEN, GLIDEIN_CONDOR_TOKEN_ORIG, GLIDEKEY_TOKEN_EXPIRES_AT,
+# GLIDEKEY_RENEW_AT (Unix time) and GLIDEKEY_RENEWAL_EXPIRES_AT with gconfig_add, reports with
+# error_gen -ok, or -error and a non-zero exit, and prints nothing on stdout. Periodic runs
+# (GLIDEIN_PERIODIC_SCRIPT set) renew once GLIDEKEY_RENEW_AT has passed and only then.
+#
 # Environment:
 #   GLIDEKEY_URL         the service's base URL (https://host:port); required
 #   GLIDEKEY_TICKET      the ticket (gkt_...); required for the bootstrap, unused by --renew
@@ -57,12 +70,14 @@ die() {
 	code=$1
 	shift
 	say "$*"
+	[ -n "$gwms" ] && gwms_error "$code" "$*"
 	exit "$code"
 }
 
-body='' headers='' errors='' tmp_id='' tmp_sci='' tmp_ren=''
+body='' headers='' errors='' tmp_id='' tmp_sci='' tmp_ren='' tmp_gw=''
+gwms='' gwms_error_gen='' gwms_reported='' gwms_category='' gwms_periodic=''
 cleanup() {
-	for f in "$body" "$headers" "$errors" "$tmp_id" "$tmp_sci" "$tmp_ren"; do
+	for f in "$body" "$headers" "$errors" "$tmp_id" "$tmp_sci" "$tmp_ren" "$tmp_gw"; do
 		[ -n "$f" ] && rm -f "$f"
 	done
 }
@@ -71,21 +86,162 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-usage="usage: GLIDEKEY_URL=https://... GLIDEKEY_TICKET=... $0 DIR, or GLIDEKEY_URL=https://... $0 --renew DIR"
+# ---- GlideinWMS custom script mode (`script glidein_config [ID]`) ----------------------------------
+# GlideinWMS's glidein_config helpers (add_config_line.source: gconfig_get, gconfig_add) are bash
+# functions, so each one runs in a bash child. Their arguments are only names, paths and times
+# (a ticket kept in glidein_config comes back on gconfig_get's stdout, never on a command line).
+# error_gen writes its report in the current directory, so this script never changes directory.
+gwms_helper() { # function, args...
+	glidein_config=$gwms_config bash -c '. "$1" >/dev/null 2>&1 || exit 97; shift; "$@"' glidekey "$gwms_helpers" "$@"
+}
+gwms_get() { gwms_helper gconfig_get "$1" "$gwms_config"; }
+gwms_add_quiet() { # name value; periodic scripts can overlap: the locking variant where GlideinWMS has one
+	fn=gconfig_add
+	[ -n "$gwms_periodic" ] && fn=gconfig_add_safe
+	glidein_config=$gwms_config bash -c '. "$1" >/dev/null 2>&1 || exit 97; f=$2; declare -F "$f" >/dev/null || f=gconfig_add; shift 2; "$f" "$@"' \
+		glidekey "$gwms_helpers" "$fn" "$@" >&2
+}
+gwms_add() { gwms_add_quiet "$@" || die 8 "cannot add $1 to $gwms_config"; }
+
+gwms_error() { # exit code, message: error_gen -error with the category GlideinWMS reports it under
+	[ -z "$gwms_reported" ] || return 0
+	gwms_reported=1
+	case $1 in
+	2) category=${gwms_category:-VO_Config} ;;
+	3 | 9 | 10) category=VO_Proxy ;;
+	4 | 5 | 6 | 7) category=Network ;;
+	*) category=WN_Resource ;;
+	esac
+	# Renewals that ended stay ended: later periodic runs say so without asking the service again.
+	case $1 in 3 | 9 | 10) [ -n "$gwms_periodic" ] && gwms_add_quiet GLIDEKEY_RENEWALS_ENDED "$1" ;; esac
+	[ -z "$gwms_error_gen" ] || "$gwms_error_gen" -error "$gwms_name" "$category" "glidekey: $2" glidekey_exit "$1" >&2
+}
+
+gwms_setup() { # glidein_config path: sets url, ticket, dir, mode and the GlideinWMS paths, or exits
+	gwms_periodic=${GLIDEIN_PERIODIC_SCRIPT:-}
+	gwms_name=$(basename "$0")
+	gwms_config=$(cd "$(dirname "$1")" && pwd -P) || die 2 "cannot enter the directory of $1"
+	gwms_config=$gwms_config/$(basename "$1")
+	gwms_helpers=$(sed -n 's/^ADD_CONFIG_LINE_SOURCE //p' "$gwms_config" | head -n 1)
+	[ -n "$gwms_helpers" ] && [ -r "$gwms_helpers" ] || die 2 "$gwms_config names no readable ADD_CONFIG_LINE_SOURCE"
+	command -v bash >/dev/null 2>&1 || die 2 "bash is not installed (GlideinWMS's glidein_config helpers need it)"
+	gwms_helper true || die 2 "cannot load $gwms_helpers"
+	gwms_error_gen=$(gwms_get ERROR_GEN_PATH)
+	[ -n "$gwms_error_gen" ] && [ -x "$gwms_error_gen" ] || {
+		gwms_error_gen=''
+		die 2 "$gwms_config names no executable ERROR_GEN_PATH"
+	}
+	command -v curl >/dev/null 2>&1 || {
+		gwms_category=WN_Resource
+		die 2 "curl is not installed"
+	}
+	url=$(gwms_get GLIDEKEY_URL)
+	if [ -z "$url" ]; then
+		say "GLIDEKEY_URL is not in $gwms_config: glidekey is off for this glidein, nothing changed"
+		"$gwms_error_gen" -ok "$gwms_name" glidekey off >&2
+		exit 0
+	fi
+	GLIDEKEY_CA_BUNDLE=$(gwms_get GLIDEKEY_CA_BUNDLE)
+	GLIDEKEY_ALLOW_HTTP=$(gwms_get GLIDEKEY_ALLOW_HTTP)
+	[ -n "$ticket" ] || ticket=$(gwms_get GLIDEKEY_TICKET)
+	[ -n "$retries" ] || retries=$(gwms_get GLIDEKEY_RETRIES)
+	[ -n "${GLIDEKEY_MAX_WAIT:-}" ] || max_wait=$(gwms_get GLIDEKEY_MAX_WAIT)
+	[ -n "$max_wait" ] || max_wait=60
+	# startd_cron kills a periodic run still going at the next period, and a renewal whose answer is
+	# lost is taken again only within 60 s: a periodic run tries briefly, the next period retries.
+	[ -n "$retries" ] || [ -z "$gwms_periodic" ] || retries=2
+	gwms_start=$(gwms_get GLIDEIN_START_DIR_ORIG)
+	[ -n "$gwms_start" ] && [ -d "$gwms_start" ] || die 2 "GLIDEIN_START_DIR_ORIG in $gwms_config is not a directory"
+	workspace=$(gwms_get GLIDEIN_WORKSPACE_ORIG)
+	[ -n "$workspace" ] || workspace=$(dirname "$gwms_config")
+	# setup_x509.sh keeps the glidein's token in <workspace>/cred.d/idtokens (HTCondor's
+	# SEC_TOKEN_DIRECTORY there) and names it in GLIDEIN_CONDOR_TOKEN.
+	gwms_token=$(gwms_get GLIDEIN_CONDOR_TOKEN)
+	if [ -n "$gwms_token" ]; then gwms_creds=$(dirname "$gwms_token"); else gwms_creds=$workspace/cred.d/idtokens; fi
+	dir=$workspace/glidekey
+	if [ -n "$gwms_periodic" ]; then
+		ended=$(gwms_get GLIDEKEY_RENEWALS_ENDED)
+		case $ended in
+		'') ;;
+		3 | 9 | 10) die "$ended" "renewals ended in an earlier run (exit $ended); the token stays until it expires" ;;
+		*) die 2 "GLIDEKEY_RENEWALS_ENDED in $gwms_config is not an exit status" ;;
+		esac
+		[ -f "$dir/glidekey.renewal" ] || die 2 "no renewal credential in $dir: the glidein's first run fetched no token"
+		due=$(gwms_get GLIDEKEY_RENEW_AT)
+		case $due in '' | *[!0-9]*) due=0 ;; esac
+		if [ "$(date +%s)" -lt "$due" ]; then
+			"$gwms_error_gen" -ok "$gwms_name" glidekey_renew_at "$due" >&2
+			exit 0
+		fi
+		mode=renew
+	elif [ -z "$ticket" ] && [ -f "$dir/glidekey.renewal" ]; then
+		mode=renew
+	fi
+	[ "$mode" = renew ] || [ -n "$ticket" ] || die 2 "no ticket: GLIDEKEY_TICKET is neither in the glidein's environment nor in $gwms_config"
+}
+
+gwms_install() { # after the core wrote DIR: the token where setup_x509.sh takes it, published
+	name=credential_glidekey_$site.idtoken
+	[ -d "$gwms_creds" ] || mkdir -p "$gwms_creds" 2>/dev/null || die 8 "cannot create $gwms_creds"
+	# The start dir copy is the one setup_x509.sh's periodic run copies into the credentials dir
+	# (GLIDEIN_CONDOR_TOKEN_ORIG); the credentials dir copy is the one HTCondor reads. Each is
+	# replaced by a rename in its own directory, so neither is ever read half-written.
+	for d in "$gwms_start" "$gwms_creds"; do
+		tmp_gw=$(mktemp "$d/.glidekey-token.XXXXXX") || die 8 "cannot create a temporary file in $d"
+		{ cp "$dir/$site.idtoken" "$tmp_gw" && chmod 600 "$tmp_gw" && mv -f "$tmp_gw" "$d/$name"; } || die 8 "cannot write $d/$name"
+		tmp_gw=''
+	done
+	rm -f "$dir/$site.idtoken"
+	# Exactly one glidein token: setup_x509.sh wants one credential_*.idtoken and copies every
+	# *.idtoken of the start dir again each minute, so a factory-shipped one goes from both places
+	# (only after glidekey's is in place). CE collector tokens (ce_*.idtoken) are left alone.
+	replaced=''
+	for f in "$gwms_start"/credential_*.idtoken "$gwms_creds"/credential_*.idtoken; do
+		[ -e "$f" ] && [ "${f##*/}" != "$name" ] || continue
+		rm -f "$f" || die 8 "cannot remove $f"
+		case ",$replaced," in *",${f##*/},"*) ;; *) replaced=$replaced${replaced:+,}${f##*/} ;; esac
+	done
+	renew_at=$(($(date +%s) + renew_in))
+	gwms_add GLIDEIN_CONDOR_TOKEN "$gwms_creds/$name"
+	gwms_add GLIDEIN_CONDOR_TOKEN_ORIG "$gwms_start/$name"
+	gwms_add GLIDEKEY_TOKEN_EXPIRES_AT "$expires_at"
+	gwms_add GLIDEKEY_RENEW_AT "$renew_at"
+	gwms_add GLIDEKEY_RENEWAL_EXPIRES_AT "$renewal_expires_at"
+	[ ! -f "$dir/$site.scitoken" ] || gwms_add GLIDEKEY_SCITOKEN_FILE "$dir/$site.scitoken"
+	say "GLIDEIN_CONDOR_TOKEN=$gwms_creds/$name (site $site, expires $expires_at, next renewal at $renew_at)"
+	set -- glidekey_site "$site" idtoken "$gwms_creds/$name" glidekey_expires_at "$expires_at" glidekey_renew_at "$renew_at"
+	[ -z "$replaced" ] || set -- "$@" glidekey_replaced "$replaced"
+	"$gwms_error_gen" -ok "$gwms_name" "$@" >&2
+}
+
+usage="usage: GLIDEKEY_URL=https://... GLIDEKEY_TICKET=... $0 DIR, or GLIDEKEY_URL=https://... $0 --renew DIR, or $0 glidein_config [ID]"
 mode=bootstrap
-if [ $# -eq 2 ] && [ "$1" = --renew ]; then
-	mode=renew
-	shift
+# GlideinWMS runs a custom script as `script glidein_config <file id>` (a periodic run: with the
+# absolute path, GLIDEIN_PERIODIC_SCRIPT set); a DIR is never an existing regular file.
+gwms=''
+if { [ $# -eq 1 ] || [ $# -eq 2 ]; } && [ -f "$1" ]; then
+	case $1 in
+	glidein_config | */glidein_config) gwms=1 ;;
+	*) grep -q '^ADD_CONFIG_LINE_SOURCE ' "$1" 2>/dev/null && gwms=1 ;;
+	esac
 fi
-[ $# -eq 1 ] || die 2 "$usage"
-case $1 in -*) die 2 "$usage" ;; esac
+if [ -z "$gwms" ]; then
+	if [ $# -eq 2 ] && [ "$1" = --renew ]; then
+		mode=renew
+		shift
+	fi
+	[ $# -eq 1 ] || die 2 "$usage"
+	case $1 in -*) die 2 "$usage" ;; esac
+fi
 dir=$1
 url=${GLIDEKEY_URL:-}
 ticket=${GLIDEKEY_TICKET:-}
 # curl and every other child must not inherit the ticket.
 unset GLIDEKEY_TICKET
-retries=${GLIDEKEY_RETRIES:-6}
+retries=${GLIDEKEY_RETRIES:-}
 max_wait=${GLIDEKEY_MAX_WAIT:-60}
+[ -n "$gwms" ] && gwms_setup "$1"
+[ -n "$retries" ] || retries=6
 
 command -v curl >/dev/null 2>&1 || die 2 "curl is not installed"
 [ -n "$url" ] || die 2 "GLIDEKEY_URL is not set"
@@ -279,7 +435,11 @@ tmp_id=''
 if [ -n "$tmp_sci" ]; then
 	mv -f "$tmp_sci" "$dir/$site.scitoken" || die 8 "cannot write $dir/$site.scitoken"
 	tmp_sci=''
-	printf 'export BEARER_TOKEN_FILE=%s\n' "$(quote "$dir/$site.scitoken")"
+	[ -n "$gwms" ] || printf 'export BEARER_TOKEN_FILE=%s\n' "$(quote "$dir/$site.scitoken")"
+fi
+if [ -n "$gwms" ]; then
+	gwms_install
+	exit 0
 fi
 printf 'export GLIDEIN_CONDOR_TOKEN=%s\n' "$(quote "$dir/$site.idtoken")"
 printf 'export GLIDEKEY_TOKEN_EXPIRES_AT=%s GLIDEKEY_RENEW_IN=%s\n' "$expires_at" "$renew_in"
