@@ -148,7 +148,7 @@ describe('factory cache files in GlideinWMS names: local user, one file per fron
 });
 
 describe('the frontend names its groups (gwms.frontend.groups) and the factory files the token for each', () => {
-  it('one process in both roles, groups main,cms, local user frontend: both files, the site\'s current token', async () => {
+  it('one process in both roles, groups main,cms, local user frontend: both files, the site\'s current token; a site\'s own gwmsGroups win', async () => {
     const cacheDir = tempDir('glidekey-gwms-cache-');
     const t = await startTestApp({ env: { GLIDEKEY_FACTORY_CACHE_DIR: cacheDir, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_GWMS_FRONTEND_GROUPS: 'main, cms' } });
     try {
@@ -167,6 +167,15 @@ describe('the frontend names its groups (gwms.frontend.groups) and the factory f
       expect(main).toBe(cms);
       expect(JSON.parse(Buffer.from(main.split('.')[1], 'base64url').toString()).jti).toBe(jti);
       for (const f of files) expect(mode(f)).toBe(0o600);
+      // A site with its own gwmsGroups: its token is filed for those groups only.
+      expect((await admin.put('/factory/entries/OSG_US_Caltech_ce', { site: 'Caltech', gatekeeper: 'ce.caltech.edu:9619', trustDomain: 'OSG', authMethod: 'idtoken', condorVersion: '23.0.3' })).status).toBe(201);
+      expect((await admin.post('/sites', { name: 'Caltech', gwmsGroups: ['gpu'] })).status).toBe(201);
+      expect((await admin.post('/factories/self/sync')).json.delivery.delivered).toBe(1);
+      expect(listing(join(cacheDir, 'user_frontend'))).toEqual([
+        `${INSTANCE}/credential_${fe.name}.cms_OSG_US_Nebraska_ce1.idtoken`,
+        `${INSTANCE}/credential_${fe.name}.gpu_OSG_US_Caltech_ce.idtoken`,
+        `${INSTANCE}/credential_${fe.name}.main_OSG_US_Nebraska_ce1.idtoken`,
+      ]);
     } finally {
       await t.close();
       removeDir(cacheDir);

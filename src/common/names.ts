@@ -8,12 +8,6 @@ import { hasCredentialForm } from './secret-shape.js';
  */
 export const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-/**
- * A GlideinWMS frontend group name (frontend.xml `<group name=...>`; GlideinWMS allows letters,
- * digits and `._-`). It becomes part of file names: `<group>.<site>.idtoken`, `credential_<frontend>.<group>_<entry>`.
- */
-export const GWMS_GROUP = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
 /** GlideinWMS's trust_domain (entries, frontend credentials): a label credentials are matched by, not HTCondor's TRUST_DOMAIN. */
 export const GWMS_TRUST_DOMAIN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const GWMS_TRUST_DOMAIN_MESSAGE =

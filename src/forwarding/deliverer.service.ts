@@ -15,11 +15,13 @@ import { Delivery, deliveryAd } from './delivery.entity.js';
 import { EnvelopeBody, EnvelopeCredential, sealEnvelope, WithdrawalReason } from './envelope.js';
 import { backoffMs, envelopeBatches } from './envelope-batches.js';
 import { SendableFilter } from './sendable.service.js';
+import { servedGroups } from './served-groups.js';
 
 export { backoffMs } from './envelope-batches.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
 import { FactoryCallError, FactoryClient } from './factory-client.js';
 import { OutboxService } from './outbox.service.js';
+import { IdentityTransitionService } from './identity-transition.service.js';
 
 export interface DrainReport {
   ran: boolean;
@@ -66,6 +68,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
     private readonly events: EventBus,
+    private readonly transition: IdentityTransitionService,
   ) {}
 
   onModuleInit(): void {
@@ -171,18 +174,26 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     if (!factory) return;
     const apiKey = Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8');
     const recipient = Buffer.from(factory.publicKey, 'base64');
+    const groupsOf = await servedGroups(this.db, rows, this.settings.config.gwms.frontend.groups);
     for (const chunk of envelopeBatches(rows)) {
-      const kp = await this.identity.keyPair('frontend');
+      // Read per envelope: a rotation committed by any replica is used from the next one on.
+      const { current, previous } = await this.identity.keyPairs('frontend');
+      const sealedWith = Buffer.from(current.publicKey).toString('base64');
       let envelope;
       try {
-        envelope = await sealEnvelope(this.bodyOf(chunk), kp, recipient);
+        // During a transition, a factory that has not accepted the current key yet gets the previous key's proof for it.
+        const proof = previous && factory.acceptedIdentityKey !== sealedWith ? previous : undefined;
+        envelope = await sealEnvelope(this.bodyOf(chunk, groupsOf), current, recipient, proof);
       } finally {
-        kp.privateKey.fill(0);
+        current.privateKey.fill(0);
+        previous?.privateKey.fill(0);
       }
       try {
         const results = await this.client.deliver(factory.url, apiKey, envelope);
         this.attempts.inc({ factory: name, result: 'ok' });
         await this.acknowledge(chunk, results, report);
+        // Its 200 says it opened an envelope sealed with this key: it pins it now (or followed to it).
+        await this.transition.accepted(factory, sealedWith).catch((err: unknown) => this.log.error({ err }, `recording the identity factory ${name} accepted failed; the next delivery records it`));
       } catch (err) {
         const code = err instanceof FactoryCallError ? err.code : 'INTERNAL';
         if (!(err instanceof FactoryCallError)) this.log.error({ err }, `delivering to factory ${name} failed`);
@@ -196,22 +207,22 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** A v1 body of credentials (opened from the outbox only now), or a v2 body of withdrawals. */
-  private bodyOf(chunk: Delivery[]): EnvelopeBody {
+  private bodyOf(chunk: Delivery[], groupsOf: (d: Delivery) => string[] | undefined): EnvelopeBody {
     const header = { frontend: this.settings.config.frontend.name, id: randomUUID(), createdAt: this.clock.now() };
     if (chunk[0].kind === 'withdrawal') {
       return { v: 2, ...header, withdrawals: chunk.map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason as WithdrawalReason })) };
     }
-    const groups = this.settings.config.gwms.frontend.groups;
-    // `main` alone is what an envelope without groups means: left out, the body is what older factories take.
-    const served = groups.length === 1 && groups[0] === 'main' ? {} : { groups: [...groups] };
-    const credentials: EnvelopeCredential[] = chunk.map((d) => ({
-      entry: d.entry,
-      type: d.type,
-      version: d.version,
-      expiresAt: Math.floor(d.expiresAt / 1000),
-      value: Buffer.from(this.sealer.open(d.sealedValue!, deliveryAd(d.id))).toString('utf8'),
-      ...served,
-    }));
+    const credentials: EnvelopeCredential[] = chunk.map((d) => {
+      const groups = groupsOf(d);
+      return {
+        entry: d.entry,
+        type: d.type,
+        version: d.version,
+        expiresAt: Math.floor(d.expiresAt / 1000),
+        value: Buffer.from(this.sealer.open(d.sealedValue!, deliveryAd(d.id))).toString('utf8'),
+        ...(groups ? { groups } : {}),
+      };
+    });
     return { v: 1, ...header, credentials };
   }
 
