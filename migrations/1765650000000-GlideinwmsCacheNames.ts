@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner, TableColumn } from 'typeorm';
  * a cached credential the frontend groups it serves (comma-separated; null: `main`), one file per
  * group named after GlideinWMS's ClientName `<frontend>.<group>`.
  */
-export class GlideinwmsCacheNames1765637000000 implements MigrationInterface {
-  name = 'GlideinwmsCacheNames1765637000000';
+export class GlideinwmsCacheNames1765650000000 implements MigrationInterface {
+  name = 'GlideinwmsCacheNames1765650000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.addColumn('registered_frontends', new TableColumn({ name: 'local_user', type: 'varchar', length: '32', isNullable: true }));
