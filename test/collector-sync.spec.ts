@@ -243,6 +243,10 @@ describe('contrib/glidekey-collector-sync', () => {
     expect(l.run(['--allow-remove-all']).code).toBe(0);
     expect(readdirSync(l.dst)).toEqual([]);
     expect(l.run([], { COLLECTOR_SYNC_SOURCE: join(l.base, 'nowhere') })).toEqual({ code: 1, stderr: expect.stringContaining('does not exist') });
+    const help = l.run(['--help']);
+    expect([help.code, help.stderr]).toEqual([0, '']);
+    const usage = spawnSync('sh', [SYNC, '--help'], { encoding: 'utf8' }).stdout;
+    for (const v of ['COLLECTOR_SYNC_SOURCE', 'COLLECTOR_SYNC_PASSWORDS_DIR', 'COLLECTOR_SYNC_KEY_OWNER', 'COLLECTOR_SYNC_RECONFIG', '--allow-remove-all']) expect(usage).toContain(v);
     expect(l.run(['--bogus'])).toEqual({ code: 2, stderr: 'glidekey-collector-sync: unknown argument --bogus (see --help)\n' });
     expect(l.run([], { COLLECTOR_SYNC_KEY_OWNER: 'root' }).code).toBe(2);
   });
