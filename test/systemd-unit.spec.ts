@@ -89,6 +89,7 @@ describe('the production layout (contrib/)', () => {
     expect(v('ReadWritePaths')).toEqual(['-/etc/condor/passwords.d -/etc/condor/config.d /tmp']);
     expect(v('StateDirectory')).toEqual(['glidekey-collector-sync']);
     expect(v('CapabilityBoundingSet')).toEqual(['CAP_DAC_READ_SEARCH CAP_CHOWN']);
+    expect(v('RestrictAddressFamilies')).toEqual(['AF_INET AF_INET6 AF_UNIX AF_NETLINK']);
     for (const k of ['NoNewPrivileges', 'PrivateDevices', 'MemoryDenyWriteExecute', 'RestrictSUIDSGID']) expect(v(k)).toEqual(['true']);
     // The shipped script is what scripts/install.sh puts at that path.
     expect(readFileSync(join(ROOT, 'scripts', 'install.sh'), 'utf8')).toContain('install -m 0755 contrib/glidekey-collector-sync "$root/usr/libexec/glidekey/glidekey-collector-sync"');
