@@ -16,9 +16,10 @@ import { FactoryEntry } from '../factory/entry.entity.js';
 import { CachedCredential } from '../factory/cached-credential.entity.js';
 import { WithdrawnCredential } from '../factory/withdrawn-credential.entity.js';
 import { SeenEnvelope } from '../factory/seen-envelope.entity.js';
+import { RetiredFrontendKey } from '../factory/retired-frontend-key.entity.js';
 import { Delivery } from '../forwarding/delivery.entity.js';
 import { SeenEntry } from '../forwarding/seen-entry.entity.js';
 import { Ticket } from '../tickets/ticket.entity.js';
 import { GlideinRenewal } from '../glidein/renewal.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, WithdrawnCredential, SeenEnvelope, Ticket, GlideinRenewal];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, WithdrawnCredential, SeenEnvelope, RetiredFrontendKey, Ticket, GlideinRenewal];
