@@ -25,7 +25,7 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
   let feApiKey: string;
   const count = async (sql: string): Promise<number> => Number((await t.db.dataSource.query(sql))[0].n);
   const drain = () => t.app.get(DelivererService).drain();
-  const fileOf = (e: string, type: string) => join(cacheDir, `user_${fe.name}`, 'glidein_gfactory_instance', `credential_${fe.name}_${e}.${type}`);
+  const fileOf = (e: string, type: string) => join(cacheDir, `user_${fe.name}`, 'glidein_gfactory_instance', `credential_${fe.name}.main_${e}.${type}`);
 
   beforeAll(async () => {
     cacheDir = tempDir('glidekey-reg-cache-');

@@ -9,6 +9,7 @@ interface FrontendView {
   name: string;
   fingerprint: string;
   apiKeyId: string;
+  localUser: string;
   createdAt: string;
 }
 
@@ -33,16 +34,18 @@ function printWithKey(ctx: Context, data: FrontendView & { apiKey: string }, wha
 }
 
 const registerFrontend: Verb = {
-  usage: '<name> -public-key <base64> [-key-out <file>]',
+  usage: '<name> -public-key <base64> [-local-user <user>] [-key-out <file>]',
   summary: 'register a frontend whose envelopes this factory accepts; its API key is shown once',
   details: 'The new API key (role frontend) goes to -key-out (mode 0600), or to stdout.',
   options: {
     'public-key': { type: 'string', help: "<base64>  the frontend's X25519 key (its GET /frontend/identity)" },
     'key-out': { type: 'string', help: '<file>  write the new API key here, mode 0600' },
+    'local-user': { type: 'string', help: "<user>  the local user GlideinWMS maps its security class to (cache files under user_<user>/); default the name" },
   },
   async run(ctx) {
     const name = oneArg(ctx, 'frontend name');
-    const { data } = await ctx.api().call<FrontendView & { apiKey: string }>('POST', '/factory/frontends', { name, publicKey: required(ctx.opts, 'public-key') });
+    const localUser = str(ctx.opts, 'local-user');
+    const { data } = await ctx.api().call<FrontendView & { apiKey: string }>('POST', '/factory/frontends', { name, publicKey: required(ctx.opts, 'public-key'), ...(localUser !== undefined ? { localUser } : {}) });
     return printWithKey(ctx, data, 'registered', 'revoke it (apikey revoke) and register again');
   },
 };
@@ -79,6 +82,7 @@ export const frontendNoun: Noun = {
       ['name', (f) => f.name],
       ['fingerprint', (f) => f.fingerprint],
       ['api key', (f) => f.apiKeyId],
+      ['local user', (f) => f.localUser],
       ['created', (f) => f.createdAt],
     ]),
     register: registerFrontend,

@@ -4,6 +4,7 @@ import { Noun, Verb } from './command.js';
 import { EXIT, localError, usageError } from './exit-codes.js';
 import { json, note, out } from './output.js';
 import { readApiKeyFile } from './secret-file.js';
+import { importEntries } from './entry-import.command.js';
 import { deleteVerb, enc, listVerb, oneArg, printResult } from './simple-verbs.js';
 
 interface FactoryView {
@@ -116,8 +117,8 @@ const putEntry: Verb = {
   summary: 'create or replace a factory entry',
   options: {
     site: { type: 'string', help: '<site>  the Glidein_Site it serves' },
-    gatekeeper: { type: 'string', help: '<ce>  host[:port], "host host:port" or https://host[:port][/path]' },
-    'trust-domain': { type: 'string', help: '<label>  GlideinWMS trust domain' },
+    gatekeeper: { type: 'string', help: '<ce>  as in glideinWMS.xml: host[:port], "host host:port" (HTCondor-CE), https://host[:port][/path], host/path, user@host' },
+    'trust-domain': { type: 'string', help: "<label>  GlideinWMS's trust_domain matching label (OSG, grid), not HTCondor's TRUST_DOMAIN" },
     'auth-method': { type: 'string', help: '<methods>  e.g. scitoken, grid_proxy+project_id' },
     'condor-version': { type: 'string', help: "<v>  the CE's HTCondor version" },
     'security-class': { type: 'string', help: '<c>  GlideinWMS security class' },
@@ -154,6 +155,7 @@ export const entryNoun: Noun = {
       ['scitoken', (e) => e.glideinScitoken],
     ]),
     put: putEntry,
+    import: importEntries,
     delete: {
       usage: '<entry>',
       summary: 'delete an entry and the credentials cached for it',

@@ -5,8 +5,8 @@ import { MigrationInterface, QueryRunner, TableColumn } from 'typeorm';
  * rowVersion so an admin's change based on a stale read is refused (409 STALE_VERSION). Existing
  * rows start at 1.
  */
-export class FactoryRowVersion1765650000000 implements MigrationInterface {
-  name = 'FactoryRowVersion1765650000000';
+export class FactoryRowVersion1765670000000 implements MigrationInterface {
+  name = 'FactoryRowVersion1765670000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.addColumn('factories', new TableColumn({ name: 'row_version', type: 'integer', default: 1 }));
