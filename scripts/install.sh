@@ -6,8 +6,10 @@
 #   /etc/glidekey, /etc/glidekey/tls (0750, group glidekey)
 #   /etc/glidekey/glidekey.yaml (0640, group glidekey) from contrib/glidekey.yaml, unless one exists
 #   /var/lib/glidekey (0700, user glidekey)
-#   /usr/libexec/glidekey/glidekey-collector-sync (0755, root): the root side, run by glidekey-reconfig.service
-#   /etc/systemd/system/glidekey.service, glidekey-reconfig.path, glidekey-reconfig.service (0644)
+#   /usr/libexec/glidekey/glidekey-collector-sync, glidekey-gwms-sync (0755, root): the root sides, run
+#   by glidekey-reconfig.service and glidekey-gwms-sync.service; glidekey-sync-lib.sh (0644), theirs
+#   /etc/systemd/system/glidekey.service, glidekey-reconfig.path, glidekey-reconfig.service,
+#   glidekey-gwms-sync.path, glidekey-gwms-sync.timer, glidekey-gwms-sync.service (0644)
 #   systemctl daemon-reload
 # With DESTDIR set (a package build, after npm ci && npm run build), the same files with the same
 # modes go under $DESTDIR, and the build host is left alone: no build, no user, no owner or group
@@ -52,10 +54,13 @@ fi
 # shellcheck disable=SC2086
 install -d -m 0700 $own_data "$root/var/lib/glidekey"
 install -m 0755 contrib/glidekey-collector-sync "$root/usr/libexec/glidekey/glidekey-collector-sync"
-install -m 0644 contrib/systemd/glidekey.service contrib/systemd/glidekey-reconfig.path contrib/systemd/glidekey-reconfig.service "$root/etc/systemd/system/"
+install -m 0755 contrib/glidekey-gwms-sync "$root/usr/libexec/glidekey/glidekey-gwms-sync"
+install -m 0644 contrib/glidekey-sync-lib.sh "$root/usr/libexec/glidekey/glidekey-sync-lib.sh"
+install -m 0644 contrib/systemd/glidekey.service contrib/systemd/glidekey-reconfig.path contrib/systemd/glidekey-reconfig.service \
+	contrib/systemd/glidekey-gwms-sync.path contrib/systemd/glidekey-gwms-sync.timer contrib/systemd/glidekey-gwms-sync.service "$root/etc/systemd/system/"
 if [ -z "$root" ]; then
 	systemctl daemon-reload
-	say "installed; next: edit /etc/glidekey/glidekey.yaml, then systemctl enable --now glidekey glidekey-reconfig.path"
+	say "installed; next: edit /etc/glidekey/glidekey.yaml, then systemctl enable --now glidekey glidekey-reconfig.path (and, on a GlideinWMS frontend host, glidekey-gwms-sync.path glidekey-gwms-sync.timer)"
 else
 	say "installed under $root"
 fi
