@@ -23,7 +23,7 @@ describe('install (scripts/install.sh), as the README shows it', () => {
   const work = tempDir('glidekey-install-');
   afterAll(() => removeDir(work));
   const block = readmeCommand('scripts/install.sh');
-  const UNITS = ['glidekey.service', 'glidekey-reconfig.path', 'glidekey-reconfig.service'];
+  const UNITS = ['glidekey.service', 'glidekey-reconfig.path', 'glidekey-reconfig.service', 'glidekey-gwms-sync.path', 'glidekey-gwms-sync.service', 'glidekey-gwms-sync.timer'];
   const destdir = join(work, 'destdir');
 
   it('installs under DESTDIR exactly the files and modes the README lists, and leaves the host alone', async () => {
@@ -48,6 +48,9 @@ describe('install (scripts/install.sh), as the README shows it', () => {
       '/etc/glidekey/tls 750',
       '/etc/systemd 755',
       '/etc/systemd/system 755',
+      '/etc/systemd/system/glidekey-gwms-sync.path 644',
+      '/etc/systemd/system/glidekey-gwms-sync.service 644',
+      '/etc/systemd/system/glidekey-gwms-sync.timer 644',
       '/etc/systemd/system/glidekey-reconfig.path 644',
       '/etc/systemd/system/glidekey-reconfig.service 644',
       '/etc/systemd/system/glidekey.service 644',
@@ -58,6 +61,8 @@ describe('install (scripts/install.sh), as the README shows it', () => {
       '/usr/libexec 755',
       '/usr/libexec/glidekey 755',
       '/usr/libexec/glidekey/glidekey-collector-sync 755',
+      '/usr/libexec/glidekey/glidekey-gwms-sync 755',
+      '/usr/libexec/glidekey/glidekey-sync-lib.sh 644',
       '/var 755',
       '/var/lib 755',
       '/var/lib/glidekey 700',
@@ -65,10 +70,19 @@ describe('install (scripts/install.sh), as the README shows it', () => {
     const same = (installed: string, shipped: string) => expect(readFileSync(join(destdir, installed)).equals(readFileSync(join(ROOT, shipped)))).toBe(true);
     same('usr/lib/sysusers.d/glidekey.conf', 'contrib/glidekey.sysusers');
     same('etc/glidekey/glidekey.yaml', 'contrib/glidekey.yaml');
-    same('usr/libexec/glidekey/glidekey-collector-sync', 'contrib/glidekey-collector-sync');
+    for (const f of ['glidekey-collector-sync', 'glidekey-gwms-sync', 'glidekey-sync-lib.sh']) same(`usr/libexec/glidekey/${f}`, `contrib/${f}`);
     for (const u of UNITS) same(`etc/systemd/system/${u}`, `contrib/systemd/${u}`);
     // The units the enable line names are the ones installed.
     for (const u of ['glidekey.service', 'glidekey-reconfig.path']) expect(existsSync(join(destdir, 'etc/systemd/system', u))).toBe(true);
+    // So are the ones README Step 1 has a GlideinWMS frontend host enable.
+    const step1 = /### Step 1[\s\S]*?### Step 2/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))![0];
+    expect(step1).toContain('`systemctl enable --now glidekey-gwms-sync.path glidekey-gwms-sync.timer`');
+    for (const u of ['glidekey-gwms-sync.path', 'glidekey-gwms-sync.timer']) expect(existsSync(join(destdir, 'etc/systemd/system', u))).toBe(true);
+    // The installed scripts find their shared library beside them: each runs from the DESTDIR copy.
+    for (const f of ['glidekey-collector-sync', 'glidekey-gwms-sync']) {
+      const help = spawnSync('sh', [join(destdir, 'usr/libexec/glidekey', f), '--help'], { encoding: 'utf8' });
+      expect([f, help.status, help.stderr]).toEqual([f, 0, '']);
+    }
 
     // Run again (an upgrade): an edited configuration is kept, and the script says so.
     writeFileSync(join(destdir, 'etc/glidekey/glidekey.yaml'), 'port: 9443\n');
@@ -93,10 +107,10 @@ describe('install (scripts/install.sh), as the README shows it', () => {
       // names the one installed under DESTDIR (or node where /usr/bin has none).
       const dir = join(work, 'verify');
       mkdirSync(dir);
-      const sync = '/usr/libexec/glidekey/glidekey-collector-sync';
+      const syncs = ['/usr/libexec/glidekey/glidekey-collector-sync', '/usr/libexec/glidekey/glidekey-gwms-sync'];
       for (const u of UNITS) {
         let text = readFileSync(join(destdir, 'etc/systemd/system', u), 'utf8');
-        for (const [from, to] of [[sync, join(destdir, sync)], ['/usr/bin/node', process.execPath]]) if (from === sync || !existsSync(from)) text = text.replace(new RegExp(`^ExecStart=${from}( |$)`, 'gm'), `ExecStart=${to}$1`);
+        for (const [from, to] of [...syncs.map((s) => [s, join(destdir, s)]), ['/usr/bin/node', process.execPath]]) if (syncs.includes(from) || !existsSync(from)) text = text.replace(new RegExp(`^ExecStart=${from}( |$)`, 'gm'), `ExecStart=${to}$1`);
         writeFileSync(join(dir, u), text);
       }
       const r = spawnSync('systemd-analyze', ['verify', ...UNITS.map((u) => join(dir, u))], { encoding: 'utf8' });

@@ -2,11 +2,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { load } from 'js-yaml';
 import { loadConfig } from '../src/config/config.loader.js';
 import { ROOT } from './support/service.js';
 
 const UNITS = join(ROOT, 'contrib', 'systemd');
-const UNIT_FILES = ['glidekey.service', 'glidekey-reconfig.path', 'glidekey-reconfig.service'];
+const UNIT_FILES = ['glidekey.service', 'glidekey-reconfig.path', 'glidekey-reconfig.service', 'glidekey-gwms-sync.path', 'glidekey-gwms-sync.timer', 'glidekey-gwms-sync.service'];
 
 /** Debian's systemd package ships systemd-analyze; .ci/run installs it. */
 const analyze = (() => {
@@ -95,6 +96,47 @@ describe('the production layout (contrib/)', () => {
     expect(readFileSync(join(ROOT, 'scripts', 'install.sh'), 'utf8')).toContain('install -m 0755 contrib/glidekey-collector-sync "$root/usr/libexec/glidekey/glidekey-collector-sync"');
   });
 
+  it('runs the GlideinWMS frontend sync as root, sandboxed: it may write only the frontend\'s two directories, with CAP_DAC_OVERRIDE and CAP_CHOWN, started by its path unit and a timer', () => {
+    const unitOf = (f: string, section: string) => directives(readFileSync(join(UNITS, f), 'utf8'), section);
+    const svc = unitOf('glidekey-gwms-sync.service', 'Service');
+    const v = (k: string) => svc.filter(([key]) => key === k).map(([, x]) => x);
+    expect(v('ExecStart')).toEqual(['/usr/libexec/glidekey/glidekey-gwms-sync']);
+    expect(v('User')).toEqual([]);
+    expect(v('Type')).toEqual(['oneshot']);
+    expect(v('ProtectSystem')).toEqual(['strict']);
+    expect(v('ReadWritePaths')).toEqual(['-/var/lib/gwms-frontend/tokens.d -/var/lib/gwms-frontend/scitokens']);
+    expect(v('StateDirectory')).toEqual(['glidekey-gwms-sync']);
+    expect(v('CapabilityBoundingSet')).toEqual(['CAP_DAC_OVERRIDE CAP_CHOWN']);
+    expect(v('RestrictAddressFamilies')).toEqual(['AF_UNIX']);
+    for (const k of ['NoNewPrivileges', 'PrivateDevices', 'PrivateNetwork', 'PrivateTmp', 'MemoryDenyWriteExecute', 'RestrictSUIDSGID']) expect(v(k)).toEqual(['true']);
+    // The commented gwms settings of the shipped configuration, uncommented, are accepted, and are
+    // what the path unit watches and what the sync reads by default.
+    const yaml = readFileSync(join(ROOT, 'contrib', 'glidekey.yaml'), 'utf8');
+    const block = /^# gwms:\n(?:#  .*\n)+/m.exec(yaml)![0].replace(/^# ?/gm, '');
+    const dir = mkdtempSync(join(tmpdir(), 'glidekey-yaml-'));
+    try {
+      writeFileSync(join(dir, 'glidekey.yaml'), `${yaml}\n${block}`);
+      expect((load(block) as { gwms: object }).gwms).toBeDefined();
+      const gwms = loadConfig({ GLIDEKEY_CONFIG: join(dir, 'glidekey.yaml') }).gwms.frontend;
+      expect([gwms.tokensDir, gwms.scitokensDir]).toEqual(['/var/lib/glidekey/gwms/tokens.d', '/var/lib/glidekey/gwms/scitokens']);
+      const watched = unitOf('glidekey-gwms-sync.path', 'Path').filter(([k]) => k === 'PathChanged').map(([, x]) => x);
+      expect(watched).toEqual([gwms.tokensDir, gwms.scitokensDir]);
+      const sync = readFileSync(join(ROOT, 'contrib', 'glidekey-gwms-sync'), 'utf8');
+      const syncDefault = (name: string) => new RegExp(`^: "\\$\\{${name}=([^}]*)\\}"$`, 'm').exec(sync)?.[1];
+      expect([syncDefault('GWMS_SYNC_TOKENS_SOURCE'), syncDefault('GWMS_SYNC_SCITOKENS_SOURCE')]).toEqual([gwms.tokensDir, gwms.scitokensDir]);
+      // The sync's default targets are the directories its unit may write.
+      expect([syncDefault('GWMS_SYNC_TOKENS_DIR'), syncDefault('GWMS_SYNC_SCITOKENS_DIR'), syncDefault('GWMS_SYNC_OWNER')]).toEqual(['/var/lib/gwms-frontend/tokens.d', '/var/lib/gwms-frontend/scitokens', 'frontend']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(unitOf('glidekey-gwms-sync.path', 'Path').find(([k]) => k === 'Unit')?.[1]).toBe('glidekey-gwms-sync.service');
+    const timer = unitOf('glidekey-gwms-sync.timer', 'Timer');
+    expect(timer).toEqual(expect.arrayContaining([['OnUnitActiveSec', '5min'], ['Unit', 'glidekey-gwms-sync.service']]));
+    const install = readFileSync(join(ROOT, 'scripts', 'install.sh'), 'utf8');
+    expect(install).toContain('install -m 0755 contrib/glidekey-gwms-sync "$root/usr/libexec/glidekey/glidekey-gwms-sync"');
+    expect(install).toContain('install -m 0644 contrib/glidekey-sync-lib.sh "$root/usr/libexec/glidekey/glidekey-sync-lib.sh"');
+  });
+
   (analyze ? it : it.skip)(
     `passes systemd-analyze verify without a warning${analyze ? '' : ' (SKIPPED: systemd-analyze is not installed; .ci/run installs Debian package systemd)'}`,
     () => {
@@ -105,6 +147,7 @@ describe('the production layout (contrib/)', () => {
         // node elsewhere) the copy names one that does; every other line is verified as shipped.
         const substitutes: [string, string][] = [
           ['/usr/libexec/glidekey/glidekey-collector-sync', join(ROOT, 'contrib', 'glidekey-collector-sync')],
+          ['/usr/libexec/glidekey/glidekey-gwms-sync', join(ROOT, 'contrib', 'glidekey-gwms-sync')],
           ['/usr/bin/node', process.execPath],
         ];
         for (const f of UNIT_FILES) {
