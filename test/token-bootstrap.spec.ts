@@ -20,7 +20,7 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
 
   /** A JWT-shaped token with an exp claim (Unix s); the factory never checks its signature, only its bytes. */
   const token = (exp: number) => `eyJhbGciOiJIUzI1NiIsImtpZCI6IlMxIn0.${Buffer.from(JSON.stringify({ sub: 'S1@fe', exp, jti: randomUUID() })).toString('base64url')}.${Buffer.from(randomUUID()).toString('base64url')}`;
-  const send = async (body: Omit<EnvelopeBody, 'frontend' | 'id' | 'createdAt'>) => {
+  const send = async (body: { v: 1; credentials: EnvelopeCredential[] } | { v: 2; withdrawals: { entry: string; type: 'idtoken'; version: number; reason: 'TOKEN_REVOKED' }[] }) => {
     const env = await sealEnvelope({ frontend: FE, id: randomUUID(), createdAt: t.clock.now(), ...body } as EnvelopeBody, fe, factoryKey);
     const res = await client(t.api, feKey).post('/factory/credentials', env);
     expect(res.status).toBe(200);
@@ -36,7 +36,7 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
   };
   const boot = async (bearer: string, body: unknown = { entry: 'CE_T' }) => {
     const res = await fetch(`${t.api}/glidein/credentials`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, json: await res.json() };
+    return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
   const refused = { status: 401, json: { error: { code: 'TICKET_INVALID', message: 'the ticket is not valid: unknown, already used, or expired' } } };
   const putEntry = (name: string, over: Record<string, unknown> = {}) => admin.put(`/factory/entries/${name}`, { site: 'S1', gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'idtoken', condorVersion: '23.0.3', glideinBootstrap: 'token', ...over });
