@@ -2,10 +2,10 @@
 # glidein-fetch-token.sh: a glidein's bootstrap fetch of its site's IDTOKEN from glidekey, and its
 # renewals while it runs.
 #
-#   GLIDEKEY_URL=https://factory.example.org:8443 GLIDEKEY_TICKET=gkt_... \
-#     eval "$(scripts/glidein-fetch-token.sh "$GLIDEIN_WORK_DIR/tokens.d")"
-#   GLIDEKEY_URL=https://factory.example.org:8443 \
-#     eval "$(scripts/glidein-fetch-token.sh --renew "$GLIDEIN_WORK_DIR/tokens.d")"
+#   export GLIDEKEY_URL=https://factory.example.org:8443   # GLIDEKEY_TICKET from the job's environment
+#   out=$(scripts/glidein-fetch-token.sh "$GLIDEIN_WORK_DIR/tokens.d") || exit; eval "$out"
+#   out=$(scripts/glidein-fetch-token.sh --renew "$GLIDEIN_WORK_DIR/tokens.d") && eval "$out"
+# (`VAR=... eval "$(script)"` would give VAR to eval, not to the script, and eval "" hides a failure.)
 #
 # POSIX sh and curl only (a worker node has no Node, maybe no jq). The single-use ticket is read
 # from the environment, the renewal credential from <DIR>/glidekey.renewal, and either is handed to

@@ -74,11 +74,15 @@ export interface CreateAppOptions {
 /**
  * JSON bodies only, and only objects or arrays: Fastify's default parser (prototype poisoning
  * refused), stricter, and no deeper than MAX_JSON_DEPTH (checked by a linear scan before parsing).
+ * An empty body is no body.
  */
 function installJsonParser(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
+    // An empty body declared as JSON (curl -H 'Content-Type: application/json' -X POST, as a shell
+    // that sends one header set for every call does) is no body, as without the header.
+    if (body === '') return done(null, undefined);
     if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new JsonTooDeepError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     parse(req, body as string, (err: Error | null, value?: unknown) => {
       if (err) return done(poisonedField(body as string) ?? err, undefined);

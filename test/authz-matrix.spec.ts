@@ -46,6 +46,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/scitoken-issuers', pattern: '/api/v1/scitoken-issuers', roles: ['frontend-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/gwms/credentials/scitoken', pattern: '/api/v1/gwms/credentials/scitoken', roles: ['credential-reader'], body: { group: 'main', entry: { name: 'e1', gatekeeper: 'ce.example.org' }, trustDomain: 'OSG' } },
   { method: 'GET', path: '/api/v1/frontend/identity', pattern: '/api/v1/frontend/identity', roles: 'public' },
+  { method: 'POST', path: '/api/v1/frontend/identity/rotate', pattern: '/api/v1/frontend/identity/rotate', roles: ['frontend-admin'] },
   { method: 'GET', path: '/api/v1/factory/identity', pattern: '/api/v1/factory/identity', roles: 'public' },
   { method: 'POST', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin'], body: { name: 'm', publicKey: 'A'.repeat(43) + '=' } },
   { method: 'GET', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin', 'auditor'] },

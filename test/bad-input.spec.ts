@@ -64,6 +64,7 @@ describe('bad input', () => {
     ['unknown nested field', () => api.post('/sites', { name: 'u2', rotation: { enabled: false, when: 'now' } }), 'UNKNOWN_FIELD', 'rotation.when'],
     ['malformed JSON', () => api.raw('POST', '/sites', '{"name": "x",'), 'MALFORMED_JSON', ''],
     ['JSON that is not an object', () => api.raw('POST', '/sites', '"good"'), 'MALFORMED_JSON', ''],
+    ['an empty body declared as JSON where a body is needed', () => api.raw('POST', '/sites', ''), 'INVALID_SITE_NAME', 'name'],
     ['mint: negative lifetime', () => api.post('/sites/good/tokens', { lifetimeSeconds: -60 }), 'INVALID_LIFETIME', 'lifetimeSeconds'],
     ['mint: lifetime over the site maximum', () => api.post('/sites/good/tokens', { lifetimeSeconds: 604_801 }), 'LIFETIME_EXCEEDS_POLICY', 'lifetimeSeconds'],
     ['mint: unknown scope', () => api.post('/sites/good/tokens', { scopes: 'condor:/SUPERUSER' }), 'INVALID_SCOPE', 'scopes'],
@@ -107,6 +108,13 @@ describe('bad input', () => {
     expect(res.json.error?.code).toBe(code);
     if (field) expect(res.json.error?.field).toBe(field);
     expect(await snapshot(t)).toBe(before);
+  });
+
+  it('takes an empty body declared as JSON as no body (curl with one header set for every call)', async () => {
+    const minted = await api.raw('POST', '/sites/good/tokens', '');
+    expect(minted.status).toBe(201);
+    const revoked = await api.raw('POST', `/tokens/${minted.json.jti}/revoke`, '');
+    expect([revoked.status, revoked.json.state]).toEqual([200, 'revoked']);
   });
 
   it('answers 404 for an unknown route, 400/414 for a bad URL and 413 for an oversized body, in the same shape', async () => {

@@ -100,4 +100,37 @@ suite(`two replicas on one PostgreSQL database${PG ? '' : ' (SKIPPED: GLIDEKEY_T
       removeDir(keyDir);
     }
   }, 60_000);
+  it('rotates the frontend identity once when two replicas are asked at the same moment, and both then read the new key from the database', async () => {
+    const name = `glidekey_replicas_identity_${process.pid}`;
+    const admin = new pg.Client({ connectionString: PG });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(PG!);
+    url.pathname = `/${name}`;
+    const env = { GLIDEKEY_DATABASE_URL: url.toString(), GLIDEKEY_ROLES: 'frontend', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_LOG_LEVEL: 'warn' };
+    const a = await startService({ env });
+    const bDir = tempDir();
+    copyFileSync(join(a.dataDir, 'master.key'), join(bDir, 'master.key'));
+    chmodSync(join(bDir, 'master.key'), 0o600);
+    const b = await startService({ env: { ...env, GLIDEKEY_MASTER_KEY_FILE: join(bDir, 'master.key') }, dataDir: bDir });
+    try {
+      const before = (await client(a.api).get('/frontend/identity')).json;
+      const answers = await Promise.all([a, b].map((r) => client(r.api, a.adminKey).post('/frontend/identity/rotate')));
+      // One rotation; the other is refused with a stable 409, never a second key or a 500.
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+      expect(['IDENTITY_TRANSITION_PENDING', 'CONFLICT']).toContain(answers.find((r) => r.status === 409)!.json.error.code);
+      const won = answers.find((r) => r.status === 200)!.json;
+      for (const r of [a, b]) expect((await client(r.api).get('/frontend/identity')).json).toMatchObject({ fingerprint: won.fingerprint, previous: { fingerprint: before.fingerprint } });
+      const lines = await client(a.api, a.adminKey).get('/audit?action=frontend.identity.rotate&result=success');
+      expect(lines.json.entries).toHaveLength(1);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+      removeDir(a.dataDir);
+      removeDir(bDir);
+    }
+  }, 60_000);
 });

@@ -1,19 +1,8 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { client, removeDir, Service, startService, tempDir } from './support/service.js';
-import { decodeToken, vector } from './support/vectors.js';
-
-/** What a collector does with a passwords.d file: unscramble, HKDF, HMAC the signing input. */
-function collectorAccepts(token: string, keyFile: Buffer, kid: string): boolean {
-  const raw = Buffer.from(keyFile.map((b, i) => b ^ [0xde, 0xad, 0xbe, 0xef][i % 4]));
-  const ikm = kid === 'POOL' ? Buffer.concat([raw, raw]) : raw;
-  const key = Buffer.from(hkdfSync('sha256', ikm, 'htcondor', 'master jwt', 32));
-  const [h, p, s] = token.split('.');
-  const { payload } = decodeToken(token);
-  const fresh = typeof payload.exp !== 'number' || Math.floor(Date.now() / 1000) <= payload.exp;
-  return createHmac('sha256', key).update(`${h}.${p}`).digest('base64url') === s && fresh;
-}
+import { collectorAccepts, decodeToken, vector } from './support/vectors.js';
 
 describe('README walk-through against node dist/main.js', () => {
   let svc: Service;

@@ -128,6 +128,17 @@ describe(loadConfig.name, () => {
     ).not.toThrow();
   });
 
+  it('reads the GlideinWMS frontend files settings, and keeps a tokens.d file younger than the frontend reuses it', () => {
+    expect(loadConfig({}).gwms.frontend).toEqual({ groups: ['main'], refreshSeconds: 1200 });
+    const c = loadConfig({ GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: '/var/lib/gwms-frontend/tokens.d', GLIDEKEY_GWMS_FRONTEND_GROUPS: 'main, cms_t1', GLIDEKEY_GWMS_FRONTEND_SCITOKENS_DIR: '/x' });
+    expect(c.gwms.frontend).toEqual({ tokensDir: '/var/lib/gwms-frontend/tokens.d', groups: ['main', 'cms_t1'], refreshSeconds: 1200, scitokensDir: '/x' });
+    expect(configError({ GLIDEKEY_GWMS_FRONTEND_GROUPS: 'main,a.b' }).message).toContain('(env GLIDEKEY_GWMS_FRONTEND_GROUPS)');
+    expect(configError({ GLIDEKEY_GWMS_FRONTEND_GROUPS: ' , ' }).message).toContain('(env GLIDEKEY_GWMS_FRONTEND_GROUPS)');
+    const tooSlow = { GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: '/t', GLIDEKEY_GWMS_FRONTEND_REFRESH_SECONDS: '2950', GLIDEKEY_SCHEDULER_TICK_SECONDS: '60' };
+    expect(configError(tooSlow).message).toContain('gwms.frontend.refreshSeconds (env GLIDEKEY_GWMS_FRONTEND_REFRESH_SECONDS): with scheduler.tickSeconds must add up to at most 3000');
+    expect(() => loadConfig({ ...tooSlow, GLIDEKEY_SCHEDULER_TICK_SECONDS: '50' })).not.toThrow();
+  });
+
   it('names GLIDEKEY_ROLES (not a per-item variable) for a bad role', () => {
     const message = configError({ GLIDEKEY_ROLES: 'frontend,bogus' }).message;
     expect(message).toContain('roles');

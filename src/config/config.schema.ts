@@ -15,6 +15,9 @@ const csv = <T extends z.ZodType>(item: T) =>
 
 /** HTCondor TRUST_DOMAIN values are matched verbatim by clients: no whitespace or commas. */
 const trustDomain = z.string().regex(/^[^\s,"\\]{1,255}$/, 'must be 1-255 characters without spaces, commas, quotes or backslashes');
+/** A GlideinWMS frontend group name: it becomes part of a file name (`<group>.<site>.idtoken`) and of the ClientName `<frontend>.<group>`. */
+export const GWMS_GROUP = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const gwmsGroup = z.string().regex(GWMS_GROUP, 'each group must be 1-64 letters, digits, "_" or "-", starting with a letter or digit');
 const seconds = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** A command line split into argv as a shell would split words; the message never quotes it. */
@@ -27,6 +30,9 @@ const commandLine = z.string().transform((line, ctx) => {
     return z.NEVER;
   }
 });
+
+/** The oldest a kept tokens.d file may get: GlideinWMS re-mints (or, without a key, reads anyway) past 3600 s; 10 minutes to spare. */
+export const GWMS_MAX_FILE_AGE_SECONDS = 3000;
 
 export const ROLES = ['frontend', 'factory'] as const;
 export type ServiceRole = (typeof ROLES)[number];
@@ -60,6 +66,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    gwms: z
+      .object({
+        frontend: z
+          .object({
+            /** The GlideinWMS frontend user's tokens.d (`~/tokens.d`): glidekey keeps `<group>.<site>.idtoken` there; unset: off. */
+            tokensDir: z.string().min(1).optional(),
+            /** The frontend groups (frontend.xml `<group name=...>`) every site's files are kept for, unless the site names its own. */
+            groups: csv(gwmsGroup).pipe(z.array(gwmsGroup).min(1)).default(['main']),
+            /** A kept file is rewritten at least this often, so its mtime stays inside the frontend's one-hour reuse window. */
+            refreshSeconds: seconds(1, 3000).default(1200),
+            /** Where each usable stored SciToken is kept as `<name>.scitoken` (frontend.xml `absfname`); unset: off. */
+            scitokensDir: z.string().min(1).optional(),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     forwarding: z
       .object({
         /** A credential with less than this left is never forwarded (GlideinWMS kept sending stale tokens). */
@@ -69,9 +93,11 @@ export const configSchema = z
         retryMaxSeconds: seconds(1, 86_400).default(600),
         /** One HTTP call to a factory (entries or an envelope). */
         requestTimeoutSeconds: seconds(1, 300).default(15),
+        /** After an identity rotation, the previous key is kept (to prove the new one to factories) at most this long. */
+        identityTransitionSeconds: seconds(60, 31_536_000).default(2_592_000),
       })
       .strict()
-      .default({ minLifetimeSeconds: 300, retryBaseSeconds: 2, retryMaxSeconds: 600, requestTimeoutSeconds: 15 }),
+      .default({ minLifetimeSeconds: 300, retryBaseSeconds: 2, retryMaxSeconds: 600, requestTimeoutSeconds: 15, identityTransitionSeconds: 2_592_000 }),
     factory: z
       .object({
         /** GlideinWMS's client-proxies directory; unset: the cache lives in the database only. */
@@ -193,6 +219,10 @@ export const configSchema = z
     }
     if (c.forwarding.retryBaseSeconds > c.forwarding.retryMaxSeconds) {
       ctx.addIssue({ code: 'custom', path: ['forwarding', 'retryBaseSeconds'], message: 'must not exceed forwarding.retryMaxSeconds' });
+    }
+    if (c.gwms.frontend.tokensDir && c.gwms.frontend.refreshSeconds + c.scheduler.tickSeconds > GWMS_MAX_FILE_AGE_SECONDS) {
+      // A file is refreshed on the first tick after refreshSeconds: its age peaks near their sum, which must stay well inside GlideinWMS's 3600 s.
+      ctx.addIssue({ code: 'custom', path: ['gwms', 'frontend', 'refreshSeconds'], message: `with scheduler.tickSeconds must add up to at most ${GWMS_MAX_FILE_AGE_SECONDS} (GlideinWMS reuses a token file for 3600 s)` });
     }
     if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key must be set together' });

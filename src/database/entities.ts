@@ -16,10 +16,11 @@ import { FactoryEntry } from '../factory/entry.entity.js';
 import { CachedCredential } from '../factory/cached-credential.entity.js';
 import { WithdrawnCredential } from '../factory/withdrawn-credential.entity.js';
 import { SeenEnvelope } from '../factory/seen-envelope.entity.js';
+import { RetiredFrontendKey } from '../factory/retired-frontend-key.entity.js';
 import { Delivery } from '../forwarding/delivery.entity.js';
 import { SeenEntry } from '../forwarding/seen-entry.entity.js';
 import { Ticket } from '../tickets/ticket.entity.js';
 import { GlideinRenewal } from '../glidein/renewal.entity.js';
 import { IdtokenVersion } from '../factory/idtoken-version.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, WithdrawnCredential, SeenEnvelope, Ticket, GlideinRenewal, IdtokenVersion];
+export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, WithdrawnCredential, SeenEnvelope, RetiredFrontendKey, Ticket, GlideinRenewal, IdtokenVersion];

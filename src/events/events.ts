@@ -13,6 +13,8 @@ export interface EventMap {
   /** A site's policy changed. */
   'site.updated': { site: string };
   'site.deleted': { site: string; siteId: string };
+  /** A site's current token was replaced (renewed) or withdrawn. */
+  'current-token.changed': { site: string };
   /** Tokens were revoked, by jti or by a subject rule. */
   'revocations.changed': { jtis: string[]; subjects: string[] };
   /** A SciToken was stored, refreshed, revoked or deleted. */

@@ -8,13 +8,13 @@ import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
-import { checkFreshness, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
+import { checkFreshness, checkKeyProofTime, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { EventBus } from '../events/event-bus.js';
 import { CacheMetrics } from './cache.metrics.js';
 import { CachedCredential, cachedCredentialAd } from './cached-credential.entity.js';
 import { recordIdtokenVersion } from './idtoken-versions.store.js';
-import { RegisteredFrontend } from './registered-frontend.entity.js';
+import { FrontendKeyFollow } from './key-follow.js';
 import { SeenEnvelope } from './seen-envelope.entity.js';
 import { CredentialOutcome, heldFor, IntakeResult, RefusalCode, WithdrawalIntake } from './withdrawal-intake.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
@@ -24,7 +24,8 @@ export type { CredentialOutcome, IntakeResult, RefusalCode } from './withdrawal-
 
 /**
  * POST /factory/credentials. An envelope is taken only when: its sender's public key is a
- * registered frontend, the API key presenting it is that frontend's, the MAC verifies, the JSON
+ * registered frontend (or a key proof from that key announces it: FrontendKeyFollow, and the
+ * re-pin commits with the intake), the API key presenting it is that frontend's, the MAC verifies, the JSON
  * matches the schema, it was created within the window, and its id was never seen. Then each
  * credential is cached (or each withdrawal applied, WithdrawalIntake): all in one transaction,
  * audited. Files follow the commit.
@@ -41,21 +42,24 @@ export class CredentialIntakeService {
     private readonly metrics: CacheMetrics,
     private readonly events: EventBus,
     private readonly withdrawals: WithdrawalIntake,
+    private readonly keyFollow: FrontendKeyFollow,
     private readonly random: Random,
   ) {}
 
   async receive(who: Principal, raw: unknown): Promise<{ id: string; results: CredentialOutcome[] }> {
     const env = envelopeSender(raw);
-    const frontend = await this.db.read((m) => m.findOneBy(RegisteredFrontend, { publicKey: env.from }));
-    if (!frontend) throw new DomainError('ENVELOPE_UNKNOWN_SENDER', 'the envelope is sealed by a key no registered frontend holds');
-    if (frontend.apiKeyId !== who.id) throw new DomainError('ENVELOPE_SENDER_MISMATCH', 'this API key belongs to another frontend than the envelope\'s sender');
     const kp = await this.identity.keyPair('factory');
     let body: EnvelopeBody;
+    let resolved: Awaited<ReturnType<FrontendKeyFollow['resolve']>>;
     try {
-      body = await openEnvelope(env, Buffer.from(frontend.publicKey, 'base64'), kp.privateKey);
+      resolved = await this.keyFollow.resolve(who, env, kp.privateKey);
+      // Sealed with the pinned key, or with the one a verified key proof announces.
+      body = await openEnvelope(env, Buffer.from(env.from, 'base64'), kp.privateKey);
     } finally {
       kp.privateKey.fill(0);
     }
+    const { frontend, follow } = resolved;
+    if (follow) checkKeyProofTime(body, follow.createdAt);
     if (body.frontend !== frontend.name) throw new DomainError('ENVELOPE_SENDER_MISMATCH', `the envelope names frontend ${body.frontend}, registered here as ${frontend.name}`);
     const windowMs = this.settings.config.factory.envelopeWindowSeconds * 1000;
     checkFreshness(body, this.clock.now(), windowMs);
@@ -69,6 +73,7 @@ export class CredentialIntakeService {
       await m.insert(SeenEnvelope, { id: body.id, frontend: frontend.name, createdAt: body.createdAt, receivedAt: now }).catch((err: unknown) => {
         throw isUniqueViolation(err) ? replayed() : err;
       });
+      if (follow) await this.keyFollow.apply(m, frontend.name, follow, body.id);
       return body.v === 1 ? this.store(m, frontend.name, body, now) : this.withdrawals.apply(m, frontend.name, body, now);
     });
     const counter = body.v === 1 ? this.metrics.received : this.metrics.withdrawals;

@@ -16,7 +16,7 @@ export class CredentialsController {
     private readonly cache: CacheService,
   ) {}
 
-  /** A sealed envelope `{v, from, nonce, box}` from a registered frontend; 200 with the outcome per credential. */
+  /** A sealed envelope `{v, from, nonce, box[, keyProof]}` from a registered frontend; 200 with the outcome per credential. */
   @Post('credentials')
   @HttpCode(200)
   @Roles('frontend')

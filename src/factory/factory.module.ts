@@ -11,12 +11,13 @@ import { CredentialsController } from './credentials.controller.js';
 import { FrontendsController } from './frontends.controller.js';
 import { FrontendsService } from './frontends.service.js';
 import { WithdrawalIntake } from './withdrawal-intake.js';
+import { FrontendKeyFollow } from './key-follow.js';
 
 /** The factory role: the frontends it accepts credentials from, its entries, and the credential cache. */
 @Module({
   imports: [AuthModule],
   controllers: [FrontendsController, EntriesController, CredentialsController],
-  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService, WithdrawalIntake],
+  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService, WithdrawalIntake, FrontendKeyFollow],
   exports: [FrontendsService, EntriesService, CacheService],
 })
 export class FactoryModule {}

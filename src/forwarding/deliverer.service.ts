@@ -20,6 +20,7 @@ export { backoffMs } from './envelope-batches.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
 import { FactoryCallError, FactoryClient } from './factory-client.js';
 import { OutboxService } from './outbox.service.js';
+import { IdentityTransitionService } from './identity-transition.service.js';
 
 export interface DrainReport {
   ran: boolean;
@@ -66,6 +67,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     private readonly audit: AuditService,
     private readonly metrics: MetricsService,
     private readonly events: EventBus,
+    private readonly transition: IdentityTransitionService,
   ) {}
 
   onModuleInit(): void {
@@ -172,17 +174,24 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     const apiKey = Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8');
     const recipient = Buffer.from(factory.publicKey, 'base64');
     for (const chunk of envelopeBatches(rows)) {
-      const kp = await this.identity.keyPair('frontend');
+      // Read per envelope: a rotation committed by any replica is used from the next one on.
+      const { current, previous } = await this.identity.keyPairs('frontend');
+      const sealedWith = Buffer.from(current.publicKey).toString('base64');
       let envelope;
       try {
-        envelope = await sealEnvelope(this.bodyOf(chunk), kp, recipient);
+        // During a transition, a factory that has not accepted the current key yet gets the previous key's proof for it.
+        const proof = previous && factory.acceptedIdentityKey !== sealedWith ? previous : undefined;
+        envelope = await sealEnvelope(this.bodyOf(chunk), current, recipient, proof);
       } finally {
-        kp.privateKey.fill(0);
+        current.privateKey.fill(0);
+        previous?.privateKey.fill(0);
       }
       try {
         const results = await this.client.deliver(factory.url, apiKey, envelope);
         this.attempts.inc({ factory: name, result: 'ok' });
         await this.acknowledge(chunk, results, report);
+        // Its 200 says it opened an envelope sealed with this key: it pins it now (or followed to it).
+        await this.transition.accepted(factory, sealedWith).catch((err: unknown) => this.log.error({ err }, `recording the identity factory ${name} accepted failed; the next delivery records it`));
       } catch (err) {
         const code = err instanceof FactoryCallError ? err.code : 'INTERNAL';
         if (!(err instanceof FactoryCallError)) this.log.error({ err }, `delivering to factory ${name} failed`);

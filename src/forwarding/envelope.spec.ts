@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { DomainError } from '../common/errors.js';
-import { checkFreshness, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope, sealEnvelope } from './envelope.js';
+import { checkFreshness, checkKeyProofTime, CredentialsBody, Envelope, EnvelopeBody, envelopeSender, openEnvelope, sealEnvelope, verifyKeyProof } from './envelope.js';
 
 const code = async (p: Promise<unknown> | (() => unknown)) => {
   try {
@@ -123,5 +123,65 @@ describe('credential envelopes', () => {
       expect(code(() => checkFreshness(b, 1_000_000 + 300_001, 300_000))).resolves.toBe('ENVELOPE_STALE'),
       expect(code(() => checkFreshness(b, 1_000_000 - 300_001, 300_000))).resolves.toBe('ENVELOPE_STALE'),
     ]);
+  });
+  describe('key proofs (an identity rotation)', () => {
+    let next: KeyPair;
+    type V2 = Extract<Envelope, { v: 2 }>;
+    const flip = (b64: string, i: number) => {
+      const b = Buffer.from(b64, 'base64');
+      b[i] ^= 1;
+      return b.toString('base64');
+    };
+    beforeAll(() => {
+      next = sodium.crypto_box_keypair();
+    });
+
+    it('seals v: 1 without a previous key, v: 2 with one: the box is from the new key, the proof opens with the previous key and vouches for this envelope', async () => {
+      expect((await sealEnvelope(body(), frontend, factory.publicKey)).v).toBe(1);
+      const sent = body();
+      const env = (await sealEnvelope(sent, next, factory.publicKey, frontend)) as V2;
+      expect([env.v, env.from, env.keyProof.previous]).toEqual([2, Buffer.from(next.publicKey).toString('base64'), Buffer.from(frontend.publicKey).toString('base64')]);
+      expect(envelopeSender(JSON.parse(JSON.stringify(env)))).toEqual(env);
+      expect(await verifyKeyProof(env, frontend.publicKey, factory.privateKey)).toBe(sent.createdAt);
+      const opened = await openEnvelope(env, next.publicKey, factory.privateKey);
+      expect(opened).toEqual(sent);
+      expect(await code(() => checkKeyProofTime(opened, sent.createdAt))).toBe('no error');
+      // The box does not open with the previous key: only the proof is the previous key's.
+      expect(await code(openEnvelope(env, frontend.publicKey, factory.privateKey))).toBe('ENVELOPE_BAD_MAC');
+    });
+
+    it('refuses a proof that is tampered, truncated, from another key, for another recipient, or for another envelope, as ENVELOPE_BAD_KEY_PROOF', async () => {
+      const env = (await sealEnvelope(body(), next, factory.publicKey, frontend)) as V2;
+      const verify = (e: V2, pinned = frontend.publicKey, recipient = factory.privateKey) => code(verifyKeyProof(e, pinned, recipient));
+      const proofLength = Buffer.from(env.keyProof.box, 'base64').length;
+      for (const i of [0, 16, proofLength - 1]) expect(await verify({ ...env, keyProof: { ...env.keyProof, box: flip(env.keyProof.box, i) } })).toBe('ENVELOPE_BAD_KEY_PROOF');
+      expect(await verify({ ...env, keyProof: { ...env.keyProof, nonce: flip(env.keyProof.nonce, 3) } })).toBe('ENVELOPE_BAD_KEY_PROOF');
+      expect(await verify({ ...env, keyProof: { ...env.keyProof, box: Buffer.from(env.keyProof.box, 'base64').subarray(0, 20).toString('base64') } })).toBe('ENVELOPE_BAD_KEY_PROOF');
+      // Made with a stranger's key while claiming the pinned one as previous.
+      const forged = (await sealEnvelope(body(), next, factory.publicKey, stranger)) as V2;
+      expect(await verify({ ...forged, keyProof: { ...forged.keyProof, previous: env.keyProof.previous } })).toBe('ENVELOPE_BAD_KEY_PROOF');
+      expect(await verify(env, stranger.publicKey)).toBe('ENVELOPE_BAD_KEY_PROOF');
+      expect(await verify(env, frontend.publicKey, stranger.privateKey)).toBe('ENVELOPE_BAD_KEY_PROOF');
+      // Moved onto another envelope: another nonce, or another announced key.
+      const other = (await sealEnvelope(body(), next, factory.publicKey, frontend)) as V2;
+      expect(await verify({ ...other, keyProof: env.keyProof })).toBe('ENVELOPE_BAD_KEY_PROOF');
+      expect(await verify({ ...env, nonce: other.nonce })).toBe('ENVELOPE_BAD_KEY_PROOF');
+      expect(await verify({ ...env, from: Buffer.from(stranger.publicKey).toString('base64') })).toBe('ENVELOPE_BAD_KEY_PROOF');
+    });
+
+    it('binds the proof to the body\'s creation time: a body with another createdAt is ENVELOPE_BAD_KEY_PROOF', async () => {
+      const sent = body();
+      const env = (await sealEnvelope(sent, next, factory.publicKey, frontend)) as V2;
+      const proven = await verifyKeyProof(env, frontend.publicKey, factory.privateKey);
+      expect(await code(() => checkKeyProofTime({ ...sent, createdAt: sent.createdAt + 1 }, proven))).toBe('ENVELOPE_BAD_KEY_PROOF');
+      expect(await code(() => checkKeyProofTime(sent, proven))).toBe('no error');
+    });
+
+    it('refuses a v: 2 envelope without its proof, with extra fields, or a v: 1 envelope with a proof, as ENVELOPE_MALFORMED', async () => {
+      const env = (await sealEnvelope(body(), next, factory.publicKey, frontend)) as V2;
+      const { keyProof, ...bare } = env;
+      const cases: unknown[] = [bare, { ...env, v: 1 }, { ...env, extra: 1 }, { ...env, keyProof: { ...keyProof, extra: 1 } }, { ...env, keyProof: { ...keyProof, previous: 'short' } }, { ...env, keyProof: { ...keyProof, box: 'A'.repeat(400) } }];
+      for (const raw of cases) expect(await code(() => envelopeSender(raw))).toBe('ENVELOPE_MALFORMED');
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { z } from 'zod';
 import { DomainError } from '../common/errors.js';
@@ -59,36 +60,97 @@ export type CredentialsBody = Extract<EnvelopeBody, { v: 1 }>;
 export type WithdrawalsBody = Extract<EnvelopeBody, { v: 2 }>;
 export type EnvelopeWithdrawal = z.infer<typeof withdrawalSchema>;
 
-/** What travels: the sender's public key (to look it up), a nonce, and the authenticated ciphertext. */
-export const envelopeSchema = z
-  .object({
-    v: z.literal(1),
-    from: z.base64().length(44),
-    nonce: z.base64().length(32),
-    box: z.base64().max(12_000_000),
-  })
-  .strict();
+const publicKeyB64 = z.base64().length(44);
+const nonceB64 = z.base64().length(32);
+const boxB64 = z.base64().max(12_000_000);
+
+/**
+ * What travels: the sender's public key (to look it up), a nonce, and the authenticated ciphertext.
+ * `v: 2` is sent during a frontend identity rotation to a factory that may still pin the previous
+ * key: it adds `keyProof`, a box from that previous key to the factory over the new key, this
+ * envelope's nonce and its creation time (keyProofMessage). Strict: a factory that predates it
+ * refuses it whole, and the frontend sends `v: 1` whenever no proof is needed.
+ */
+export const envelopeSchema = z.discriminatedUnion('v', [
+  z.object({ v: z.literal(1), from: publicKeyB64, nonce: nonceB64, box: boxB64 }).strict(),
+  z
+    .object({
+      v: z.literal(2),
+      from: publicKeyB64,
+      nonce: nonceB64,
+      box: boxB64,
+      keyProof: z.object({ previous: publicKeyB64, nonce: nonceB64, box: z.base64().max(256) }).strict(),
+    })
+    .strict(),
+]);
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 
+const KEY_PROOF_CONTEXT = Buffer.from('glidekey key-follow v1\0', 'utf8');
+
+/** What a key proof seals: a context label, the new public key, the envelope's nonce, its createdAt (ms, 8 bytes big-endian). */
+function keyProofMessage(newPublicKey: Uint8Array, envelopeNonce: Uint8Array, createdAt: number): Uint8Array {
+  const at = Buffer.alloc(8);
+  at.writeBigUInt64BE(BigInt(createdAt));
+  return Buffer.concat([KEY_PROOF_CONTEXT, newPublicKey, envelopeNonce, at]);
+}
+
 /**
  * Seals a body from the sender's X25519 key to the recipient's (libsodium crypto_box:
- * X25519 + XSalsa20-Poly1305): only the recipient can read it, and it proves the sender.
+ * X25519 + XSalsa20-Poly1305): only the recipient can read it, and it proves the sender. With
+ * `previous`, the envelope (v: 2) also carries a proof, made with the previous private key, that
+ * the holder of the previous key vouches for the sender's key, for this envelope only.
  */
-export async function sealEnvelope(body: EnvelopeBody, sender: { publicKey: Uint8Array; privateKey: Uint8Array }, recipientPublicKey: Uint8Array): Promise<Envelope> {
+export async function sealEnvelope(
+  body: EnvelopeBody,
+  sender: { publicKey: Uint8Array; privateKey: Uint8Array },
+  recipientPublicKey: Uint8Array,
+  previous?: { publicKey: Uint8Array; privateKey: Uint8Array },
+): Promise<Envelope> {
   await sodium.ready;
   const checked = envelopeBodySchema.parse(body);
   const nonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
   const box = sodium.crypto_box_easy(JSON.stringify(checked), nonce, recipientPublicKey, sender.privateKey);
-  return { v: 1, from: b64(sender.publicKey), nonce: b64(nonce), box: b64(box) };
+  const env = { from: b64(sender.publicKey), nonce: b64(nonce), box: b64(box) };
+  if (!previous) return { v: 1, ...env };
+  const proofNonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
+  const proof = sodium.crypto_box_easy(keyProofMessage(sender.publicKey, nonce, checked.createdAt), proofNonce, recipientPublicKey, previous.privateKey);
+  return { v: 2, ...env, keyProof: { previous: b64(previous.publicKey), nonce: b64(proofNonce), box: b64(proof) } };
+}
+
+/**
+ * Checks a v2 envelope's key proof against the key the recipient pins for the sender: it must open
+ * with that key and name exactly this envelope's key and nonce. Returns the creation time it vouches
+ * for, which the opened body must carry (so a proof is good for one envelope, never for a replay).
+ */
+export async function verifyKeyProof(env: Extract<Envelope, { v: 2 }>, pinnedPublicKey: Uint8Array, recipientPrivateKey: Uint8Array): Promise<number> {
+  await sodium.ready;
+  const bad = () => new DomainError('ENVELOPE_BAD_KEY_PROOF', "the envelope's key proof does not verify with the frontend's pinned key");
+  let plain: Uint8Array;
+  try {
+    plain = sodium.crypto_box_open_easy(Buffer.from(env.keyProof.box, 'base64'), Buffer.from(env.keyProof.nonce, 'base64'), pinnedPublicKey, recipientPrivateKey);
+  } catch {
+    throw bad();
+  }
+  const expected = keyProofMessage(Buffer.from(env.from, 'base64'), Buffer.from(env.nonce, 'base64'), 0);
+  const head = expected.length - 8;
+  if (plain.length !== expected.length || !timingSafeEqual(plain.subarray(0, head), expected.subarray(0, head))) throw bad();
+  const createdAt = Buffer.from(plain).readBigUInt64BE(head);
+  if (createdAt > BigInt(MAX_UNIX_SECONDS * 1000)) throw bad();
+  return Number(createdAt);
+}
+
+/** A key proof vouches for one envelope: the body's creation time must be the one it names. */
+export function checkKeyProofTime(body: EnvelopeBody, provenCreatedAt: number): void {
+  if (body.createdAt !== provenCreatedAt) throw new DomainError('ENVELOPE_BAD_KEY_PROOF', "the envelope's key proof was made for another envelope");
 }
 
 /** The sender's public key an envelope claims (to find the registered sender); the MAC proves it later. */
 export function envelopeSender(raw: unknown): Envelope {
   const parsed = envelopeSchema.safeParse(raw);
-  if (!parsed.success) throw new DomainError('ENVELOPE_MALFORMED', 'not a glidekey envelope (v, from, nonce, box)');
+  if (!parsed.success) throw new DomainError('ENVELOPE_MALFORMED', 'not a glidekey envelope (v, from, nonce, box[, keyProof])');
   return parsed.data;
 }
 

@@ -30,6 +30,10 @@ export class Factory {
 
   @Column({ name: 'sync_error', type: 'varchar', length: 255, nullable: true })
   syncError!: string | null;
+
+  /** Our identity public key under which it last accepted an envelope (base64): once it is the current one, no key proof is sent. */
+  @Column({ name: 'accepted_identity_key', type: 'varchar', length: 64, nullable: true })
+  acceptedIdentityKey!: string | null;
 }
 
 export const factoryApiKeyAd = (name: string) => `factory-api-key:${name}`;

@@ -5,10 +5,11 @@ import { IntervalJob } from '../scheduler/interval-job.js';
 import { LeaseService } from '../scheduler/lease.service.js';
 import { DelivererService } from './deliverer.service.js';
 import { EntriesSyncService } from './entries-sync.service.js';
+import { IdentityTransitionService } from './identity-transition.service.js';
 
 /**
- * Every scheduler.tickSeconds: read the factories' entries (queuing what they lack), then send
- * what is due. The replica holding the forwarding lease does it; a pass never overlaps itself.
+ * Every scheduler.tickSeconds: read the factories' entries (queuing what they lack), end an
+ * identity transition that may end, then send what is due. The replica holding the forwarding lease does it; a pass never overlaps itself.
  * The deliverer also wakes on its own when rows are queued and when a retry falls due.
  */
 @Injectable()
@@ -21,6 +22,7 @@ export class ForwardingCron implements OnModuleInit, OnApplicationBootstrap, OnM
     private readonly lease: LeaseService,
     private readonly sync: EntriesSyncService,
     private readonly deliverer: DelivererService,
+    private readonly transition: IdentityTransitionService,
   ) {
     this.job = new IntervalJob(registry, 'forwarding-tick', new Logger('forwarding'));
   }
@@ -40,7 +42,10 @@ export class ForwardingCron implements OnModuleInit, OnApplicationBootstrap, OnM
 
   private async tick(): Promise<void> {
     const ttl = Math.max(3 * this.settings.config.scheduler.tickSeconds * 1000, 30_000);
-    if (await this.lease.acquire('forwarding', ttl)) await this.sync.syncAll();
+    if (await this.lease.acquire('forwarding', ttl)) {
+      await this.sync.syncAll();
+      await this.transition.settle();
+    }
     await this.deliverer.drain();
   }
 }

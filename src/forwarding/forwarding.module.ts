@@ -6,14 +6,16 @@ import { FactoriesController } from './factories.controller.js';
 import { FactoriesService } from './factories.service.js';
 import { FactoryClient } from './factory-client.js';
 import { ForwardingCron } from './forwarding.cron.js';
+import { IdentityRotationController } from './identity-rotation.controller.js';
+import { IdentityTransitionService } from './identity-transition.service.js';
 import { OutboxService } from './outbox.service.js';
 import { OutboxReconciler } from './reconcile.service.js';
 import { SendableFilter } from './sendable.service.js';
 
 /** The frontend's forwarding to factories: registration, their entries, the outbox and its deliverer. */
 @Module({
-  controllers: [FactoriesController],
-  providers: [FactoriesService, OutboxService, OutboxReconciler, SendableFilter, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron],
+  controllers: [FactoriesController, IdentityRotationController],
+  providers: [FactoriesService, OutboxService, OutboxReconciler, SendableFilter, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron, IdentityTransitionService],
   exports: [FactoriesService, OutboxService, OutboxReconciler, DelivererService, EntriesSyncService],
 })
 export class ForwardingModule {}

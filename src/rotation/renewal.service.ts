@@ -7,7 +7,8 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
-import { SiteKey } from '../sites/site-key.entity.js';
+import { In } from 'typeorm';
+import { isUsable, SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { TokensService } from '../tokens/tokens.service.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
@@ -130,6 +131,7 @@ export class RenewalService implements OnModuleInit {
       const current = await m.findOneBy(CurrentToken, { siteId: site.id });
       if (!current) return;
       await m.delete(CurrentToken, { siteId: site.id });
+      this.events.publish(m, 'current-token.changed', { site: site.name });
       const { withdrawn } = await this.reconciler.reconcileAll(m);
       await this.audit.record(m, {
         action: 'token.withdraw',
@@ -148,6 +150,7 @@ export class RenewalService implements OnModuleInit {
       if ((await revokedJtis(m, [row.jti], this.clock.now())).size) throw new Error(`the new token of site ${site.name} is already revoked`);
       await m.delete(CurrentToken, { siteId: site.id });
       await m.insert(CurrentToken, row);
+      this.events.publish(m, 'current-token.changed', { site: site.name });
       const queued = await this.outbox.enqueue(m, { type: 'idtoken', source: site.name, sourceRef: row.jti, keyId: row.keyId, value: minted.token, expiresAt: row.expiresAt });
       await this.audit.record(m, {
         action: 'token.renew',
@@ -156,6 +159,27 @@ export class RenewalService implements OnModuleInit {
         detail: { jti: minted.jti, keyVersion: minted.keyVersion, reason, expiresAt: new Date(row.expiresAt).toISOString(), queuedForFactories: queued },
       });
       return queued;
+    });
+  }
+
+  /**
+   * Every site with its own GlideinWMS group list (null: the configured one) and its current token,
+   * opened, when that token may be handed out now: unexpired, not revoked, signed by a usable key
+   * version; otherwise `token` is null.
+   */
+  async usableCurrentTokens(): Promise<{ site: string; gwmsGroups: string | null; token: string | null }[]> {
+    const now = this.clock.now();
+    const { sites, current, usable, revoked } = await this.db.read(async (m) => {
+      const sites = await m.find(Site, { select: { id: true, name: true, gwmsGroups: true } });
+      const current = await m.find(CurrentToken);
+      const keys = await m.find(SiteKey, { where: { state: In(['active', 'grace']) } });
+      const usable = new Set(keys.filter((k) => isUsable(k, now)).map((k) => k.id));
+      return { sites, current: new Map(current.map((c) => [c.siteId, c])), usable, revoked: await revokedJtis(m, current.map((c) => c.jti), now) };
+    });
+    return sites.map((s) => {
+      const c = current.get(s.id);
+      const ok = c && c.expiresAt > now && usable.has(c.keyId) && !revoked.has(c.jti);
+      return { site: s.name, gwmsGroups: s.gwmsGroups, token: ok ? Buffer.from(this.sealer.open(c.sealedToken, currentTokenAd(c.siteId, c.jti))).toString() : null };
     });
   }
 

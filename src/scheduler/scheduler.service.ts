@@ -7,6 +7,8 @@ import { RevocationFileService } from '../tokens/revocation-file.service.js';
 import { LeaseService } from './lease.service.js';
 import { SciTokensService } from '../scitokens/scitokens.service.js';
 import { SciTokenWatch } from '../scitokens/scitoken-watch.service.js';
+import { FrontendTokensDir } from '../gwms/frontend-tokens-dir.service.js';
+import { FrontendSciTokensDir } from '../gwms/frontend-scitokens-dir.service.js';
 
 export interface TickReport {
   ran: boolean;
@@ -19,8 +21,8 @@ export interface TickReport {
 
 /**
  * The periodic work of the frontend, in order: retire keys whose grace ended, rotate due sites,
- * renew current tokens, refresh SciTokens from their files, then bring passwords.d and the
- * revocation file in line and warn about SciTokens that became expiring, expired or invalid. One replica at a
+ * renew current tokens, refresh SciTokens from their files, then bring passwords.d, the
+ * revocation file and the GlideinWMS frontend's files in line and warn about SciTokens that became expiring, expired or invalid. One replica at a
  * time holds the lease; the files are local, so every replica keeps its own in line.
  */
 @Injectable()
@@ -37,6 +39,8 @@ export class SchedulerService implements OnApplicationBootstrap {
     private readonly settings: Settings,
     private readonly scitokens: SciTokensService,
     private readonly watch: SciTokenWatch,
+    private readonly gwmsTokens: FrontendTokensDir,
+    private readonly gwmsSciTokens: FrontendSciTokensDir,
   ) {}
 
   /** Start-up reconciliation: repair drift in the files glidekey keeps, and say what was fixed. */
@@ -45,6 +49,8 @@ export class SchedulerService implements OnApplicationBootstrap {
     if (backfilled.length) this.log.warn(`scheduled rotation for site(s) that had no next rotation time: ${backfilled.join(', ')}`);
     await this.passwords.sync('startup');
     await this.revocationFile.write();
+    await this.gwmsTokens.sync('startup');
+    await this.gwmsSciTokens.sync('startup');
   }
 
   /** One pass; a pass still running makes the next call a no-op. */
@@ -72,9 +78,12 @@ export class SchedulerService implements OnApplicationBootstrap {
       report.alarms = await this.watch.check();
     } catch (err) {
       this.log.error({ err }, 'keeping passwords.d, the revocation file or SciToken states in line failed; the next tick tries again');
-    } finally {
-      this.running = false;
     }
+    // The GlideinWMS frontend's files, each apart: one directory's trouble never stalls the other.
+    for (const files of [this.gwmsTokens, this.gwmsSciTokens]) {
+      await files.sync('tick').catch((err: unknown) => this.log.error({ err }, 'keeping the GlideinWMS frontend files in line failed; the next tick tries again'));
+    }
+    this.running = false;
     return report;
   }
 }

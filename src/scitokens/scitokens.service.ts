@@ -161,6 +161,18 @@ export class SciTokensService {
     }
   }
 
+  /** Every stored SciToken that may be handed out now (`valid` or `expiring`), opened, by name; and how many rows there are. */
+  async usableTokens(): Promise<{ stored: number; tokens: { name: string; token: string }[] }> {
+    const rows = await this.db.read((m) => m.find(SciToken, { order: { name: 'ASC' } }));
+    const issuers = await this.issuers.trusted();
+    const out: { name: string; token: string }[] = [];
+    for (const row of rows) {
+      const { state } = await this.stateOf(row, issuers);
+      if (state === 'valid' || state === 'expiring') out.push({ name: row.name, token: Buffer.from(this.sealer.open(row.sealedToken!, sciTokenAd(row.name))).toString('utf8') });
+    }
+    return { stored: rows.length, tokens: out };
+  }
+
   /** The state of a stored row now, and the reason when it is invalid. */
   async stateOf(row: SciToken, issuers: TrustedIssuer[]): Promise<{ state: SciTokenState; reason: string | null }> {
     if (row.revokedAt !== null) return { state: 'revoked', reason: null };

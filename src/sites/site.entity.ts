@@ -54,6 +54,10 @@ export class Site {
   @Column(msColumn('rotated_at'))
   rotatedAt!: number;
 
+  /** The GlideinWMS frontend groups whose tokens.d files hold this site's token, comma-separated; null: gwms.frontend.groups. */
+  @Column({ name: 'gwms_groups', type: 'varchar', length: 1024, nullable: true })
+  gwmsGroups!: string | null;
+
   /** When the policy next makes the key due (null: rotation off); kept with every change, indexed. */
   @Column(msColumn('next_rotation_at', true))
   nextRotationAt!: number | null;

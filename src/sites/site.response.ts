@@ -4,6 +4,8 @@ import { policyOf } from './rotation-policy.js';
 import type { SiteKey } from './site-key.entity.js';
 import type { Site } from './site.entity.js';
 
+/** The site's own GlideinWMS frontend groups, or null when it follows gwms.frontend.groups. */
+export const siteGwmsGroups = (site: Pick<Site, 'gwmsGroups'>): string[] | null => (site.gwmsGroups === null ? null : site.gwmsGroups.split(',').filter(Boolean));
 
 /** A site as the API shows it: metadata and policy, never key bytes. */
 export function siteResponse(site: Site, key: SiteKey, activeTokens: number, now: number) {
@@ -19,6 +21,7 @@ export function siteResponse(site: Site, key: SiteKey, activeTokens: number, now
     lifetimeSeconds: site.lifetimeSeconds,
     maxLifetimeSeconds: site.maxLifetimeSeconds,
     rotation: policyOf(site),
+    gwmsGroups: siteGwmsGroups(site),
     key: {
       version: key.version,
       kid: key.kid,

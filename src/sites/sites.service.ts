@@ -27,6 +27,9 @@ import { In } from 'typeorm';
 
 export type SiteView = ReturnType<typeof siteResponse>;
 
+/** A site's own GlideinWMS group list as stored: comma-separated (`''`: no group), null: the configured default. */
+const groupsColumn = (groups: string[] | null | undefined) => (groups == null ? null : groups.join(','));
+
 /** The site columns a checked policy sets, on create and on update alike. */
 const policyColumns = (policy: { levels: Level[]; lifetime: number; maxLifetime: number }, rotation: RotationPolicy) => ({
   scopes: policy.levels.join(' '),
@@ -85,6 +88,7 @@ export class SitesService implements OnModuleInit {
       issuer: dto.issuer ?? cfg.trustDomain,
       identity: dto.identity ?? `${name}@${cfg.frontend.name}`,
       ...policyColumns(policy, rotation),
+      gwmsGroups: groupsColumn(dto.gwmsGroups),
       keyVersion: 1,
       rowVersion: 1,
       createdAt: now,
@@ -164,6 +168,7 @@ export class SitesService implements OnModuleInit {
         issuer: dto.issuer ?? site.issuer,
         identity: dto.identity ?? site.identity,
         ...policyColumns(policy, rotation),
+        gwmsGroups: dto.gwmsGroups === undefined ? site.gwmsGroups : groupsColumn(dto.gwmsGroups),
         updatedAt: now,
         rowVersion: site.rowVersion + 1,
       };

@@ -1,3 +1,4 @@
+import { createHmac, hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ROOT } from './service.js';
@@ -27,4 +28,15 @@ export function decodeToken(token: string): { header: Record<string, unknown>; p
     payload: JSON.parse(Buffer.from(p, 'base64url').toString()),
     signature: Buffer.from(s, 'base64url'),
   };
+}
+
+/** What a collector does with a passwords.d file: unscramble, HKDF, HMAC the signing input. */
+export function collectorAccepts(token: string, keyFile: Buffer, kid: string): boolean {
+  const raw = Buffer.from(keyFile.map((b, i) => b ^ [0xde, 0xad, 0xbe, 0xef][i % 4]));
+  const ikm = kid === 'POOL' ? Buffer.concat([raw, raw]) : raw;
+  const key = Buffer.from(hkdfSync('sha256', ikm, 'htcondor', 'master jwt', 32));
+  const [h, p, s] = token.split('.');
+  const { payload } = decodeToken(token);
+  const fresh = typeof payload.exp !== 'number' || Math.floor(Date.now() / 1000) <= payload.exp;
+  return createHmac('sha256', key).update(`${h}.${p}`).digest('base64url') === s && fresh;
 }

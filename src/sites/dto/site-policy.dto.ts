@@ -1,9 +1,11 @@
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { GWMS_GROUP } from '../../config/config.schema.js';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 
 const ONE_YEAR = 31_536_000;
 const lifetime = { context: { code: 'INVALID_LIFETIME' } };
 const rotation = { context: { code: 'INVALID_ROTATION_POLICY' } };
+const gwmsGroups = { context: { code: 'INVALID_GWMS_GROUPS' } };
 
 /** Accepts scopes as an array or as one space-separated string. */
 export const toScopeList = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : value);
@@ -54,4 +56,13 @@ export class SitePolicyDto {
   @IsOptional() @IsInt(lifetime) @Min(60, lifetime) @Max(ONE_YEAR, lifetime) maxLifetimeSeconds?: number;
 
   @IsOptional() @IsObject(rotation) @ValidateNested() @Type(() => RotationPolicyDto) rotation?: RotationPolicyDto;
+
+  /** The GlideinWMS frontend groups whose tokens.d holds this site's token (`[]`: none); null or absent on create: gwms.frontend.groups. */
+  @IsOptional()
+  @IsArray(gwmsGroups)
+  @ArrayMaxSize(32, gwmsGroups)
+  @ArrayUnique(gwmsGroups)
+  @IsString({ each: true, ...gwmsGroups })
+  @Matches(GWMS_GROUP, { each: true, message: `each of gwmsGroups must match ${GWMS_GROUP.source}`, ...gwmsGroups })
+  gwmsGroups?: string[] | null;
 }
