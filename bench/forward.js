@@ -287,7 +287,7 @@ export async function runForward(opts = {}) {
     const initialMs = performance.now() - t;
     console.log(`  initial forwarding: ${fmtInt(n * factories.length)} tokens in ${seconds(initialMs)} s (${fmtInt((n * factories.length) / (initialMs / 1000))} tokens/s)`);
     const v1 = await Promise.all(factories.map((f) => cacheVersions(f, FRONTEND_NAME)));
-    const fileOf = (f, frontendName, i) => join(f.cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}_${entryName(i)}.idtoken`);
+    const fileOf = (f, frontendName, i) => join(f.cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}.main_${entryName(i)}.idtoken`);
     const v1Tokens = Array.from({ length: n }, (_, i) => readFileSync(fileOf(factories[0], FRONTEND_NAME, i), 'utf8'));
 
     // ---- the bulk rotation ----

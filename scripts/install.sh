@@ -6,6 +6,7 @@
 #   /etc/glidekey, /etc/glidekey/tls (0750, group glidekey)
 #   /etc/glidekey/glidekey.yaml (0640, group glidekey) from contrib/glidekey.yaml, unless one exists
 #   /var/lib/glidekey (0700, user glidekey)
+#   /usr/libexec/glidekey/glidekey-collector-sync (0755, root): the root side, run by glidekey-reconfig.service
 #   /etc/systemd/system/glidekey.service, glidekey-reconfig.path, glidekey-reconfig.service (0644)
 #   systemctl daemon-reload
 # With DESTDIR set (a package build, after npm ci && npm run build), the same files with the same
@@ -37,7 +38,7 @@ else
 	own_dir='-g glidekey' own_file='-g glidekey' own_data='-o glidekey -g glidekey'
 fi
 
-mkdir -p "$root/usr/lib/sysusers.d" "$root/etc/systemd/system" "$root/var/lib"
+mkdir -p "$root/usr/lib/sysusers.d" "$root/usr/libexec/glidekey" "$root/etc/systemd/system" "$root/var/lib"
 install -m 0644 contrib/glidekey.sysusers "$root/usr/lib/sysusers.d/glidekey.conf"
 [ -n "$root" ] || systemd-sysusers /usr/lib/sysusers.d/glidekey.conf
 # shellcheck disable=SC2086 # the ownership options are words, or nothing
@@ -50,6 +51,7 @@ else
 fi
 # shellcheck disable=SC2086
 install -d -m 0700 $own_data "$root/var/lib/glidekey"
+install -m 0755 contrib/glidekey-collector-sync "$root/usr/libexec/glidekey/glidekey-collector-sync"
 install -m 0644 contrib/systemd/glidekey.service contrib/systemd/glidekey-reconfig.path contrib/systemd/glidekey-reconfig.service "$root/etc/systemd/system/"
 if [ -z "$root" ]; then
 	systemctl daemon-reload

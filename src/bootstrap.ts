@@ -26,6 +26,8 @@ import { MetricsService } from './metrics/metrics.service.js';
 
 export const API_PREFIX = 'api/v1';
 const BODY_LIMIT = 256 * 1024;
+/** Routes that take more: a large factory's glideinWMS.xml (with config.d) runs to megabytes. */
+const ROUTE_BODY_LIMITS: Record<string, number> = { [`POST /${API_PREFIX}/factory/entries/import`]: 8 * 1024 * 1024 };
 /**
  * Longest path parameter (as sent, percent-encoded) the router takes: every valid name (128
  * characters, even with each one encoded as %XX) must be addressable; longer ones answer 414.
@@ -131,6 +133,8 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   fastify[ROUTES] = [];
   fastify.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) if (m !== 'HEAD') fastify[ROUTES].push(`${m} ${r.url}`);
+    const limit = ROUTE_BODY_LIMITS[`${[r.method].flat()[0]} ${r.url}`];
+    if (limit) r.bodyLimit = limit;
   });
   installJsonParser(fastify);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(rt), adapter, {

@@ -54,6 +54,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/factories', pattern: '/api/v1/factories', roles: ['frontend-admin', 'auditor'] },
   { method: 'PUT', path: '/api/v1/factory/entries/e1', pattern: '/api/v1/factory/entries/:entry', roles: ['factory-admin'], body: { site: 's' } },
   { method: 'GET', path: '/api/v1/factory/entries', pattern: '/api/v1/factory/entries', roles: ['factory-admin', 'frontend'] },
+  { method: 'POST', path: '/api/v1/factory/entries/import', pattern: '/api/v1/factory/entries/import', roles: ['factory-admin'], body: { xml: '<glidein/>', dryRun: true } },
   { method: 'DELETE', path: '/api/v1/factory/entries/e1', pattern: '/api/v1/factory/entries/:entry', roles: ['factory-admin'] },
   { method: 'POST', path: '/api/v1/factories/nowhere/sync', pattern: '/api/v1/factories/:name/sync', roles: ['frontend-admin'] },
   { method: 'GET', path: '/api/v1/deliveries', pattern: '/api/v1/deliveries', roles: ['frontend-admin', 'auditor'] },

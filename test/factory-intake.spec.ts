@@ -159,7 +159,7 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
     const value = `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.newest`;
     const res = await send(await sealEnvelope(body({ credentials: [cred({ version: 100, value })] }), fe, factoryKey));
     expect(res.json.results[0].result).toBe('stored');
-    expect(readFileSync(join(cacheDir, `user_${FE}`, 'glidein_gfactory_instance', `credential_${FE}_CE_1.idtoken`), 'utf8')).toBe(value);
+    expect(readFileSync(join(cacheDir, `user_${FE}`, 'glidein_gfactory_instance', `credential_${FE}.main_CE_1.idtoken`), 'utf8')).toBe(value);
     const cache = await client(t.api, t.adminKey).get('/factory/cache');
     expect(cache.json).toEqual([
       expect.objectContaining({ frontend: FE, entry: 'CE_1', type: 'idtoken', version: 100, state: 'expiring' }),

@@ -62,7 +62,7 @@ describe('forwarding between a frontend process and a factory process', () => {
   const feApi = () => client(fe.api, feKey);
   const faApi = () => client(fa.api, faKey);
 
-  const fileOf = (entry: string, type: 'idtoken' | 'scitoken') => join(cacheDir, `user_${FRONTEND}`, 'glidein_gfactory_instance', `credential_${FRONTEND}_${entry}.${type}`);
+  const fileOf = (entry: string, type: 'idtoken' | 'scitoken') => join(cacheDir, `user_${FRONTEND}`, 'glidein_gfactory_instance', `credential_${FRONTEND}.main_${entry}.${type}`);
   const readCred = (entry: string, type: 'idtoken' | 'scitoken') => (existsSync(fileOf(entry, type)) ? readFileSync(fileOf(entry, type), 'utf8') : undefined);
   const deliveries = async (q = '') => {
     const res = await feApi().get(`/deliveries?limit=1000${q}`);

@@ -48,12 +48,12 @@ describe.each(ENGINES)('forwarding on %s', (engine) => {
     expect(row).toMatchObject({ frontend: frontendName, state: 'valid', fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(JSON.stringify(cache)).not.toMatch(/eyJ/);
 
-    const file = join(cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}_OSG_US_Nebraska_ce1.idtoken`);
+    const file = join(cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}.main_OSG_US_Nebraska_ce1.idtoken`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const token = readFileSync(file, 'utf8');
     const verified = await admin.post('/tokens/verify', { token });
     expect(verified.json).toMatchObject({ valid: true, site: 'Nebraska' });
-    expect(existsSync(join(cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}_OSG_US_Nebraska_old.idtoken`))).toBe(false);
+    expect(existsSync(join(cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}.main_OSG_US_Nebraska_old.idtoken`))).toBe(false);
 
     const factories = (await admin.get('/factories')).json;
     const seen = Object.fromEntries(factories[0].entries.map((e: { name: string }) => [e.name, e]));

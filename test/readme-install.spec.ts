@@ -55,6 +55,9 @@ describe('install (scripts/install.sh), as the README shows it', () => {
       '/usr/lib 755',
       '/usr/lib/sysusers.d 755',
       '/usr/lib/sysusers.d/glidekey.conf 644',
+      '/usr/libexec 755',
+      '/usr/libexec/glidekey 755',
+      '/usr/libexec/glidekey/glidekey-collector-sync 755',
       '/var 755',
       '/var/lib 755',
       '/var/lib/glidekey 700',
@@ -62,6 +65,7 @@ describe('install (scripts/install.sh), as the README shows it', () => {
     const same = (installed: string, shipped: string) => expect(readFileSync(join(destdir, installed)).equals(readFileSync(join(ROOT, shipped)))).toBe(true);
     same('usr/lib/sysusers.d/glidekey.conf', 'contrib/glidekey.sysusers');
     same('etc/glidekey/glidekey.yaml', 'contrib/glidekey.yaml');
+    same('usr/libexec/glidekey/glidekey-collector-sync', 'contrib/glidekey-collector-sync');
     for (const u of UNITS) same(`etc/systemd/system/${u}`, `contrib/systemd/${u}`);
     // The units the enable line names are the ones installed.
     for (const u of ['glidekey.service', 'glidekey-reconfig.path']) expect(existsSync(join(destdir, 'etc/systemd/system', u))).toBe(true);
@@ -86,12 +90,13 @@ describe('install (scripts/install.sh), as the README shows it', () => {
     `the installed units pass systemd-analyze verify${analyze ? '' : ' (SKIPPED: systemd-analyze is not installed; .ci/run installs Debian package systemd)'}`,
     () => {
       // As test/systemd-unit.spec.ts: verify checks that each ExecStart program exists, so a copy
-      // names one that does where HTCondor (or node at /usr/bin) is not installed.
+      // names the one installed under DESTDIR (or node where /usr/bin has none).
       const dir = join(work, 'verify');
       mkdirSync(dir);
+      const sync = '/usr/libexec/glidekey/glidekey-collector-sync';
       for (const u of UNITS) {
         let text = readFileSync(join(destdir, 'etc/systemd/system', u), 'utf8');
-        for (const [from, to] of [['/usr/sbin/condor_reconfig', '/bin/true'], ['/usr/bin/node', process.execPath]]) if (!existsSync(from)) text = text.replaceAll(`ExecStart=${from} `, `ExecStart=${to} `);
+        for (const [from, to] of [[sync, join(destdir, sync)], ['/usr/bin/node', process.execPath]]) if (from === sync || !existsSync(from)) text = text.replace(new RegExp(`^ExecStart=${from}( |$)`, 'gm'), `ExecStart=${to}$1`);
         writeFileSync(join(dir, u), text);
       }
       const r = spawnSync('systemd-analyze', ['verify', ...UNITS.map((u) => join(dir, u))], { encoding: 'utf8' });

@@ -93,7 +93,7 @@ describe('renewal on revocation between a frontend process and a factory process
       expect(rows.map((d) => [d.entry, d.kind]).sort()).toEqual([['CE_jti', 'credential'], ['CE_sub', 'credential']]);
       for (const entry of ['CE_jti', 'CE_sub']) {
         expect([entry, (await p.cacheRow(entry, 'idtoken', fa2Api))?.state]).toEqual([entry, 'valid']);
-        const token = readFileSync(join(dir2, 'user_frontend.example.org', 'glidein_gfactory_instance', `credential_frontend.example.org_${entry}.idtoken`), 'utf8');
+        const token = readFileSync(join(dir2, 'user_frontend.example.org', 'glidein_gfactory_instance', `credential_frontend.example.org.main_${entry}.idtoken`), 'utf8');
         // The replacement, exactly what the first factory now holds; not the revoked first token.
         expect([entry, (await p.verify(token)).valid, token === p.readCred(entry, 'idtoken'), token === first.get(entry)]).toEqual([entry, true, true, false]);
       }

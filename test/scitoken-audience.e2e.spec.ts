@@ -40,7 +40,7 @@ describe('SciToken audiences between a frontend process and a factory process', 
   let fa: Service;
   const feApi = () => client(fe.api, fe.adminKey);
   const faApi = () => client(fa.api, fa.adminKey);
-  const fileOf = (entry: EntryName) => join(cacheDir, `user_${FRONTEND}`, 'glidein_gfactory_instance', `credential_${FRONTEND}_${entry}.scitoken`);
+  const fileOf = (entry: EntryName) => join(cacheDir, `user_${FRONTEND}`, 'glidein_gfactory_instance', `credential_${FRONTEND}.main_${entry}.scitoken`);
   const fileText = (entry: EntryName) => (existsSync(fileOf(entry)) ? readFileSync(fileOf(entry), 'utf8') : null);
   const sign = (aud: string | string[], jti: string) => {
     const now = Math.floor(Date.now() / 1000);

@@ -56,7 +56,9 @@ describe('the production layout (contrib/)', () => {
       ['Environment', 'GLIDEKEY_CONFIG=/etc/glidekey/glidekey.yaml'],
     ]) expect(value(k)).toContain(v);
     expect(value('SystemCallFilter')).toContain('@system-service');
-    expect(value('ReadWritePaths')).toEqual(['-/etc/condor/passwords.d -/etc/condor/config.d']);
+    // glidekey writes nothing outside /var/lib/glidekey: the collector's files are root's (the sync's).
+    expect(value('ReadWritePaths')).toEqual([]);
+    expect(value('ReadWriteDirectories')).toEqual([]);
     // V8 needs writable executable memory: this option would kill the service at its first JIT.
     expect(value('MemoryDenyWriteExecute')).toEqual([]);
   });
@@ -65,9 +67,32 @@ describe('the production layout (contrib/)', () => {
     const config = loadConfig({ GLIDEKEY_CONFIG: join(ROOT, 'contrib', 'glidekey.yaml') });
     expect(config.dataDir).toBe('/var/lib/glidekey');
     for (const p of [config.tls.cert, config.tls.key, config.frontend.passwordsDir, config.frontend.revocationFile]) expect(p).toMatch(/^\//);
-    // The path unit watches what the shipped configuration has glidekey write.
+    // glidekey keeps its copies of the collector's files in its own directory.
+    for (const p of [config.frontend.passwordsDir!, config.frontend.revocationFile!]) expect(p.startsWith('/var/lib/glidekey/')).toBe(true);
+    // The path unit watches what the shipped configuration has glidekey write, and the sync reads
+    // exactly that by default.
     const path = directives(readFileSync(join(UNITS, 'glidekey-reconfig.path'), 'utf8'), 'Path').filter(([k]) => k === 'PathChanged').map(([, v]) => v);
     expect(path).toEqual([config.frontend.passwordsDir, config.frontend.revocationFile]);
+    const sync = readFileSync(join(ROOT, 'contrib', 'glidekey-collector-sync'), 'utf8');
+    const syncDefault = (name: string) => new RegExp(`^: "\\$\\{${name}=([^}]*)\\}"$`, 'm').exec(sync)?.[1];
+    expect([syncDefault('COLLECTOR_SYNC_SOURCE'), syncDefault('COLLECTOR_SYNC_REVOCATION_SOURCE')]).toEqual([config.frontend.passwordsDir, config.frontend.revocationFile]);
+    expect(syncDefault('COLLECTOR_SYNC_REVOCATION_FILE')).toBe('/etc/condor/config.d/99-glidekey-revocation.conf');
+    expect(config.frontend.reloadCommand).toBeUndefined();
+  });
+
+  it('runs the collector sync as root, sandboxed: it may write only the collector\'s passwords.d and config.d (and /tmp, for condor_reconfig)', () => {
+    const reconfig = directives(readFileSync(join(UNITS, 'glidekey-reconfig.service'), 'utf8'), 'Service');
+    const v = (k: string) => reconfig.filter(([key]) => key === k).map(([, x]) => x);
+    expect(v('ExecStart')).toEqual(['/usr/libexec/glidekey/glidekey-collector-sync']);
+    expect(v('User')).toEqual([]);
+    expect(v('ProtectSystem')).toEqual(['strict']);
+    expect(v('ReadWritePaths')).toEqual(['-/etc/condor/passwords.d -/etc/condor/config.d /tmp']);
+    expect(v('StateDirectory')).toEqual(['glidekey-collector-sync']);
+    expect(v('CapabilityBoundingSet')).toEqual(['CAP_DAC_READ_SEARCH CAP_CHOWN']);
+    expect(v('RestrictAddressFamilies')).toEqual(['AF_INET AF_INET6 AF_UNIX AF_NETLINK']);
+    for (const k of ['NoNewPrivileges', 'PrivateDevices', 'MemoryDenyWriteExecute', 'RestrictSUIDSGID']) expect(v(k)).toEqual(['true']);
+    // The shipped script is what scripts/install.sh puts at that path.
+    expect(readFileSync(join(ROOT, 'scripts', 'install.sh'), 'utf8')).toContain('install -m 0755 contrib/glidekey-collector-sync "$root/usr/libexec/glidekey/glidekey-collector-sync"');
   });
 
   (analyze ? it : it.skip)(
@@ -79,12 +104,12 @@ describe('the production layout (contrib/)', () => {
         // verify checks that each ExecStart program exists: on a host without HTCondor (or with
         // node elsewhere) the copy names one that does; every other line is verified as shipped.
         const substitutes: [string, string][] = [
-          ['/usr/sbin/condor_reconfig', '/bin/true'],
+          ['/usr/libexec/glidekey/glidekey-collector-sync', join(ROOT, 'contrib', 'glidekey-collector-sync')],
           ['/usr/bin/node', process.execPath],
         ];
         for (const f of UNIT_FILES) {
           let text = readFileSync(join(dir, f), 'utf8');
-          for (const [from, to] of substitutes) if (!existsSync(from)) text = text.replaceAll(`ExecStart=${from} `, `ExecStart=${to} `);
+          for (const [from, to] of substitutes) if (!existsSync(from)) text = text.replace(new RegExp(`^ExecStart=${from}( |$)`, 'gm'), `ExecStart=${to}$1`);
           writeFileSync(join(dir, f), text);
         }
         const r = spawnSync('systemd-analyze', ['verify', ...UNIT_FILES.map((f) => join(dir, f))], { encoding: 'utf8' });

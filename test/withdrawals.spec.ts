@@ -17,7 +17,7 @@ describe.each(ENGINES)('the factory applies withdrawals, on %s', (engine) => {
   let factoryKey: Uint8Array;
   let feKey: string;
   const FE = 'fe.example.org';
-  const file = (entry: string) => join(cacheDir, `user_${FE}`, 'glidein_gfactory_instance', `credential_${FE}_${entry}.idtoken`);
+  const file = (entry: string) => join(cacheDir, `user_${FE}`, 'glidein_gfactory_instance', `credential_${FE}.main_${entry}.idtoken`);
   const cred = (version: number, entry = 'CE_1'): EnvelopeCredential => ({ entry, type: 'idtoken', version, expiresAt: Math.floor(t.clock.now() / 1000) + 2 * 86_400, value: `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.sig` });
   const wd = (version: number, entry = 'CE_1'): EnvelopeWithdrawal => ({ entry, type: 'idtoken', version, reason: 'TOKEN_REVOKED' });
   const post = async (body: object) => client(t.api, feKey).post('/factory/credentials', await sealEnvelope({ frontend: FE, id: randomUUID(), createdAt: t.clock.now(), ...body } as never, fe, factoryKey));

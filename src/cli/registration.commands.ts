@@ -5,6 +5,7 @@ import { Noun, Verb } from './command.js';
 import { EXIT, localError, usageError } from './exit-codes.js';
 import { json, note, out } from './output.js';
 import { readApiKeyFile } from './secret-file.js';
+import { importEntries } from './entry-import.command.js';
 import { enc, listVerb, oneArg, printResult } from './simple-verbs.js';
 
 interface FactoryView {
@@ -81,20 +82,23 @@ interface FrontendView {
   name: string;
   fingerprint: string;
   apiKeyId: string;
+  localUser: string;
   createdAt: string;
 }
 
 const registerFrontend: Verb = {
-  usage: '<name> -public-key <base64> [-key-out <file>]',
+  usage: '<name> -public-key <base64> [-local-user <user>] [-key-out <file>]',
   summary: 'register a frontend whose envelopes this factory accepts; its API key is shown once',
   details: 'The new API key (role frontend) goes to -key-out (mode 0600), or to stdout.',
   options: {
     'public-key': { type: 'string', help: "<base64>  the frontend's X25519 key (its GET /frontend/identity)" },
     'key-out': { type: 'string', help: '<file>  write the new API key here, mode 0600' },
+    'local-user': { type: 'string', help: "<user>  the local user GlideinWMS maps its security class to (cache files under user_<user>/); default the name" },
   },
   async run(ctx) {
     const name = oneArg(ctx, 'frontend name');
-    const { data } = await ctx.api().call<FrontendView & { apiKey: string }>('POST', '/factory/frontends', { name, publicKey: required(ctx.opts, 'public-key') });
+    const localUser = str(ctx.opts, 'local-user');
+    const { data } = await ctx.api().call<FrontendView & { apiKey: string }>('POST', '/factory/frontends', { name, publicKey: required(ctx.opts, 'public-key'), ...(localUser !== undefined ? { localUser } : {}) });
     const { apiKey, ...view } = data;
     const file = str(ctx.opts, 'key-out');
     if (file !== undefined) {
@@ -121,6 +125,7 @@ export const frontendNoun: Noun = {
       ['name', (f) => f.name],
       ['fingerprint', (f) => f.fingerprint],
       ['api key', (f) => f.apiKeyId],
+      ['local user', (f) => f.localUser],
       ['created', (f) => f.createdAt],
     ]),
     register: registerFrontend,
@@ -142,8 +147,8 @@ const putEntry: Verb = {
   summary: 'create or replace a factory entry',
   options: {
     site: { type: 'string', help: '<site>  the Glidein_Site it serves' },
-    gatekeeper: { type: 'string', help: '<ce>  host[:port], "host host:port" or https://host[:port][/path]' },
-    'trust-domain': { type: 'string', help: '<label>  GlideinWMS trust domain' },
+    gatekeeper: { type: 'string', help: '<ce>  as in glideinWMS.xml: host[:port], "host host:port" (HTCondor-CE), https://host[:port][/path], host/path, user@host' },
+    'trust-domain': { type: 'string', help: "<label>  GlideinWMS's trust_domain matching label (OSG, grid), not HTCondor's TRUST_DOMAIN" },
     'auth-method': { type: 'string', help: '<methods>  e.g. scitoken, grid_proxy+project_id' },
     'condor-version': { type: 'string', help: "<v>  the CE's HTCondor version" },
     'security-class': { type: 'string', help: '<c>  GlideinWMS security class' },
@@ -182,6 +187,7 @@ export const entryNoun: Noun = {
       ['scitoken', (e) => e.glideinScitoken],
     ]),
     put: putEntry,
+    import: importEntries,
     delete: {
       usage: '<entry>',
       summary: 'delete an entry and the credentials cached for it',

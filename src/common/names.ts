@@ -8,6 +8,12 @@ import { hasCredentialForm } from './secret-shape.js';
  */
 export const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** GlideinWMS's trust_domain (entries, frontend credentials): a label credentials are matched by, not HTCondor's TRUST_DOMAIN. */
+export const GWMS_TRUST_DOMAIN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const GWMS_TRUST_DOMAIN_MESSAGE =
+  "trustDomain is GlideinWMS's trust_domain: a matching label such as OSG or grid (an entry gets the credentials of its label), " +
+  "not HTCondor's TRUST_DOMAIN (the collector's host name); 1-64 letters, digits, '_', '.' or '-'";
+
 /** A path parameter that holds a credential: refused without echoing any of it. */
 export const credentialInPath = (field: string, code: ErrorCode = 'VALIDATION_FAILED') =>
   new DomainError(code, `${field} is shaped like a credential (an API key, ticket or token), not a name; nothing of it is kept`, field);

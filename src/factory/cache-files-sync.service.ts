@@ -3,14 +3,18 @@ import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
 import { CacheRef } from '../events/events.js';
-import { CacheFiles } from './cache-files.js';
-import { CachedCredential, cachedCredentialAd } from './cached-credential.entity.js';
+import { CacheFiles, CacheFileSet } from './cache-files.js';
+import { CachedCredential, cachedCredentialAd, groupsOf } from './cached-credential.entity.js';
+import { localUserOf, RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
+
+const keyOf = (r: CacheRef) => JSON.stringify([r.frontend, r.entry, r.type]);
 
 /**
  * Keeps the optional file copy of the cache (factory.cacheDir) following the database: after each
  * committed change (`cache.changed`), and at start-up, when a crash between a commit and its files
- * (or an edit) left them apart: files rewritten, and withdrawn credentials' files removed. The database is the truth.
+ * (or an edit) left them apart: files rewritten, files of groups no longer served or of an older
+ * layout removed, and withdrawn or deleted credentials' files removed. The database is the truth.
  */
 @Injectable()
 export class CacheFilesSync implements OnModuleInit, OnApplicationBootstrap {
@@ -29,31 +33,33 @@ export class CacheFilesSync implements OnModuleInit, OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.files.enabled) return;
-    const [rows, withdrawn] = await this.db.read(async (m) => [await m.find(CachedCredential), await m.find(WithdrawnCredential, { select: { frontend: true, entry: true, type: true } })] as const);
-    let fixed = 0;
-    for (const r of rows) if (this.files.write(r.frontend, r.entry, r.type, this.open(r))) fixed++;
-    if (fixed) this.log.warn(`rewrote ${fixed} cache file(s) that did not match the database`);
-    // A crash between a withdrawal's commit and its file's removal must not leave the credential on disk.
-    let removed = 0;
-    for (const w of withdrawn) if (this.files.remove(w.frontend, w.entry, w.type)) removed++;
-    if (removed) this.log.warn(`removed ${removed} file(s) of withdrawn credentials`);
+    const [rows, withdrawn, users] = await this.db.read(async (m) => [await m.find(CachedCredential), await m.find(WithdrawnCredential, { select: { frontend: true, entry: true, type: true } }), await this.localUsers(m)] as const);
+    const held = new Set(rows.map(keyOf));
+    // A crash between a withdrawal's (or an entry deletion's) commit and its files' removal must not leave the credential on disk.
+    const gone = [...withdrawn, ...this.files.refs()].filter((r) => !held.has(keyOf(r)));
+    const done = this.files.apply(rows.map((r) => this.fileSet(r, users)), gone);
+    if (done.written) this.log.warn(`rewrote ${done.written} cache file(s) that did not match the database`);
+    if (done.removed) this.log.warn(`removed ${done.removed} cache file(s) of withdrawn credentials, of groups no longer served, or of the older layout`);
   }
 
   private async apply(stored: CacheRef[], removed: CacheRef[]): Promise<void> {
     if (!this.files.enabled) return;
-    for (const ref of removed) this.files.remove(ref.frontend, ref.entry, ref.type);
-    if (!stored.length) return;
-    const rows = await this.db.read((m) => m.find(CachedCredential, { where: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) }));
-    for (const r of rows) {
-      try {
-        this.files.write(r.frontend, r.entry, r.type, this.open(r));
-      } catch (err) {
-        this.log.error({ err }, `could not write the cache file of ${r.frontend}/${r.entry}/${r.type}; the next start rewrites it`);
-      }
+    const [rows, users] = stored.length
+      ? await this.db.read(async (m) => [await m.find(CachedCredential, { where: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) }), await this.localUsers(m)] as const)
+      : [[], new Map<string, string>()];
+    try {
+      this.files.apply(rows.map((r) => this.fileSet(r, users)), removed);
+    } catch (err) {
+      this.log.error({ err }, 'could not update the cache files; the next start repairs them');
     }
   }
 
-  private open(r: CachedCredential): string {
-    return Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8');
+  private async localUsers(m: Parameters<Parameters<Db['read']>[0]>[0]): Promise<Map<string, string>> {
+    return new Map((await m.find(RegisteredFrontend, { select: { name: true, localUser: true } })).map((f) => [f.name, localUserOf(f)]));
+  }
+
+  private fileSet(r: CachedCredential, users: Map<string, string>): CacheFileSet {
+    const ref = { frontend: r.frontend, entry: r.entry, type: r.type };
+    return { ref, value: Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8'), paths: this.files.pathsOf(users.get(r.frontend) ?? r.frontend, ref, groupsOf(r)) };
   }
 }

@@ -3,16 +3,34 @@ import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.js';
 import { Settings } from '../config/settings.js';
-import type { CredentialType } from './cached-credential.entity.js';
+import type { CacheRef } from '../events/events.js';
+
+/** One credential's files: its cache key, its bytes, and where GlideinWMS reads it (paths relative to cacheDir). */
+export interface CacheFileSet {
+  ref: CacheRef;
+  value: string;
+  paths: string[];
+}
+
+const MANIFEST = 'cache-files.json';
+const keyOf = (r: CacheRef) => JSON.stringify([r.frontend, r.entry, r.type]);
 
 /**
- * The optional file copy of the factory cache, in GlideinWMS's layout:
- * `<cacheDir>/user_<frontend>/glidein_<instance>/credential_<frontend>_<entry>.<type>`, each
+ * The optional file copy of the factory cache (factory.cacheDir), in GlideinWMS's names:
+ * `user_<localUser>/glidein_<instance>/credential_<frontend>.<group>_<entry>.<type>`, one file per
+ * frontend group the credential serves (GlideinWMS's ClientName is `<frontend>.<group>`), each
  * written atomically with mode 0600 (directories 0700). The database is the truth; files follow it.
+ *
+ * Which files glidekey wrote for which credential is kept in `<dataDir>/cache-files.json`, so that
+ * a group no longer served, or a changed local user, removes exactly glidekey's own files and never
+ * one that GlideinWMS's factory wrote beside them. Before that record existed (an older glidekey),
+ * each credential had one file, `user_<frontend>/glidein_<instance>/credential_<frontend>_<entry>.<type>`:
+ * a credential with no record owns that one, and it is removed once the new names are written.
  */
 @Injectable()
 export class CacheFiles {
   private readonly log = new Logger('factory-cache');
+  private manifest: Map<string, string[]> | null = null;
 
   constructor(private readonly settings: Settings) {}
 
@@ -20,16 +38,61 @@ export class CacheFiles {
     return Boolean(this.settings.config.factory.cacheDir);
   }
 
-  /** Where a credential's file lives (names are plain names, checked at the edge: no slash, no leading dot). */
-  pathOf(frontend: string, entry: string, type: CredentialType): string {
-    const { cacheDir, instanceName } = this.settings.config.factory;
-    return join(cacheDir!, `user_${frontend}`, `glidein_${instanceName}`, `credential_${frontend}_${entry}.${type}`);
+  /** Where a credential's files live, one per group (names are plain names, checked at the edge: no slash, no leading dot). */
+  pathsOf(localUser: string, ref: CacheRef, groups: readonly string[]): string[] {
+    const dir = join(`user_${localUser}`, `glidein_${this.settings.config.factory.instanceName}`);
+    return groups.map((g) => join(dir, `credential_${ref.frontend}.${g}_${ref.entry}.${ref.type}`));
+  }
+
+  /** The one file an older glidekey wrote for a credential. */
+  legacyPathOf(ref: CacheRef): string {
+    return join(`user_${ref.frontend}`, `glidein_${this.settings.config.factory.instanceName}`, `credential_${ref.frontend}_${ref.entry}.${ref.type}`);
+  }
+
+  /** The credentials glidekey holds files of (to find those whose rows are gone). */
+  refs(): CacheRef[] {
+    return [...this.load().keys()].map((k) => {
+      const [frontend, entry, type] = JSON.parse(k) as [string, string, CacheRef['type']];
+      return { frontend, entry, type };
+    });
+  }
+
+  /**
+   * Makes each credential's files exactly `paths`, holding `value` (rewritten only when they differ
+   * or are not 0600), and removes the files of each credential in `removed`, and every file a
+   * credential had that it no longer names. Returns how many files it wrote and removed.
+   */
+  apply(sets: CacheFileSet[], removed: CacheRef[] = []): { written: number; removed: number } {
+    const done = { written: 0, removed: 0 };
+    if (!this.enabled || (!sets.length && !removed.length)) return done;
+    const manifest = this.load();
+    const owned = (r: CacheRef) => manifest.get(keyOf(r)) ?? [this.legacyPathOf(r)];
+    // First record every file about to exist, so a crash at any point leaves none unaccounted for.
+    for (const s of sets) manifest.set(keyOf(s.ref), [...new Set([...owned(s.ref), ...s.paths])]);
+    this.save(manifest);
+    for (const s of sets) {
+      for (const p of s.paths) {
+        try {
+          if (this.writeOne(p, s.value)) done.written++;
+        } catch (err) {
+          this.log.error({ err }, `could not write the cache file ${p}; the next start rewrites it`);
+        }
+      }
+      for (const p of manifest.get(keyOf(s.ref))!) if (!s.paths.includes(p) && this.removeOne(p)) done.removed++;
+      manifest.set(keyOf(s.ref), [...s.paths]);
+    }
+    for (const r of removed) {
+      if (sets.some((s) => keyOf(s.ref) === keyOf(r))) continue;
+      for (const p of owned(r)) if (this.removeOne(p)) done.removed++;
+      manifest.delete(keyOf(r));
+    }
+    this.save(manifest);
+    return done;
   }
 
   /** Writes the file unless it already holds exactly these bytes with mode 0600; returns whether it wrote. */
-  write(frontend: string, entry: string, type: CredentialType, value: string): boolean {
-    if (!this.enabled) return false;
-    const path = this.pathOf(frontend, entry, type);
+  private writeOne(rel: string, value: string): boolean {
+    const path = join(this.settings.config.factory.cacheDir!, rel);
     if (existsSync(path)) {
       const st = lstatSync(path);
       if (st.isFile() && (st.mode & 0o777) === 0o600 && readFileSync(path, 'utf8') === value) return false;
@@ -38,15 +101,33 @@ export class CacheFiles {
     return true;
   }
 
-  /** Removes a credential's file; true when there was one. */
-  remove(frontend: string, entry: string, type: CredentialType): boolean {
-    if (!this.enabled) return false;
+  private removeOne(rel: string): boolean {
     try {
-      unlinkSync(this.pathOf(frontend, entry, type));
+      unlinkSync(join(this.settings.config.factory.cacheDir!, rel));
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ err }, `could not remove the cache file of ${frontend}/${entry}/${type}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ err }, `could not remove the cache file ${rel}`);
       return false;
     }
+  }
+
+  private load(): Map<string, string[]> {
+    if (this.manifest) return this.manifest;
+    const path = join(this.settings.dataDir, MANIFEST);
+    this.manifest = new Map();
+    if (existsSync(path)) {
+      try {
+        const parsed = JSON.parse(readFileSync(path, 'utf8')) as { v: 1; files: Record<string, string[]> };
+        for (const [k, v] of Object.entries(parsed.files)) this.manifest.set(k, v);
+      } catch (err) {
+        // Files then count as from before the record: the start-up pass rewrites every credential's.
+        this.log.error({ err }, `${path} is unreadable; files of groups no longer served may stay behind (remove them by hand)`);
+      }
+    }
+    return this.manifest;
+  }
+
+  private save(manifest: Map<string, string[]>): void {
+    writeFileAtomic(join(this.settings.dataDir, MANIFEST), JSON.stringify({ v: 1, files: Object.fromEntries(manifest) }), 0o600);
   }
 }

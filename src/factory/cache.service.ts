@@ -5,7 +5,7 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { parseAuthMethod, takesIdtokens } from '../forwarding/matching.js';
-import { CachedCredential, cachedCredentialAd, CredentialType } from './cached-credential.entity.js';
+import { CachedCredential, cachedCredentialAd, CredentialType, groupsOf } from './cached-credential.entity.js';
 import { FactoryEntry } from './entry.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 
@@ -29,6 +29,8 @@ export const cacheResponse = (c: CachedCredential, state: CacheState, nowMs: num
   expiresAt: iso(c.expiresAt),
   secondsToExpiry: Math.max(0, Math.floor((c.expiresAt - nowMs) / 1000)),
   receivedAt: iso(c.receivedAt),
+  /** The frontend groups it serves: one cache file each. */
+  groups: groupsOf(c),
 });
 
 /** A withdrawn credential's tombstone: when, which version, and why; nothing of the credential. */

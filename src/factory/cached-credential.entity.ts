@@ -36,7 +36,18 @@ export class CachedCredential {
 
   @Column({ name: 'envelope_id', type: 'varchar', length: 36 })
   envelopeId!: string;
+
+  /** The frontend groups it serves, comma-separated (one cache file per group); null: `main`, as before groups travelled. */
+  @Column({ type: 'varchar', length: 4200, nullable: true })
+  groups!: string | null;
 }
+
+/** GlideinWMS's default frontend group: what a credential serves when its envelope names none. */
+export const DEFAULT_GROUPS: readonly string[] = ['main'];
+
+export const groupsOf = (c: Pick<CachedCredential, 'groups'>): string[] => (c.groups ? c.groups.split(',') : [...DEFAULT_GROUPS]);
+/** The column value for a list of groups: null for the default, so rows from before groups stay as they were. */
+export const groupsColumn = (groups: readonly string[] | undefined): string | null => (!groups || (groups.length === 1 && groups[0] === 'main') ? null : [...groups].join(','));
 
 export const cachedCredentialAd = (c: Pick<CachedCredential, 'frontend' | 'entry' | 'type' | 'version'>) =>
   `cached-credential:${c.frontend}:${c.entry}:${c.type}:${c.version}`;

@@ -12,7 +12,7 @@ import { checkFreshness, checkKeyProofTime, CredentialsBody, EnvelopeBody, envel
 import { IdentityService } from '../identity/identity.service.js';
 import { EventBus } from '../events/event-bus.js';
 import { CacheMetrics } from './cache.metrics.js';
-import { CachedCredential, cachedCredentialAd } from './cached-credential.entity.js';
+import { CachedCredential, cachedCredentialAd, groupsColumn, groupsOf } from './cached-credential.entity.js';
 import { recordIdtokenVersion } from './idtoken-versions.store.js';
 import { FrontendKeyFollow } from './key-follow.js';
 import { SeenEnvelope } from './seen-envelope.entity.js';
@@ -103,11 +103,18 @@ export class CredentialIntakeService {
         await this.audit.record(m, { action: 'factory.credential.refuse', target: `entry:${c.entry}`, result: 'failure', code, detail: { frontend, type: c.type, version: c.version, heldVersion: have?.version ?? null, withdrawnVersion: tomb?.version ?? null, envelope: body.id } });
         continue;
       }
+      const groups = groupsColumn(c.groups);
       if (have && have.version === c.version) {
-        out.push({ ...base, result: 'unchanged' });
+        // The same credential for other groups (the frontend's groups changed): its files follow.
+        if (have.groups !== groups) {
+          await m.update(CachedCredential, { frontend, entry: c.entry, type: c.type }, { groups });
+          have.groups = groups;
+          stored.push(have);
+          out.push({ ...base, result: 'stored' });
+        } else out.push({ ...base, result: 'unchanged' });
         continue;
       }
-      const row = Object.assign(new CachedCredential(), { frontend, entry: c.entry, type: c.type, version: c.version, fingerprint, expiresAt: c.expiresAt * 1000, receivedAt: now, envelopeId: body.id });
+      const row = Object.assign(new CachedCredential(), { frontend, entry: c.entry, type: c.type, version: c.version, fingerprint, expiresAt: c.expiresAt * 1000, receivedAt: now, envelopeId: body.id, groups });
       row.sealedValue = this.sealer.seal(Buffer.from(c.value, 'utf8'), cachedCredentialAd(row));
       await m.save(CachedCredential, row);
       // Kept for the token bootstrap (entries with glideinBootstrap 'token'): a hash only.
@@ -124,7 +131,7 @@ export class CredentialIntakeService {
     await this.audit.record(m, {
       action: 'factory.credentials.receive',
       target: `frontend:${frontend}`,
-      detail: { envelope: body.id, stored: count('stored'), unchanged: count('unchanged'), refused: count('refused'), credentials: stored.slice(0, 50).map((r) => ({ entry: r.entry, type: r.type, version: r.version, fingerprint: r.fingerprint })) },
+      detail: { envelope: body.id, stored: count('stored'), unchanged: count('unchanged'), refused: count('refused'), credentials: stored.slice(0, 50).map((r) => ({ entry: r.entry, type: r.type, version: r.version, fingerprint: r.fingerprint, groups: groupsOf(r) })) },
     });
     if (stored.length) this.events.publish(m, 'cache.changed', { stored: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })), removed: [] });
     return out;

@@ -1,16 +1,30 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Audit, Roles } from '../auth/access.decorator.js';
 import { PlainNamePipe } from '../common/names.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
+import { ImportEntriesDto } from './dto/import-entries.dto.js';
+import { EntriesImportService } from './entries-import.service.js';
 import { entryResponse, EntriesService } from './entries.service.js';
 
 @ApiTags('factory')
 @ApiBearerAuth()
 @Controller('factory/entries')
 export class EntriesController {
-  constructor(private readonly entries: EntriesService) {}
+  constructor(
+    private readonly entries: EntriesService,
+    private readonly importer: EntriesImportService,
+  ) {}
+
+  /** Create or update entries from a glideinWMS.xml (and its config.d fragments); `dryRun` changes nothing. Per entry: created, updated, unchanged, skipped (reason), deleted (prune). */
+  @Post('import')
+  @HttpCode(200)
+  @Roles('factory-admin')
+  @Audit('factory.entries.import')
+  import(@Body() dto: ImportEntriesDto) {
+    return this.importer.import(dto);
+  }
 
   /** Create or replace an entry. 201 when new, 200 when replaced. */
   @Put(':entry')

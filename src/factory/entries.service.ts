@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
@@ -66,13 +67,18 @@ export class EntriesService {
   async remove(name: string): Promise<void> {
     await this.db.tx(async (m) => {
       if (!(await m.existsBy(FactoryEntry, { name }))) throw new DomainError('NOT_FOUND', 'no such entry');
-      const rows = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { entry: name } });
-      await m.delete(CachedCredential, { entry: name });
-      await m.delete(WithdrawnCredential, { entry: name });
-      await forgetIdtokenVersions(m, { entry: name });
-      await m.delete(FactoryEntry, { name });
-      await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}`, detail: { cachedCredentialsRemoved: rows.length } });
-      if (rows.length) this.events.publish(m, 'cache.changed', { stored: [], removed: rows.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) });
+      await this.removeIn(m, name);
     });
+  }
+
+  /** The deletion of an existing entry inside the caller's transaction (also the import's prune). */
+  async removeIn(m: EntityManager, name: string): Promise<void> {
+    const rows = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { entry: name } });
+    await m.delete(CachedCredential, { entry: name });
+    await m.delete(WithdrawnCredential, { entry: name });
+    await forgetIdtokenVersions(m, { entry: name });
+    await m.delete(FactoryEntry, { name });
+    await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}`, detail: { cachedCredentialsRemoved: rows.length } });
+    if (rows.length) this.events.publish(m, 'cache.changed', { stored: [], removed: rows.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) });
   }
 }

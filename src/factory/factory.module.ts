@@ -2,6 +2,7 @@ import { CacheFilesSync } from './cache-files-sync.service.js';
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { EntriesController } from './entries.controller.js';
+import { EntriesImportService } from './entries-import.service.js';
 import { EntriesService } from './entries.service.js';
 import { CacheService } from './cache.service.js';
 import { CacheFiles } from './cache-files.js';
@@ -17,7 +18,7 @@ import { FrontendKeyFollow } from './key-follow.js';
 @Module({
   imports: [AuthModule],
   controllers: [FrontendsController, EntriesController, CredentialsController],
-  providers: [FrontendsService, EntriesService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService, WithdrawalIntake, FrontendKeyFollow],
+  providers: [FrontendsService, EntriesService, EntriesImportService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService, WithdrawalIntake, FrontendKeyFollow],
   exports: [FrontendsService, EntriesService, CacheService],
 })
 export class FactoryModule {}

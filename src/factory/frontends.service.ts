@@ -8,13 +8,14 @@ import { Db } from '../database/db.js';
 import { asConflict } from '../database/unique-violation.js';
 import { publicKeyFingerprint } from '../identity/identity.service.js';
 import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
-import { RegisteredFrontend } from './registered-frontend.entity.js';
+import { localUserOf, RegisteredFrontend } from './registered-frontend.entity.js';
 
 export const frontendResponse = (f: RegisteredFrontend) => ({
   name: f.name,
   publicKey: f.publicKey,
   fingerprint: publicKeyFingerprint(Buffer.from(f.publicKey, 'base64')),
   apiKeyId: f.apiKeyId,
+  localUser: localUserOf(f),
   createdAt: new Date(f.createdAt).toISOString(),
 });
 
@@ -41,9 +42,9 @@ export class FrontendsService {
         if (err instanceof DomainError && err.code === 'API_KEY_EXISTS') throw new DomainError('FRONTEND_EXISTS', `a frontend with this name or public key is registered (or the API key name frontend:${dto.name} is taken)`, 'name');
         throw err;
       });
-      const row = Object.assign(new RegisteredFrontend(), { name: dto.name, publicKey: dto.publicKey, apiKeyId: key.id, createdAt: this.clock.now() });
+      const row = Object.assign(new RegisteredFrontend(), { name: dto.name, publicKey: dto.publicKey, apiKeyId: key.id, localUser: dto.localUser ?? null, createdAt: this.clock.now() });
       await m.insert(RegisteredFrontend, row);
-      await this.audit.record(m, { action: 'factory.frontend.register', target: `frontend:${dto.name}`, detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id } });
+      await this.audit.record(m, { action: 'factory.frontend.register', target: `frontend:${dto.name}`, detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id, localUser: localUserOf(row) } });
       return { ...frontendResponse(row), apiKey: secret };
     }).catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name')));
   }

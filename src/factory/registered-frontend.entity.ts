@@ -15,6 +15,13 @@ export class RegisteredFrontend {
   @Column({ name: 'api_key_id', type: 'varchar', length: 16 })
   apiKeyId!: string;
 
+  /** The local user GlideinWMS maps its security class to: cache files go under user_<localUser>/. Null: its name (registered before this was kept). */
+  @Column({ name: 'local_user', type: 'varchar', length: 32, nullable: true })
+  localUser!: string | null;
+
   @Column(msColumn('created_at'))
   createdAt!: number;
 }
+
+/** Where a frontend's cache files go: its local user, or its name. */
+export const localUserOf = (f: Pick<RegisteredFrontend, 'name' | 'localUser'>) => f.localUser ?? f.name;

@@ -15,6 +15,7 @@ import { Delivery, deliveryAd } from './delivery.entity.js';
 import { EnvelopeBody, EnvelopeCredential, sealEnvelope, WithdrawalReason } from './envelope.js';
 import { backoffMs, envelopeBatches } from './envelope-batches.js';
 import { SendableFilter } from './sendable.service.js';
+import { servedGroups } from './served-groups.js';
 
 export { backoffMs } from './envelope-batches.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
@@ -173,6 +174,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     if (!factory) return;
     const apiKey = Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8');
     const recipient = Buffer.from(factory.publicKey, 'base64');
+    const groupsOf = await servedGroups(this.db, rows, this.settings.config.gwms.frontend.groups);
     for (const chunk of envelopeBatches(rows)) {
       // Read per envelope: a rotation committed by any replica is used from the next one on.
       const { current, previous } = await this.identity.keyPairs('frontend');
@@ -181,7 +183,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       try {
         // During a transition, a factory that has not accepted the current key yet gets the previous key's proof for it.
         const proof = previous && factory.acceptedIdentityKey !== sealedWith ? previous : undefined;
-        envelope = await sealEnvelope(this.bodyOf(chunk), current, recipient, proof);
+        envelope = await sealEnvelope(this.bodyOf(chunk, groupsOf), current, recipient, proof);
       } finally {
         current.privateKey.fill(0);
         previous?.privateKey.fill(0);
@@ -205,18 +207,22 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** A v1 body of credentials (opened from the outbox only now), or a v2 body of withdrawals. */
-  private bodyOf(chunk: Delivery[]): EnvelopeBody {
+  private bodyOf(chunk: Delivery[], groupsOf: (d: Delivery) => string[] | undefined): EnvelopeBody {
     const header = { frontend: this.settings.config.frontend.name, id: randomUUID(), createdAt: this.clock.now() };
     if (chunk[0].kind === 'withdrawal') {
       return { v: 2, ...header, withdrawals: chunk.map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason as WithdrawalReason })) };
     }
-    const credentials: EnvelopeCredential[] = chunk.map((d) => ({
-      entry: d.entry,
-      type: d.type,
-      version: d.version,
-      expiresAt: Math.floor(d.expiresAt / 1000),
-      value: Buffer.from(this.sealer.open(d.sealedValue!, deliveryAd(d.id))).toString('utf8'),
-    }));
+    const credentials: EnvelopeCredential[] = chunk.map((d) => {
+      const groups = groupsOf(d);
+      return {
+        entry: d.entry,
+        type: d.type,
+        version: d.version,
+        expiresAt: Math.floor(d.expiresAt / 1000),
+        value: Buffer.from(this.sealer.open(d.sealedValue!, deliveryAd(d.id))).toString('utf8'),
+        ...(groups ? { groups } : {}),
+      };
+    });
     return { v: 1, ...header, credentials };
   }
 

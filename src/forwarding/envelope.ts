@@ -3,6 +3,7 @@ import sodium from 'libsodium-wrappers';
 import { z } from 'zod';
 import { DomainError } from '../common/errors.js';
 import { PLAIN_NAME } from '../common/names.js';
+import { GWMS_GROUP } from '../config/config.schema.js';
 import { MAX_UNIX_SECONDS } from '../common/time.js';
 
 /** Entry and frontend names are plain names: they become file names at the factory. */
@@ -17,6 +18,17 @@ export const credentialSchema = z
     /** Unix seconds; bounded so that the factory can store, compare and format it (a Date holds it). */
     expiresAt: z.number().int().min(0).max(MAX_UNIX_SECONDS),
     value: z.string().min(1).max(16_384),
+    /**
+     * The GlideinWMS frontend groups this credential serves (the factory writes one cache file per
+     * group, named after the ClientName `<frontend>.<group>`). Optional: absent means `main`, and
+     * the frontend leaves it out then, so these bodies stay byte for byte what older factories take.
+     */
+    groups: z
+      .array(z.string().regex(GWMS_GROUP))
+      .min(1)
+      .max(64)
+      .refine((g) => new Set(g).size === g.length, 'groups must not repeat')
+      .optional(),
   })
   .strict();
 

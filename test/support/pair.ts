@@ -122,7 +122,7 @@ export class Pair {
   }
 
   fileOf(entry: string, type: 'idtoken' | 'scitoken'): string {
-    return join(this.cacheDir, `user_${FRONTEND}`, 'glidein_gfactory_instance', `credential_${FRONTEND}_${entry}.${type}`);
+    return join(this.cacheDir, `user_${FRONTEND}`, 'glidein_gfactory_instance', `credential_${FRONTEND}.main_${entry}.${type}`);
   }
 
   readCred(entry: string, type: 'idtoken' | 'scitoken'): string | undefined {

@@ -1,0 +1,27 @@
+import { In } from 'typeorm';
+import { Db } from '../database/db.js';
+import { Site } from '../sites/site.entity.js';
+import { siteGwmsGroups } from '../sites/site.response.js';
+import type { Delivery } from './delivery.entity.js';
+
+/**
+ * The GlideinWMS frontend groups each credential of a send serves, for its envelope item (the
+ * factory files it as `credential_<frontend>.<group>_<entry>`): a site's own `gwmsGroups` for the
+ * site's IDTOKEN, else `gwms.frontend.groups` (also for a site whose list is empty: it keeps no
+ * tokens.d file, but its token still serves the frontend's groups at the factory). Undefined for
+ * `main` alone, which is what an item without groups means: left out, the body is what factories
+ * from before groups take.
+ */
+export async function servedGroups(db: Db, rows: Delivery[], defaults: readonly string[]): Promise<(d: Delivery) => string[] | undefined> {
+  const sites = [...new Set(rows.filter((d) => d.kind === 'credential' && d.type === 'idtoken').map((d) => d.source))];
+  const own = new Map<string, string[]>();
+  for (let i = 0; i < sites.length; i += 500) {
+    const found = await db.read((m) => m.find(Site, { select: { name: true, gwmsGroups: true }, where: { name: In(sites.slice(i, i + 500)) } }));
+    for (const s of found) {
+      const groups = siteGwmsGroups(s);
+      if (groups?.length) own.set(s.name, groups);
+    }
+  }
+  const wire = (groups: readonly string[]) => (groups.length === 1 && groups[0] === 'main' ? undefined : [...groups]);
+  return (d) => wire((d.type === 'idtoken' ? own.get(d.source) : undefined) ?? defaults);
+}
