@@ -294,6 +294,72 @@ describe('glidekey CLI against the real service', () => {
     expect((await cli(env, 'entry', 'delete', 'OSG_ce1')).code).toBe(0);
   });
 
+  it('updates and deletes factories, frontends, issuers and sites over their routes', async () => {
+    const api = client(svc.api, svc.adminKey);
+    const fe = (await client(svc.url).get('/api/v1/frontend/identity')).json;
+    const oldKey = readFileSync(join(work, 'frontend.key'), 'utf8').trim();
+
+    // The factory admin rotates the frontend's API key: the old one stops at once, the new one is in a 0600 file.
+    expect((await cli(env, 'frontend', 'update', fe.name, '-key-out', join(work, 'x.key'))).code).toBe(2);
+    expect((await cli(env, 'frontend', 'update', fe.name)).code).toBe(2);
+    const newKeyFile = join(work, 'frontend-2.key');
+    const rot = await cli(env, 'frontend', 'update', fe.name, '-rotate-api-key', '-key-out', newKeyFile, '--json');
+    expect(rot.code).toBe(0);
+    expect(JSON.parse(rot.out)).toMatchObject({ name: fe.name, apiKeyFile: newKeyFile });
+    expect(statSync(newKeyFile).mode & 0o777).toBe(0o600);
+    const newKey = readFileSync(newKeyFile, 'utf8').trim();
+    expect(rot.out).not.toContain(newKey.slice(20));
+    expect((await client(svc.api, oldKey).get('/factory/entries')).status).toBe(401);
+    expect((await client(svc.api, newKey).get('/factory/entries')).status).toBe(200);
+    const repin = await cli(env, 'frontend', 'update', fe.name, '-public-key', fe.publicKey);
+    expect([repin.code, repin.out]).toEqual([0, expect.stringContaining(fe.fingerprint)]);
+
+    // The frontend admin gives its factory registration the new key (from a 0600 file) and a new URL.
+    expect((await cli(env, 'factory', 'sync', 'self', '--json')).code).toBe(0);
+    expect((await api.get('/factories')).json[0].syncError).toMatch(/^UNAUTHENTICATED/);
+    expect((await cli(env, 'factory', 'update', 'self')).code).toBe(2);
+    const upd = await cli(env, 'factory', 'update', 'self', '-factory-key-file', newKeyFile, '-factory-url', `http://localhost:${new URL(svc.url).port}`, '--json');
+    expect(upd.code).toBe(0);
+    expect(JSON.parse(upd.out)).toMatchObject({ name: 'self', url: `http://localhost:${new URL(svc.url).port}` });
+    expect(upd.out).not.toContain(newKey.slice(20));
+    expect(JSON.parse((await cli(env, 'factory', 'sync', 'self', '--json')).out)).toMatchObject({ error: null });
+    const insecure = await cli(env, 'factory', 'update', 'self', '-factory-url', 'http://factory.example.org');
+    expect([insecure.code, insecure.stderr]).toEqual([3, expect.stringContaining('400 FACTORY_URL_INSECURE')]);
+    const unknown = await cli(env, 'factory', 'update', 'nowhere', '-factory-url', 'https://factory.example.org');
+    expect([unknown.code, unknown.stderr]).toEqual([3, expect.stringContaining('404 FACTORY_NOT_FOUND')]);
+
+    // An issuer no longer trusted.
+    expect((await cli(env, 'issuer', 'delete', 'cilogon')).code).toBe(0);
+    expect(JSON.parse((await cli(env, 'issuer', 'list', '--json')).out)).toEqual([]);
+    const gone = await cli(env, 'issuer', 'delete', 'cilogon');
+    expect([gone.code, gone.stderr]).toEqual([3, expect.stringContaining('404 ISSUER_NOT_FOUND')]);
+
+    // A site's policy.
+    expect((await cli(env, 'site', 'update', 'el7_osg35')).code).toBe(2);
+    expect((await cli(env, 'site', 'update', 'el7_osg35', '-rotate-every', '86400', '-no-rotation')).code).toBe(2);
+    const before = (await api.get('/sites/el7_osg35')).json;
+    const life = await cli(env, 'site', 'update', 'el7_osg35', '-lifetime', '7200', '-row-version', String(before.rowVersion), '--json');
+    expect(life.code).toBe(0);
+    expect(JSON.parse(life.out)).toMatchObject({ lifetimeSeconds: 7200, rowVersion: before.rowVersion + 1 });
+    const rotation = await cli(env, 'site', 'update', 'el7_osg35', '-rotate-every', '86400', '-rotation-grace', '3600', '--json');
+    expect(JSON.parse(rotation.out).rotation).toMatchObject({ enabled: true, intervalSeconds: 86400, graceSeconds: 3600 });
+    const stale = await cli(env, 'site', 'update', 'el7_osg35', '-lifetime', '3600', '-row-version', String(before.rowVersion));
+    expect([stale.code, stale.stderr]).toEqual([3, expect.stringContaining('409 STALE_VERSION')]);
+    expect((await api.get('/sites/el7_osg35')).json.lifetimeSeconds).toBe(7200);
+
+    const staleFactory = await cli(env, 'factory', 'update', 'self', '-factory-url', svc.url, '-row-version', '999');
+    expect([staleFactory.code, staleFactory.stderr]).toEqual([3, expect.stringContaining('409 STALE_VERSION')]);
+
+    // Both registrations forgotten.
+    expect((await cli(env, 'factory', 'delete', 'self')).code).toBe(0);
+    expect(JSON.parse((await cli(env, 'factory', 'list', '--json')).out)).toEqual([]);
+    const feGone = await cli(env, 'frontend', 'delete', fe.name);
+    expect([feGone.code, feGone.stderr]).toEqual([0, `deleted frontend ${fe.name}\n`]);
+    expect(JSON.parse((await cli(env, 'frontend', 'list', '--json')).out)).toEqual([]);
+    expect((await client(svc.api, newKey).get('/factory/entries')).status).toBe(401);
+    expect((await cli(env, 'frontend', 'delete', fe.name)).code).toBe(3);
+  });
+
   it('exit codes, refusals of the key file, TLS with --ca, and no secret on stderr', async () => {
     const usage = await cli(env, 'site', 'frobnicate');
     expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining('unknown verb site frobnicate')]);

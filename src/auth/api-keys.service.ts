@@ -133,6 +133,24 @@ export class ApiKeysService {
     return key;
   }
 
+  /**
+   * Revokes a key in the caller's transaction and renames it `revoked-<id>:<name>`, so its name is
+   * free for a successor (a frontend's key rotated, or the frontend registered again). The caller
+   * calls forget(id) once the transaction committed.
+   */
+  async retireIn(m: EntityManager, id: string, actor?: string): Promise<void> {
+    const key = await m.findOneBy(ApiKey, { id });
+    if (!key) return;
+    const name = `revoked-${key.id}:${key.name}`.slice(0, 64);
+    await m.update(ApiKey, { id }, { name, revokedAt: key.revokedAt ?? this.clock.now() });
+    await this.audit.record(m, { action: 'apikey.revoke', target: `apikey:${key.name}`, actor, detail: { id, renamed: name } });
+  }
+
+  /** Drops a key row from the lookup cache: after the commit of a change to it. */
+  forget(id: string): void {
+    this.cache.delete(id);
+  }
+
   /** True when no key was ever created: the first start hands out an admin key. */
   async none(): Promise<boolean> {
     return (await this.db.read((m) => m.count(ApiKey))) === 0;

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../common/atomic-file.js';
 import { intOption, required, str } from './args.js';
 import { Noun, Verb } from './command.js';
 import { EXIT, localError, usageError } from './exit-codes.js';
 import { json, note, out } from './output.js';
 import { readApiKeyFile } from './secret-file.js';
 import { importEntries } from './entry-import.command.js';
-import { enc, listVerb, oneArg, printResult } from './simple-verbs.js';
+import { deleteVerb, enc, listVerb, oneArg, printResult } from './simple-verbs.js';
 
 interface FactoryView {
   name: string;
@@ -62,6 +61,29 @@ const deliveries: Verb = {
   },
 };
 
+const updateFactory: Verb = {
+  usage: '<name> [-factory-url <url>] [-public-key <base64>] [-factory-key-file <file>] [-row-version <n>]',
+  summary: "change a factory's URL, pinned public key or the API key it gave us",
+  details: 'Pending deliveries go at once with the new values. The API key is read from a 0600 file, never from the command line, and never shown.',
+  options: {
+    'factory-url': { type: 'string', help: "<url>  the factory's new glidekey base URL" },
+    'public-key': { type: 'string', help: "<base64>  its new X25519 key (GET /factory/identity), pinned" },
+    'factory-key-file': { type: 'string', help: '<file>  0600 file with the new API key the factory admin made for us' },
+    'row-version': { type: 'string', help: '<n>  the rowVersion last read (factory list --json): refuse if it moved' },
+  },
+  async run(ctx) {
+    const name = oneArg(ctx, 'factory name');
+    const body: Record<string, unknown> = {};
+    if (str(ctx.opts, 'factory-url') !== undefined) body.url = str(ctx.opts, 'factory-url');
+    if (str(ctx.opts, 'public-key') !== undefined) body.publicKey = str(ctx.opts, 'public-key');
+    if (str(ctx.opts, 'factory-key-file') !== undefined) body.apiKey = readApiKeyFile(str(ctx.opts, 'factory-key-file')!, 'factory API key');
+    if (!Object.keys(body).length) throw usageError('give -factory-url, -public-key or -factory-key-file');
+    const rowVersion = intOption(ctx.opts, 'row-version', 1);
+    if (rowVersion !== undefined) body.rowVersion = rowVersion;
+    return printResult(ctx, (await ctx.api().call('PATCH', `/factories/${enc(name)}`, body)).data);
+  },
+};
+
 export const factoryNoun: Noun = {
   summary: 'factories this frontend forwards to (frontend role)',
   verbs: {
@@ -73,62 +95,10 @@ export const factoryNoun: Noun = {
       ['sync error', (f) => f.syncError],
     ]),
     register: registerFactory,
+    update: updateFactory,
+    delete: deleteVerb('forget a factory, its outbox and its last-seen entries (nothing is sent to it afterwards)', 'factory', (n) => `/factories/${enc(n)}`),
     sync,
     deliveries,
-  },
-};
-
-interface FrontendView {
-  name: string;
-  fingerprint: string;
-  apiKeyId: string;
-  localUser: string;
-  createdAt: string;
-}
-
-const registerFrontend: Verb = {
-  usage: '<name> -public-key <base64> [-local-user <user>] [-key-out <file>]',
-  summary: 'register a frontend whose envelopes this factory accepts; its API key is shown once',
-  details: 'The new API key (role frontend) goes to -key-out (mode 0600), or to stdout.',
-  options: {
-    'public-key': { type: 'string', help: "<base64>  the frontend's X25519 key (its GET /frontend/identity)" },
-    'key-out': { type: 'string', help: '<file>  write the new API key here, mode 0600' },
-    'local-user': { type: 'string', help: "<user>  the local user GlideinWMS maps its security class to (cache files under user_<user>/); default the name" },
-  },
-  async run(ctx) {
-    const name = oneArg(ctx, 'frontend name');
-    const localUser = str(ctx.opts, 'local-user');
-    const { data } = await ctx.api().call<FrontendView & { apiKey: string }>('POST', '/factory/frontends', { name, publicKey: required(ctx.opts, 'public-key'), ...(localUser !== undefined ? { localUser } : {}) });
-    const { apiKey, ...view } = data;
-    const file = str(ctx.opts, 'key-out');
-    if (file !== undefined) {
-      try {
-        writeFileAtomic(file, apiKey + '\n', 0o600);
-      } catch (err) {
-        throw localError(`the frontend is registered, but its API key could not be written to ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): revoke it (apikey revoke) and register again`);
-      }
-      if (ctx.json) json({ ...view, apiKeyFile: file });
-      else note(`registered frontend ${view.name} (fingerprint ${view.fingerprint}); its API key is in ${file}`);
-    } else if (ctx.json) json(data);
-    else {
-      note(`registered frontend ${view.name} (fingerprint ${view.fingerprint}); its API key follows and is not shown again:`);
-      out(apiKey + '\n');
-    }
-    return EXIT.OK;
-  },
-};
-
-export const frontendNoun: Noun = {
-  summary: 'frontends this factory accepts credentials from (factory role)',
-  verbs: {
-    list: listVerb<FrontendView>('registered frontends and their fingerprints', '/factory/frontends', [
-      ['name', (f) => f.name],
-      ['fingerprint', (f) => f.fingerprint],
-      ['api key', (f) => f.apiKeyId],
-      ['local user', (f) => f.localUser],
-      ['created', (f) => f.createdAt],
-    ]),
-    register: registerFrontend,
   },
 };
 

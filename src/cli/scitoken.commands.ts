@@ -86,5 +86,6 @@ export const issuerNoun: Noun = {
         return printResult(ctx, (await ctx.api().call('PUT', `/scitoken-issuers/${enc(id)}`, body)).data);
       },
     },
+    delete: deleteVerb('stop trusting an issuer: its stored SciTokens read invalid and are withdrawn from factories', 'issuer', (id) => `/scitoken-issuers/${enc(id)}`),
   },
 };

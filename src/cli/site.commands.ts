@@ -222,6 +222,40 @@ const keyfile: Verb = {
   },
 };
 
+const update: Verb = {
+  usage: '<site> [-issuer <trust domain>] [-identity <user@domain>] [-authz <LEVEL>]... [-lifetime <s>] [-max-lifetime <s>] [-widen-scopes] [-rotate-every <s> | -rotate-cron <expr> | -no-rotation] [-rotation-grace <s>] [-row-version <n>]',
+  summary: "change a site's policy (its key stays)",
+  details: 'Only the options given change. -row-version: refuse (409 STALE_VERSION) if the site changed since it was read at that version.',
+  options: {
+    ...POLICY,
+    'rotate-every': { type: 'string', help: '<seconds>  rotate the key this often' },
+    'rotate-cron': { type: 'string', help: '<expr>  rotate the key on this cron schedule' },
+    'no-rotation': { type: 'boolean', help: 'stop rotating the key on a schedule' },
+    'rotation-grace': { type: 'string', help: "<seconds>  how long the previous key's tokens keep verifying after a rotation" },
+    'row-version': { type: 'string', help: '<n>  the rowVersion last read (site show)' },
+  },
+  async run(ctx) {
+    const site = oneArg(ctx, 'site');
+    const body = policy(ctx.opts);
+    const every = intOption(ctx.opts, 'rotate-every', 1);
+    const cron = str(ctx.opts, 'rotate-cron');
+    const grace = intOption(ctx.opts, 'rotation-grace', 0);
+    const off = Boolean(ctx.opts['no-rotation']);
+    if ([every !== undefined, cron !== undefined, off].filter(Boolean).length > 1) throw usageError('give one of -rotate-every, -rotate-cron, -no-rotation');
+    if (grace !== undefined && every === undefined && cron === undefined && !off) throw usageError('-rotation-grace goes with -rotate-every, -rotate-cron or -no-rotation');
+    if (every !== undefined || cron !== undefined || off) {
+      body.rotation = { enabled: !off, ...(every !== undefined ? { intervalSeconds: every } : {}), ...(cron !== undefined ? { cron } : {}), ...(grace !== undefined ? { graceSeconds: grace } : {}) };
+    }
+    const rowVersion = intOption(ctx.opts, 'row-version', 1);
+    if (rowVersion !== undefined) body.rowVersion = rowVersion;
+    if (!Object.keys(body).filter((k) => k !== 'rowVersion').length) throw usageError('give at least one policy option to change');
+    const { data } = await ctx.api().call('PATCH', `/sites/${enc(site)}`, body);
+    if (ctx.json) json(data);
+    else out(keyValues(data as Record<string, unknown>));
+    return EXIT.OK;
+  },
+};
+
 const remove: Verb = {
   usage: '<site>',
   summary: 'delete a site with every key version: its tokens stop verifying',
@@ -236,5 +270,5 @@ const remove: Verb = {
 
 export const siteNoun: Noun = {
   summary: 'sites (one HTCondor signing key each)',
-  verbs: { list: listVerb, show, create, import: importVerb, rotate, keyfile, delete: remove },
+  verbs: { list: listVerb, show, create, update, import: importVerb, rotate, keyfile, delete: remove },
 };

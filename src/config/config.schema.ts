@@ -93,11 +93,13 @@ export const configSchema = z
         retryMaxSeconds: seconds(1, 86_400).default(600),
         /** One HTTP call to a factory (entries or an envelope). */
         requestTimeoutSeconds: seconds(1, 300).default(15),
+        /** Allow http:// factory URLs off loopback: the API key in each request's header would cross the network in clear. */
+        allowHttp: boolish.default(false),
         /** After an identity rotation, the previous key is kept (to prove the new one to factories) at most this long. */
         identityTransitionSeconds: seconds(60, 31_536_000).default(2_592_000),
       })
       .strict()
-      .default({ minLifetimeSeconds: 300, retryBaseSeconds: 2, retryMaxSeconds: 600, requestTimeoutSeconds: 15, identityTransitionSeconds: 2_592_000 }),
+      .default({ minLifetimeSeconds: 300, retryBaseSeconds: 2, retryMaxSeconds: 600, requestTimeoutSeconds: 15, allowHttp: false, identityTransitionSeconds: 2_592_000 }),
     factory: z
       .object({
         /** GlideinWMS's client-proxies directory; unset: the cache lives in the database only. */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager, Not } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { ApiKeysService } from '../auth/api-keys.service.js';
 import { actorName, Principal } from '../auth/principal.js';
@@ -6,9 +7,16 @@ import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { asConflict } from '../database/unique-violation.js';
+import { EventBus } from '../events/event-bus.js';
+import { forgetFrontendRenewals } from '../glidein/frontend-renewals.js';
 import { publicKeyFingerprint } from '../identity/identity.service.js';
+import { forgetFrontendTickets } from '../tickets/frontend-tickets.js';
+import { forgetFrontendIdtokenVersions } from './idtoken-versions.store.js';
+import { CachedCredential } from './cached-credential.entity.js';
 import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
+import { UpdateFrontendDto } from './dto/update-frontend.dto.js';
 import { localUserOf, RegisteredFrontend } from './registered-frontend.entity.js';
+import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 
 export const frontendResponse = (f: RegisteredFrontend) => ({
   name: f.name,
@@ -27,6 +35,7 @@ export class FrontendsService {
     private readonly keys: ApiKeysService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly events: EventBus,
   ) {}
 
   /** Registers a frontend and creates its API key (role frontend), both in one transaction; the key is returned once. */
@@ -47,6 +56,83 @@ export class FrontendsService {
       await this.audit.record(m, { action: 'factory.frontend.register', target: `frontend:${dto.name}`, detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id, localUser: localUserOf(row) } });
       return { ...frontendResponse(row), apiKey: secret };
     }).catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name')));
+  }
+
+  /**
+   * Re-pins a frontend's public key (out of band, e.g. after a compromise: envelopes sealed with the
+   * old key are refused from the commit on) and/or rotates its API key (the new one returned once;
+   * the old one revoked in the same transaction). Audited with old and new fingerprints.
+   */
+  async update(who: Principal, name: string, dto: UpdateFrontendDto) {
+    if (dto.publicKey === undefined && dto.rotateApiKey === undefined) throw new DomainError('VALIDATION_FAILED', 'give publicKey or rotateApiKey', 'publicKey');
+    let retired: string | null = null;
+    const out = await this.db.tx(async (m) => {
+      const f = await this.locked(m, name);
+      const row = Object.assign(new RegisteredFrontend(), f);
+      if (dto.publicKey !== undefined && dto.publicKey !== f.publicKey) {
+        if (await m.existsBy(RegisteredFrontend, { publicKey: dto.publicKey, name: Not(name) })) throw new DomainError('FRONTEND_EXISTS', 'another registered frontend holds this public key', 'publicKey');
+        row.publicKey = dto.publicKey;
+      }
+      let secret: string | undefined;
+      if (dto.rotateApiKey) {
+        await this.keys.retireIn(m, f.apiKeyId, actorName(who));
+        retired = f.apiKeyId;
+        const made = await this.keys.createIn(m, who, `frontend:${name}`, ['frontend'], actorName(who));
+        row.apiKeyId = made.key.id;
+        secret = made.secret;
+      }
+      await m.update(RegisteredFrontend, { name }, { publicKey: row.publicKey, apiKeyId: row.apiKeyId });
+      const before = frontendResponse(f).fingerprint;
+      const after = frontendResponse(row).fingerprint;
+      await this.audit.record(m, {
+        action: 'factory.frontend.update',
+        target: `frontend:${name}`,
+        detail: { ...(before !== after ? { fingerprint: { from: before, to: after } } : {}), ...(secret ? { apiKeyId: { from: f.apiKeyId, to: row.apiKeyId } } : {}) },
+      });
+      return { ...frontendResponse(row), ...(secret ? { apiKey: secret } : {}) };
+    }).catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'another registered frontend holds this public key', 'publicKey')));
+    if (retired) this.keys.forget(retired);
+    return out;
+  }
+
+  /**
+   * Forgets a frontend: its row; its API key (revoked); its cached credentials (their files go after
+   * the commit) and withdrawn tombstones; its glideins' tickets (unused ones stop working) and
+   * renewal credentials. One transaction. Two guards stay: seen envelope ids (until they age out)
+   * and the keys it was followed away from (retired_frontend_keys): should the same frontend be
+   * registered again, old envelopes are still refused as replays, and old keys cannot be followed back to.
+   */
+  async remove(who: Principal, name: string): Promise<void> {
+    let apiKeyId = '';
+    await this.db.tx(async (m) => {
+      const f = await this.locked(m, name);
+      apiKeyId = f.apiKeyId;
+      const cached = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { frontend: name } });
+      const tombs = await m.find(WithdrawnCredential, { select: { frontend: true, entry: true, type: true }, where: { frontend: name } });
+      await m.delete(CachedCredential, { frontend: name });
+      await m.delete(WithdrawnCredential, { frontend: name });
+      await forgetFrontendIdtokenVersions(m, name);
+      const tickets = await forgetFrontendTickets(m, name);
+      const renewals = await forgetFrontendRenewals(m, name);
+      await m.delete(RegisteredFrontend, { name });
+      await this.keys.retireIn(m, f.apiKeyId, actorName(who));
+      await this.audit.record(m, {
+        action: 'factory.frontend.delete',
+        target: `frontend:${name}`,
+        detail: { fingerprint: frontendResponse(f).fingerprint, apiKeyId: f.apiKeyId, credentials: cached.length, withdrawn: tombs.length, tickets: tickets.deleted, unusedTickets: tickets.unused, renewals },
+      });
+      // A tombstone's file is gone already, unless a crash came between its commit and the removal.
+      const refs = [...cached, ...tombs].map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type }));
+      if (refs.length) this.events.publish(m, 'cache.changed', { stored: [], removed: refs });
+    });
+    this.keys.forget(apiKeyId);
+  }
+
+  /** The frontend's row, locked on PostgreSQL against a concurrent change or delete; 404 when unknown. */
+  private async locked(m: EntityManager, name: string): Promise<RegisteredFrontend> {
+    const f = await m.findOne(RegisteredFrontend, { where: { name }, ...(this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    if (!f) throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${name}`);
+    return f;
   }
 
   list(): Promise<RegisteredFrontend[]> {

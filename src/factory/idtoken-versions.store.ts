@@ -21,6 +21,11 @@ export async function forgetIdtokenVersions(m: EntityManager, where: { frontend?
   await m.delete(IdtokenVersion, { ...(where.frontend ? { frontend: where.frontend } : {}), entry: where.entry, ...(where.upTo !== undefined ? { version: LessThanOrEqual(where.upTo) } : {}) });
 }
 
+/** A deleted frontend's versions go with its cache. */
+export async function forgetFrontendIdtokenVersions(m: EntityManager, frontend: string): Promise<void> {
+  await m.delete(IdtokenVersion, { frontend });
+}
+
 /** Expired versions can never bootstrap: deleted by the renewal purge. */
 export async function purgeExpiredIdtokenVersions(m: EntityManager, now: number): Promise<number> {
   return (await m.createQueryBuilder().delete().from(IdtokenVersion).where('expires_at <= :now', { now }).execute()).affected ?? 0;

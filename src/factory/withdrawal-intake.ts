@@ -4,9 +4,11 @@ import { AuditService } from '../audit/audit.service.js';
 import type { WithdrawalsBody } from '../forwarding/envelope.js';
 import { EventBus } from '../events/event-bus.js';
 import { CacheRef } from '../events/events.js';
+import { DomainError } from '../common/errors.js';
 import { CachedCredential } from './cached-credential.entity.js';
 import { forgetIdtokenVersions } from './idtoken-versions.store.js';
 import { FactoryEntry } from './entry.entity.js';
+import { RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 
 /** What became of one item of an accepted envelope. */
@@ -24,6 +26,9 @@ export interface CredentialOutcome {
 
 /** The entries that exist, and what one frontend's cache and tombstones hold for them, by `entry\0type`. */
 export async function heldFor(m: EntityManager, frontend: string, entryNames: string[]) {
+  // Deleted since its envelope was opened: nothing of it is stored again (FOR SHARE waits for a DELETE in flight).
+  const lock = m.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_read' as const } } : {};
+  if (!(await m.findOne(RegisteredFrontend, { select: { name: true }, where: { name: frontend }, ...lock }))) throw new DomainError('ENVELOPE_UNKNOWN_SENDER', 'the envelope\'s sender is no longer a registered frontend');
   const names = [...new Set(entryNames)];
   const entries = new Set<string>();
   const held = new Map<string, CachedCredential>();

@@ -171,7 +171,11 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
 
   private async sendTo(name: string, rows: Delivery[], report: DrainReport): Promise<void> {
     const factory = await this.db.read((m) => m.findOneBy(Factory, { name }));
-    if (!factory) return;
+    if (!factory) {
+      // Rows a writer queued while the factory was being deleted: nobody to send them to.
+      await this.db.tx((m) => m.delete(Delivery, { factory: name }));
+      return;
+    }
     const apiKey = Buffer.from(this.sealer.open(factory.sealedApiKey, factoryApiKeyAd(name))).toString('utf8');
     const recipient = Buffer.from(factory.publicKey, 'base64');
     const groupsOf = await servedGroups(this.db, rows, this.settings.config.gwms.frontend.groups);
@@ -239,13 +243,16 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       else delivered.push(d.id);
     }
     await this.db.tx(async (m) => {
-      report.delivered += await this.outbox.settle(m, delivered, 'delivered', null);
+      // Rows gone meanwhile (their factory deleted during the send) settle nothing and are audited nowhere.
+      const settled = await this.outbox.settle(m, delivered, 'delivered', null);
+      report.delivered += settled;
       for (const [code, ids] of refused) {
-        report.refused += await this.outbox.settle(m, ids, 'refused', code.slice(0, 64));
-        await this.audit.record(m, { action: 'delivery.refused', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, result: 'failure', code: code.slice(0, 64), detail: { kind: chunk[0].kind, count: ids.length } });
+        const n = await this.outbox.settle(m, ids, 'refused', code.slice(0, 64));
+        report.refused += n;
+        if (n) await this.audit.record(m, { action: 'delivery.refused', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, result: 'failure', code: code.slice(0, 64), detail: { kind: chunk[0].kind, count: ids.length } });
       }
       // A withdrawal the factory applied is a security fact: when each factory stopped holding what.
-      if (chunk[0].kind === 'withdrawal' && delivered.length) {
+      if (chunk[0].kind === 'withdrawal' && settled) {
         await this.audit.record(m, { action: 'delivery.withdrawal.ack', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, detail: { count: delivered.length, withdrawals: chunk.filter((d) => delivered.includes(d.id)).slice(0, 50).map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason })) } });
       }
     });

@@ -56,6 +56,8 @@ export class EntriesSyncService {
     return Promise.all(
       names.map((name) =>
         this.sync(name).catch((err: unknown): SyncResult => {
+          // Deleted while this pass ran: nothing left to sync.
+          if (err instanceof DomainError && err.code === 'FACTORY_NOT_FOUND') return { factory: name, entries: null, queued: 0, error: 'FACTORY_NOT_FOUND: deleted during the sync' };
           this.log.error({ err }, `syncing factory ${name} failed`);
           return { factory: name, entries: null, queued: 0, error: 'INTERNAL: the sync failed' };
         }),
@@ -80,6 +82,9 @@ export class EntriesSyncService {
     }
     const queued = await this.db.tx(async (m) => {
       const now = this.clock.now();
+      // Deleted (or changed) while its entries were being read: a deleted factory gets no entries and no outbox back.
+      const still = await m.findOne(Factory, { where: { name }, ...(this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+      if (!still) throw new DomainError('FACTORY_NOT_FOUND', `factory ${name} was deleted during the sync`);
       await m.delete(SeenEntry, { factory: name });
       for (let i = 0; i < entries.length; i += 200) {
         await m.insert(

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, PipeTransform, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, PipeTransform, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Roles } from '../auth/access.decorator.js';
 import { DomainError } from '../common/errors.js';
@@ -8,6 +8,7 @@ import { DeliveriesService } from './deliveries.service.js';
 import { DelivererService } from './deliverer.service.js';
 import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
 import { RegisterFactoryDto } from './dto/register-factory.dto.js';
+import { UpdateFactoryDto } from './dto/update-factory.dto.js';
 import { EntriesSyncService } from './entries-sync.service.js';
 import { FactoriesService } from './factories.service.js';
 import { Paced } from '../common/read-pacer.js';
@@ -46,6 +47,23 @@ export class FactoriesController {
   @Roles('frontend-admin', 'auditor')
   list() {
     return this.factories.list();
+  }
+
+  /** Change a factory's URL, API key (kept sealed, never shown) or pinned public key; pending deliveries go at once with the new ones. */
+  @Patch('factories/:name')
+  @Roles('frontend-admin')
+  @Audit('factory.update')
+  update(@Param('name', new FactoryNamePipe()) name: string, @Body() dto: UpdateFactoryDto) {
+    return this.factories.update(name, dto);
+  }
+
+  /** Forget a factory, its outbox and its last-seen entries: nothing is sent to it afterwards. */
+  @Delete('factories/:name')
+  @HttpCode(204)
+  @Roles('frontend-admin')
+  @Audit('factory.delete')
+  async remove(@Param('name', new FactoryNamePipe()) name: string): Promise<void> {
+    await this.factories.remove(name);
   }
 
   /** Forward now: read the factory's entries, queue what they lack, and send what is due. */

@@ -24,6 +24,10 @@ export class Factory {
   @Column(msColumn('updated_at'))
   updatedAt!: number;
 
+  /** Bumped by every change; PATCH may name the version it read (409 STALE_VERSION otherwise). */
+  @Column({ name: 'row_version', type: 'integer', default: 1 })
+  rowVersion!: number;
+
   /** When its entries were last read, and why the last read failed (an error code and a short reason). */
   @Column(msColumn('synced_at', true))
   syncedAt!: number | null;

@@ -49,7 +49,8 @@ export class IdentityTransitionService {
     if (factory.acceptedIdentityKey === publicKey) return;
     const { transition } = await this.identity.state('frontend');
     await this.db.tx(async (m) => {
-      await m.update(Factory, { name: factory.name }, { acceptedIdentityKey: publicKey });
+      // Deleted while the envelope was in flight: nothing to record, and nothing against a factory that is gone.
+      if (!(await m.update(Factory, { name: factory.name }, { acceptedIdentityKey: publicKey })).affected) return;
       // During a transition, when each factory followed is what the admin needs to know.
       if (transition) await this.audit.record(m, { action: 'delivery.identity.accepted', actor: 'system:forwarding', target: `factory:${factory.name}`, detail: { fingerprint: fp(publicKey) } });
     });

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { EventBus } from '../events/event-bus.js';
 import { Sealer } from '../crypto/sealer.js';
 import type { CredentialType } from '../factory/cached-credential.entity.js';
+import { trustedIssuers } from '../scitokens/trusted-issuers.js';
 import { SciToken } from '../scitokens/scitoken.entity.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
 import { WithdrawalReason } from './envelope.js';
@@ -26,8 +27,9 @@ export interface OutgoingCredential {
 
 /** The SciTokens an entry may be given: stored, not revoked, not expired. */
 export async function sciTokenLabels(m: EntityManager, nowMs: number): Promise<SciTokenLabel[]> {
-  const rows = await m.find(SciToken, { select: { name: true, trustDomain: true, securityClass: true, audience: true, profile: true, allEntries: true, expiresAt: true, sealedToken: true, revokedAt: true } });
-  return rows.filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs).map(sciTokenLabel);
+  const rows = await m.find(SciToken, { select: { name: true, trustDomain: true, securityClass: true, audience: true, profile: true, allEntries: true, expiresAt: true, sealedToken: true, revokedAt: true, issuer: true } });
+  const trusted = await trustedIssuers(m);
+  return rows.filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs && trusted.has(r.issuer!)).map(sciTokenLabel);
 }
 
 type Target = Pick<SeenEntry, 'factory' | 'entry'>;

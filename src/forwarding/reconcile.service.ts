@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { Sealer } from '../crypto/sealer.js';
 import { CurrentToken, currentTokenAd } from '../rotation/current-token.entity.js';
 import { SciToken, sciTokenAd } from '../scitokens/scitoken.entity.js';
+import { trustedIssuers } from '../scitokens/trusted-issuers.js';
 import { SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { revokedJtis } from '../tokens/revoked.js';
@@ -65,7 +66,9 @@ export class OutboxReconciler {
     const siteNames = new Set(sites.values());
     const currentBySite = await this.currentTokens(m, sites, now);
     const sci = new Map((await m.find(SciToken)).map((r) => [r.name, r]));
-    const usableRows = [...sci.values()].filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null);
+    // A token of an issuer no longer trusted is neither sent nor left where it was sent.
+    const trusted = await trustedIssuers(m);
+    const usableRows = [...sci.values()].filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && trusted.has(r.issuer!));
     const stored: SciTokenLabel[] = usableRows.map(sciTokenLabel);
     const live: SciTokenLabel[] = usableRows.filter((r) => r.expiresAt! * 1000 > now).map(sciTokenLabel);
     const latest = await this.outbox.latestPerTarget(m, factory);
@@ -105,7 +108,7 @@ export class OutboxReconciler {
         // Merely expired, and still the one the entry would get: left to show `expired`.
         if (scitokenFor(e, stored, e.securityClass).token?.name === last.source) continue;
         const src = sci.get(last.source);
-        await withdraw(e, last, !src ? 'SCITOKEN_DELETED' : src.sealedToken === null || src.revokedAt !== null ? 'SCITOKEN_REVOKED' : 'NO_LONGER_MATCHES');
+        await withdraw(e, last, !src ? 'SCITOKEN_DELETED' : src.sealedToken === null || src.revokedAt !== null || !trusted.has(src.issuer!) ? 'SCITOKEN_REVOKED' : 'NO_LONGER_MATCHES');
       }
     }
     // Undelivered rows for entries the factory no longer lists: nothing there to give or take back.

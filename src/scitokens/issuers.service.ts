@@ -6,6 +6,8 @@ import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
+import { OutboxReconciler } from '../forwarding/reconcile.service.js';
+import { SciToken } from './scitoken.entity.js';
 import { checkJwks, TrustedIssuer } from './scitoken-check.js';
 import { SciTokenIssuer } from './scitoken-issuer.entity.js';
 
@@ -30,6 +32,7 @@ export class IssuersService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
+    private readonly reconciler: OutboxReconciler,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -71,6 +74,22 @@ export class IssuersService implements OnModuleInit {
       await m.save(SciTokenIssuer, row);
       await this.audit.record(m, { action: 'scitoken-issuer.put', target: `issuer:${id}`, actor, detail: { issuer, keys: keys.keys.map((k) => k.kid ?? null) } });
       return { created: !existing, row };
+    });
+  }
+
+  /**
+   * Stops trusting an issuer. Its stored SciTokens stay, read `invalid` (SCITOKEN_UNKNOWN_ISSUER) and
+   * are never forwarded again: in the same transaction every factory entry given one gets another
+   * matching SciToken or its withdrawal.
+   */
+  remove(id: string): Promise<void> {
+    return this.db.tx(async (m) => {
+      const row = await m.findOneBy(SciTokenIssuer, { id });
+      if (!row) throw new DomainError('ISSUER_NOT_FOUND', `no trusted issuer with id ${id}`);
+      await m.delete(SciTokenIssuer, { id });
+      const tokens = await m.countBy(SciToken, { issuer: row.issuer });
+      const { withdrawn } = await this.reconciler.reconcileAll(m);
+      await this.audit.record(m, { action: 'scitoken-issuer.delete', target: `issuer:${id}`, detail: { issuer: row.issuer, storedTokens: tokens, withdrawnFromFactoryEntries: withdrawn } });
     });
   }
 

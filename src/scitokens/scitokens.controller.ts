@@ -59,6 +59,15 @@ export class SciTokensController {
     return issuerResponse(row);
   }
 
+  /** Stop trusting an issuer: its stored SciTokens read `invalid` and are not forwarded any more. */
+  @Delete('scitoken-issuers/:id')
+  @HttpCode(204)
+  @Roles('frontend-admin')
+  @Audit('scitoken-issuer.delete')
+  async removeIssuer(@Param('id', new PlainNamePipe('id')) id: string): Promise<void> {
+    await this.issuers.remove(id);
+  }
+
   /** Extension: the trusted issuers and their key ids. */
   @Get('scitoken-issuers')
   @Roles('frontend-admin', 'auditor')

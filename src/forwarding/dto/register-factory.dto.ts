@@ -15,7 +15,7 @@ export function isFactoryUrl(value: unknown): boolean {
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !u.username && !u.password && !u.search && !u.hash && !value.includes('#') && !value.includes('?');
 }
 
-const IsFactoryUrl = () => ValidateBy({ name: 'isFactoryUrl', validator: { validate: isFactoryUrl, defaultMessage: () => 'url must be an http(s) URL with a host, without credentials, query or fragment' } });
+export const IsFactoryUrl = () => ValidateBy({ name: 'isFactoryUrl', validator: { validate: isFactoryUrl, defaultMessage: () => 'url must be an http(s) URL with a host, without credentials, query or fragment' } });
 
 export class RegisterFactoryDto {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/) name!: string;
@@ -31,4 +31,10 @@ export class RegisterFactoryDto {
 
   /** The factory's X25519 public key, base64, from its GET /factory/identity: pinned. */
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'publicKey must be a base64 X25519 public key (32 bytes)' }) publicKey!: string;
+}
+
+/** An http:// URL whose host is not this machine's loopback: its requests' API key header would cross the network in clear. */
+export function plainHttpOffLoopback(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'http:' && !(u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(u.hostname));
 }
