@@ -39,7 +39,9 @@
 # GLIDEKEY_URL, GLIDEKEY_CA_BUNDLE, GLIDEKEY_ALLOW_HTTP (and GLIDEKEY_RETRIES, GLIDEKEY_MAX_WAIT) from
 # glidein_config with GlideinWMS's gconfig_get (no GLIDEKEY_URL there: glidekey is off for this
 # glidein, nothing is changed), the ticket from GLIDEKEY_TICKET in the environment or else in
-# glidein_config, keeps its renewal credential in <workspace>/glidekey/, writes the token as
+# glidein_config (with neither, and no renewal credential yet, it bootstraps with the factory-shipped
+# credential_*.idtoken and GLIDEIN_Entry_Name instead: glidekey takes that only for an entry whose
+# factory admin set glideinBootstrap "token"), keeps its renewal credential in <workspace>/glidekey/, writes the token as
 # credential_glidekey_<site>.idtoken (0600) into the start dir and the credentials dir where
 # setup_x509.sh keeps the glidein token (removing any other credential_*.idtoken there, so there is
 # exactly one), publishes GLIDEIN_CONDOR_TOKEN, GLIDEIN_CONDOR_TOKEN_ORIG, GLIDEKEY_TOKEN_EXPIRES_AT,
@@ -75,7 +77,7 @@ die() {
 }
 
 body='' headers='' errors='' tmp_id='' tmp_sci='' tmp_ren='' tmp_gw=''
-gwms='' gwms_error_gen='' gwms_reported='' gwms_category='' gwms_periodic=''
+gwms='' gwms_error_gen='' gwms_reported='' gwms_category='' gwms_periodic='' factory_token='' gwms_entry=''
 cleanup() {
 	for f in "$body" "$headers" "$errors" "$tmp_id" "$tmp_sci" "$tmp_ren" "$tmp_gw"; do
 		[ -n "$f" ] && rm -f "$f"
@@ -177,7 +179,41 @@ gwms_setup() { # glidein_config path: sets url, ticket, dir, mode and the Glidei
 	elif [ -z "$ticket" ] && [ -f "$dir/glidekey.renewal" ]; then
 		mode=renew
 	fi
-	[ "$mode" = renew ] || [ -n "$ticket" ] || die 2 "no ticket: GLIDEKEY_TICKET is neither in the glidein's environment nor in $gwms_config"
+	[ "$mode" = renew ] || [ -n "$ticket" ] || gwms_factory_token
+}
+
+# No ticket and no renewal credential yet: the IDTOKEN the factory shipped (an unpatched factory
+# gives all glideins of an entry one environment, so none has a ticket of its own). glidekey takes
+# it as the bootstrap bearer only for an entry whose factory admin set glideinBootstrap "token".
+# It is where setup_x509.sh put it: GLIDEIN_CONDOR_TOKEN, else the one credential_*.idtoken of the
+# start dir. Read with builtins only, sent like a ticket (curl's stdin), removed only once
+# glidekey's token is in place (gwms_install).
+gwms_factory_token() {
+	nothing="no ticket: GLIDEKEY_TICKET is neither in the glidein's environment nor in $gwms_config, and the factory shipped no credential_*.idtoken"
+	file=$(gwms_get GLIDEIN_CONDOR_TOKEN)
+	case ${file##*/} in credential_glidekey_*) file='' ;; credential_*.idtoken) ;; *) file='' ;; esac
+	if [ -z "$file" ] || [ ! -f "$file" ]; then
+		file=''
+		for f in "$gwms_start"/credential_*.idtoken; do
+			[ -f "$f" ] || continue
+			case ${f##*/} in credential_glidekey_*) continue ;; esac
+			[ -z "$file" ] || die 2 "$nothing (several in $gwms_start)"
+			file=$f
+		done
+	fi
+	[ -n "$file" ] || die 2 "$nothing"
+	[ -r "$file" ] || die 2 "$file is not readable"
+	cr=$(printf '\r')
+	factory_token=''
+	while IFS=' 	' read -r line || [ -n "$line" ]; do
+		line=${line%"$cr"}
+		case $line in '' | '#'*) line='' ;; *) factory_token=$line && break ;; esac
+	done <"$file"
+	line=''
+	[ -n "$factory_token" ] || die 2 "$file holds no token"
+	gwms_entry=$(gwms_get GLIDEIN_Entry_Name)
+	case $gwms_entry in '' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*) die 2 "GLIDEIN_Entry_Name in $gwms_config is not an entry name" ;; esac
+	say "no ticket: bootstrapping with the factory-shipped ${file##*/} for entry $gwms_entry"
 }
 
 gwms_install() { # after the core wrote DIR: the token where setup_x509.sh takes it, published
@@ -258,8 +294,24 @@ check_secret() { # value, prefix, what, exit code
 	case $1 in *[!A-Za-z0-9_-]*) die "$4" "$3 holds characters a $5 never has" ;; esac
 	[ ${#1} -eq 64 ] || die "$4" "$3 has the wrong length for a $5"
 }
+# A compact JWT: three non-empty base64url segments.
+is_jwt() {
+	case $1 in '' | *[!A-Za-z0-9_.-]* | .* | *. | *..*) return 1 ;; esac
+	rest=${1#*.}
+	[ "$rest" != "$1" ] || return 1
+	last=${rest#*.}
+	[ "$last" != "$rest" ] || return 1
+	case $last in *.*) return 1 ;; esac
+	return 0
+}
 renewal_file=''
-if [ "$mode" = bootstrap ]; then
+data='{}'
+if [ "$mode" = bootstrap ] && [ -n "$factory_token" ]; then
+	# Its own alphabet only (it goes into curl's config text), and no longer than glidekey reads.
+	is_jwt "$factory_token" && [ ${#factory_token} -le 16384 ] || die 3 "the factory-shipped token is not a compact JWT"
+	secret=$factory_token
+	data="{\"entry\":\"$gwms_entry\"}"
+elif [ "$mode" = bootstrap ]; then
 	[ -n "$ticket" ] || die 2 "GLIDEKEY_TICKET is not set"
 	check_secret "$ticket" gkt GLIDEKEY_TICKET 3 ticket
 	secret=$ticket
@@ -271,7 +323,7 @@ else
 	IFS= read -r secret <"$renewal_file" || [ -n "$secret" ] || die 2 "$renewal_file is empty"
 	check_secret "$secret" gkr "$renewal_file" 2 "renewal credential"
 fi
-ticket=''
+ticket='' factory_token=''
 
 case $url in
 https://*) proto='=https' ;;
@@ -306,7 +358,7 @@ attempt() {
 	status=$(printf 'header = "Authorization: Bearer %s"\n' "$secret" |
 		curl --config - --silent --show-error --proto "$proto" --max-redirs 0 \
 			--connect-timeout 15 --max-time 60 \
-			--request POST --header 'Content-Type: application/json' --data '{}' \
+			--request POST --header 'Content-Type: application/json' --data "$data" \
 			--output "$body" --dump-header "$headers" --write-out '%{http_code}' \
 			"$@" "$endpoint" 2>"$errors")
 	curl_rc=$?
@@ -334,11 +386,15 @@ while :; do
 		case $status in
 		200) break ;;
 		401)
+			[ "$data" != '{}' ] && die 3 "the factory-shipped token was refused (the entry takes no token bootstrap, or the token is not one the factory holds for it, or it expired)"
 			[ "$mode" = bootstrap ] && die 3 "the ticket was refused (unknown, already used, or expired)"
 			[ "$(error_code)" = RENEWAL_REVOKED ] && die 3 "the renewal credential was revoked by the factory admin; no more renewals"
 			die 3 "the renewal credential was refused (unknown, already used, or replaced)"
 			;;
-		403) [ "$(error_code)" = PILOT_LIFE_OVER ] && die 9 "the pilot's life is over: no more renewals (HTTP 403 PILOT_LIFE_OVER)" ;;
+		403)
+			[ "$(error_code)" = PILOT_LIFE_OVER ] && die 9 "the pilot's life is over: no more renewals (HTTP 403 PILOT_LIFE_OVER)"
+			[ "$(error_code)" = TOKEN_BOOTSTRAPS_EXHAUSTED ] && die 3 "the factory-shipped token has started as many glideins as glidekey allows (HTTP 403 TOKEN_BOOTSTRAPS_EXHAUSTED)"
+			;;
 		410) [ "$(error_code)" = CREDENTIAL_WITHDRAWN ] && die 10 "the factory no longer holds this entry's credential (HTTP 410 CREDENTIAL_WITHDRAWN); no more renewals" ;;
 		429) die 4 "too many failed attempts from this address; the service asks to wait before trying again" ;;
 		5??) retry=1 ;;
@@ -372,17 +428,6 @@ case $site in
 '' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*) die 7 "the answer holds no valid site name" ;;
 esac
 [ ${#site} -le 128 ] || die 7 "the answer holds no valid site name"
-
-# A compact JWT: three non-empty base64url segments.
-is_jwt() {
-	case $1 in '' | *[!A-Za-z0-9_.-]* | .* | *. | *..*) return 1 ;; esac
-	rest=${1#*.}
-	[ "$rest" != "$1" ] || return 1
-	last=${rest#*.}
-	[ "$last" != "$rest" ] || return 1
-	case $last in *.*) return 1 ;; esac
-	return 0
-}
 
 write_token() { # value, target: a temporary file in DIR under umask 077, renamed later
 	tmp=$(mktemp "$dir/.glidekey-token.XXXXXX") || die 8 "cannot create a temporary file in $dir"

@@ -250,6 +250,9 @@ describe('glidekey CLI against the real service', () => {
     expect(e.code).toBe(0);
     expect(JSON.parse(e.out)).toMatchObject({ name: 'OSG_ce1', site: 'el7_osg35', condorVersion: '23.0.3' });
     expect((await cli(env, 'entry', 'list')).out).toMatch(/\nOSG_ce1 +el7_osg35 +ce1\.example\.org ce1\.example\.org:9619 +OSG/);
+    const tok = await cli(env, 'entry', 'put', 'OSG_ce1', '-site', 'el7_osg35', '-gatekeeper', 'ce1.example.org ce1.example.org:9619', '-trust-domain', 'OSG', '-auth-method', 'scitoken', '-condor-version', '23.0.3', '-glidein-bootstrap', 'token', '--json');
+    expect([tok.code, JSON.parse(tok.out).glideinBootstrap]).toEqual([0, 'token']);
+    expect(JSON.parse(e.out).glideinBootstrap).toBe('ticket');
 
     const fe = (await client(svc.url).get('/api/v1/frontend/identity')).json;
     const keyOut = join(work, 'frontend.key');

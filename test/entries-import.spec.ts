@@ -13,6 +13,7 @@ async function entries(api: ReturnType<typeof client>) {
 
 const entry = (name: string, site: string, gatekeeper: string, trustDomain: string, authMethod: string, condorVersion: string | null) => ({
   name,
+  glideinBootstrap: 'ticket',
   site,
   gatekeeper,
   trustDomain,
@@ -102,7 +103,7 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
 
   it('re-import updates in place: only the XML fields change, the admin-set policy stays; unchanged ones say so; prune deletes only on request', async () => {
     await api.post('/factory/entries/import', { xml: XML });
-    expect((await api.put('/factory/entries/OSG_US_Nebraska_ce1', { site: 'Nebraska', gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.17', glideinScitoken: true, maxPilotLifeSeconds: 3600 })).status).toBe(200);
+    expect((await api.put('/factory/entries/OSG_US_Nebraska_ce1', { site: 'Nebraska', gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.17', glideinScitoken: true, maxPilotLifeSeconds: 3600, glideinBootstrap: 'token' })).status).toBe(200);
     expect((await api.put('/factory/entries/Hand_made', { site: 'Elsewhere', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'idtoken' })).status).toBe(201);
     const changed = XML.replace('value="23.0.17"', 'value="24.0.2"').replace('ce.chtc.wisc.edu"', 'ce2.chtc.wisc.edu:9619"');
     const dry = await api.post('/factory/entries/import', { xml: changed, dryRun: true });
@@ -113,7 +114,7 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
     expect(by.OSG_US_Wisc_nodefaults.changes).toEqual({ gatekeeper: { from: 'ce.chtc.wisc.edu', to: 'ce2.chtc.wisc.edu:9619' }, condorVersion: { from: '23.0.17', to: '24.0.2' } });
     expect(by.OSG_US_Nebraska_ce1_gpu.result).toBe('unchanged');
     const after = Object.fromEntries((await entries(api)).map((e: { name: string }) => [e.name, e]));
-    expect(after.OSG_US_Nebraska_ce1).toEqual({ ...entry('OSG_US_Nebraska_ce1', 'Nebraska', 'ce1.unl.edu ce1.unl.edu:9619', 'OSG', 'scitoken', '24.0.2'), glideinScitoken: true, maxPilotLifeSeconds: 3600 });
+    expect(after.OSG_US_Nebraska_ce1).toEqual({ ...entry('OSG_US_Nebraska_ce1', 'Nebraska', 'ce1.unl.edu ce1.unl.edu:9619', 'OSG', 'scitoken', '24.0.2'), glideinScitoken: true, maxPilotLifeSeconds: 3600, glideinBootstrap: 'token' });
     expect(after.Hand_made).toBeDefined();
     // prune: the hand-made entry goes; the entry set's alias and skipped entries would stay.
     const pruned = await api.post('/factory/entries/import', { xml: changed, prune: true });

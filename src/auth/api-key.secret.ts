@@ -23,9 +23,14 @@ export function sameHash(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-/** Reads `Authorization: Bearer <secret>`; anything else is no credential. */
-export function bearerOf(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^Bearer ([!-~]{1,512})$/.exec(header);
+/** The longest bearer an API key route reads; glidein routes read up to MAX_GLIDEIN_BEARER. */
+export const MAX_BEARER = 512;
+/** A factory-shipped IDTOKEN (the token bootstrap) may be as long as the envelope lets a credential be. */
+export const MAX_GLIDEIN_BEARER = 16_384;
+
+/** Reads `Authorization: Bearer <secret>`; anything else (or longer than `max`) is no credential. */
+export function bearerOf(header: string | undefined, max = MAX_BEARER): string | undefined {
+  if (!header || header.length > max + 'Bearer '.length) return undefined;
+  const m = /^Bearer ([!-~]+)$/.exec(header);
   return m?.[1];
 }

@@ -9,7 +9,7 @@ import { Settings } from '../config/settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { AUDIT_KEY, type BearerKind, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY, TICKET_KEY } from './access.decorator.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { bearerOf } from './api-key.secret.js';
+import { bearerOf, MAX_GLIDEIN_BEARER } from './api-key.secret.js';
 import { actorName, type ApiRole } from './principal.js';
 import { TICKET_REFUSED } from './ticket.secret.js';
 import { RENEWAL_REFUSED } from './renewal.secret.js';
@@ -43,7 +43,7 @@ export class AuthGuard implements CanActivate {
     const glidein = this.reflector.getAllAndOverride<BearerKind | undefined>(TICKET_KEY, targets);
     if (glidein) {
       // The ticket or renewal credential itself is checked (and spent) by the route's service; no bearer, no entry.
-      if (bearerOf(req.headers.authorization)) return true;
+      if (bearerOf(req.headers.authorization, MAX_GLIDEIN_BEARER)) return true;
       this.metrics.authFailures.inc({ reason: 'missing' });
       throw glidein === 'renewal' ? new DomainError('RENEWAL_INVALID', RENEWAL_REFUSED) : new DomainError('TICKET_INVALID', TICKET_REFUSED);
     }

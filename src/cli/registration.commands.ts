@@ -113,7 +113,7 @@ interface EntryView {
 }
 
 const putEntry: Verb = {
-  usage: '<entry> -site <site> -gatekeeper <ce> -trust-domain <label> -auth-method <methods> [-condor-version <v>] [-security-class <c>] [-glidein-scitoken] [-max-pilot-life <s>]',
+  usage: '<entry> -site <site> -gatekeeper <ce> -trust-domain <label> -auth-method <methods> [-condor-version <v>] [-security-class <c>] [-glidein-scitoken] [-max-pilot-life <s>] [-glidein-bootstrap ticket|token]',
   summary: 'create or replace a factory entry',
   options: {
     site: { type: 'string', help: '<site>  the Glidein_Site it serves' },
@@ -124,6 +124,7 @@ const putEntry: Verb = {
     'security-class': { type: 'string', help: '<c>  GlideinWMS security class' },
     'glidein-scitoken': { type: 'boolean', help: 'the glidein bootstrap also hands out the SciToken' },
     'max-pilot-life': { type: 'string', help: '<seconds>  how long its glideins may renew' },
+    'glidein-bootstrap': { type: 'string', help: 'ticket|token  token: its glideins may also bootstrap with the factory-shipped IDTOKEN (default ticket)' },
   },
   async run(ctx) {
     const entry = oneArg(ctx, 'entry');
@@ -138,6 +139,7 @@ const putEntry: Verb = {
     if (ctx.opts['glidein-scitoken']) body.glideinScitoken = true;
     const life = intOption(ctx.opts, 'max-pilot-life', 1);
     if (life !== undefined) body.maxPilotLifeSeconds = life;
+    if (str(ctx.opts, 'glidein-bootstrap') !== undefined) body.glideinBootstrap = str(ctx.opts, 'glidein-bootstrap');
     return printResult(ctx, (await ctx.api().call('PUT', `/factory/entries/${enc(entry)}`, body)).data);
   },
 };

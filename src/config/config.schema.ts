@@ -131,6 +131,8 @@ export const configSchema = z
         maxPilotLifeSeconds: seconds(60, 31_536_000).default(604_800),
         /** A replaced renewal credential is taken once more for this long, while its successor was never used (a lost answer). */
         renewalGraceSeconds: seconds(0, 3600).default(60),
+        /** Renewal chains one cached IDTOKEN version may start for its entry (glideinBootstrap 'token'): bounds what a leaked token adds. */
+        maxTokenBootstraps: seconds(1, 100_000_000).default(100_000),
       })
       .strict()
       .default({
@@ -143,6 +145,7 @@ export const configSchema = z
         limitedLookupsPerSecond: 5,
         maxPilotLifeSeconds: 604_800,
         renewalGraceSeconds: 60,
+        maxTokenBootstraps: 100_000,
       }),
     scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().default({ tickSeconds: 60 }),
     tokens: z

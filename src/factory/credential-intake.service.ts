@@ -5,6 +5,7 @@ import { Principal } from '../auth/principal.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Settings } from '../config/settings.js';
+import { Random } from '../crypto/random.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { checkFreshness, checkKeyProofTime, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
@@ -12,6 +13,7 @@ import { IdentityService } from '../identity/identity.service.js';
 import { EventBus } from '../events/event-bus.js';
 import { CacheMetrics } from './cache.metrics.js';
 import { CachedCredential, cachedCredentialAd, groupsColumn, groupsOf } from './cached-credential.entity.js';
+import { recordIdtokenVersion } from './idtoken-versions.store.js';
 import { FrontendKeyFollow } from './key-follow.js';
 import { SeenEnvelope } from './seen-envelope.entity.js';
 import { CredentialOutcome, heldFor, IntakeResult, RefusalCode, WithdrawalIntake } from './withdrawal-intake.js';
@@ -41,6 +43,7 @@ export class CredentialIntakeService {
     private readonly events: EventBus,
     private readonly withdrawals: WithdrawalIntake,
     private readonly keyFollow: FrontendKeyFollow,
+    private readonly random: Random,
   ) {}
 
   async receive(who: Principal, raw: unknown): Promise<{ id: string; results: CredentialOutcome[] }> {
@@ -114,6 +117,8 @@ export class CredentialIntakeService {
       const row = Object.assign(new CachedCredential(), { frontend, entry: c.entry, type: c.type, version: c.version, fingerprint, expiresAt: c.expiresAt * 1000, receivedAt: now, envelopeId: body.id, groups });
       row.sealedValue = this.sealer.seal(Buffer.from(c.value, 'utf8'), cachedCredentialAd(row));
       await m.save(CachedCredential, row);
+      // Kept for the token bootstrap (entries with glideinBootstrap 'token'): a hash only.
+      if (c.type === 'idtoken') await recordIdtokenVersion(m, this.random.hex(8), row, c.value);
       if (tomb) {
         await m.delete(WithdrawnCredential, { frontend, entry: c.entry, type: c.type });
         tombs.delete(key);

@@ -15,7 +15,7 @@ import { EntriesService, entryResponse } from './entries.service.js';
 import { FactoryEntry } from './entry.entity.js';
 import { GlideinXml, parseGlideinXml, XmlEntry } from './glideinwms-xml.js';
 
-/** The fields glideinWMS.xml decides; the others (securityClass, glideinScitoken, maxPilotLifeSeconds) stay as the admin set them. */
+/** The fields glideinWMS.xml decides; the others (securityClass, glideinScitoken, maxPilotLifeSeconds, glideinBootstrap) stay as the admin set them. */
 const FROM_XML = ['site', 'gatekeeper', 'trustDomain', 'authMethod', 'condorVersion'] as const;
 type XmlFields = Pick<FactoryEntry, (typeof FROM_XML)[number]>;
 
@@ -133,6 +133,7 @@ export class EntriesImportService {
         securityClass: null,
         glideinScitoken: false,
         maxPilotLifeSeconds: null,
+        glideinBootstrap: 'ticket',
         createdAt: now,
         ...w.existing,
         ...w.fields,

@@ -9,6 +9,7 @@ import { FactoryEntry } from './entry.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 import { EventBus } from '../events/event-bus.js';
 import { CachedCredential } from './cached-credential.entity.js';
+import { forgetIdtokenVersions } from './idtoken-versions.store.js';
 
 export const entryResponse = (e: FactoryEntry) => ({
   name: e.name,
@@ -20,6 +21,7 @@ export const entryResponse = (e: FactoryEntry) => ({
   securityClass: e.securityClass,
   glideinScitoken: e.glideinScitoken,
   maxPilotLifeSeconds: e.maxPilotLifeSeconds,
+  glideinBootstrap: e.glideinBootstrap,
   createdAt: new Date(e.createdAt).toISOString(),
   updatedAt: new Date(e.updatedAt).toISOString(),
 });
@@ -47,6 +49,7 @@ export class EntriesService {
         securityClass: dto.securityClass ?? null,
         glideinScitoken: dto.glideinScitoken ?? false,
         maxPilotLifeSeconds: dto.maxPilotLifeSeconds ?? null,
+        glideinBootstrap: dto.glideinBootstrap ?? 'ticket',
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });
@@ -73,6 +76,7 @@ export class EntriesService {
     const rows = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { entry: name } });
     await m.delete(CachedCredential, { entry: name });
     await m.delete(WithdrawnCredential, { entry: name });
+    await forgetIdtokenVersions(m, { entry: name });
     await m.delete(FactoryEntry, { name });
     await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}`, detail: { cachedCredentialsRemoved: rows.length } });
     if (rows.length) this.events.publish(m, 'cache.changed', { stored: [], removed: rows.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) });

@@ -1,6 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { msColumn } from '../database/columns.js';
 
+export const GLIDEIN_BOOTSTRAPS = ['ticket', 'token'] as const;
+export type GlideinBootstrap = (typeof GLIDEIN_BOOTSTRAPS)[number];
+
 /** A factory entry (GlideinWMS): the site it serves, its CE, and what its glideins need. */
 @Entity('factory_entries')
 export class FactoryEntry {
@@ -37,6 +40,13 @@ export class FactoryEntry {
   /** How long its glideins may renew their credentials after bootstrap; null: tickets.maxPilotLifeSeconds. */
   @Column({ name: 'max_pilot_life_seconds', type: 'integer', nullable: true })
   maxPilotLifeSeconds!: number | null;
+
+  /**
+   * How its glideins may bootstrap: 'ticket' (a single-use ticket each) or 'token' (also with the
+   * IDTOKEN the factory shipped them, which every glidein of the entry shares: see TokenBootstrap).
+   */
+  @Column({ name: 'glidein_bootstrap', type: 'varchar', length: 16, default: 'ticket' })
+  glideinBootstrap!: GlideinBootstrap;
 
   @Column(msColumn('created_at'))
   createdAt!: number;

@@ -11,6 +11,7 @@ import { EventBus } from '../events/event-bus.js';
 import { forgetFrontendRenewals } from '../glidein/frontend-renewals.js';
 import { publicKeyFingerprint } from '../identity/identity.service.js';
 import { forgetFrontendTickets } from '../tickets/frontend-tickets.js';
+import { forgetFrontendIdtokenVersions } from './idtoken-versions.store.js';
 import { CachedCredential } from './cached-credential.entity.js';
 import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
 import { UpdateFrontendDto } from './dto/update-frontend.dto.js';
@@ -110,6 +111,7 @@ export class FrontendsService {
       const tombs = await m.find(WithdrawnCredential, { select: { frontend: true, entry: true, type: true }, where: { frontend: name } });
       await m.delete(CachedCredential, { frontend: name });
       await m.delete(WithdrawnCredential, { frontend: name });
+      await forgetFrontendIdtokenVersions(m, name);
       const tickets = await forgetFrontendTickets(m, name);
       const renewals = await forgetFrontendRenewals(m, name);
       await m.delete(RegisteredFrontend, { name });

@@ -6,6 +6,7 @@ import { EventBus } from '../events/event-bus.js';
 import { CacheRef } from '../events/events.js';
 import { DomainError } from '../common/errors.js';
 import { CachedCredential } from './cached-credential.entity.js';
+import { forgetIdtokenVersions } from './idtoken-versions.store.js';
 import { FactoryEntry } from './entry.entity.js';
 import { RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
@@ -80,6 +81,8 @@ export class WithdrawalIntake {
           held.delete(key);
           removed.push({ frontend, entry: w.entry, type: w.type });
         }
+        // A withdrawn IDTOKEN (and every version before it) no longer bootstraps a glidein.
+        if (w.type === 'idtoken') await forgetIdtokenVersions(m, { frontend, entry: w.entry, upTo: w.version });
         const row = Object.assign(new WithdrawnCredential(), { frontend, entry: w.entry, type: w.type, version: w.version, reason: w.reason, withdrawnAt: now, envelopeId: body.id });
         await m.save(WithdrawnCredential, row);
         tombs.set(key, row);

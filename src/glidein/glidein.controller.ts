@@ -2,10 +2,20 @@ import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { RenewalAuth, TicketAuth } from '../auth/access.decorator.js';
+import { DomainError } from '../common/errors.js';
+import { PLAIN_NAME } from '../common/names.js';
 import { GlideinService } from './glidein.service.js';
 import { RenewalService } from './renewal.service.js';
 
 const bearer = (req: FastifyRequest) => req.headers.authorization!.slice('Bearer '.length);
+
+/** The optional `entry` of the bootstrap's body (the token bootstrap names its entry); other members are ignored, as before. */
+function entryOf(body: unknown): string | undefined {
+  const entry = body && typeof body === 'object' ? (body as { entry?: unknown }).entry : undefined;
+  if (entry === undefined) return undefined;
+  if (typeof entry !== 'string' || !PLAIN_NAME.test(entry)) throw new DomainError('VALIDATION_FAILED', 'entry must be an entry name', 'entry');
+  return entry;
+}
 
 @ApiTags('glidein')
 @ApiBearerAuth()
@@ -16,12 +26,16 @@ export class GlideinController {
     private readonly renewals: RenewalService,
   ) {}
 
-  /** The glidein's bootstrap fetch: `Authorization: Bearer <ticket>` buys its entry's current IDTOKEN once, and a renewal credential. */
+  /**
+   * The glidein's bootstrap fetch: `Authorization: Bearer <ticket>` buys its entry's current IDTOKEN
+   * once, and a renewal credential. For an entry with glideinBootstrap 'token', the bearer may
+   * instead be the IDTOKEN the factory shipped, with body `{"entry": "<entry name>"}`.
+   */
   @Post('credentials')
   @HttpCode(200)
   @TicketAuth()
   fetch(@Req() req: FastifyRequest) {
-    return this.glidein.fetch(bearer(req), req.ip);
+    return this.glidein.fetch(bearer(req), req.ip, entryOf(req.body));
   }
 
   /** A running glidein's renewal: `Authorization: Bearer <renewal credential>` buys the entry's current credentials and the next renewal credential. */

@@ -12,6 +12,7 @@ import { RefusalReporter } from './refusal-reporter.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials } from './glidein-answer.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 import { RenewalService } from './renewal.service.js';
+import { JWT_SHAPE, TokenBootstrap } from './token-bootstrap.service.js';
 
 export type { GlideinCredentials } from './glidein-answer.js';
 
@@ -63,6 +64,7 @@ export class GlideinService {
     private readonly clock: Clock,
     private readonly limiter: FailureLimiter,
     private readonly metrics: TicketsMetrics,
+    private readonly tokens: TokenBootstrap,
   ) {
     this.refusals = new RefusalReporter(clock, limiter, new Logger('glidein'), {
       what: 'glidein credential fetch(es) with a bad ticket',
@@ -80,8 +82,14 @@ export class GlideinService {
     return this.refusals.beforeLookup(address);
   }
 
-  async fetch(bearer: string, address: string): Promise<GlideinCredentials> {
+  /**
+   * `bearer` is a ticket, or (for an entry with glideinBootstrap 'token') the IDTOKEN the factory
+   * shipped, with `entryName` the entry the glidein runs at. A bad one of either kind gets the same
+   * refusal and counts towards the same per-address failure limit.
+   */
+  async fetch(bearer: string, address: string, entryName?: string): Promise<GlideinCredentials> {
     const parsed = parseTicket(bearer);
+    if (!parsed && JWT_SHAPE.test(bearer)) return this.tokens.fetch(bearer, entryName, address, () => this.refuse(address));
     const { ticket, entry } = await this.lookup(parsed?.id);
     const matches = sameHash(hashSecret(parsed?.secret ?? ''), ticket?.secretHash ?? DUMMY_HASH);
     if (!parsed || !ticket || !matches || ticket.consumedAt !== null || ticket.expiresAt <= this.clock.now()) return this.refuse(address);

@@ -7,6 +7,7 @@ import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { FactoryEntry } from '../factory/entry.entity.js';
+import { purgeExpiredIdtokenVersions } from '../factory/idtoken-versions.store.js';
 import { Ticket } from '../tickets/ticket.entity.js';
 import { GlideinRenewal } from './renewal.entity.js';
 import { RenewalMetrics } from './renewal.metrics.js';
@@ -14,7 +15,8 @@ import { RenewalMetrics } from './renewal.metrics.js';
 /** A glidein's renewal as admins see it: never a secret or a hash. */
 export const renewalResponse = (r: GlideinRenewal) => ({
   id: r.id,
-  ticket: r.ticketId,
+  bootstrap: r.bootstrap,
+  ticket: r.bootstrap === 'token' ? null : r.ticketId,
   batch: r.batchId,
   frontend: r.frontend,
   entry: r.entry,
@@ -68,10 +70,14 @@ export class RenewalAdminService {
     });
   }
 
-  /** Deletes renewals whose pilot life (and the grace after it) is over: nothing can be done with them any more. */
+  /** Deletes renewals whose pilot life (and the grace after it) is over, and expired IDTOKEN versions: nothing can be done with them any more. */
   async purgeEnded(): Promise<number> {
-    const before = this.clock.now() - this.settings.config.tickets.renewalGraceSeconds * 1000;
-    return this.db.tx(async (m) => (await m.createQueryBuilder().delete().from(GlideinRenewal).where('expires_at <= :before', { before }).execute()).affected ?? 0);
+    const now = this.clock.now();
+    const before = now - this.settings.config.tickets.renewalGraceSeconds * 1000;
+    return this.db.tx(async (m) => {
+      await purgeExpiredIdtokenVersions(m, now);
+      return (await m.createQueryBuilder().delete().from(GlideinRenewal).where('expires_at <= :before', { before }).execute()).affected ?? 0;
+    });
   }
 
   /** A batch is known while a ticket or a renewal carries it; an entry while it or a renewal of it exists. */

@@ -26,7 +26,15 @@ export class GlideinRenewal {
   @Column({ type: 'integer', default: 0 })
   generation!: number;
 
-  /** The ticket the glidein bootstrapped with, and its batch. */
+  /** How the glidein bootstrapped: with a ticket, or with its entry's factory-shipped IDTOKEN (TokenBootstrap). */
+  @Column({ type: 'varchar', length: 16, default: 'ticket' })
+  bootstrap!: 'ticket' | 'token';
+
+  /**
+   * The ticket the glidein bootstrapped with, and its batch; for a token bootstrap both are the id
+   * of the IDTOKEN version it presented (idtoken_versions), so revoking that batch ends every chain
+   * the version started.
+   */
   @Column({ name: 'ticket_id', type: 'varchar', length: 16 })
   ticketId!: string;
 

@@ -83,8 +83,11 @@ export class RenewalService {
     return (entryMax ?? this.settings.config.tickets.maxPilotLifeSeconds) * 1000;
   }
 
-  /** The renewal credential for a glidein bootstrapping now with `ticket`; nothing is stored yet. */
-  prepare(ticket: { id: string; batchId: string; frontend: string; entry: string }, entry: Pick<EntryPolicy, 'maxPilotLifeSeconds'>, now: number): PreparedRenewal {
+  /**
+   * The renewal credential for a glidein bootstrapping now with `ticket` (or, `bootstrap` 'token',
+   * with the IDTOKEN version whose id is ticket.id and batchId); nothing is stored yet.
+   */
+  prepare(ticket: { id: string; batchId: string; frontend: string; entry: string }, entry: Pick<EntryPolicy, 'maxPilotLifeSeconds'>, now: number, bootstrap: 'ticket' | 'token' = 'ticket'): PreparedRenewal {
     const id = this.random.hex(8);
     const secret = this.random.base64url(32);
     const row = Object.assign(new GlideinRenewal(), {
@@ -93,6 +96,7 @@ export class RenewalService {
       previousHash: null,
       rotatedAt: null,
       generation: 0,
+      bootstrap,
       ticketId: ticket.id,
       batchId: ticket.batchId,
       frontend: ticket.frontend,
@@ -113,8 +117,8 @@ export class RenewalService {
     await this.audit.record(m, {
       action: 'renewal.issue',
       target: `entry:${r.entry}`,
-      actor: `ticket:${r.ticketId}`,
-      detail: { renewal: r.id, ticket: r.ticketId, batch: r.batchId, frontend: r.frontend, expiresAt: new Date(r.expiresAt).toISOString() },
+      actor: r.bootstrap === 'token' ? `idtoken-version:${r.ticketId}` : `ticket:${r.ticketId}`,
+      detail: { renewal: r.id, bootstrap: r.bootstrap, ...(r.bootstrap === 'token' ? { idtokenVersionId: r.ticketId } : { ticket: r.ticketId }), batch: r.batchId, frontend: r.frontend, expiresAt: new Date(r.expiresAt).toISOString() },
     });
   }
 

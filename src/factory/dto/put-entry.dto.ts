@@ -1,6 +1,7 @@
-import { IsBoolean, IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { GWMS_TRUST_DOMAIN, GWMS_TRUST_DOMAIN_MESSAGE, PLAIN_NAME } from '../../common/names.js';
 import { CONDOR_VERSION } from '../../forwarding/matching.js';
+import { GLIDEIN_BOOTSTRAPS, type GlideinBootstrap } from '../entry.entity.js';
 
 const HOST = '[A-Za-z0-9][A-Za-z0-9.-]{0,252}';
 const PORT = '(:\\d{1,5})?';
@@ -45,4 +46,11 @@ export class PutEntryDto {
 
   /** How long a glidein of this entry may renew its credentials after bootstrap (60 s to a year); absent: tickets.maxPilotLifeSeconds. */
   @IsOptional() @IsInt() @Min(60) @Max(31_536_000) maxPilotLifeSeconds?: number;
+
+  /**
+   * How its glideins bootstrap: 'ticket' (default: a single-use ticket each) or 'token' (also with
+   * the IDTOKEN the factory cache holds for the entry, as GlideinWMS ships it; shared by every
+   * glidein of the entry, so opt-in: README, Security model).
+   */
+  @IsOptional() @IsIn(GLIDEIN_BOOTSTRAPS) glideinBootstrap?: GlideinBootstrap;
 }
