@@ -386,7 +386,7 @@ while :; do
 		case $status in
 		200) break ;;
 		401)
-			[ "$data" != '{}' ] && die 3 "the factory-shipped token was refused (the entry takes no token bootstrap, or the token is not one the factory holds for it, or it expired)"
+			[ "$data" != '{}' ] && die 3 "the factory-shipped token was refused (not one the factory holds for this entry, or it expired)"
 			[ "$mode" = bootstrap ] && die 3 "the ticket was refused (unknown, already used, or expired)"
 			[ "$(error_code)" = RENEWAL_REVOKED ] && die 3 "the renewal credential was revoked by the factory admin; no more renewals"
 			die 3 "the renewal credential was refused (unknown, already used, or replaced)"
@@ -394,6 +394,7 @@ while :; do
 		403)
 			[ "$(error_code)" = PILOT_LIFE_OVER ] && die 9 "the pilot's life is over: no more renewals (HTTP 403 PILOT_LIFE_OVER)"
 			[ "$(error_code)" = TOKEN_BOOTSTRAPS_EXHAUSTED ] && die 3 "the factory-shipped token has started as many glideins as glidekey allows (HTTP 403 TOKEN_BOOTSTRAPS_EXHAUSTED)"
+			[ "$(error_code)" = TOKEN_BOOTSTRAP_OFF ] && die 3 "the entry takes no token bootstrap, or the factory-shipped token also serves an entry that takes tickets only (HTTP 403 TOKEN_BOOTSTRAP_OFF): give the glidein a ticket"
 			;;
 		410) [ "$(error_code)" = CREDENTIAL_WITHDRAWN ] && die 10 "the factory no longer holds this entry's credential (HTTP 410 CREDENTIAL_WITHDRAWN); no more renewals" ;;
 		429) die 4 "too many failed attempts from this address; the service asks to wait before trying again" ;;

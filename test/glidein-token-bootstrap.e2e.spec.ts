@@ -101,8 +101,16 @@ describe('glidein-fetch-token.sh bootstraps with the factory-shipped IDTOKEN whe
   });
 
   it('refused (exit 3, error_gen -error, the factory\'s token left as it was): an entry that takes tickets, another entry\'s token, a tampered token', async () => {
-    const detail = 'glidekey: the factory-shipped token was refused (the entry takes no token bootstrap, or the token is not one the factory holds for it, or it expired)';
-    const cases = [await glidein('OSG_T_ce2'), await glidein('OSG_T_ce1', 'OSG_T_ce2')];
+    const detail = 'glidekey: the factory-shipped token was refused (not one the factory holds for this entry, or it expired)';
+    const off = 'glidekey: the entry takes no token bootstrap, or the factory-shipped token also serves an entry that takes tickets only (HTTP 403 TOKEN_BOOTSTRAP_OFF): give the glidein a ticket';
+    const ticketOnly = await glidein('OSG_T_ce2');
+    {
+      const before = readFileSync(ticketOnly.config, 'utf8');
+      const r = await run(ticketOnly);
+      expect([r.code, r.stdout, parseReport(r.report)]).toEqual([3, '', { status: 'ERROR', metrics: { failure: 'VO_Proxy', glidekey_exit: '3' }, detail: off }]);
+      expect(readFileSync(ticketOnly.config, 'utf8')).toBe(before);
+    }
+    const cases = [await glidein('OSG_T_ce1', 'OSG_T_ce2')];
     const tampered = await glidein('OSG_T_ce1');
     // Both copies: the script reads the one setup_x509.sh published (GLIDEIN_CONDOR_TOKEN, in cred.d).
     for (const f of [join(tampered.start, shipped('OSG_T_ce1')), join(tampered.creds, shipped('OSG_T_ce1'))]) {
@@ -120,12 +128,18 @@ describe('glidein-fetch-token.sh bootstraps with the factory-shipped IDTOKEN whe
     }
   });
 
-  it('the route answers a bad token as a bad ticket, and refuses API keys', async () => {
+  it('the route tells a holder of a ticket-only entry\'s real token why (403), answers a bad one as a bad ticket, and refuses API keys', async () => {
     const token = readFileSync(await cacheFile('OSG_T_ce2'), 'utf8');
-    const refused = { status: 401, code: 'TICKET_INVALID' };
-    for (const bearer of [token, svc.adminKey]) {
+    const sig = token.split('.')[2];
+    const tampered = token.slice(0, -sig.length) + (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1);
+    const cases: [string, { status: number; code: string }][] = [
+      [token, { status: 403, code: 'TOKEN_BOOTSTRAP_OFF' }],
+      [tampered, { status: 401, code: 'TICKET_INVALID' }],
+      [svc.adminKey, { status: 401, code: 'TICKET_INVALID' }],
+    ];
+    for (const [bearer, want] of cases) {
       const res = await httpCall(`${svc.api}/glidein/credentials`, { method: 'POST', ca: pki.ca, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ entry: 'OSG_T_ce2' }) });
-      expect({ status: res.status, code: JSON.parse(res.text).error.code }).toEqual(refused);
+      expect({ status: res.status, code: JSON.parse(res.text).error.code }).toEqual(want);
     }
   });
 });

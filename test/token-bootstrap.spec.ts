@@ -39,6 +39,7 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
     return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
   const refused = { status: 401, json: { error: { code: 'TICKET_INVALID', message: 'the ticket is not valid: unknown, already used, or expired' } } };
+  const off = { status: 403, json: { error: { code: 'TOKEN_BOOTSTRAP_OFF', message: 'this entry takes glidein bootstraps with a ticket only (glideinBootstrap "ticket")' } } };
   const putEntry = (name: string, over: Record<string, unknown> = {}) => admin.put(`/factory/entries/${name}`, { site: 'S1', gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'idtoken', condorVersion: '23.0.3', glideinBootstrap: 'token', ...over });
 
   beforeAll(async () => {
@@ -82,7 +83,7 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
     expect((await admin.post(`/factory/batches/${issued.detail.idtokenVersionId}/renewals/revoke`)).json).toEqual({ revoked: 2 });
   });
 
-  it('refuses like a bad ticket: no entry, another entry, a tampered token, an API key, an entry set to "ticket"', async () => {
+  it('refuses like a bad ticket: no entry, another entry, a tampered token, an API key; a ticket-only entry says so (403, uncounted)', async () => {
     const v = await cacheToken();
     expect(await boot(v, {})).toEqual(refused);
     expect(await boot(v, { entry: 'CE_O' })).toEqual(refused);
@@ -93,14 +94,35 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
     expect(await boot(feKey)).toEqual(refused);
     const bad = await boot(v, { entry: '../x' });
     expect([bad.status, bad.json.error.field]).toEqual([400, 'entry']);
-    // The token of an entry that takes tickets only.
+    // The token of an entry that takes tickets only: its holder (and only a holder of the real
+    // token) learns why, and it is no failure: a ticket-only entry's glideins behind one NAT trying
+    // it must not rate-limit their address (the failure limit here is 40).
     const k = await cacheToken('CE_K');
-    expect(await boot(k, { entry: 'CE_K' })).toEqual(refused);
+    for (let i = 0; i < 45; i++) expect(await boot(k, { entry: 'CE_K' })).toEqual(off);
+    expect((await boot(v)).status).toBe(200);
     // Switching the entry back to "ticket" stops new chains at once; "token" again resumes.
     expect((await putEntry('CE_T', { glideinBootstrap: 'ticket' })).status).toBe(200);
-    expect(await boot(v)).toEqual(refused);
+    expect(await boot(v)).toEqual(off);
     expect((await putEntry('CE_T')).status).toBe(200);
     expect((await boot(v)).status).toBe(200);
+  });
+
+  it("a site's token forwarded to an opted-in entry and to a ticket-only one bootstraps neither: opting in one entry never opts in its siblings", async () => {
+    const exp = Math.floor(t.clock.now() / 1000) + 86_400;
+    const value = token(exp);
+    expect((await putEntry('CE_T2')).status).toBe(201);
+    expect((await putEntry('CE_K2', { glideinBootstrap: 'ticket' })).status).toBe(201);
+    // The frontend sends one token per site to every entry of the site: the same bytes to both.
+    const both: EnvelopeCredential[] = ['CE_T2', 'CE_K2'].map((entry) => ({ entry, type: 'idtoken', version: ++version, expiresAt: exp, value }));
+    expect((await send({ v: 1, credentials: both })).map((r: { result: string }) => r.result)).toEqual(['stored', 'stored']);
+    // A glidein of the ticket-only entry holding that token cannot start a chain by naming the opted-in one.
+    const sibling = await boot(value, { entry: 'CE_T2' });
+    expect([sibling.status, sibling.json.error.code]).toEqual([403, 'TOKEN_BOOTSTRAP_OFF']);
+    expect(sibling.json.error.message).toMatch(/also serves an entry that takes tickets only/);
+    expect((await admin.get('/factory/renewals?entry=CE_T2')).json).toHaveLength(0);
+    // Once every entry the token serves opts in, it bootstraps.
+    expect((await putEntry('CE_K2')).status).toBe(200);
+    expect((await boot(value, { entry: 'CE_T2' })).status).toBe(200);
   });
 
   it('the previous versions bootstrap while kept and unexpired; an expired, dropped or withdrawn one does not', async () => {

@@ -6,6 +6,7 @@ import { DomainError } from '../common/errors.js';
 import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { Db } from '../database/db.js';
+import { EventBus } from '../events/event-bus.js';
 import { asConflict } from '../database/unique-violation.js';
 import { ApiKey } from './api-key.entity.js';
 import { formatApiKey, hashSecret, parseApiKey, sameHash } from './api-key.secret.js';
@@ -37,7 +38,11 @@ export class ApiKeysService {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly settings: Settings,
-  ) {}
+    private readonly events: EventBus,
+  ) {
+    // A key retired in another capability's transaction (a frontend's key rotated or deleted).
+    this.events.on('api-keys.retired', ({ ids }) => ids.forEach((id) => this.cache.delete(id)));
+  }
 
   /** The roles this service can honour: those of its enabled service roles, plus auditor. */
   enabledRoles(): ApiRole[] {
@@ -135,8 +140,8 @@ export class ApiKeysService {
 
   /**
    * Revokes a key in the caller's transaction and renames it `revoked-<id>:<name>`, so its name is
-   * free for a successor (a frontend's key rotated, or the frontend registered again). The caller
-   * calls forget(id) once the transaction committed.
+   * free for a successor (a frontend's key rotated, or the frontend registered again). The lookup
+   * cache forgets it once the transaction committed (the api-keys.retired event).
    */
   async retireIn(m: EntityManager, id: string, actor?: string): Promise<void> {
     const key = await m.findOneBy(ApiKey, { id });
@@ -144,11 +149,7 @@ export class ApiKeysService {
     const name = `revoked-${key.id}:${key.name}`.slice(0, 64);
     await m.update(ApiKey, { id }, { name, revokedAt: key.revokedAt ?? this.clock.now() });
     await this.audit.record(m, { action: 'apikey.revoke', target: `apikey:${key.name}`, actor, detail: { id, renamed: name } });
-  }
-
-  /** Drops a key row from the lookup cache: after the commit of a change to it. */
-  forget(id: string): void {
-    this.cache.delete(id);
+    this.events.publish(m, 'api-keys.retired', { ids: [id] });
   }
 
   /** True when no key was ever created: the first start hands out an admin key. */

@@ -23,6 +23,8 @@ export interface EventMap {
   'outbox.queued': { factory: string };
   /** The factory cache changed: credentials stored, or removed (withdrawn, or their entry deleted): the rows' keys. */
   'cache.changed': { stored: CacheRef[]; removed: CacheRef[] };
+  /** API keys revoked inside another capability's transaction: the lookup cache forgets them. */
+  'api-keys.retired': { ids: string[] };
   /** Files a collector reads changed on disk. Not transactional: emitted after the file write. */
   'collector.files': CollectorFilesChange;
 }

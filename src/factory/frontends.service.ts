@@ -65,7 +65,6 @@ export class FrontendsService {
    */
   async update(who: Principal, name: string, dto: UpdateFrontendDto) {
     if (dto.publicKey === undefined && dto.rotateApiKey === undefined) throw new DomainError('VALIDATION_FAILED', 'give publicKey or rotateApiKey', 'publicKey');
-    let retired: string | null = null;
     const out = await this.db.tx(async (m) => {
       const f = await this.locked(m, name);
       const row = Object.assign(new RegisteredFrontend(), f);
@@ -76,7 +75,6 @@ export class FrontendsService {
       let secret: string | undefined;
       if (dto.rotateApiKey) {
         await this.keys.retireIn(m, f.apiKeyId, actorName(who));
-        retired = f.apiKeyId;
         const made = await this.keys.createIn(m, who, `frontend:${name}`, ['frontend'], actorName(who));
         row.apiKeyId = made.key.id;
         secret = made.secret;
@@ -91,7 +89,6 @@ export class FrontendsService {
       });
       return { ...frontendResponse(row), ...(secret ? { apiKey: secret } : {}) };
     }).catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'another registered frontend holds this public key', 'publicKey')));
-    if (retired) this.keys.forget(retired);
     return out;
   }
 
@@ -103,10 +100,8 @@ export class FrontendsService {
    * registered again, old envelopes are still refused as replays, and old keys cannot be followed back to.
    */
   async remove(who: Principal, name: string): Promise<void> {
-    let apiKeyId = '';
     await this.db.tx(async (m) => {
       const f = await this.locked(m, name);
-      apiKeyId = f.apiKeyId;
       const cached = await m.find(CachedCredential, { select: { frontend: true, entry: true, type: true }, where: { frontend: name } });
       const tombs = await m.find(WithdrawnCredential, { select: { frontend: true, entry: true, type: true }, where: { frontend: name } });
       await m.delete(CachedCredential, { frontend: name });
@@ -125,7 +120,6 @@ export class FrontendsService {
       const refs = [...cached, ...tombs].map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type }));
       if (refs.length) this.events.publish(m, 'cache.changed', { stored: [], removed: refs });
     });
-    this.keys.forget(apiKeyId);
   }
 
   /** The frontend's row, locked on PostgreSQL against a concurrent change or delete; 404 when unknown. */

@@ -60,10 +60,19 @@ export class TokenBootstrap {
   /** `refuse` is the bootstrap's one refusal (the ticket's 401, counted towards the address's failure limit). */
   async fetch(token: string, entryName: string | undefined, address: string, refuse: () => never): Promise<GlideinCredentials> {
     const hash = hashSecret(token);
-    const { version, entry } = await this.lookup(hash, entryName ?? '');
+    const { version, entry, bootstrapOff } = await this.lookup(hash, entryName ?? '');
     const matches = sameHash(hash, version?.tokenHash ?? DUMMY_HASH);
     const now = this.clock.now();
-    if (!version || !matches || !entry || version.expiresAt <= now || expiryClaim(token) <= now) return refuse();
+    if (!version || !matches || version.expiresAt <= now || expiryClaim(token) <= now) return refuse();
+    // From here on only a holder of a valid cached token: telling it why is no oracle, and it is not
+    // counted as a failure (the glideins of a ticket-only entry behind one NAT must not rate-limit
+    // their address by trying).
+    if (bootstrapOff || (entry && (await this.sharedWithTicketEntry(hash)))) {
+      throw new DomainError('TOKEN_BOOTSTRAP_OFF', bootstrapOff
+        ? 'this entry takes glidein bootstraps with a ticket only (glideinBootstrap "ticket")'
+        : 'this IDTOKEN also serves an entry that takes tickets only: a token bootstraps only when every entry it was forwarded to has glideinBootstrap "token" (the frontend sends one token per site)');
+    }
+    if (!entry) return refuse();
 
     const built = await this.answers.build(version.frontend, entry);
     if (!built.ok) {
@@ -93,7 +102,20 @@ export class TokenBootstrap {
    * bootstraps and was not created again since the version arrived: one query of one shape whatever
    * matches (an index lookup by SHA-256 of a 256-bit-keyed token tells a prober nothing usable).
    */
-  private async lookup(hash: string, entryName: string): Promise<{ version: { id: string; tokenHash: string; frontend: string; expiresAt: number } | null; entry: EntryPolicy | null }> {
+  /**
+   * Whether the factory holds this very token for an entry that takes tickets only. The frontend
+   * forwards one token per site to every entry of the site, so without this check one opted-in
+   * entry would let the token of any sibling entry's glideins start renewal chains.
+   */
+  private async sharedWithTicketEntry(hash: string): Promise<boolean> {
+    const p = this.db.isPostgres ? 'CAST($1 AS varchar(64))' : '?';
+    const rows: unknown[] = await this.db.read((m) =>
+      m.query(`SELECT 1 AS one FROM idtoken_versions v JOIN factory_entries e ON e.name = v.entry WHERE v.token_hash = ${p} AND e.glidein_bootstrap <> 'token' LIMIT 1`, [hash]),
+    );
+    return rows.length > 0;
+  }
+
+  private async lookup(hash: string, entryName: string): Promise<{ version: { id: string; tokenHash: string; frontend: string; expiresAt: number } | null; entry: EntryPolicy | null; bootstrapOff: boolean }> {
     const [h, e] = this.db.isPostgres ? ['CAST($1 AS varchar(64))', 'CAST($2 AS varchar(128))'] : ['CAST(? AS TEXT)', 'CAST(? AS TEXT)'];
     const rows: RawVersion[] = await this.db.read((m) =>
       m.query(
@@ -102,14 +124,14 @@ export class TokenBootstrap {
       ),
     );
     const r = rows[0];
-    if (!r || r.id === null) return { version: null, entry: null };
+    if (!r || r.id === null) return { version: null, entry: null, bootstrapOff: false };
     const version = { id: r.id, tokenHash: r.token_hash ?? DUMMY_HASH, frontend: r.frontend ?? '', expiresAt: Number(r.expires_at) };
     const sci = r.e_glidein_scitoken;
     const entry: EntryPolicy | null =
       r.e_name !== null && r.e_glidein_bootstrap === 'token'
         ? { name: r.e_name, site: r.e_site ?? '', glideinScitoken: sci === true || sci === 1 || sci === '1', maxPilotLifeSeconds: r.e_max_pilot_life_seconds === null ? null : Number(r.e_max_pilot_life_seconds) }
         : null;
-    return { version, entry };
+    return { version, entry, bootstrapOff: r.e_name !== null && r.e_glidein_bootstrap !== 'token' };
   }
 }
 
