@@ -15,6 +15,7 @@ import { CacheMetrics } from './cache.metrics.js';
 import { CachedCredential, cachedCredentialAd, groupsColumn, groupsOf } from './cached-credential.entity.js';
 import { recordIdtokenVersion } from './idtoken-versions.store.js';
 import { FrontendKeyFollow } from './key-follow.js';
+import { RegisteredFrontend } from './registered-frontend.entity.js';
 import { SeenEnvelope } from './seen-envelope.entity.js';
 import { CredentialOutcome, heldFor, IntakeResult, RefusalCode, WithdrawalIntake } from './withdrawal-intake.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
@@ -67,6 +68,7 @@ export class CredentialIntakeService {
       const now = this.clock.now();
       // Ids outside the window can never come back (freshness refuses them first), so they need not be kept.
       await m.delete(SeenEnvelope, { receivedAt: LessThan(now - 2 * windowMs) });
+      await this.senderStill(m, who, frontend.name, follow ? [env.from, follow.from] : [env.from]);
       const replayed = () => new DomainError('ENVELOPE_REPLAYED', 'this envelope was received before');
       if (await m.existsBy(SeenEnvelope, { id: body.id })) throw replayed();
       // Two copies racing on PostgreSQL: the primary key lets one in; the other is a replay, not a 500.
@@ -79,6 +81,21 @@ export class CredentialIntakeService {
     const counter = body.v === 1 ? this.metrics.received : this.metrics.withdrawals;
     for (const r of results) counter.inc({ type: r.type, result: r.code ?? r.result });
     return { id: body.id, results };
+  }
+
+  /**
+   * The sender was checked before the transaction; a PATCH that re-pinned its key or rotated its API
+   * key (after a compromise) may have committed since. Read again under the transaction (FOR SHARE
+   * on PostgreSQL waits for such a change in flight): an envelope opened with a key or presented
+   * with an API key the frontend no longer holds stores nothing. `keys`: the key that sealed the
+   * envelope, and for a key follow the pinned key it follows from.
+   */
+  private async senderStill(m: EntityManager, who: Principal, name: string, keys: string[]): Promise<void> {
+    const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_read' as const } } : {};
+    const now = await m.findOne(RegisteredFrontend, { where: { name }, ...lock });
+    if (!now || now.apiKeyId !== who.id || !keys.includes(now.publicKey)) {
+      throw new DomainError('ENVELOPE_UNKNOWN_SENDER', "the envelope's sender changed while it was being opened (deleted, its key re-pinned or its API key rotated)");
+    }
   }
 
   /** Caches each credential unless the cache holds a newer version or a withdrawal at least as new (or it is expired, or for an unknown entry). */
