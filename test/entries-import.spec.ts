@@ -175,6 +175,14 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
     expect(huge.status).toBe(413);
     const big = await api.post('/factory/entries/import', { xml: `<glidein>${'<!-- padding -->'.repeat(200_000)}</glidein>`, dryRun: true });
     expect(big.status).toBe(200);
+    // Unterminated comments and CDATA sections, 2 MB of them: refused in one linear scan (a lazy
+    // regular expression retried at each one took 28 s for 400 KB, the event loop blocked).
+    for (const opener of ['<!--', '<![CDATA[']) {
+      const started = Date.now();
+      const res = await api.post('/factory/entries/import', { xml: `<glidein>${opener.repeat(Math.floor(2_000_000 / opener.length))}`, dryRun: true });
+      expect([res.status, res.json.error.code, res.json.error.message]).toEqual([400, 'XML_MALFORMED', expect.stringMatching(/^line 1: a (comment|CDATA section) is never closed/)]);
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
     // Other routes keep the 256 KiB limit.
     const other = await fetch(`${t.api}/factory/entries/E1`, { method: 'PUT', headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ site: 'x'.repeat(300 * 1024) }) });
     expect(other.status).toBe(413);
