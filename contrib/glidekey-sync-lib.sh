@@ -69,25 +69,26 @@ clean_temps() {
 # at most $3 bytes; sets tmp (and tmp_mtime, the staging file's full mtime, read before its bytes:
 # the copy is never older than the time it claims). Returns 1 (after reporting) when refused.
 take() {
-	from=$1 fromdir=${1%/*}
-	if [ -L "$from" ]; then fail "refusing $from: a symlink"; return 1; fi
-	if [ ! -f "$from" ]; then fail "refusing $from: not a regular file"; return 1; fi
+	# shown/showdir: the names messages give (mirror_dir reads ./<name> inside the staging directory).
+	from=$1 fromdir=${1%/*} shown=${take_shown:-$1} showdir=${take_showdir:-${1%/*}}
+	if [ -L "$from" ]; then fail "refusing $shown: a symlink"; return 1; fi
+	if [ ! -f "$from" ]; then fail "refusing $shown: not a regular file"; return 1; fi
 	# shellcheck disable=SC2046 # the fields of one ls line
 	set -- "$@" $(meta "$from")
-	if [ "$5" != 1 ]; then fail "refusing $from: it has $5 hard links (glidekey writes each file anew)"; return 1; fi
-	if [ "$6" != "$(uid_of "$fromdir")" ]; then fail "refusing $from: owned by uid $6, not by the owner of $fromdir"; return 1; fi
+	if [ "$5" != 1 ]; then fail "refusing $shown: it has $5 hard links (glidekey writes each file anew)"; return 1; fi
+	if [ "$6" != "$(uid_of "$fromdir")" ]; then fail "refusing $shown: owned by uid $6, not by the owner of $showdir"; return 1; fi
 	tmp_mtime=''
-	if [ "$keep_mtime" = 1 ]; then tmp_mtime=$(stat -c %y -- "$from") || { fail "refusing $from: cannot read its mtime"; return 1; }; fi
+	if [ "$keep_mtime" = 1 ]; then tmp_mtime=$(stat -c %y -- "$from") || { fail "refusing $shown: cannot read its mtime"; return 1; }; fi
 	tmp=$(mktemp "$2/.glidekey-sync.XXXXXX")
 	# nofollow: a symlink swapped in since the test is refused; nonblock: a FIFO cannot hang the run.
 	if ! dd if="$from" of="$tmp" bs=65536 count=$(($3 / 65536 + 1)) iflag=nofollow,nonblock,fullblock 2>/dev/null; then
-		fail "refusing $from: it cannot be read as a regular file"
+		fail "refusing $shown: it cannot be read as a regular file"
 		rm -f -- "$tmp"; tmp=''
 		return 1
 	fi
 	size=$(($(wc -c <"$tmp")))
 	if [ "$size" -gt "$3" ] || [ "$size" -eq 0 ]; then
-		fail "refusing $from: $([ "$size" -eq 0 ] && echo empty || echo "over $3 bytes")"
+		fail "refusing $shown: $([ "$size" -eq 0 ] && echo empty || echo "over $3 bytes")"
 		rm -f -- "$tmp"; tmp=''
 		return 1
 	fi
@@ -135,9 +136,18 @@ mirror_dir() {
 	[ -d "$src" ] || { say "the staging directory $src does not exist ($src_what); nothing changed"; exit 1; }
 	[ -d "$dst" ] || { say "$dst_what $dst does not exist; nothing changed"; exit 1; }
 	case $(meta "$dst/.") in d????-??-?*) ;; *) say "refusing $dst: writable by group or others"; exit 1 ;; esac
+	# Root reads what glidekey's user controls: work inside the staging directory itself, entered
+	# once, so a component of its path swapped for a symlink later (glidekey owns the parent) cannot
+	# redirect the reads; and refuse a path that already leads through a symlink.
+	case $src in /*) ;; *) say "refusing $src: not an absolute path"; exit 1 ;; esac
+	if ! cd -P -- "$src" 2>/dev/null || [ "$(pwd -P)" != "$src" ]; then
+		cd /
+		say "refusing $src: it is reached through a symlink (give its physical path)"
+		exit 1
+	fi
 	clean_temps "$dst"
 	seen=''
-	for p in "$src"/* "$src"/.[!.]* "$src"/..?*; do
+	for p in ./* ./.[!.]* ./..?*; do
 		{ [ -e "$p" ] || [ -L "$p" ]; } || continue
 		name=${p##*/}
 		case $name in *"$nl"*)
@@ -150,12 +160,15 @@ mirror_dir() {
 		seen="$seen$name$nl"
 		why=$($namecheck "$name")
 		if [ -n "$why" ]; then
-			fail "refusing $p: $why"
+			fail "refusing $src/$name: $why"
 			continue
 		fi
-		take "$p" "$dst" "$max" || continue
+		take_shown=$src/$name take_showdir=$src
+		take "$p" "$dst" "$max" || { take_shown='' take_showdir=''; continue; }
+		take_shown='' take_showdir=''
 		install_tmp "$dst/$name" "$owner" 0600
 	done
+	cd /
 	doomed=''
 	while IFS= read -r path; do
 		case $path in "$dst"/*) ;; *) continue ;; esac

@@ -181,6 +181,21 @@ describe('contrib/glidekey-collector-sync', () => {
     expect(readdirSync(l.dst).sort()).toEqual(['max', 'ok']);
   });
 
+  it('refuses a staging directory reached through a symlink (glidekey owns its parent and could point it anywhere root can read)', () => {
+    const l = make();
+    l.stageFile(join(l.src, 'site1'), key(7));
+    // As glidekey could: its passwords.d replaced by a link to a directory of root's files.
+    const decoy = join(l.base, 'decoy');
+    mkdirSync(decoy, { mode: 0o700 });
+    writeFileSync(join(decoy, 'shadow'), 'root:secret\n', { mode: 0o600 });
+    const link = join(l.base, 'var-lib-glidekey', 'collector', 'passwords.link');
+    symlinkSync(decoy, link);
+    const r = l.run([], { COLLECTOR_SYNC_SOURCE: link });
+    expect([r.code, r.stderr]).toEqual([1, expect.stringContaining(`refusing ${link}: it is reached through a symlink (give its physical path)`)]);
+    expect(readdirSync(l.dst)).toEqual([]);
+    expect(l.reconfigs()).toEqual([]);
+  });
+
   it('installs the revocation snippet only in the shape glidekey writes: an extra line, include, a second assignment, a macro or a continuation is refused and the good file kept', () => {
     const l = make();
     const good = snippet(revocationExpr([{ jti: 'j1' }]));
