@@ -66,7 +66,7 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     // The identity it accepted is recorded, and forgotten when the URL changes (it may be another glidekey).
     const accepted = async () => (await t.db.dataSource.query(`SELECT accepted_identity_key AS k FROM factories WHERE name = 'moving'`))[0].k;
     expect(await accepted()).toBe(fe.publicKey);
-    expect((await api.patch('/factories/moving', { url: `http://localhost:${new URL(t.url).port}` })).status).toBe(200);
+    expect((await api.patch('/factories/moving', { url: `http://localhost:${new URL(t.url).port}`, apiKey: feApiKey })).status).toBe(200);
     expect(await accepted()).toBeNull();
 
     const audit = (await api.get('/audit?action=factory.update&limit=10')).json.entries;
@@ -113,6 +113,8 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
       [{ url: 'https://factory.example.org', apiKey: 'nope' }, 'VALIDATION_FAILED'],
       [{ publicKey: 'short' }, 'VALIDATION_FAILED'],
       [{ url: 'https://factory.example.org', extra: 1 }, 'UNKNOWN_FIELD'],
+      // Another host without its API key: the old factory's key is never sent there.
+      [{ url: 'https://factory.example.org' }, 'VALIDATION_FAILED'],
     ] as const) {
       const res = await api.patch('/factories/moving', body);
       expect([JSON.stringify(body), res.status, res.json.error.code]).toEqual([JSON.stringify(body), 400, code]);
@@ -123,7 +125,7 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     const stale = await api.patch('/factories/moving', { url: 'https://factory.example.org', rowVersion: at - 1 });
     expect([stale.status, stale.json.error.code]).toEqual([409, 'STALE_VERSION']);
     expect((await api.get('/factories')).json).toEqual(before);
-    const fresh = await api.patch('/factories/moving', { url: t.url, rowVersion: at });
+    const fresh = await api.patch('/factories/moving', { url: t.url, apiKey: feApiKey, rowVersion: at });
     expect([fresh.status, fresh.json.rowVersion]).toEqual([200, at + 1]);
     const unknown = await api.patch('/factories/nowhere', { url: 'https://factory.example.org' });
     expect([unknown.status, unknown.json.error.code]).toEqual([404, 'FACTORY_NOT_FOUND']);

@@ -98,6 +98,11 @@ export class FactoriesService {
       const now = this.clock.now();
       const next = Object.assign(new Factory(), f, { updatedAt: now, rowVersion: f.rowVersion + 1 });
       if (dto.url !== undefined) next.url = dto.url.replace(/\/+$/, '');
+      // The API key goes in a header to whatever the URL names: a new host (a typo, another
+      // factory) must come with the key meant for it, or the old factory's key would be sent there.
+      if (dto.apiKey === undefined && new URL(next.url).hostname !== new URL(f.url).hostname) {
+        throw new DomainError('VALIDATION_FAILED', "a url on another host needs that factory's apiKey in the same request", 'apiKey');
+      }
       if (dto.publicKey !== undefined) next.publicKey = dto.publicKey;
       if (dto.apiKey !== undefined) next.sealedApiKey = this.sealer.seal(Buffer.from(dto.apiKey), factoryApiKeyAd(name));
       // Conditional on the version read, as for sites: a second writer never overwrites a change it did not see.

@@ -9,8 +9,12 @@ import { RenewalService } from './renewal.service.js';
 
 const bearer = (req: FastifyRequest) => req.headers.authorization!.slice('Bearer '.length);
 
-/** The optional `entry` of the bootstrap's body (the token bootstrap names its entry); other members are ignored, as before. */
-function entryOf(body: unknown): string | undefined {
+/**
+ * The `entry` of the token bootstrap's body; a ticket bootstrap's body is ignored, as before (a
+ * malformed member there must not turn a glidein's valid ticket into a 400).
+ */
+function entryOf(bearerValue: string, body: unknown): string | undefined {
+  if (bearerValue.startsWith('gkt_')) return undefined;
   const entry = body && typeof body === 'object' ? (body as { entry?: unknown }).entry : undefined;
   if (entry === undefined) return undefined;
   if (typeof entry !== 'string' || !PLAIN_NAME.test(entry)) throw new DomainError('VALIDATION_FAILED', 'entry must be an entry name', 'entry');
@@ -35,7 +39,7 @@ export class GlideinController {
   @HttpCode(200)
   @TicketAuth()
   fetch(@Req() req: FastifyRequest) {
-    return this.glidein.fetch(bearer(req), req.ip, entryOf(req.body));
+    return this.glidein.fetch(bearer(req), req.ip, entryOf(bearer(req), req.body));
   }
 
   /** A running glidein's renewal: `Authorization: Bearer <renewal credential>` buys the entry's current credentials and the next renewal credential. */

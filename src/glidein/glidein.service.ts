@@ -45,7 +45,6 @@ const NO_SUCH_ROW: RawTicket = { id: NO_SUCH_ID, secret_hash: DUMMY_HASH, batch_
 const STALE_AUDIT_EVERY_MS = 10 * 60_000;
 /** What a glidein is told to wait before retrying a stale cache. */
 const STALE_RETRY_SECONDS = 60;
-/** Refused tickets are logged at most once per this, as a count. */
 
 /**
  * The glidein's bootstrap fetch: a valid ticket buys its entry's current credentials, once.

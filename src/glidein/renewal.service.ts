@@ -20,7 +20,6 @@ const DUMMY_HASH = hashSecret('no such renewal credential');
 const NO_SUCH_ID = 'not-a-renewal-id';
 /** What a glidein is told to wait before retrying a stale cache. */
 const STALE_RETRY_SECONDS = 60;
-/** Refusals are logged at most once per this, as a count. */
 
 /** A bootstrap's renewal credential, made before its ticket is spent and stored in the same transaction. */
 export interface PreparedRenewal {

@@ -8,7 +8,9 @@ import { SciTokenHandoutService } from './scitoken-handout.service.js';
 /**
  * For GlideinWMS's credential generator plugin (contrib/glideinwms/glidekey_generator.py). The one
  * route that returns a stored secret it did not create: that is its whole purpose, so it is open to
- * the credential-reader role alone, not even to admins, whose keys do not belong on a frontend host.
+ * the credential-reader role alone, so that no admin key need sit on a frontend host. It is no
+ * boundary against a frontend-admin, who may grant that role and already holds every site's key
+ * (GET /sites/{site}/keyfile).
  */
 @ApiTags('gwms')
 @ApiBearerAuth()
