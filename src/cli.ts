@@ -1,9 +1,9 @@
 /**
- * The `glidekey` command. The host verbs (apikey, backup) open the database directly, for
+ * The `glidekey` command. The host verbs (apikey, backup, prune) open the database directly, for
  * bootstrap; every other verb talks to a running service over REST (src/cli/). Each side is
  * loaded only when used: the REST verbs start without loading NestJS.
  */
-const HOST_VERBS = ['apikey', 'backup'];
+const HOST_VERBS = ['apikey', 'backup', 'prune'];
 
 const argv = process.argv.slice(2);
 const host = HOST_VERBS.includes(argv[0] ?? '');

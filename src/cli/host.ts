@@ -14,6 +14,8 @@ import { MasterKeyError } from '../crypto/master-key.js';
 import { DatabaseMismatchError, DatabaseMissingError } from '../database/identity.js';
 import { BackupError, backupSqlite } from '../database/backup.js';
 import { Settings } from '../config/settings.js';
+import { ArchiveError } from '../retention/archive-file.js';
+import { PRUNE_USAGE, runPrune } from './prune.command.js';
 
 const USAGE = `usage: npm run glidekey -- <command>
 
@@ -22,6 +24,7 @@ const USAGE = `usage: npm run glidekey -- <command>
   apikey revoke ID|NAME                                      revoke a key at once
   backup DEST                                                consistent SQLite copy to a new file DEST (0600);
                                                              back up master.key separately
+${PRUNE_USAGE}
 
   --init   with apikey: create the database and master key when there is none yet (a new installation);
            without it a data directory holding no database is refused, exit 1
@@ -33,6 +36,7 @@ Reads the same configuration as the service (config/, GLIDEKEY_CONFIG, GLIDEKEY_
 class CliModule {}
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'prune' && !argv.includes('--help') && !argv.includes('-h')) return runPrune(argv.slice(1), USAGE);
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -89,10 +93,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The host verbs (apikey, backup): on the database directly, with the service's configuration. Returns the exit code. */
+/** The host verbs (apikey, backup, prune): on the database directly, with the service's configuration. Returns the exit code. */
 export function runHost(argv: string[]): Promise<number> {
   return main(argv).catch((err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError || err instanceof DatabaseMissingError || err instanceof BackupError || (err as { code?: string }).code !== undefined;
+    const known = err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError || err instanceof DatabaseMissingError || err instanceof BackupError || err instanceof ArchiveError || (err as { code?: string }).code !== undefined;
     console.error(`glidekey: ${known ? (err as Error).message : String(err)}`);
     return 1;
   });

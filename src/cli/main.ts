@@ -36,7 +36,7 @@ function overview(): string {
     for (const [v, verb] of Object.entries(noun.verbs)) lines.push(`  ${`${name}${v ? ' ' + v : ''}`.padEnd(22)} ${verb.summary}`);
   }
   lines.push('', 'host verbs (on the service host, on its database directly; see README):');
-  lines.push(`  ${'apikey create|list|revoke'.padEnd(22)} API keys, for bootstrap`, `  ${'backup DEST'.padEnd(22)} consistent SQLite copy`);
+  lines.push(`  ${'apikey create|list|revoke'.padEnd(22)} API keys, for bootstrap`, `  ${'backup DEST'.padEnd(22)} consistent SQLite copy`, `  ${'prune --archive FILE'.padEnd(22)} archive, then delete old ledger rows and audit lines`);
   lines.push('', CONNECTION_HELP, EXIT_HELP);
   return lines.join('\n') + '\n';
 }

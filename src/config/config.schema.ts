@@ -147,6 +147,11 @@ export const configSchema = z
         renewalGraceSeconds: 60,
         maxTokenBootstraps: 100_000,
       }),
+    /** How long ledger rows (by expiry) and audit lines are kept before `glidekey prune` may archive and remove them; unset keeps them for ever. */
+    retention: z
+      .object({ ledgerDays: seconds(30, 36_500).optional(), auditDays: seconds(30, 36_500).optional() })
+      .strict()
+      .default({}),
     scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().default({ tickSeconds: 60 }),
     tokens: z
       .object({
