@@ -14,6 +14,7 @@ import { IdentityModule } from './identity/identity.module.js';
 import { FactoryModule } from './factory/factory.module.js';
 import { ForwardingModule } from './forwarding/forwarding.module.js';
 import { TicketsModule } from './tickets/tickets.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { GlideinModule } from './glidein/glidein.module.js';
 import { CollectorModule } from './collector/collector.module.js';
 
@@ -25,7 +26,7 @@ export class AppModule {
     const factory = rt.settings.hasRole('factory') ? [FactoryModule, TicketsModule, GlideinModule] : [];
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(rt), ScheduleModule.forRoot(), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), ...frontend, ...factory],
+      imports: [CoreModule.forRoot(rt), ScheduleModule.forRoot(), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), RetentionModule, ...frontend, ...factory],
       controllers: [HealthController, MetricsController, AuditController],
     };
   }

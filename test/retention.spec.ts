@@ -17,7 +17,7 @@ describe.each(ENGINES)('retention on %s', (engine) => {
   let dir: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_RETENTION_LEDGER_DAYS: '30', GLIDEKEY_RETENTION_AUDIT_DAYS: '30', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+    t = await startTestApp({ engine, env: { GLIDEKEY_RETENTION_LEDGER_DAYS: '30', GLIDEKEY_RETENTION_AUDIT_DAYS: '30', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     prune = new PruneService(t.db, t.app.get(Settings), t.clock, t.app.get(AuditService));
     dir = tempDir('glidekey-retention-');
@@ -78,6 +78,20 @@ describe.each(ENGINES)('retention on %s', (engine) => {
     t.clock.advance(400 * DAY);
     const later = await prune.prune({ dryRun: true, actor: 'test' });
     expect(later.auditLines).toBe(left.length - 1);
+  });
+
+  it('shows table sizes in /metrics', async () => {
+    const text = (await client(t.url, t.adminKey).get('/metrics')).text;
+    const gauge = (table: string) => Number(new RegExp(`^glidekey_table_rows\\{table="${table}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    const [ledger] = await rows('SELECT COUNT(*) AS n FROM issued_tokens');
+    const [audit] = await rows('SELECT COUNT(*) AS n FROM audit_log');
+    expect(gauge('ledger_rows')).toBe(Number(ledger.n));
+    expect(gauge('audit_lines')).toBe(Number(audit.n));
+    expect(gauge('revoked_jtis')).toBe(0);
+    const minted = await api.post('/sites/old_site/tokens', {});
+    expect((await api.post(`/tokens/${minted.json.jti}/revoke`, {})).status).toBe(200);
+    const after = (await client(t.url, t.adminKey).get('/metrics')).text;
+    expect(Number(/^glidekey_table_rows\{table="revoked_jtis"\} (\d+)$/m.exec(after)?.[1])).toBe(1);
   });
 
   it('never overwrites an existing file and changes nothing then', async () => {
