@@ -13,7 +13,8 @@ export interface CacheFileSet {
 }
 
 const MANIFEST = 'cache-files.json';
-const keyOf = (r: CacheRef) => JSON.stringify([r.frontend, r.entry, r.type]);
+/** A credential's key in the manifest and in sets of refs. */
+export const cacheKeyOf = (r: CacheRef) => JSON.stringify([r.frontend, r.entry, r.type]);
 
 /**
  * The optional file copy of the factory cache (factory.cacheDir), in GlideinWMS's names:
@@ -66,10 +67,10 @@ export class CacheFiles {
     const done = { written: 0, removed: 0 };
     if (!this.enabled || (!sets.length && !removed.length)) return done;
     const manifest = this.load();
-    const owned = (r: CacheRef) => manifest.get(keyOf(r)) ?? [this.legacyPathOf(r)];
+    const owned = (r: CacheRef) => manifest.get(cacheKeyOf(r)) ?? [this.legacyPathOf(r)];
     sets = this.withoutClashes(sets, manifest);
     // First record every file about to exist, so a crash at any point leaves none unaccounted for.
-    for (const s of sets) manifest.set(keyOf(s.ref), [...new Set([...owned(s.ref), ...s.paths])]);
+    for (const s of sets) manifest.set(cacheKeyOf(s.ref), [...new Set([...owned(s.ref), ...s.paths])]);
     this.save(manifest);
     for (const s of sets) {
       for (const p of s.paths) {
@@ -79,13 +80,13 @@ export class CacheFiles {
           this.log.error({ err }, `could not write the cache file ${p}; the next start rewrites it`);
         }
       }
-      for (const p of manifest.get(keyOf(s.ref))!) if (!s.paths.includes(p) && this.removeOne(p)) done.removed++;
-      manifest.set(keyOf(s.ref), [...s.paths]);
+      for (const p of manifest.get(cacheKeyOf(s.ref))!) if (!s.paths.includes(p) && this.removeOne(p)) done.removed++;
+      manifest.set(cacheKeyOf(s.ref), [...s.paths]);
     }
     for (const r of removed) {
-      if (sets.some((s) => keyOf(s.ref) === keyOf(r))) continue;
+      if (sets.some((s) => cacheKeyOf(s.ref) === cacheKeyOf(r))) continue;
       for (const p of owned(r)) if (this.removeOne(p)) done.removed++;
-      manifest.delete(keyOf(r));
+      manifest.delete(cacheKeyOf(r));
     }
     this.save(manifest);
     return done;
@@ -101,7 +102,7 @@ export class CacheFiles {
     const owner = new Map<string, string>();
     for (const [k, paths] of manifest) for (const p of paths) owner.set(p, k);
     return sets.map((s) => {
-      const key = keyOf(s.ref);
+      const key = cacheKeyOf(s.ref);
       const paths = s.paths.filter((p) => {
         const other = owner.get(p);
         if (other !== undefined && other !== key) {
