@@ -52,4 +52,15 @@ describe.each(ENGINES)('batched glidein fetches on %s', (engine) => {
     const first = results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ renewal: string }>;
     expect((await renew(t, first.value.renewal)).status).toBe(200);
   });
+
+  it('of 30 concurrent renewals with one credential, exactly one is 200, with one renew line', async () => {
+    const [ticket] = await issue(1);
+    const { renewal } = (await fetchCredentials(t, ticket)).json;
+    const id = renewal.split('_')[1];
+    const statuses = (await Promise.all(Array.from({ length: 30 }, () => renew(t, renewal)))).map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(29);
+    const lines = (await api.get('/audit?action=glidein.renew&limit=500')).json.entries.filter((e: { actor: string }) => e.actor === `renewal:${id}`);
+    expect(lines).toHaveLength(1);
+  });
 });
