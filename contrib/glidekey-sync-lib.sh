@@ -122,6 +122,9 @@ install_tmp() {
 	chown "$2" "$tmp"
 	sync_file "$tmp"
 	mv -fT -- "$tmp" "$target"
+	# The rename itself is durable only once its directory is (a power loss could otherwise bring
+	# back the old key after the collector was told of the new one).
+	sync -- "${target%/*}" 2>/dev/null || true
 	tmp=''
 	changed=1
 	say "installed $target"

@@ -3,12 +3,11 @@ import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
 import { CacheRef } from '../events/events.js';
-import { CacheFiles, CacheFileSet } from './cache-files.js';
+import { cacheKeyOf as keyOf, CacheFiles, CacheFileSet } from './cache-files.js';
 import { CachedCredential, cachedCredentialAd, groupsOf } from './cached-credential.entity.js';
 import { localUserOf, RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 
-const keyOf = (r: CacheRef) => JSON.stringify([r.frontend, r.entry, r.type]);
 
 /**
  * Keeps the optional file copy of the cache (factory.cacheDir) following the database: after each

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../common/atomic-file.js';
+import { existsSync, lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
 import { Settings } from '../config/settings.js';
 import type { CacheRef } from '../events/events.js';
 
@@ -13,7 +13,8 @@ export interface CacheFileSet {
 }
 
 const MANIFEST = 'cache-files.json';
-const keyOf = (r: CacheRef) => JSON.stringify([r.frontend, r.entry, r.type]);
+/** A credential's key in the manifest and in sets of refs. */
+export const cacheKeyOf = (r: CacheRef) => JSON.stringify([r.frontend, r.entry, r.type]);
 
 /**
  * The optional file copy of the factory cache (factory.cacheDir), in GlideinWMS's names:
@@ -66,9 +67,10 @@ export class CacheFiles {
     const done = { written: 0, removed: 0 };
     if (!this.enabled || (!sets.length && !removed.length)) return done;
     const manifest = this.load();
-    const owned = (r: CacheRef) => manifest.get(keyOf(r)) ?? [this.legacyPathOf(r)];
+    const owned = (r: CacheRef) => manifest.get(cacheKeyOf(r)) ?? [this.legacyPathOf(r)];
+    sets = this.withoutClashes(sets, manifest);
     // First record every file about to exist, so a crash at any point leaves none unaccounted for.
-    for (const s of sets) manifest.set(keyOf(s.ref), [...new Set([...owned(s.ref), ...s.paths])]);
+    for (const s of sets) manifest.set(cacheKeyOf(s.ref), [...new Set([...owned(s.ref), ...s.paths])]);
     this.save(manifest);
     for (const s of sets) {
       for (const p of s.paths) {
@@ -78,16 +80,40 @@ export class CacheFiles {
           this.log.error({ err }, `could not write the cache file ${p}; the next start rewrites it`);
         }
       }
-      for (const p of manifest.get(keyOf(s.ref))!) if (!s.paths.includes(p) && this.removeOne(p)) done.removed++;
-      manifest.set(keyOf(s.ref), [...s.paths]);
+      for (const p of manifest.get(cacheKeyOf(s.ref))!) if (!s.paths.includes(p) && this.removeOne(p)) done.removed++;
+      manifest.set(cacheKeyOf(s.ref), [...s.paths]);
     }
     for (const r of removed) {
-      if (sets.some((s) => keyOf(s.ref) === keyOf(r))) continue;
+      if (sets.some((s) => cacheKeyOf(s.ref) === cacheKeyOf(r))) continue;
       for (const p of owned(r)) if (this.removeOne(p)) done.removed++;
-      manifest.delete(keyOf(r));
+      manifest.delete(cacheKeyOf(r));
     }
     this.save(manifest);
     return done;
+  }
+
+  /**
+   * GlideinWMS's names can collide (`credential_<frontend>.<group>_<entry>`: groups and entries may
+   * hold `_`, frontend names `.`): a path another credential owns, or that an earlier set of this
+   * call claims, is not written for a second one, which would hand a glidein another site's token
+   * and let one withdrawal delete the other's file. Logged, so the admin renames one of them.
+   */
+  private withoutClashes(sets: CacheFileSet[], manifest: Map<string, string[]>): CacheFileSet[] {
+    const owner = new Map<string, string>();
+    for (const [k, paths] of manifest) for (const p of paths) owner.set(p, k);
+    return sets.map((s) => {
+      const key = cacheKeyOf(s.ref);
+      const paths = s.paths.filter((p) => {
+        const other = owner.get(p);
+        if (other !== undefined && other !== key) {
+          this.log.error(`not writing the cache file ${p} for ${key}: it is the file of ${other} (GlideinWMS's file names of the two collide; rename an entry, group or frontend)`);
+          return false;
+        }
+        owner.set(p, key);
+        return true;
+      });
+      return paths.length === s.paths.length ? s : { ...s, paths };
+    });
   }
 
   /** Writes the file unless it already holds exactly these bytes with mode 0600; returns whether it wrote. */
@@ -124,7 +150,26 @@ export class CacheFiles {
         this.log.error({ err }, `${path} is unreadable; files of groups no longer served may stay behind (remove them by hand)`);
       }
     }
+    this.removeOwnTemps(this.manifest);
     return this.manifest;
+  }
+
+  /** A crash between writing and renaming leaves `.<name>.<hex>.tmp`, a 0600 copy of a credential: removed at the first use after a start. */
+  private removeOwnTemps(manifest: Map<string, string[]>): void {
+    const root = this.settings.config.factory.cacheDir;
+    if (!root) return;
+    const ours = new Set([...manifest.values()].flat());
+    for (const dir of new Set([...ours].map((p) => dirname(p)))) {
+      let names: string[];
+      try {
+        names = readdirSync(join(root, dir));
+      } catch {
+        continue;
+      }
+      for (const f of names.filter(isAtomicTemp)) {
+        if (ours.has(join(dir, f.slice(1).replace(/\.[0-9a-f]{12}\.tmp$/, '')))) this.removeOne(join(dir, f));
+      }
+    }
   }
 
   private save(manifest: Map<string, string[]>): void {

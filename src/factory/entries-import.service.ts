@@ -8,6 +8,7 @@ import { DomainError } from '../common/errors.js';
 import { PLAIN_NAME } from '../common/names.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
+import { asConflict } from '../database/unique-violation.js';
 import { CONDOR_VERSION } from '../forwarding/matching.js';
 import { ImportEntriesDto } from './dto/import-entries.dto.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
@@ -82,7 +83,8 @@ export class EntriesImportService {
       if (!dryRun) await this.apply(m, plan);
       return plan;
     };
-    const plan = dryRun ? await this.db.read(run) : await this.db.tx(run);
+    // A PUT of the same new entry committing meanwhile (PostgreSQL) is a conflict to retry, not a 500.
+    const plan = dryRun ? await this.db.read(run) : await this.db.tx(run).catch(asConflict(() => new DomainError('IMPORT_CONFLICT', 'an entry was created while the import ran; nothing was imported: run it again')));
     const count = (r: ImportResult) => plan.outcomes.filter((o) => o.result === r).length;
     return {
       dryRun,

@@ -6,7 +6,7 @@ import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { Envelope, verifyKeyProof } from '../forwarding/envelope.js';
-import { publicKeyFingerprint } from '../identity/identity.service.js';
+import { base64KeyFingerprint as fp } from '../identity/identity.service.js';
 import { RegisteredFrontend } from './registered-frontend.entity.js';
 import { RetiredFrontendKey } from './retired-frontend-key.entity.js';
 
@@ -17,7 +17,6 @@ export interface Follow {
   createdAt: number;
 }
 
-const fp = (b64: string) => publicKeyFingerprint(Buffer.from(b64, 'base64'));
 
 /**
  * Which registered frontend sent an envelope, and whether it asks the factory to follow it to a

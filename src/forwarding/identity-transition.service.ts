@@ -3,10 +3,9 @@ import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
-import { IdentityService, publicKeyFingerprint } from '../identity/identity.service.js';
+import { base64KeyFingerprint as fp, IdentityService } from '../identity/identity.service.js';
 import { Factory } from './factory.entity.js';
 
-const fp = (b64: string) => publicKeyFingerprint(Buffer.from(b64, 'base64'));
 
 /**
  * The frontend's identity rotation as the factories see it. Rotating makes a new key pair current

@@ -5,6 +5,9 @@ import { Settings } from '../config/settings.js';
 import { CacheService, OpenedCredential } from '../factory/cache.service.js';
 import type { FactoryEntry } from '../factory/entry.entity.js';
 
+/** What a glidein is told to wait before retrying a stale cache (bootstrap and renewal alike). */
+export const STALE_RETRY_SECONDS = 60;
+
 export interface GlideinCredentials {
   site: string;
   entry: string;

@@ -9,7 +9,7 @@ import { Ticket } from '../tickets/ticket.entity.js';
 import { TicketsMetrics } from '../tickets/tickets.metrics.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { RefusalReporter } from './refusal-reporter.js';
-import { EntryPolicy, GlideinAnswers, GlideinCredentials } from './glidein-answer.js';
+import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 import { RenewalService } from './renewal.service.js';
 import { SpendWriter } from './spend-writer.js';
@@ -44,8 +44,6 @@ const NO_SUCH_ROW: RawTicket = { id: NO_SUCH_ID, secret_hash: DUMMY_HASH, batch_
 
 /** A ticket whose entry's cache stays stale is audited once per this, however often its glidein retries. */
 const STALE_AUDIT_EVERY_MS = 10 * 60_000;
-/** What a glidein is told to wait before retrying a stale cache. */
-const STALE_RETRY_SECONDS = 60;
 
 /**
  * The glidein's bootstrap fetch: a valid ticket buys its entry's current credentials, once.

@@ -11,7 +11,7 @@ import { Random } from '../crypto/random.js';
 import { Db } from '../database/db.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { RefusalReporter } from './refusal-reporter.js';
-import { EntryPolicy, GlideinAnswers, GlideinCredentials } from './glidein-answer.js';
+import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
 import { SpendWriter } from './spend-writer.js';
 import { GlideinRenewal } from './renewal.entity.js';
 import { RenewalMetrics, RenewalResult } from './renewal.metrics.js';
@@ -20,8 +20,6 @@ import { RenewalMetrics, RenewalResult } from './renewal.metrics.js';
 const DUMMY_HASH = hashSecret('no such renewal credential');
 /** An id no renewal has (ids are 16 hex digits), looked up for a malformed bearer. */
 const NO_SUCH_ID = 'not-a-renewal-id';
-/** What a glidein is told to wait before retrying a stale cache. */
-const STALE_RETRY_SECONDS = 60;
 
 /** A bootstrap's renewal credential, made before its ticket is spent and stored in the same transaction. */
 export interface PreparedRenewal {

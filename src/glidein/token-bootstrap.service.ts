@@ -6,7 +6,7 @@ import { DomainError, RetryLaterError } from '../common/errors.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { bootstrapsOf, countBootstrap } from '../factory/idtoken-versions.store.js';
-import { EntryPolicy, GlideinAnswers, GlideinCredentials } from './glidein-answer.js';
+import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 import { RenewalService } from './renewal.service.js';
 
@@ -14,8 +14,6 @@ import { RenewalService } from './renewal.service.js';
 export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const DUMMY_HASH = hashSecret('no such idtoken');
-/** What a glidein is told to wait before retrying a stale cache. */
-const STALE_RETRY_SECONDS = 60;
 
 interface RawVersion {
   id: string | null;

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, Stats, unlinkSync, utimesSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, Stats, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
@@ -125,11 +125,11 @@ export class ManagedDir {
       else if (this.lastWritten.get(name) === held) report.written.push(name);
       else report.repaired.push(name);
     } else if ((st.mode & 0o777) !== 0o600) {
-      chmodSync(path, 0o600);
+      onFile(path, (fd) => fchmodSync(fd, 0o600));
       report.repaired.push(name);
     } else if (want.now - st.mtimeMs >= want.refreshMs) {
       const t = want.now / 1000;
-      utimesSync(path, t, t);
+      onFile(path, (fd) => futimesSync(fd, t, t));
       report.refreshed.push(name);
     }
     this.lastWritten.set(name, sum);
@@ -156,5 +156,18 @@ export class ManagedDir {
   private saveManifest(files: Set<string>): void {
     const manifest: Manifest = { dir: this.dir, files: [...files].sort(), database: this.databaseId() };
     writeFileAtomic(this.manifestPath, JSON.stringify(manifest, null, 1) + '\n', 0o600);
+  }
+}
+
+/**
+ * Changes a file's mode or times through a descriptor opened without following a symlink: the
+ * directory's owner (the frontend's account) may swap the checked file for a link meanwhile.
+ */
+function onFile(path: string, change: (fd: number) => void): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    change(fd);
+  } finally {
+    closeSync(fd);
   }
 }

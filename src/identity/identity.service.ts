@@ -25,6 +25,9 @@ export interface Transition {
 export const publicKeyFingerprint = (publicKey: Uint8Array) =>
   createHash('sha256').update(publicKey).digest('hex').match(/../g)!.join(':');
 
+/** The fingerprint of a base64 public key as stored in rows and envelopes. */
+export const base64KeyFingerprint = (b64: string) => publicKeyFingerprint(Buffer.from(b64, 'base64'));
+
 /**
  * Each enabled role's X25519 key pair, created at first start. The private key is sealed at rest
  * and opened only to seal or open a credential envelope.
