@@ -11,12 +11,13 @@ import { RenewalCron } from './renewal.cron.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 import { RenewalService } from './renewal.service.js';
 import { RenewalsController } from './renewals.controller.js';
+import { SpendWriter } from './spend-writer.js';
 import { TokenBootstrap } from './token-bootstrap.service.js';
 
 /** Factory role: the glidein's bootstrap fetch, paid for with a ticket, and its renewals while it runs. */
 @Module({
   imports: [FactoryModule, TicketsModule],
   controllers: [GlideinController, RenewalsController],
-  providers: [GlideinService, GlideinAnswers, RenewalService, RenewalAdminService, RenewalMetrics, RenewalCron, FailureLimiter, LimitedAddressHook, TokenBootstrap],
+  providers: [GlideinService, GlideinAnswers, RenewalService, RenewalAdminService, RenewalMetrics, RenewalCron, FailureLimiter, LimitedAddressHook, TokenBootstrap, SpendWriter],
 })
 export class GlideinModule {}

@@ -12,6 +12,7 @@ import { RefusalReporter } from './refusal-reporter.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 import { RenewalService } from './renewal.service.js';
+import { SpendWriter } from './spend-writer.js';
 import { JWT_SHAPE, TokenBootstrap } from './token-bootstrap.service.js';
 
 export type { GlideinCredentials } from './glidein-answer.js';
@@ -62,6 +63,7 @@ export class GlideinService {
     private readonly limiter: FailureLimiter,
     private readonly metrics: TicketsMetrics,
     private readonly tokens: TokenBootstrap,
+    private readonly writer: SpendWriter,
   ) {
     this.refusals = new RefusalReporter(clock, limiter, new Logger('glidein'), {
       what: 'glidein credential fetch(es) with a bad ticket',
@@ -105,23 +107,20 @@ export class GlideinService {
     // renewal credential is stored in the ticket's transaction: both or neither.
     const renewal = this.renewals.prepare(ticket, entry, this.clock.now());
     const answer: GlideinCredentials = { ...built.answer, renewal: renewal.credential, renewalExpiresAt: new Date(renewal.row.expiresAt).toISOString() };
-    const consumed = await this.db.tx(async (m) => {
-      const now = this.clock.now();
-      const r = await m
-        .createQueryBuilder()
-        .update(Ticket)
-        .set({ consumedAt: now, consumedBy: address })
-        .where('id = :id AND consumed_at IS NULL AND expires_at > :now', { id: ticket.id, now })
-        .execute();
-      if (!r.affected) return false;
-      await this.audit.record(m, {
-        action: 'ticket.consume',
-        target: `entry:${ticket.entry}`,
-        actor: `ticket:${ticket.id}`,
-        detail: { ticket: ticket.id, batch: ticket.batchId, frontend: ticket.frontend, site: entry.site, address, idtokenVersion: built.idtokenVersion },
-      });
-      await this.renewals.issue(m, renewal);
-      return true;
+    // Spent in a batch with concurrent fetches (SpendWriter): answered only once that batch committed.
+    const consumed = await this.writer.spend({
+      key: ticket.id,
+      spend: (now) => ({ sql: 'UPDATE glidein_tickets SET consumed_at = ?, consumed_by = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ?', params: [now, address, ticket.id, now] }),
+      renewals: [renewal.row],
+      audit: [
+        this.audit.line({
+          action: 'ticket.consume',
+          target: `entry:${ticket.entry}`,
+          actor: `ticket:${ticket.id}`,
+          detail: { ticket: ticket.id, batch: ticket.batchId, frontend: ticket.frontend, site: entry.site, address, idtokenVersion: built.idtokenVersion },
+        }),
+        this.renewals.issueLine(renewal),
+      ],
     });
     // Lost the race to a concurrent fetch with the same ticket (or it expired just now).
     if (!consumed) return this.refuse(address);

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { AuditEntry } from '../audit/audit-entry.entity.js';
 import { AuditService } from '../audit/audit.service.js';
 import { hashSecret, sameHash } from '../auth/api-key.secret.js';
 import { formatRenewal, parseRenewal, RENEWAL_REFUSED } from '../auth/renewal.secret.js';
@@ -11,6 +12,7 @@ import { Db } from '../database/db.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { RefusalReporter } from './refusal-reporter.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
+import { SpendWriter } from './spend-writer.js';
 import { GlideinRenewal } from './renewal.entity.js';
 import { RenewalMetrics, RenewalResult } from './renewal.metrics.js';
 
@@ -66,6 +68,7 @@ export class RenewalService {
     private readonly random: Random,
     private readonly limiter: FailureLimiter,
     private readonly metrics: RenewalMetrics,
+    private readonly writer: SpendWriter,
   ) {
     this.refusals = new RefusalReporter(clock, limiter, this.log, {
       what: 'glidein renewal(s) with a bad renewal credential',
@@ -111,7 +114,13 @@ export class RenewalService {
   async issue(m: EntityManager, p: PreparedRenewal): Promise<void> {
     const r = p.row;
     await m.insert(GlideinRenewal, r);
-    await this.audit.record(m, {
+    await m.insert(AuditEntry, this.issueLine(p));
+  }
+
+  /** The audit line of a stored renewal credential (for a batched bootstrap: SpendWriter). */
+  issueLine(p: PreparedRenewal): Omit<AuditEntry, 'id'> {
+    const r = p.row;
+    return this.audit.line({
       action: 'renewal.issue',
       target: `entry:${r.entry}`,
       actor: r.bootstrap === 'token' ? `idtoken-version:${r.ticketId}` : `ticket:${r.ticketId}`,
@@ -150,25 +159,24 @@ export class RenewalService {
     // The whole answer is built before the credential is spent, as for the bootstrap fetch.
     const secret = this.random.base64url(32);
     const answer: GlideinCredentials = { ...built.answer, renewal: formatRenewal(row.id, secret), renewalExpiresAt: new Date(deadline).toISOString() };
-    const renewed = await this.db.tx(async (m) => {
-      const now = this.clock.now();
-      // Spends exactly the credential that was read: of any number of concurrent renewals with it,
-      // one updates the row. A lost answer's credential retires both it and its unused successor.
-      const r = await m
-        .createQueryBuilder()
-        .update(GlideinRenewal)
-        .set({ secretHash: hashSecret(secret), previousHash: current ? row.secretHash : null, rotatedAt: now, generation: () => 'generation + 1', renewedAt: now, renewedBy: address })
-        .where('id = :id AND secret_hash = :seen AND revoked_at IS NULL', { id: row.id, seen: row.secretHash })
-        .andWhere(current ? '1 = 1' : 'previous_hash = :previous', { previous: row.previousHash })
-        .execute();
-      if (!r.affected) return false;
-      await this.audit.record(m, {
-        action: 'glidein.renew',
-        target: `entry:${row.entry}`,
-        actor: `renewal:${row.id}`,
-        detail: { renewal: row.id, generation: row.generation + 1, lostAnswer, ticket: row.ticketId, batch: row.batchId, frontend: row.frontend, site: entry.site, address, idtokenVersion: built.idtokenVersion },
-      });
-      return true;
+    // Spends exactly the credential that was read: of any number of concurrent renewals with it,
+    // one updates the row. A lost answer's credential retires both it and its unused successor.
+    // Batched with concurrent fetches and renewals (SpendWriter): answered once the batch committed.
+    const renewed = await this.writer.spend({
+      key: row.id,
+      spend: (now) => ({
+        sql: `UPDATE glidein_renewals SET secret_hash = ?, previous_hash = ?, rotated_at = ?, generation = generation + 1, renewed_at = ?, renewed_by = ? WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL${current ? '' : ' AND previous_hash = ?'}`,
+        params: [hashSecret(secret), current ? row.secretHash : null, now, now, address, row.id, row.secretHash, ...(current ? [] : [row.previousHash])],
+      }),
+      renewals: [],
+      audit: [
+        this.audit.line({
+          action: 'glidein.renew',
+          target: `entry:${row.entry}`,
+          actor: `renewal:${row.id}`,
+          detail: { renewal: row.id, generation: row.generation + 1, lostAnswer, ticket: row.ticketId, batch: row.batchId, frontend: row.frontend, site: entry.site, address, idtokenVersion: built.idtokenVersion },
+        }),
+      ],
     });
     // Lost the race to a concurrent renewal with the same credential (or it was revoked just now).
     if (!renewed) return this.refuse(address);

@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditEntry } from '../audit/audit-entry.entity.js';
+import { Clock } from '../common/clock.js';
+import { bulkInsert } from '../database/bulk-insert.js';
+import { Db } from '../database/db.js';
+import { GlideinRenewal } from './renewal.entity.js';
+
+const RENEWAL_COLUMNS = ['id', 'secret_hash', 'previous_hash', 'rotated_at', 'generation', 'bootstrap', 'ticket_id', 'batch_id', 'frontend', 'entry', 'created_at', 'expires_at', 'renewed_at', 'renewed_by', 'revoked_at'] as const;
+const renewalRow = (r: GlideinRenewal) => [r.id, r.secretHash, r.previousHash, r.rotatedAt, r.generation, r.bootstrap, r.ticketId, r.batchId, r.frontend, r.entry, r.createdAt, r.expiresAt, r.renewedAt, r.renewedBy, r.revokedAt];
+const AUDIT_COLUMNS = ['at', 'actor', 'action', 'target', 'result', 'code', 'request_id', 'detail'] as const;
+const auditRow = (a: Omit<AuditEntry, 'id'>) => [a.at, a.actor, a.action, a.target, a.result, a.code, a.requestId, a.detail];
+
+/**
+ * One glidein's spend of a single-use credential: a conditional UPDATE (SQL written by the caller
+ * with `?` placeholders, values bound) that changes one row or none, and what is written only if it
+ * did. `spend` gets the time of the write.
+ */
+export interface Spend {
+  /** The row the UPDATE locks: a batch updates in this order, so two batches (replicas) cannot deadlock each other. */
+  key: string;
+  spend: (now: number) => { sql: string; params: unknown[] };
+  renewals: GlideinRenewal[];
+  audit: Omit<AuditEntry, 'id'>[];
+}
+
+interface Pending {
+  unit: Spend;
+  done: (spent: boolean) => void;
+  fail: (err: unknown) => void;
+}
+
+/** Units per transaction: their rows stay well under SQLite's and PostgreSQL's bound-parameter limits. */
+const MAX_BATCH = 128;
+
+/** Runs of a batch PostgreSQL rolled back as a deadlock victim (or a serialization failure). */
+const DEADLOCK_RETRIES = 3;
+
+const isDeadlock = (err: unknown): boolean => {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return code === '40P01' || code === '40001';
+};
+
+/**
+ * Group commit for the glidein paths (bootstrap fetch, renewal), like LedgerWriter for mints: the
+ * spends that arrive together share one transaction. Each unit's UPDATE runs in arrival order and
+ * is conditional on the credential being unspent, so of two units spending the same credential,
+ * in one batch or in two, exactly one changes its row; only winners' rows are inserted. Every
+ * caller's promise settles after the COMMIT: `true` (spent and committed), `false` (lost the race),
+ * or the batch's error for all of its callers (the error a lone transaction gives: Db.tx maps it).
+ * The units cannot fail one by one: their inserts carry fresh random ids and no other constraint.
+ */
+@Injectable()
+export class SpendWriter {
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  spend(unit: Spend): Promise<boolean> {
+    return new Promise((done, fail) => {
+      this.queue.push({ unit, done, fail });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        const spent = await this.commit(batch);
+        for (const p of batch) p.done(spent.has(p));
+      } catch (err) {
+        for (const p of batch) p.fail(err);
+      }
+    }
+    this.flushing = false;
+  }
+
+  /**
+   * A batch holds several row locks at once, which a single spend never did: PostgreSQL may pick it
+   * as a deadlock victim against another multi-row write (a revocation, a purge). It was rolled
+   * back whole, so it is run again; anything else fails the batch.
+   */
+  private async commit(batch: Pending[]): Promise<Set<Pending>> {
+    const ordered = [...batch].sort((a, b) => (a.unit.key < b.unit.key ? -1 : a.unit.key > b.unit.key ? 1 : 0));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.tx((m) => this.write(m, ordered));
+      } catch (err) {
+        if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+      }
+    }
+  }
+
+  private async write(m: EntityManager, batch: Pending[]): Promise<Set<Pending>> {
+    const runner = m.queryRunner;
+    if (!runner) throw new Error('SpendWriter: the transaction has no query runner');
+    const postgres = this.db.isPostgres;
+    const won: Pending[] = [];
+    const now = this.clock.now();
+    for (const p of batch) {
+      const { sql, params } = p.unit.spend(now);
+      let n = 0;
+      const r = await runner.query(postgres ? sql.replace(/\?/g, () => `$${++n}`) : sql, params, true);
+      if (r.affected) won.push(p);
+    }
+    await bulkInsert(m, 'glidein_renewals', RENEWAL_COLUMNS, won.flatMap((p) => p.unit.renewals.map(renewalRow)));
+    await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, won.flatMap((p) => p.unit.audit.map(auditRow)));
+    return new Set(won);
+  }
+}
