@@ -1,7 +1,9 @@
 // In-process mint benchmark: TokensService.mint (site lookup, cached HKDF key, jose HS256,
 // ledger + audit insert in one SQLite transaction) against raw jose HS256 signing of the same claims.
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,7 +35,24 @@ export const DEFAULTS = {
   // Hard time caps per measured loop: the run stays bounded even on a slow disk (SQLite FULL sync).
   maxMsService: 15_000,
   maxMsBaseline: 10_000,
+  gwmsCount: 5000,
 };
+
+const PY = '/usr/bin/python3';
+
+/**
+ * The GlideinWMS-equivalent baseline (bench/gwms_baseline.py on Debian's python3-jwt): per token,
+ * read the scrambled key file, unscramble, HKDF, PyJWT HS256, the same header and claims.
+ * Python mints one at a time (GlideinWMS's frontend does too). Undefined, with a reason, without PyJWT.
+ */
+function runGwmsBaseline(dir, count) {
+  const keyFile = join(dir, SITE);
+  writeFileSync(keyFile, randomBytes(64).map((b, i) => b ^ [0xde, 0xad, 0xbe, 0xef][i % 4]), { mode: 0o600 });
+  const script = resolve(PROJECT_ROOT, 'bench', 'gwms_baseline.py');
+  const r = spawnSync(PY, [script, 'bench', keyFile, SITE, BASE_CLAIMS.iss, BASE_CLAIMS.sub, BASE_CLAIMS.scope, String(BASE_CLAIMS.lifetime), String(count)], { encoding: 'utf8' });
+  if (r.status !== 0) return { skipped: `${PY} bench/gwms_baseline.py failed (python3-jwt installed?): ${(r.error?.message ?? r.stderr).trim().split('\n').pop()}` };
+  return JSON.parse(r.stdout);
+}
 
 function summarize(r) {
   return {
@@ -87,6 +106,8 @@ export async function runInProcess(opts = {}) {
     const baseSeq = await runSequential(sign, o.sequential, o.maxMsBaseline);
     const baseConc = await runConcurrent(sign, o.concurrentTotal, o.concurrency, o.maxMsBaseline);
 
+    const gwms = runGwmsBaseline(dataDir, o.gwmsCount);
+
     const result = {
       sequential: { service: summarize(svcSeq), baseline: summarize(baseSeq), ratio: +(svcSeq.rate / baseSeq.rate).toFixed(4) },
       concurrent: {
@@ -95,6 +116,8 @@ export async function runInProcess(opts = {}) {
         baseline: summarize(baseConc),
         ratio: +(svcConc.rate / baseConc.rate).toFixed(4),
       },
+      // The issue's goal: the 32-way mint with its durable ledger at least 1.0x GlideinWMS's own minting.
+      gwms: gwms.skipped ? gwms : { baseline: gwms, concurrency: o.concurrency, serviceTokensPerSecond: summarize(svcConc).tokensPerSecond, ratio: +(svcConc.rate / gwms.tokensPerSecond).toFixed(4) },
     };
 
     const s = result.sequential;
@@ -106,6 +129,12 @@ export async function runInProcess(opts = {}) {
     console.log(
       `mint in-process ${c.concurrency}-way concurrent: ${fmtInt(c.service.tokensPerSecond)} tokens/s (jose baseline ${fmtInt(c.baseline.tokensPerSecond)}/s, ratio ${fmtRatio(c.ratio)})` +
         ` | ${fmtInt(c.service.ops)} mints`,
+    );
+    const g = result.gwms;
+    console.log(
+      g.skipped
+        ? `mint in-process ${c.concurrency}-way vs GlideinWMS-equivalent baseline: skipped (${g.skipped})`
+        : `mint in-process ${c.concurrency}-way, durable ledger: ${fmtInt(g.serviceTokensPerSecond)} tokens/s (GlideinWMS-equivalent python3 + PyJWT ${g.baseline.pyjwt} ${fmtInt(g.baseline.tokensPerSecond)}/s, p50 ${fmtMs(g.baseline.p50Ms)} ms, ratio ${fmtRatio(g.ratio)})`,
     );
     if (s.service.ops < o.sequential || c.service.ops < o.concurrentTotal) {
       console.log(`  note: a loop hit its ${o.maxMsService / 1000} s cap before its count; rates are over the mints done`);
