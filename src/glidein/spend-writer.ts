@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditEntry } from '../audit/audit-entry.entity.js';
+import { AUDIT_COLUMNS, auditRow } from '../audit/audit-row.js';
 import { Clock } from '../common/clock.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
+import { GroupCommit } from '../database/group-commit.js';
 import { GlideinRenewal } from './renewal.entity.js';
 
 const RENEWAL_COLUMNS = ['id', 'secret_hash', 'previous_hash', 'rotated_at', 'generation', 'bootstrap', 'ticket_id', 'batch_id', 'frontend', 'entry', 'created_at', 'expires_at', 'renewed_at', 'renewed_by', 'revoked_at'] as const;
 const renewalRow = (r: GlideinRenewal) => [r.id, r.secretHash, r.previousHash, r.rotatedAt, r.generation, r.bootstrap, r.ticketId, r.batchId, r.frontend, r.entry, r.createdAt, r.expiresAt, r.renewedAt, r.renewedBy, r.revokedAt];
-const AUDIT_COLUMNS = ['at', 'actor', 'action', 'target', 'result', 'code', 'request_id', 'detail'] as const;
-const auditRow = (a: Omit<AuditEntry, 'id'>) => [a.at, a.actor, a.action, a.target, a.result, a.code, a.requestId, a.detail];
 
 /**
  * One glidein's spend of a single-use credential: a conditional UPDATE (SQL written by the caller
@@ -22,12 +22,6 @@ export interface Spend {
   spend: (now: number) => { sql: string; params: unknown[] };
   renewals: GlideinRenewal[];
   audit: Omit<AuditEntry, 'id'>[];
-}
-
-interface Pending {
-  unit: Spend;
-  done: (spent: boolean) => void;
-  fail: (err: unknown) => void;
 }
 
 /** Units per transaction: their rows stay well under SQLite's and PostgreSQL's bound-parameter limits. */
@@ -44,7 +38,7 @@ const isDeadlock = (err: unknown): boolean => {
 
 /**
  * Group commit for the glidein paths (bootstrap fetch, renewal), like LedgerWriter for mints: the
- * spends that arrive together share one transaction. Each unit's UPDATE runs in arrival order and
+ * spends that arrive together share one transaction (GroupCommit). Each unit's UPDATE runs in key order and
  * is conditional on the credential being unspent, so of two units spending the same credential,
  * in one batch or in two, exactly one changes its row; only winners' rows are inserted. Every
  * caller's promise settles after the COMMIT: `true` (spent and committed), `false` (lost the race),
@@ -53,8 +47,7 @@ const isDeadlock = (err: unknown): boolean => {
  */
 @Injectable()
 export class SpendWriter {
-  private queue: Pending[] = [];
-  private flushing = false;
+  private readonly batches = new GroupCommit<Spend>(MAX_BATCH, (units) => this.commit(units));
 
   constructor(
     private readonly db: Db,
@@ -62,26 +55,7 @@ export class SpendWriter {
   ) {}
 
   spend(unit: Spend): Promise<boolean> {
-    return new Promise((done, fail) => {
-      this.queue.push({ unit, done, fail });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.queue.length) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      try {
-        const spent = await this.commit(batch);
-        for (const p of batch) p.done(spent.has(p));
-      } catch (err) {
-        for (const p of batch) p.fail(err);
-      }
-    }
-    this.flushing = false;
+    return this.batches.submit(unit);
   }
 
   /**
@@ -89,31 +63,31 @@ export class SpendWriter {
    * as a deadlock victim against another multi-row write (a revocation, a purge). It was rolled
    * back whole, so it is run again; anything else fails the batch.
    */
-  private async commit(batch: Pending[]): Promise<Set<Pending>> {
-    const ordered = [...batch].sort((a, b) => (a.unit.key < b.unit.key ? -1 : a.unit.key > b.unit.key ? 1 : 0));
+  private async commit(batch: Spend[]): Promise<Set<number>> {
+    const ordered = batch.map((_, i) => i).sort((a, b) => (batch[a].key < batch[b].key ? -1 : batch[a].key > batch[b].key ? 1 : 0));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.tx((m) => this.write(m, ordered));
+        return await this.db.tx((m) => this.write(m, batch, ordered));
       } catch (err) {
         if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
       }
     }
   }
 
-  private async write(m: EntityManager, batch: Pending[]): Promise<Set<Pending>> {
+  private async write(m: EntityManager, batch: Spend[], order: number[]): Promise<Set<number>> {
     const runner = m.queryRunner;
     if (!runner) throw new Error('SpendWriter: the transaction has no query runner');
     const postgres = this.db.isPostgres;
-    const won: Pending[] = [];
+    const won: number[] = [];
     const now = this.clock.now();
-    for (const p of batch) {
-      const { sql, params } = p.unit.spend(now);
+    for (const i of order) {
+      const { sql, params } = batch[i].spend(now);
       let n = 0;
       const r = await runner.query(postgres ? sql.replace(/\?/g, () => `$${++n}`) : sql, params, true);
-      if (r.affected) won.push(p);
+      if (r.affected) won.push(i);
     }
-    await bulkInsert(m, 'glidein_renewals', RENEWAL_COLUMNS, won.flatMap((p) => p.unit.renewals.map(renewalRow)));
-    await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, won.flatMap((p) => p.unit.audit.map(auditRow)));
+    await bulkInsert(m, 'glidein_renewals', RENEWAL_COLUMNS, won.flatMap((i) => batch[i].renewals.map(renewalRow)));
+    await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, won.flatMap((i) => batch[i].audit.map(auditRow)));
     return new Set(won);
   }
 }

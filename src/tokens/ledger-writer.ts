@@ -1,21 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
 import { AuditEntry } from '../audit/audit-entry.entity.js';
+import { AUDIT_COLUMNS, auditRow } from '../audit/audit-row.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
+import { GroupCommit } from '../database/group-commit.js';
 import { SiteKey } from '../sites/site-key.entity.js';
 import { IssuedToken } from './issued-token.entity.js';
 
 const TOKEN_COLUMNS = ['jti', 'site_id', 'site_name', 'key_id', 'key_version', 'kid', 'subject', 'issuer', 'scopes', 'issued_at', 'expires_at', 'revoked_at', 'minted_by'] as const;
 const tokenRow = (t: IssuedToken) => [t.jti, t.siteId, t.siteName, t.keyId, t.keyVersion, t.kid, t.subject, t.issuer, t.scopes, t.issuedAt, t.expiresAt, t.revokedAt, t.mintedBy];
-const AUDIT_COLUMNS = ['at', 'actor', 'action', 'target', 'result', 'code', 'request_id', 'detail'] as const;
-const auditRow = (a: Omit<AuditEntry, 'id'>) => [a.at, a.actor, a.action, a.target, a.result, a.code, a.requestId, a.detail];
 
-interface Pending {
+interface Mint {
   token: IssuedToken;
   audit: Omit<AuditEntry, 'id'>;
-  done: (recorded: boolean) => void;
-  fail: (err: unknown) => void;
 }
 
 /** Rows per transaction: well under SQLite's and PostgreSQL's bound-parameter limits. */
@@ -29,41 +27,25 @@ const MAX_BATCH = 256;
  */
 @Injectable()
 export class LedgerWriter {
-  private queue: Pending[] = [];
-  private flushing = false;
+  private readonly batches = new GroupCommit<Mint>(MAX_BATCH, (mints) => this.write(mints));
 
   constructor(private readonly db: Db) {}
 
   record(token: IssuedToken, audit: Omit<AuditEntry, 'id'>): Promise<boolean> {
-    return new Promise((done, fail) => {
-      this.queue.push({ token, audit, done, fail });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+    return this.batches.submit({ token, audit });
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      try {
-        const written = await this.db.tx(async (m) => {
-          const keyIds = [...new Set(batch.map((p) => p.token.keyId))];
-          // FOR SHARE on PostgreSQL: a retirement or deletion (FOR UPDATE) waits for this commit, or we see it.
-          const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_read' as const } } : {};
-          const rows = await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds), state: 'active' }, ...lock });
-          const active = new Set(rows.map((k) => k.id));
-          const ok = batch.filter((p) => active.has(p.token.keyId));
-          await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, ok.map((p) => tokenRow(p.token)));
-          await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, ok.map((p) => auditRow(p.audit)));
-          return new Set(ok);
-        });
-        for (const p of batch) p.done(written.has(p));
-      } catch (err) {
-        for (const p of batch) p.fail(err);
-      }
-    }
-    this.flushing = false;
+  private write(batch: Mint[]): Promise<Set<number>> {
+    return this.db.tx(async (m) => {
+      const keyIds = [...new Set(batch.map((p) => p.token.keyId))];
+      // FOR SHARE on PostgreSQL: a retirement or deletion (FOR UPDATE) waits for this commit, or we see it.
+      const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_read' as const } } : {};
+      const rows = await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds), state: 'active' }, ...lock });
+      const active = new Set(rows.map((k) => k.id));
+      const ok = batch.map((p, i) => [p, i] as const).filter(([p]) => active.has(p.token.keyId));
+      await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, ok.map(([p]) => tokenRow(p.token)));
+      await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, ok.map(([p]) => auditRow(p.audit)));
+      return new Set(ok.map(([, i]) => i));
+    });
   }
 }

@@ -1,0 +1,5 @@
+import { AuditEntry } from './audit-entry.entity.js';
+
+/** The audit_log columns a bulk insert writes (the id is the database's), and one line's values in their order. */
+export const AUDIT_COLUMNS = ['at', 'actor', 'action', 'target', 'result', 'code', 'request_id', 'detail'] as const;
+export const auditRow = (a: Omit<AuditEntry, 'id'>) => [a.at, a.actor, a.action, a.target, a.result, a.code, a.requestId, a.detail];
