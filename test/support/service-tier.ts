@@ -1,6 +1,8 @@
 import { DynamicModule, ForwardReference, Logger, Type } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test, TestingModule } from '@nestjs/testing';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { EntityManager, ObjectLiteral, EntityTarget, FindOptionsWhere } from 'typeorm';
 import { openRuntime } from '../../src/bootstrap.js';
@@ -14,6 +16,8 @@ import { Db } from '../../src/database/db.js';
 import { IdentityModule } from '../../src/identity/identity.module.js';
 import { createPino, PinoNestLogger } from '../../src/logging/logger.js';
 import { AuditEntry } from '../../src/audit/audit-entry.entity.js';
+import { ApiKeysService } from '../../src/auth/api-keys.service.js';
+import type { Principal } from '../../src/auth/principal.js';
 import { Engine, FakeClock, freshPostgres } from './app.js';
 import { removeDir, tempDir } from './service.js';
 
@@ -43,6 +47,10 @@ export interface ServiceTier {
   /** The audit lines with this action, oldest first. */
   audit(action: string): Promise<AuditEntry[]>;
   read<T>(fn: (m: EntityManager) => Promise<T>): Promise<T>;
+  /** The caller an API key secret authenticates as (the tier needs AuthModule, as the factory modules bring). */
+  principal(secret: string): Promise<Principal>;
+  /** The first-start admin key's caller (written to <dataDir>/admin.key by AdminKeyBootstrap, as on a first start). */
+  admin(): Promise<Principal>;
   close(): Promise<void>;
 }
 
@@ -103,6 +111,11 @@ export async function serviceTier(opts: ServiceTierOptions): Promise<ServiceTier
   }
   const m = module;
   const db = m.get(Db);
+  const principal = async (secret: string) => {
+    const p = await m.get(ApiKeysService, { strict: false }).authenticate(secret);
+    if (!p) throw new Error('the API key does not authenticate');
+    return p;
+  };
   return {
     module: m,
     get: (token) => m.get(token, { strict: false }),
@@ -116,6 +129,8 @@ export async function serviceTier(opts: ServiceTierOptions): Promise<ServiceTier
     rows: (entity, where) => db.read((em) => em.find(entity, where ? { where } : {})),
     audit: (action) => db.read((em) => em.find(AuditEntry, { where: { action }, order: { id: 'ASC' } })),
     read: (fn) => db.read(fn),
+    principal,
+    admin: () => principal(readFileSync(join(dataDir, 'admin.key'), 'utf8').trim()),
     close: async () => {
       await m.close();
       await pgdb?.drop();
