@@ -6,15 +6,14 @@ import { CachedCredential, cachedCredentialAd } from '../../src/factory/cached-c
 import { CredentialIntakeService } from '../../src/factory/credential-intake.service.js';
 import { EntriesService } from '../../src/factory/entries.service.js';
 import { FactoryModule } from '../../src/factory/factory.module.js';
-import { FrontendsService } from '../../src/factory/frontends.service.js';
 import { SeenEnvelope } from '../../src/factory/seen-envelope.entity.js';
 import { CredentialsBody, sealEnvelope } from '../../src/forwarding/envelope.js';
 import { IdentityService } from '../../src/identity/identity.service.js';
 import { ENGINES } from '../support/app.js';
+import { frontendAtFactory } from '../support/fixtures.js';
 import { serviceTier, ServiceTier } from '../support/service-tier.js';
 
 const FE = 'fe.example.org';
-const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 
 /** The factory's intake of sealed envelopes, called as its controller calls it, without HTTP. */
 describe.each(ENGINES)('credential intake service on %s', (engine) => {
@@ -49,13 +48,10 @@ describe.each(ENGINES)('credential intake service on %s', (engine) => {
 
   beforeAll(async () => {
     await sodium.ready;
-    fe = sodium.crypto_box_keypair();
     t = await serviceTier({ engine, roles: ['factory'], imports: [FactoryModule] });
     intake = t.get(CredentialIntakeService);
-    const admin = await t.admin();
-    const frontends = t.get(FrontendsService);
-    feCaller = await t.principal((await frontends.register(admin, { name: FE, publicKey: b64(fe.publicKey) })).apiKey);
-    otherCaller = await t.principal((await frontends.register(admin, { name: 'other.example.org', publicKey: b64(sodium.crypto_box_keypair().publicKey) })).apiKey);
+    ({ keys: fe, caller: feCaller } = await frontendAtFactory(t, FE));
+    ({ caller: otherCaller } = await frontendAtFactory(t, 'other.example.org'));
     await t.get(EntriesService).put('CE_1', { site: 'S1', gatekeeper: 'ce1.example.org', trustDomain: 'OSG', authMethod: 'scitoken' });
     factoryKey = Buffer.from((await t.get(IdentityService).publicIdentity('factory')).publicKey, 'base64');
   });

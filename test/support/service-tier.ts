@@ -1,4 +1,6 @@
 import { DynamicModule, ForwardReference, Logger, Type } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test, TestingModule } from '@nestjs/testing';
 import { readFileSync } from 'node:fs';
@@ -29,7 +31,8 @@ type Import = Type<unknown> | DynamicModule | ForwardReference;
  * by the real migrations through the same boot path as the service (openRuntime: identity, master
  * key). Only the Clock is replaced, by a FakeClock the test moves. No HTTP server, crypto real;
  * lifecycle hooks run (init), so event handlers and first-start work happen as in the service.
- * Interval jobs are registered but never fire: the scheduler tick defaults to an hour.
+ * Interval jobs are registered but never fire: the scheduler tick defaults to an hour. Providers that
+ * hook into Fastify get an instance that never listens.
  */
 export interface ServiceTier {
   module: TestingModule;
@@ -101,6 +104,10 @@ export async function serviceTier(opts: ServiceTierOptions): Promise<ServiceTier
       .useValue(clock)
       .setLogger(logger)
       .compile();
+    // A Fastify instance that never listens, for the providers that install Fastify hooks at init
+    // (LimitedAddressHook): they run as in the service, and no request ever reaches them.
+    const http = module.get(HttpAdapterHost);
+    http.httpAdapter = new FastifyAdapter();
     await module.init();
   } catch (err) {
     await module?.close().catch(() => undefined);
