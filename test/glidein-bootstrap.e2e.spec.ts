@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSyn
 import { join } from 'node:path';
 import { client, freePort, httpCall, removeDir, ROOT, Service, startService, tempDir } from './support/service.js';
 import { makeTestPki, TestPki } from './support/tls.js';
+import { selfRegistered } from './support/fixtures.js';
 
 const SCRIPT = join(ROOT, 'scripts', 'glidein-fetch-token.sh');
 /** The lines after the token paths: the expiry, when to renew, and the end of the pilot's life. */
@@ -49,12 +50,7 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     svc = await startService({ tls: { cert: pki.cert, key: pki.key, ca: pki.ca }, env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
     admin = client(svc.api, svc.adminKey, { ca: pki.ca });
     // The forwarding flow, both roles in one process: register each side with the other, then sync.
-    const fe = (await admin.get('/frontend/identity')).json;
-    const reg = await admin.post('/factory/frontends', { name: fe.name, publicKey: fe.publicKey });
-    expect(reg.status).toBe(201);
-    frontend = fe.name;
-    const fa = (await admin.get('/factory/identity')).json;
-    expect((await admin.post('/factories', { name: 'self', url: svc.url, apiKey: reg.json.apiKey, publicKey: fa.publicKey })).status).toBe(201);
+    ({ frontendName: frontend } = await selfRegistered(admin, svc.url));
     const entry = { site: 'T2_Test', gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' };
     expect((await admin.put('/factory/entries/OSG_T_ce1', entry)).status).toBe(201);
     // An entry whose site the frontend has no key for: its cache stays empty.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { configValue, Glidein, makeGlidein, parseReport, Run, runStep, setConfigValue, setupX509 } from './support/gwms.js';
 import { client, freePort, removeDir, ROOT, Service, startService, tempDir } from './support/service.js';
 import { makeTestPki, TestPki } from './support/tls.js';
+import { selfRegistered } from './support/fixtures.js';
 
 /**
  * Issue 14 item 4: scripts/glidein-fetch-token.sh as a GlideinWMS custom script. Each glidein is laid
@@ -46,12 +47,7 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     svc = await startService({ tls: { cert: pki.cert, key: pki.key, ca: pki.ca }, env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
     admin = client(svc.api, svc.adminKey, { ca: pki.ca });
     // Both roles in one process: the frontend forwards T2_Test's token to its own factory role.
-    const fe = (await admin.get('/frontend/identity')).json;
-    const reg = await admin.post('/factory/frontends', { name: fe.name, publicKey: fe.publicKey });
-    expect(reg.status).toBe(201);
-    frontend = fe.name;
-    const fa = (await admin.get('/factory/identity')).json;
-    expect((await admin.post('/factories', { name: 'self', url: svc.url, apiKey: reg.json.apiKey, publicKey: fa.publicKey })).status).toBe(201);
+    ({ frontendName: frontend } = await selfRegistered(admin, svc.url));
     const entry = { site: 'T2_Test', gatekeeper: 'ce1.example.org ce1.example.org:9619', trustDomain: 'OSG', authMethod: 'idtoken', condorVersion: '23.0.3' };
     expect((await admin.put('/factory/entries/OSG_T_ce1', entry)).status).toBe(201);
     expect((await admin.post('/sites', { name: 'T2_Test' })).status).toBe(201);

@@ -4,6 +4,7 @@ import { configValue, Glidein, makeGlidein, parseReport, runStep, setConfigValue
 import { until } from './support/pair.js';
 import { client, httpCall, removeDir, ROOT, Service, startService, tempDir } from './support/service.js';
 import { makeTestPki, TestPki } from './support/tls.js';
+import { selfRegistered } from './support/fixtures.js';
 
 /**
  * Issue 14 item 4, for glideins an unpatched GlideinWMS factory submits (one job.condor per entry,
@@ -45,11 +46,7 @@ describe('glidein-fetch-token.sh bootstraps with the factory-shipped IDTOKEN whe
     pki = makeTestPki(work);
     svc = await startService({ tls: { cert: pki.cert, key: pki.key, ca: pki.ca }, env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FACTORY_CACHE_DIR: cacheDir } });
     admin = client(svc.api, svc.adminKey, { ca: pki.ca });
-    const fe = (await admin.get('/frontend/identity')).json;
-    const reg = await admin.post('/factory/frontends', { name: fe.name, publicKey: fe.publicKey });
-    expect(reg.status).toBe(201);
-    const fa = (await admin.get('/factory/identity')).json;
-    expect((await admin.post('/factories', { name: 'self', url: svc.url, apiKey: reg.json.apiKey, publicKey: fa.publicKey })).status).toBe(201);
+    await selfRegistered(admin, svc.url);
     expect((await admin.put('/factory/entries/OSG_T_ce1', entry('T2_Test', 'token'))).json).toMatchObject({ glideinBootstrap: 'token' });
     expect((await admin.put('/factory/entries/OSG_T_ce2', entry('T2_Other'))).json).toMatchObject({ glideinBootstrap: 'ticket' });
     for (const site of ['T2_Test', 'T2_Other']) expect((await admin.post('/sites', { name: site })).status).toBe(201);

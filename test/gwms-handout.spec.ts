@@ -1,6 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { exportJWK, SignJWT } from 'jose';
 import { startTestApp, TestApp } from './support/app.js';
+import { VoIssuer } from './support/fixtures.js';
 import { client } from './support/service.js';
 
 /**
@@ -13,22 +12,19 @@ const ISSUER = 'https://vo-issuer.example.org';
 const ASK = { group: 'main', entry: { name: 'OSG_US_UNL_ce1', gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619', factory: 'gfactory@factory.example.org' }, trustDomain: 'OSG' };
 
 describe('SciToken handouts to GlideinWMS credential generators', () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const vo = new VoIssuer(ISSUER);
   let t: TestApp;
   let reader: ReturnType<typeof client>;
   const admin = () => client(t.api, t.adminKey);
   const sign = (jti: string, lifetime: number) => {
     const now = t.clock.nowSeconds();
-    return new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'ce1.unl.edu:9619', scope: 'compute.create', iat: now, exp: now + lifetime, 'wlcg.ver': '1.0', jti })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-      .sign(rsa.privateKey);
+    return vo.sign({ sub: 'vo-pilot', aud: 'ce1.unl.edu:9619', scope: 'compute.create', iat: now, exp: now + lifetime, 'wlcg.ver': '1.0', jti });
   };
   const lines = async () => (await admin().get('/audit?action=scitoken.handout&limit=100')).json.entries as { target: string; detail: Record<string, unknown> }[];
 
   beforeAll(async () => {
     t = await startTestApp({ env: { GLIDEKEY_ROLES: 'frontend', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
-    const jwks = { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] };
-    expect((await admin().put('/scitoken-issuers/vo', { issuer: ISSUER, jwks })).status).toBe(201);
+    expect((await vo.register(admin())).status).toBe(201);
     const made = await admin().post('/apikeys', { name: 'generator', roles: ['credential-reader'] });
     expect(made.status).toBe(201);
     reader = client(t.api, made.json.apiKey);

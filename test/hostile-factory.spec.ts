@@ -3,6 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { EntriesSyncService } from '../src/forwarding/entries-sync.service.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
+import { selfRegistered } from './support/fixtures.js';
 import { client } from './support/service.js';
 
 const TIMEOUT_S = 5;
@@ -82,11 +83,8 @@ describe.each(ENGINES)('a hostile factory on %s', (engine) => {
     t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FORWARDING_REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_S), GLIDEKEY_METRICS_PUBLIC: 'true', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
     api = client(t.api, t.adminKey);
     // The healthy factory is this process itself (both roles), as in forwarding.spec.ts.
-    const fe = (await api.get('/frontend/identity')).json;
-    const reg = await api.post('/factory/frontends', { name: fe.name, publicKey: fe.publicKey });
-    const fa = (await api.get('/factory/identity')).json;
-    expect((await api.post('/factories', { name: 'self', url: t.url, apiKey: reg.json.apiKey, publicKey: fa.publicKey })).status).toBe(201);
-    expect((await api.post('/factories', { name: 'hang', url: hostile.url, apiKey: reg.json.apiKey, publicKey: randomBytes(32).toString('base64') })).status).toBe(201);
+    const { frontendApiKey } = await selfRegistered(api, t.url);
+    expect((await api.post('/factories', { name: 'hang', url: hostile.url, apiKey: frontendApiKey, publicKey: randomBytes(32).toString('base64') })).status).toBe(201);
     expect((await api.put('/factory/entries/SELF_CE', { site: 'S1', gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy', condorVersion: '23.0.3' })).status).toBe(201);
     expect((await api.post('/sites', { name: 'S1' })).status).toBe(201);
     const first = await api.post('/factories/self/sync');

@@ -1,11 +1,11 @@
-import { exportJWK, SignJWT } from 'jose';
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DelivererService } from '../src/forwarding/deliverer.service.js';
 import { Delivery } from '../src/forwarding/delivery.entity.js';
 import { WithdrawnCredential } from '../src/factory/withdrawn-credential.entity.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
+import { VoIssuer } from './support/fixtures.js';
 import { fetchCredentials, renew, seedCache } from './support/glidein.js';
 import { client, removeDir, tempDir } from './support/service.js';
 
@@ -167,10 +167,10 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
   });
 
   it('DELETE /scitoken-issuers: its stored SciTokens read invalid and are withdrawn from the factory, not forwarded', async () => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    expect((await api.put('/scitoken-issuers/vo', { issuer: ISSUER, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status).toBe(201);
+    const vo = new VoIssuer(ISSUER);
+    expect((await vo.register(api)).status).toBe(201);
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'https://wlcg.cern.ch/jwt/v1/any', scope: 'compute.create', iat: now, nbf: now, exp: now + 86_400, 'wlcg.ver': '1.0', jti: 'j1' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(rsa.privateKey);
+    const token = await vo.sign({ sub: 'vo-pilot', aud: 'https://wlcg.cern.ch/jwt/v1/any', scope: 'compute.create', iat: now, nbf: now, exp: now + 86_400, 'wlcg.ver': '1.0', jti: 'j1' });
     expect((await api.put('/scitokens/vo-pilot', { token, trustDomain: 'OSG' })).status).toBe(201);
     await api.post('/factories/other/sync');
     expect((await api.get('/factory/cache?entry=E1')).json).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'scitoken', state: 'valid' })]));

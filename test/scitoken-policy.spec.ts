@@ -1,7 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { exportJWK, SignJWT } from 'jose';
 import { SchedulerService } from '../src/scheduler/scheduler.service.js';
 import { startTestApp, TestApp } from './support/app.js';
+import { VoIssuer } from './support/fixtures.js';
 import { client } from './support/service.js';
 
 const ISSUER = 'https://issuer.example.org';
@@ -9,14 +8,12 @@ const HOUR = 3600;
 
 /** SciToken states with the default, lifetime-relative `expiring`, and the allEntries field. */
 describe('SciToken expiry relative to lifetime, and allEntries', () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const vo = new VoIssuer(ISSUER);
   let t: TestApp;
   let api: ReturnType<typeof client>;
   const sign = (claims: Record<string, unknown>) => {
     const now = Math.floor(t.clock.now() / 1000);
-    return new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'ce1.unl.edu:9619', scope: 'compute.create', iat: now, exp: now + 6 * HOUR, 'wlcg.ver': '1.0', jti: `j-${Math.random()}`, ...claims })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-      .sign(rsa.privateKey);
+    return vo.sign({ sub: 'vo-pilot', aud: 'ce1.unl.edu:9619', scope: 'compute.create', iat: now, exp: now + 6 * HOUR, 'wlcg.ver': '1.0', jti: `j-${Math.random()}`, ...claims });
   };
   const state = async (name: string) => (await api.get(`/scitokens/${name}`)).json.state;
 
@@ -24,7 +21,7 @@ describe('SciToken expiry relative to lifetime, and allEntries', () => {
     // No scitokens.expiringSeconds: the default, relative rule.
     t = await startTestApp({ env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
     api = client(t.api, t.adminKey);
-    expect((await api.put('/scitoken-issuers/vo', { issuer: ISSUER, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status).toBe(201);
+    expect((await vo.register(api)).status).toBe(201);
   });
   afterAll(() => t.close());
 

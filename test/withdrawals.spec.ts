@@ -6,6 +6,7 @@ import { EnvelopeCredential, EnvelopeWithdrawal, sealEnvelope } from '../src/for
 import { DelivererService } from '../src/forwarding/deliverer.service.js';
 import { RenewalService } from '../src/rotation/renewal.service.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
+import { selfRegistered } from './support/fixtures.js';
 import { client, removeDir, tempDir } from './support/service.js';
 
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
@@ -96,10 +97,7 @@ describe.each(ENGINES)('the outbox never re-sends what was revoked, and a crash 
   beforeAll(async () => {
     t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
     api = client(t.api, t.adminKey);
-    const fe = (await api.get('/frontend/identity')).json;
-    const reg = await api.post('/factory/frontends', { name: fe.name, publicKey: fe.publicKey });
-    const fa = (await api.get('/factory/identity')).json;
-    expect((await api.post('/factories', { name: 'self', url: t.url, apiKey: reg.json.apiKey, publicKey: fa.publicKey })).status).toBe(201);
+    await selfRegistered(api, t.url);
     expect((await api.put('/factory/entries/CE_R', { site: 'SiteR', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'grid_proxy', condorVersion: '23.0.3' })).status).toBe(201);
     expect((await api.post('/sites', { name: 'SiteR' })).status).toBe(201);
     expect((await api.post('/factories/self/sync')).json).toMatchObject({ queued: 1, delivery: { delivered: 1 } });

@@ -29,7 +29,7 @@ export type Engine = 'sqlite' | 'postgres';
 export const ENGINES: Engine[] = process.env.GLIDEKEY_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
 /** A fresh, empty PostgreSQL database for one test app; dropped by the returned cleanup. */
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
   const admin = new URL(process.env.GLIDEKEY_TEST_POSTGRES_URL!);
   const name = `glidekey_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const c = new pg.Client({ connectionString: admin.toString() });
