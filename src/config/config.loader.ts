@@ -34,7 +34,7 @@ function merge(base: Tree, over: Tree): Tree {
 }
 
 /** Every leaf key path of the schema (`database.url`, ...), read from zod's own definitions. */
-function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
+export function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let def: any = (schema as any)._zod.def;
   while (['default', 'optional', 'nullable', 'pipe', 'prefault'].includes(def.type)) {
