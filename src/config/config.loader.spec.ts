@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, envName, loadConfig } from './config.loader.js';
+import { loadAll as loadAllYaml } from 'js-yaml';
+import { ConfigError, envName, loadConfig, PROJECT_ROOT } from './config.loader.js';
+import { configSchema } from './config.schema.js';
 
 describe(loadConfig.name, () => {
   let dir: string;
@@ -172,9 +174,19 @@ describe(loadConfig.name, () => {
     expect(configError({ GLIDEKEY_CONFIG: file('b.json', '{"database":{"pasword":"x"}}') }).message).toContain('unknown setting(s) pasword');
   });
 
+  it('reads a YAML file of only comments, or an empty one, as no settings (config/default.yaml is one)', () => {
+    const defaults = configSchema.parse({});
+    expect(loadAllYaml(readFileSync(join(PROJECT_ROOT, 'config', 'default.yaml'), 'utf8'))).toEqual([]);
+    expect(loadConfig({})).toStrictEqual(defaults);
+    expect(loadConfig({ GLIDEKEY_CONFIG: file('comments.yaml', '# port: 9090\n#   nothing set\n') })).toStrictEqual(defaults);
+    expect(loadConfig({ GLIDEKEY_CONFIG: file('empty.yaml', '') })).toStrictEqual(defaults);
+    expect(loadConfig({ GLIDEKEY_CONFIG: file('comments.yaml', '# port: 9090\n'), GLIDEKEY_PORT: '9091' }).port).toBe(9091);
+  });
+
   it('refuses a GLIDEKEY_CONFIG file that does not exist or is not a mapping', () => {
     expect(configError({ GLIDEKEY_CONFIG: join(dir, 'missing.yaml') }).message).toContain('does not exist');
     expect(configError({ GLIDEKEY_CONFIG: file('list.yaml', '- a\n- b\n') }).message).toContain('must hold a mapping');
+    expect(configError({ GLIDEKEY_CONFIG: file('two.yaml', 'port: 1\n---\nport: 2\n') }).message).toContain('holds 2 YAML documents; it must hold one');
   });
 
   it('refuses a malformed GLIDEKEY_CONFIG file with a ConfigError that does not echo its content', () => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { load as parseYaml } from 'js-yaml';
+import { loadAll as loadAllYaml } from 'js-yaml';
 import { z } from 'zod';
 import { AppConfig, configSchema } from './config.schema.js';
 
@@ -14,14 +14,18 @@ export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 
 function readFile(path: string): Tree {
   const text = readFileSync(path, 'utf8');
-  let parsed: unknown;
+  let documents: unknown[];
   try {
-    parsed = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    // A YAML file of only comments (as config/default.yaml is) holds no document, and so no settings;
+    // js-yaml's load() refuses such a file, loadAll() returns no document.
+    documents = extname(path) === '.json' ? [JSON.parse(text)] : loadAllYaml(text);
   } catch (err) {
     // The parser's own message quotes the offending line, which may hold a secret: report the place only.
     const mark = (err as { mark?: { line: number } }).mark;
     throw new ConfigError(`configuration file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}${mark ? ` (line ${mark.line + 1})` : ''}`);
   }
+  if (documents.length > 1) throw new ConfigError(`configuration file ${path} holds ${documents.length} YAML documents; it must hold one`);
+  const parsed = documents[0];
   if (parsed == null) return {};
   if (!isTree(parsed)) throw new ConfigError(`configuration file ${path} must hold a mapping`);
   return parsed;
@@ -34,7 +38,7 @@ function merge(base: Tree, over: Tree): Tree {
 }
 
 /** Every leaf key path of the schema (`database.url`, ...), read from zod's own definitions. */
-function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
+export function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let def: any = (schema as any)._zod.def;
   while (['default', 'optional', 'nullable', 'pipe', 'prefault'].includes(def.type)) {

@@ -37,6 +37,11 @@ export const GWMS_MAX_FILE_AGE_SECONDS = 3000;
 export const ROLES = ['frontend', 'factory'] as const;
 export type ServiceRole = (typeof ROLES)[number];
 
+/**
+ * The one place every default is stated (README's Configuration table and config/default.yaml are
+ * checked against it by tests). Each section is `.prefault({})`: a missing section is parsed as `{}`,
+ * so its fields' own defaults apply (zod 4's `.default(v)` would return `v` as it is, unparsed).
+ */
 export const configSchema = z
   .object({
     port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -51,7 +56,7 @@ export const configSchema = z
         sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
       })
       .strict()
-      .default({ sqliteSynchronous: 'FULL' }),
+      .prefault({}),
     frontend: z
       .object({
         name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/, 'must be a host-like name').default(() => hostname()),
@@ -99,7 +104,7 @@ export const configSchema = z
         identityTransitionSeconds: seconds(60, 31_536_000).default(2_592_000),
       })
       .strict()
-      .default({ minLifetimeSeconds: 300, retryBaseSeconds: 2, retryMaxSeconds: 600, requestTimeoutSeconds: 15, allowHttp: false, identityTransitionSeconds: 2_592_000 }),
+      .prefault({}),
     factory: z
       .object({
         /** GlideinWMS's client-proxies directory; unset: the cache lives in the database only. */
@@ -112,7 +117,7 @@ export const configSchema = z
         expiringSeconds: seconds(0, 31_536_000).default(3600),
       })
       .strict()
-      .default({ instanceName: 'gfactory_instance', envelopeWindowSeconds: 300, expiringSeconds: 3600 }),
+      .prefault({}),
     tickets: z
       .object({
         /** Longest ticket life: glideins may wait in a batch queue for days. */
@@ -135,24 +140,13 @@ export const configSchema = z
         maxTokenBootstraps: seconds(1, 100_000_000).default(100_000),
       })
       .strict()
-      .default({
-        maxTtlSeconds: 604_800,
-        defaultTtlSeconds: 604_800,
-        maxCount: 10_000,
-        minTokenLifetimeSeconds: 600,
-        failureLimit: 20,
-        failureWindowSeconds: 60,
-        limitedLookupsPerSecond: 5,
-        maxPilotLifeSeconds: 604_800,
-        renewalGraceSeconds: 60,
-        maxTokenBootstraps: 100_000,
-      }),
+      .prefault({}),
     /** How long ledger rows (by expiry) and audit lines are kept before `glidekey prune` may archive and remove them; unset keeps them for ever. */
     retention: z
       .object({ ledgerDays: seconds(30, 36_500).optional(), auditDays: seconds(30, 36_500).optional() })
       .strict()
-      .default({}),
-    scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().default({ tickSeconds: 60 }),
+      .prefault({}),
+    scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().prefault({}),
     tokens: z
       .object({
         defaultLifetimeSeconds: seconds(60, 31_536_000).default(86_400),
@@ -161,7 +155,7 @@ export const configSchema = z
         renewFraction: z.coerce.number().min(0.05).max(0.95).default(0.5),
       })
       .strict()
-      .default({ defaultLifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800, renewFraction: 0.5 }),
+      .prefault({}),
     limits: z
       .object({
         /** List routes (GET /tokens, /audit, /deliveries, /factories, /factory/cache, /apikeys ...) a second, shared by all callers; more wait their turn. */
@@ -172,7 +166,7 @@ export const configSchema = z
         pacedQueue: z.coerce.number().int().min(0).max(100_000).default(200),
       })
       .strict()
-      .default({ listRequestsPerSecond: 50, metricsRequestsPerSecond: 10, pacedQueue: 200 }),
+      .prefault({}),
     revocation: z
       .object({
         /**
@@ -184,7 +178,7 @@ export const configSchema = z
         maxSubjects: z.coerce.number().int().min(1).max(100_000).default(1_000),
       })
       .strict()
-      .default({ maxJtis: 100_000, maxSubjects: 1_000 }),
+      .prefault({}),
     scitokens: z
       .object({
         /**
@@ -200,8 +194,8 @@ export const configSchema = z
         issuersFile: z.string().min(1).optional(),
       })
       .strict()
-      .default({ expiringFraction: 0.2, sourceDirs: [] }),
-    tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().default({}),
+      .prefault({}),
+    tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().prefault({}),
     metrics: z
       .object({
         /** Serve /metrics without an API key. Off by default: the figures name sites and entries. */
@@ -210,11 +204,11 @@ export const configSchema = z
         cacheSeconds: seconds(0, 300).default(5),
       })
       .strict()
-      .default({ public: false, cacheSeconds: 5 }),
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
-      .default({ level: 'info' }),
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -61,7 +61,7 @@ export interface ServiceTierOptions {
   engine?: Engine;
   /** The capability modules under test (CoreModule, the scheduler registry and IdentityModule come with every tier). */
   imports: Import[];
-  /** Roles of the service (default both, as config/default.yaml). */
+  /** Roles of the service (default both, the configuration's default). */
   roles?: ServiceRole[];
   /** Extra GLIDEKEY_* settings; a function gets the tier's data directory (for paths inside it). */
   env?: Record<string, string> | ((dataDir: string) => Record<string, string>);
