@@ -5,7 +5,7 @@ import { analyse } from '../scripts/boundaries.js';
 import { ROOT, tempDir } from './support/service.js';
 
 /**
- * The capability-boundary checker (scripts/boundaries.js) on
+ * The capability-boundary checker (scripts/boundaries.js, and the ESLint rules built on it) on
  * small source trees written to a temp dir: what it counts, what it lets through, its exit code.
  */
 describe('scripts/boundaries.js', () => {
@@ -93,5 +93,38 @@ describe('scripts/boundaries.js', () => {
     const cli = run(root);
     expect(cli.status).toBe(1);
     expect(cli.stdout).toContain('folder cycles: 1\n  a → b → c → a\n');
+  });
+
+  it('reports the same findings as ESLint errors on the import lines', async () => {
+    const root = tree({
+      ...clean,
+      'src/tokens/ledger.ts': "import type { Site } from '../sites/site.entity.js';\nexport const count = (s: Site[]) => s.length;\n",
+      'src/sites/revoke.ts': "import { mint } from '../tokens/tokens.service.js';\nexport const revoke = () => mint();\n",
+    });
+    const { ESLint } = await import('eslint');
+    const tseslint = (await import('typescript-eslint')).default;
+    const glidekey = (await import(join(ROOT, 'eslint-rules', 'boundaries.js'))).default;
+    const eslint = new ESLint({
+      cwd: root,
+      overrideConfigFile: true,
+      overrideConfig: [
+        {
+          files: ['**/*.ts'],
+          languageOptions: { parser: tseslint.parser },
+          plugins: { glidekey },
+          rules: { 'glidekey/no-foreign-entity-import': 'error', 'glidekey/no-folder-cycle': 'error' },
+        },
+      ],
+    });
+    const found = (await eslint.lintFiles(['src/**/*.ts', 'migrations/**/*.ts']))
+      .flatMap((f) => f.messages.map((m) => [f.filePath.slice(root.length), m.line, m.ruleId, m.severity]))
+      .sort();
+    expect(found).toEqual([
+      // Every import that closes sites ⇄ tokens is reported, in both folders.
+      ['/src/sites/revoke.ts', 1, 'glidekey/no-folder-cycle', 2],
+      ['/src/tokens/ledger.ts', 1, 'glidekey/no-folder-cycle', 2],
+      ['/src/tokens/ledger.ts', 1, 'glidekey/no-foreign-entity-import', 2],
+      ['/src/tokens/tokens.service.ts', 1, 'glidekey/no-folder-cycle', 2],
+    ]);
   });
 });
