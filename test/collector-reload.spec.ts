@@ -29,7 +29,8 @@ describe('frontend.reloadCommand, in process (a real script)', () => {
   const dir = tempDir('passwords.d-');
   const revocationFile = join(tempDir('condor-config-'), 'revocation.conf');
 
-  /** The audit lines of reload runs after id `after`, oldest first. */
+  /** The audit lines of reload runs after id `after`, oldest first (`detail` is free-form JSON the tests walk). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- detail's shape differs per audit action
   async function audits(after = 0): Promise<{ id: number; result: string; actor: string; detail: any }[]> {
     const res = await api.get('/audit?action=collector.reload&limit=1000');
     expect(res.status).toBe(200);

@@ -63,7 +63,7 @@ describe('passwords.d kept in line with the database (node dist/main.js)', () =>
       // (a rotation's file is written before its COMMIT; on a loaded 2-core CI machine the COMMIT
       // behind it, or the next tick's sync after a rollback, has been seen to take over 2 s).
       const settle = Date.now() + 5000;
-      let want: Map<string, Buffer> | null = null;
+      let want: Map<string, Buffer> | null;
       for (;;) {
         const before = JSON.stringify(await Promise.all(sites.map(async (x) => (await api.get(`/sites/${x}`)).json.keys)));
         want = await expected(svc, sites);

@@ -112,7 +112,7 @@ describe('the production layout (contrib/)', () => {
     // The commented gwms settings of the shipped configuration, uncommented, are accepted, and are
     // what the path unit watches and what the sync reads by default.
     const yaml = readFileSync(join(ROOT, 'contrib', 'glidekey.yaml'), 'utf8');
-    const block = /^# gwms:\n(?:#  .*\n)+/m.exec(yaml)![0].replace(/^# ?/gm, '');
+    const block = /^# gwms:\n(?:# {2}.*\n)+/m.exec(yaml)![0].replace(/^# ?/gm, '');
     const dir = mkdtempSync(join(tmpdir(), 'glidekey-yaml-'));
     try {
       writeFileSync(join(dir, 'glidekey.yaml'), `${yaml}\n${block}`);

@@ -29,7 +29,7 @@ export function mountTmpfs(size: string): FaultFs {
     sh('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`could not mount a tmpfs on ${dir}: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+    throw new Error(`could not mount a tmpfs on ${dir}: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
   }
   return { dir, unmount: () => unmountQuietly(dir) };
 }
@@ -56,7 +56,7 @@ export function mountExt4(mib: number): Ext4Fs {
     sh('chmod', ['0700', dir]);
   } catch (err) {
     rmSync(work, { recursive: true, force: true });
-    throw new Error(`could not mount an ext4 loop image: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+    throw new Error(`could not mount an ext4 loop image: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
   }
   const sysfs = () => {
     // /sys/fs/ext4/<loopN>: the device the image is mounted from.
