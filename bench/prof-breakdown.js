@@ -14,9 +14,12 @@ if (!file) {
 
 /** [part, test(frame)]; a frame is { fn, url }. Listed from the most specific. */
 const PARTS = [
+  // better-sqlite3 is synchronous: the COMMIT's fsync blocks the thread and is sampled as `exec`.
+  ['SQLite BEGIN/COMMIT (the fsync blocks the thread)', (f) => f.fn === 'exec' && /better-sqlite3\//.test(f.url)],
+  ['SQLite statements (inserts, selects, prepare, checkpoint)', (f) => /^(run|all|get|prepare|pragma)$/.test(f.fn) && /better-sqlite3\//.test(f.url)],
   ['HKDF / derived-key cache', (f) => /\/sites\/site-keys\.service\.js$/.test(f.url) || /\/crypto\/condor-key\.js$/.test(f.url)],
   ['jose / HS256 signing', (f) => /node_modules\/jose\//.test(f.url) || (/\/crypto\/idtoken\.js$/.test(f.url) && /sign|Payload|Header/i.test(f.fn))],
-  ['ledger group commit (TypeORM, SQLite, fsync wait excluded)', (f) => /\/tokens\/ledger-writer\.js$/.test(f.url) || /\/database\/(group-commit|bulk-insert)\.js$/.test(f.url) || (/\/database\/db\.js$/.test(f.url) && /tx|sqliteTx|exclusive|planCheckpoint|checkpoint/.test(f.fn))],
+  ['ledger group commit (its JS: batching, TypeORM query runner)', (f) => /\/tokens\/ledger-writer\.js$/.test(f.url) || /\/database\/(group-commit|bulk-insert)\.js$/.test(f.url) || (/\/database\/db\.js$/.test(f.url) && /tx|sqliteTx|exclusive|planCheckpoint|checkpoint/.test(f.fn))],
   ['audit line (credential-shape checks)', (f) => /\/audit\/audit\.service\.js$/.test(f.url) || /\/common\/secret-shape\.js$/.test(f.url)],
   ['policy / site lookup', (f) => /\/sites\/(sites\.service|scopes)\.js$/.test(f.url)],
   ['TokensService.mint (claims, rest)', (f) => /\/tokens\/tokens\.service\.js$/.test(f.url)],
@@ -34,7 +37,7 @@ const PARTS = [
 function runner(f) {
   if (/node_modules\/@nestjs\//.test(f.url)) return 'Nest routing / execution context';
   if (/node_modules\/(fastify|find-my-way|avvio|light-my-request|@fastify)\//.test(f.url)) return 'Fastify routing / reply';
-  if (/node_modules\/typeorm\//.test(f.url) || /better-sqlite3/.test(f.url)) return 'TypeORM / SQLite (other)';
+  if (/node_modules\/typeorm\//.test(f.url) || /better-sqlite3/.test(f.url)) return 'TypeORM query runner + SQLite statement execution (the ledger)';
   if (/^node:/.test(f.url)) return 'node core (http, net, streams, timers)';
   if (f.fn === '(garbage collector)') return 'GC';
   if (f.fn === '(program)') return '(program: native, unattributed)';
