@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BENCH_DIR, FRONTEND_NAME, PROJECT_ROOT, SITE, TRUST_DOMAIN, fmtInt, fmtMs, fmtRatio, freePort, isMain, sleep } from './util.js';
+import { BENCH_DIR, FRONTEND_NAME, PROJECT_ROOT, SITE, TRUST_DOMAIN, fmtInt, fmtMs, fmtRatio, freePort, isMain, processCpuMs, sleep } from './util.js';
 
 export const DEFAULTS = {
   connections: 32,
@@ -168,7 +168,11 @@ export async function runHttp(opts = {}) {
     }
 
     await cannon(mintUrl, headers, o, o.warmupSeconds);
+    const cpu0 = processCpuMs(svc.child.pid);
     const service = summarize(await cannon(mintUrl, headers, o, o.durationSeconds));
+    const cpu1 = processCpuMs(svc.child.pid);
+    // The service's CPU per token answered (user + system; waits for the disk are not CPU).
+    service.cpuMsPerToken = cpu0 === undefined || cpu1 === undefined || !service.ok2xx ? null : +((cpu1 - cpu0) / service.ok2xx).toFixed(3);
     if (profDir) svc.child.send('exit');
     await stopChild(svc);
     svc = undefined;
@@ -203,7 +207,8 @@ export async function runHttp(opts = {}) {
     console.log(
       `mint HTTP ${o.connections} connections: ${fmtInt(service.requestsPerSecond)} tokens/s (raw http+jose baseline ${fmtInt(baseline.requestsPerSecond)}/s, ratio ${fmtRatio(result.ratio)})` +
         ` | p50 ${fmtMs(service.p50Ms)} ms, p99 ${fmtMs(service.p99Ms)} ms (baseline p99 ${fmtMs(baseline.p99Ms)} ms)` +
-        ` | ${fmtInt(service.ok2xx)} ok, errors ${service.errors}, timeouts ${service.timeouts}, non2xx ${service.non2xx}`,
+        ` | ${fmtInt(service.ok2xx)} ok, errors ${service.errors}, timeouts ${service.timeouts}, non2xx ${service.non2xx}` +
+        (service.cpuMsPerToken === null ? '' : ` | service CPU ${fmtMs(service.cpuMsPerToken)} ms/token`),
     );
     const rateTxt = goals.tokensPerSecondMet
       ? `>= ${fmtInt(GOALS.minTokensPerSecond)} tokens/s MET`

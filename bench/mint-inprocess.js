@@ -98,7 +98,11 @@ export async function runInProcess(opts = {}) {
     const mint = () => tokens.mint(SITE, {});
     for (let i = 0; i < o.warmup; i++) await mint();
     const svcSeq = await runSequential(mint, o.sequential, o.maxMsService);
+    const cpu0 = process.cpuUsage();
     const svcConc = await runConcurrent(mint, o.concurrentTotal, o.concurrency, o.maxMsService);
+    const cpu = process.cpuUsage(cpu0);
+    // CPU per mint (user + system of this process; waits for the disk are not CPU).
+    const cpuMsPerMint = +((cpu.user + cpu.system) / 1000 / svcConc.ops).toFixed(3);
 
     const key = await baselineKey();
     const sign = () => baselineSign(key);
@@ -112,7 +116,7 @@ export async function runInProcess(opts = {}) {
       sequential: { service: summarize(svcSeq), baseline: summarize(baseSeq), ratio: +(svcSeq.rate / baseSeq.rate).toFixed(4) },
       concurrent: {
         concurrency: o.concurrency,
-        service: summarize(svcConc),
+        service: { ...summarize(svcConc), cpuMsPerMint },
         baseline: summarize(baseConc),
         ratio: +(svcConc.rate / baseConc.rate).toFixed(4),
       },
@@ -128,7 +132,7 @@ export async function runInProcess(opts = {}) {
     );
     console.log(
       `mint in-process ${c.concurrency}-way concurrent: ${fmtInt(c.service.tokensPerSecond)} tokens/s (jose baseline ${fmtInt(c.baseline.tokensPerSecond)}/s, ratio ${fmtRatio(c.ratio)})` +
-        ` | ${fmtInt(c.service.ops)} mints`,
+        ` | ${fmtInt(c.service.ops)} mints, CPU ${fmtMs(c.service.cpuMsPerMint)} ms/mint`,
     );
     const g = result.gwms;
     console.log(

@@ -1,6 +1,6 @@
 // Shared helpers for the glidekey benchmarks (plain ESM, no dependencies beyond node: and jose).
 import { randomBytes, webcrypto } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -113,6 +113,19 @@ export async function runConcurrent(fn, count, workers, maxMs) {
   await Promise.all(Array.from({ length: workers }, worker));
   const seconds = (performance.now() - t0) / 1000;
   return { ops: lat.length, seconds, rate: lat.length / seconds, latenciesMs: lat.sort((a, b) => a - b) };
+}
+
+/**
+ * CPU time (user + system, ms) a process has used, from /proc (Linux); undefined elsewhere. Per
+ * token it shows what the work costs however busy the shared machine is (fsync waits are not CPU).
+ */
+export function processCpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 export const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n));

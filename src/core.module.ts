@@ -13,6 +13,7 @@ import { EventBus } from './events/event-bus.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { LeaseService, replicaId } from './scheduler/lease.service.js';
 import { PacingInterceptor } from './common/read-pacer.js';
+import { RequestPipelineInterceptor } from './common/request-pipeline.interceptor.js';
 
 /** What boot opened before Nest starts: validated settings, the migrated database, the master key. */
 export interface Runtime {
@@ -54,11 +55,13 @@ export class CoreModule {
       providers: [
         ...providers,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        // Order matters: the request context wraps the audit of failures, which wraps the handler.
-        { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
-        { provide: APP_INTERCEPTOR, useClass: AuditFailuresInterceptor },
-        // Innermost: a paced read waits its turn after the guard let it in, inside its audit.
-        { provide: APP_INTERCEPTOR, useClass: PacingInterceptor },
+        // One global interceptor composing these, in this order: the request context wraps the audit
+        // of failures, which wraps the pacing (a paced read waits its turn after the guard let it in,
+        // inside its audit), which wraps the handler.
+        RequestContextInterceptor,
+        AuditFailuresInterceptor,
+        PacingInterceptor,
+        { provide: APP_INTERCEPTOR, useClass: RequestPipelineInterceptor },
       ],
       exports: [Settings, Db, Sealer, Clock, Random, EventBus, MetricsService, AuditService, LeaseService],
     };

@@ -36,14 +36,14 @@ export class AuditFailuresInterceptor implements NestInterceptor {
     const action = this.reflector.get<string | undefined>(AUDIT_KEY, ctx.getHandler());
     if (!action) return next.handle();
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const target = auditTarget((req.params ?? {}) as Record<string, string>);
     return next.handle().pipe(
       catchError((thrown: unknown) => {
         const err = asStorageError(thrown);
         return from(
           this.audit.recordAlone({
             action,
-            target,
+            // Worked out only for a failure (the credential-shape scan of each parameter is not free); the parameters are the request's own and do not change.
+            target: auditTarget((req.params ?? {}) as Record<string, string>),
             result: 'failure',
             code: err instanceof DomainError ? err.code : 'INTERNAL',
           }),

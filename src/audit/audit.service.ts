@@ -19,6 +19,8 @@ export interface AuditRecord {
   requestId?: string;
 }
 
+const MAX_REMEMBERED_TARGETS = 1024;
+
 /** What an audit line says in place of a target shaped like a credential. */
 export const WITHHELD = '(withheld: shaped like a credential)';
 
@@ -46,13 +48,30 @@ export class AuditService {
       at: this.clock.now(),
       actor: r.actor ?? actorName(ctx?.principal),
       action: r.action,
-      target: r.target && looksLikeCredential(r.target) ? WITHHELD : (r.target ?? null),
+      target: r.target && this.credentialShaped(r.target) ? WITHHELD : (r.target ?? null),
       result: r.result ?? 'success',
       code: r.code ?? null,
       requestId: requestId && looksLikeCredential(requestId) ? null : requestId,
       detail: r.detail ? JSON.stringify(r.detail) : null,
     };
   }
+
+  /**
+   * looksLikeCredential(target), remembered for the targets seen last (a mint's is `site:<name>`,
+   * the same for every token of a site): the scan was a few percent of a mint. Bounded: the memory
+   * is dropped whole when it fills.
+   */
+  private credentialShaped(target: string): boolean {
+    let shaped = this.shapes.get(target);
+    if (shaped === undefined) {
+      if (this.shapes.size >= MAX_REMEMBERED_TARGETS) this.shapes.clear();
+      shaped = looksLikeCredential(target);
+      this.shapes.set(target, shaped);
+    }
+    return shaped;
+  }
+
+  private readonly shapes = new Map<string, boolean>();
 
   /** Appends one line in its own transaction (failures and denials, whose change was rolled back). */
   recordAlone(r: AuditRecord): Promise<void> {

@@ -15,6 +15,8 @@ export function parseApiKey(bearer: string): { id: string; secret: string } | un
 
 /** Secrets are 256 random bits, so a plain SHA-256 is enough: there is nothing to guess. */
 export const hashSecret = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+/** hashSecret's digest as bytes (what the constant-time compare takes). */
+export const hashSecretBytes = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
 
 /** Constant-time comparison of two hex digests of equal length. */
 export function sameHash(a: string, b: string): boolean {

@@ -9,7 +9,8 @@ import { Db } from '../database/db.js';
 import { EventBus } from '../events/event-bus.js';
 import { asConflict } from '../database/unique-violation.js';
 import { ApiKey } from './api-key.entity.js';
-import { formatApiKey, hashSecret, parseApiKey, sameHash } from './api-key.secret.js';
+import { timingSafeEqual } from 'node:crypto';
+import { formatApiKey, hashSecret, hashSecretBytes, parseApiKey } from './api-key.secret.js';
 import { ADMIN_ROLE_OF, API_ROLES, ApiRole, GRANTABLE, Principal } from './principal.js';
 
 export const apiKeyResponse = (k: ApiKey) => ({
@@ -22,7 +23,7 @@ export const apiKeyResponse = (k: ApiKey) => ({
 });
 
 /** A hash that matches no secret, compared when the key id is unknown so both paths take the same time. */
-const DUMMY_HASH = hashSecret('no such key');
+const DUMMY_HASH = hashSecretBytes('no such key');
 
 /**
  * How long a looked-up key row is trusted without reading it again. A revocation on this replica
@@ -53,27 +54,33 @@ export class ApiKeysService {
     });
   }
 
-  private readonly cache = new Map<string, { key: ApiKey | null; at: number }>();
+  /** Looked-up rows by key id, with their stored hash as bytes and their roles split once. */
+  private readonly cache = new Map<string, { key: ApiKey; at: number; hash: Buffer; roles: ApiRole[] }>();
 
   /** Resolves a bearer secret to its principal, or undefined. Constant time in the secret. */
   async authenticate(bearer: string): Promise<Principal | undefined> {
     const parsed = parseApiKey(bearer);
     if (!parsed) return undefined;
-    const key = await this.lookup(parsed.id);
-    const ok = sameHash(hashSecret(parsed.secret), key?.secretHash ?? DUMMY_HASH);
-    if (!key || !ok || key.revokedAt !== null) return undefined;
-    return { kind: 'api-key', id: key.id, name: key.name, roles: key.roles.split(',') as ApiRole[] };
+    const hit = await this.lookup(parsed.id);
+    const stored = hit && hit.hash.length === DUMMY_HASH.length ? hit.hash : DUMMY_HASH;
+    const ok = timingSafeEqual(hashSecretBytes(parsed.secret), stored);
+    if (!hit || !ok || stored === DUMMY_HASH || hit.key.revokedAt !== null) return undefined;
+    return { kind: 'api-key', id: hit.key.id, name: hit.key.name, roles: hit.roles };
   }
 
-  private async lookup(id: string): Promise<ApiKey | null> {
+  private async lookup(id: string) {
     const now = this.clock.now();
     const hit = this.cache.get(id);
-    if (hit && now - hit.at < AUTH_CACHE_MS && now >= hit.at) return hit.key;
+    if (hit && now - hit.at < AUTH_CACHE_MS && now >= hit.at) return hit;
     const key = await this.db.read((m) => m.findOneBy(ApiKey, { id }));
     // Unknown ids are not cached: a flood of made-up ids must not grow this map.
-    if (key) this.cache.set(id, { key, at: now });
-    else this.cache.delete(id);
-    return key;
+    if (!key) {
+      this.cache.delete(id);
+      return undefined;
+    }
+    const entry = { key, at: now, hash: Buffer.from(key.secretHash, 'hex'), roles: key.roles.split(',') as ApiRole[] };
+    this.cache.set(id, entry);
+    return entry;
   }
 
   /**

@@ -27,10 +27,32 @@ export class AuthGuard implements CanActivate {
     private readonly metrics: MetricsService,
   ) {}
 
+  /**
+   * Each route's access annotations, read once: they are fixed when the module is compiled, and
+   * reading them through the reflector (eight metadata look-ups) on every request was pure cost.
+   */
+  private readonly access = new WeakMap<object, { cls: object; access: RouteAccess }>();
+
+  private accessOf(ctx: ExecutionContext): RouteAccess {
+    const handler = ctx.getHandler();
+    const cls = ctx.getClass();
+    const hit = this.access.get(handler);
+    if (hit && hit.cls === cls) return hit.access;
+    const targets = [handler, cls];
+    const access: RouteAccess = {
+      isPublic: !!this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets),
+      publicWhen: this.reflector.getAllAndOverride<string>(PUBLIC_WHEN_KEY, targets),
+      glidein: this.reflector.getAllAndOverride<BearerKind | undefined>(TICKET_KEY, targets),
+      roles: this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets),
+      audit: this.reflector.getAllAndOverride<string | undefined>(AUDIT_KEY, targets),
+    };
+    this.access.set(handler, { cls, access });
+    return access;
+  }
+
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    const targets = [ctx.getHandler(), ctx.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const publicWhen = this.reflector.getAllAndOverride<string>(PUBLIC_WHEN_KEY, targets);
+    const { isPublic, publicWhen, glidein, roles, audit } = this.accessOf(ctx);
+    if (isPublic) return true;
     if (publicWhen === 'metrics.public' && this.settings.config.metrics.public) return true;
 
     const req = ctx.switchToHttp().getRequest<FastifyRequest & WithContext>();
@@ -40,14 +62,12 @@ export class AuthGuard implements CanActivate {
       this.metrics.authFailures.inc({ reason: 'invalid' });
       throw new DomainError('DUPLICATE_AUTHORIZATION', 'send exactly one Authorization header');
     }
-    const glidein = this.reflector.getAllAndOverride<BearerKind | undefined>(TICKET_KEY, targets);
     if (glidein) {
       // The ticket or renewal credential itself is checked (and spent) by the route's service; no bearer, no entry.
       if (bearerOf(req.headers.authorization, MAX_GLIDEIN_BEARER)) return true;
       this.metrics.authFailures.inc({ reason: 'missing' });
       throw glidein === 'renewal' ? new DomainError('RENEWAL_INVALID', RENEWAL_REFUSED) : new DomainError('TICKET_INVALID', TICKET_REFUSED);
     }
-    const roles = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets);
     if (!roles?.length) {
       // A route without an access annotation is a bug; it stays closed.
       this.log.error(`route ${req.method} ${routeOf(req)} has no @Roles, @Public, @TicketAuth or @RenewalAuth annotation; denying`);
@@ -63,7 +83,7 @@ export class AuthGuard implements CanActivate {
     if (!principal.roles.some((r) => roles.includes(r))) {
       this.metrics.authFailures.inc({ reason: 'role' });
       await this.audit.recordAlone({
-        action: this.reflector.getAllAndOverride<string>(AUDIT_KEY, targets) ?? `http.${req.method.toLowerCase()}`,
+        action: audit ?? `http.${req.method.toLowerCase()}`,
         target: routeOf(req),
         result: 'denied',
         code: 'FORBIDDEN',
@@ -74,6 +94,14 @@ export class AuthGuard implements CanActivate {
     }
     return true;
   }
+}
+
+interface RouteAccess {
+  isPublic: boolean;
+  publicWhen: string | undefined;
+  glidein: BearerKind | undefined;
+  roles: ApiRole[] | undefined;
+  audit: string | undefined;
 }
 
 /** How many Authorization headers the client sent (req.headers keeps only the first). */

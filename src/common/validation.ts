@@ -68,6 +68,21 @@ export function forbiddenField(value: unknown): { code: ErrorCode; field: string
   return undefined;
 }
 
+/**
+ * A DTO's precompiled check for the values it certainly accepts: the instance class-transformer
+ * would build, or undefined when the value is anything else. Undefined is no verdict: the value
+ * then goes through class-validator as before, so every refusal keeps its code and message; the
+ * check only spares the reflection (a few percent of a mint) for input that passes anyway.
+ */
+export type FastCheck = (value: unknown) => object | undefined;
+
+const fastChecks = new Map<unknown, FastCheck>();
+
+/** Registers `check` for bodies and queries typed `dto` (next to the DTO, with the same rules). */
+export function fastCheck(dto: new () => object, check: FastCheck): void {
+  fastChecks.set(dto, check);
+}
+
 /** The global pipe: the checks above on every validated body and query (and NUL in any path parameter), then class-validator. */
 class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -78,6 +93,8 @@ class StrictValidationPipe extends ValidationPipe {
     if (this.toValidate(metadata)) {
       const bad = forbiddenField(value);
       if (bad) throw new DomainError(bad.code, bad.message, bad.field);
+      const fast = metadata.type === 'body' || metadata.type === 'query' ? fastChecks.get(metadata.metatype)?.(value) : undefined;
+      if (fast) return fast;
     }
     return super.transform(value, metadata);
   }

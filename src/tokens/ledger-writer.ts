@@ -1,11 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
 import { AuditEntry } from '../audit/audit-entry.entity.js';
 import { AUDIT_COLUMNS, auditRow } from '../audit/audit-row.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
 import { GroupCommit } from '../database/group-commit.js';
-import { SiteKey } from '../sites/site-key.entity.js';
 import { IssuedToken } from './issued-token.entity.js';
 
 const TOKEN_COLUMNS = ['jti', 'site_id', 'site_name', 'key_id', 'key_version', 'kid', 'subject', 'issuer', 'scopes', 'issued_at', 'expires_at', 'revoked_at', 'minted_by'] as const;
@@ -38,9 +36,15 @@ export class LedgerWriter {
   private write(batch: Mint[]): Promise<Set<number>> {
     return this.db.tx(async (m) => {
       const keyIds = [...new Set(batch.map((p) => p.token.keyId))];
-      // FOR SHARE on PostgreSQL: a retirement or deletion (FOR UPDATE) waits for this commit, or we see it.
-      const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_read' as const } } : {};
-      const rows = await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds), state: 'active' }, ...lock });
+      // Written directly, as the inserts are: TypeORM's find() cost more than this query (a twentieth
+      // of an in-process mint's CPU). FOR SHARE on PostgreSQL: a retirement or deletion (FOR UPDATE)
+      // waits for this commit, or we see it.
+      const pg = this.db.isPostgres;
+      const marks = keyIds.map((_, i) => (pg ? `$${i + 2}` : '?')).join(', ');
+      const rows: { id: string }[] = await m.query(
+        `SELECT id FROM site_keys WHERE state = ${pg ? '$1' : '?'} AND id IN (${marks})${pg ? ' FOR SHARE' : ''}`,
+        ['active', ...keyIds],
+      );
       const active = new Set(rows.map((k) => k.id));
       const ok = batch.map((p, i) => [p, i] as const).filter(([p]) => active.has(p.token.keyId));
       await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, ok.map(([p]) => tokenRow(p.token)));

@@ -59,8 +59,9 @@ export class TokensService {
       const { site, key } = await this.sites.forMint(siteName, attempt > 0);
       const allowed = site.scopes.split(' ') as Level[];
       const levels = dto.scopes ? parseLevels(dto.scopes) : allowed;
-      const within = closure(allowed);
-      if (![...closure(levels)].every((l) => within.has(l))) {
+      // Without requested scopes the token carries the site's own: within its policy by definition.
+      const within = levels === allowed ? undefined : closure(allowed);
+      if (within && ![...closure(levels)].every((l) => within.has(l))) {
         throw new DomainError('SCOPE_TOO_WIDE', `scopes exceed site ${site.name}'s policy (${allowed.join(' ')})`, 'scopes');
       }
       // The service-wide ceiling applies too: lowering it caps sites created under a higher one.
