@@ -4,7 +4,7 @@ import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
-import { parseAuthMethod, takesIdtokens } from '../forwarding/matching.js';
+import { parseAuthMethod, takesIdtokens } from '../protocol/matching.js';
 import { CachedCredential, cachedCredentialAd, CredentialType, groupsOf } from './cached-credential.entity.js';
 import { FactoryEntry } from './entry.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';

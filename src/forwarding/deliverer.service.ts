@@ -12,7 +12,7 @@ import { IdentityService } from '../identity/identity.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LeaseService } from '../scheduler/lease.service.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
-import { EnvelopeBody, EnvelopeCredential, sealEnvelope, WithdrawalReason } from './envelope.js';
+import { EnvelopeBody, EnvelopeCredential, sealEnvelope, WithdrawalReason } from '../protocol/envelope.js';
 import { backoffMs, envelopeBatches } from './envelope-batches.js';
 import { SendableFilter } from './sendable.service.js';
 import { servedGroups } from './served-groups.js';

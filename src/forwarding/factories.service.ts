@@ -15,7 +15,7 @@ import { Delivery } from './delivery.entity.js';
 import { plainHttpOffLoopback, RegisterFactoryDto } from './dto/register-factory.dto.js';
 import { UpdateFactoryDto } from './dto/update-factory.dto.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
-import { idtokenFor, SciTokenLabel, scitokenFor } from './matching.js';
+import { idtokenFor, SciTokenLabel, scitokenFor } from '../protocol/matching.js';
 import { sciTokenLabels } from './outbox.service.js';
 import { SeenEntry } from './seen-entry.entity.js';
 

@@ -4,12 +4,12 @@ import { EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { EventBus } from '../events/event-bus.js';
 import { Sealer } from '../crypto/sealer.js';
-import type { CredentialType } from '../factory/cached-credential.entity.js';
+import type { CredentialType } from '../protocol/credential-type.js';
 import { trustedIssuers } from '../scitokens/trusted-issuers.js';
 import { SciToken } from '../scitokens/scitoken.entity.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
-import { WithdrawalReason } from './envelope.js';
-import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
+import { WithdrawalReason } from '../protocol/envelope.js';
+import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from '../protocol/matching.js';
 import { SeenEntry } from './seen-entry.entity.js';
 
 /** A credential to forward: what it is, which version of its source, and its value. */

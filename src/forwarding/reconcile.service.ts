@@ -10,9 +10,9 @@ import { SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { revokedJtis } from '../tokens/revoked.js';
 import { Delivery } from './delivery.entity.js';
-import { WithdrawalReason } from './envelope.js';
+import { WithdrawalReason } from '../protocol/envelope.js';
 import { Factory } from './factory.entity.js';
-import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
+import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from '../protocol/matching.js';
 import { OutboxService } from './outbox.service.js';
 import { SeenEntry } from './seen-entry.entity.js';
 

@@ -1,6 +1,6 @@
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { GWMS_TRUST_DOMAIN, GWMS_TRUST_DOMAIN_MESSAGE, PLAIN_NAME } from '../../common/names.js';
-import { CONDOR_VERSION } from '../../forwarding/matching.js';
+import { CONDOR_VERSION } from '../../protocol/matching.js';
 import { GLIDEIN_BOOTSTRAPS, type GlideinBootstrap } from '../entry.entity.js';
 
 const HOST = '[A-Za-z0-9][A-Za-z0-9.-]{0,252}';
