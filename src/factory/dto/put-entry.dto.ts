@@ -23,7 +23,7 @@ export class PutEntryDto {
 
   /**
    * The CE as GlideinWMS writes it (GATEKEEPER above). A SciToken goes to the entry only when its
-   * aud names this CE (src/forwarding/audience.ts): a `user@host` or `host/path` gatekeeper names
+   * aud names this CE (src/protocol/audience.ts): a `user@host` or `host/path` gatekeeper names
    * no CE a token could be meant for, so only "any"-audience and allEntries tokens go there.
    */
   @MaxLength(255, { message: 'gatekeeper must be at most 255 characters' })
