@@ -8,7 +8,7 @@ import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { DATABASE_ID } from '../database/identity.js';
-import { MetaEntry } from '../database/meta.entity.js';
+import { metaStore } from '../database/meta.store.js';
 import { Site } from '../sites/site.entity.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
 import { isUsable, SiteKey } from '../sites/site-key.entity.js';
@@ -60,7 +60,7 @@ export class PasswordsDirService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    this.databaseId = (await this.db.read((m) => m.findOneBy(MetaEntry, { name: DATABASE_ID })))?.value;
+    this.databaseId = (await this.db.read((m) => metaStore.get(m, DATABASE_ID)))?.value;
     this.events.on(
       'keys.changed',
       async () => {
