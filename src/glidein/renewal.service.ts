@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditEntry } from '../audit/audit-entry.entity.js';
+import type { AuditLine } from '../audit/audit-row.js';
 import { AuditService } from '../audit/audit.service.js';
 import { hashSecret, sameHash } from '../auth/api-key.secret.js';
 import { formatRenewal, parseRenewal, RENEWAL_REFUSED } from '../auth/renewal.secret.js';
@@ -114,11 +114,11 @@ export class RenewalService {
   async issue(m: EntityManager, p: PreparedRenewal): Promise<void> {
     const r = p.row;
     await m.insert(GlideinRenewal, r);
-    await m.insert(AuditEntry, this.issueLine(p));
+    await this.audit.insertLine(m, this.issueLine(p));
   }
 
   /** The audit line of a stored renewal credential (for a batched bootstrap: SpendWriter). */
-  issueLine(p: PreparedRenewal): Omit<AuditEntry, 'id'> {
+  issueLine(p: PreparedRenewal): AuditLine {
     const r = p.row;
     return this.audit.line({
       action: 'renewal.issue',

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AuditEntry } from '../audit/audit-entry.entity.js';
-import { AUDIT_COLUMNS, auditRow } from '../audit/audit-row.js';
+import { AUDIT_COLUMNS, auditRow, AuditLine } from '../audit/audit-row.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
 import { GroupCommit } from '../database/group-commit.js';
@@ -11,7 +10,7 @@ const tokenRow = (t: IssuedToken) => [t.jti, t.siteId, t.siteName, t.keyId, t.ke
 
 interface Mint {
   token: IssuedToken;
-  audit: Omit<AuditEntry, 'id'>;
+  audit: AuditLine;
 }
 
 /** Rows per transaction: well under SQLite's and PostgreSQL's bound-parameter limits. */
@@ -29,7 +28,7 @@ export class LedgerWriter {
 
   constructor(private readonly db: Db) {}
 
-  record(token: IssuedToken, audit: Omit<AuditEntry, 'id'>): Promise<boolean> {
+  record(token: IssuedToken, audit: AuditLine): Promise<boolean> {
     return this.batches.submit({ token, audit });
   }
 
