@@ -6,9 +6,9 @@ import { DomainError } from '../common/errors.js';
 import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
-import { FactoryEntry } from '../factory/entry.entity.js';
 import { purgeExpiredIdtokenVersions } from '../factory/idtoken-versions.store.js';
-import { Ticket } from '../tickets/ticket.entity.js';
+import { ticketsStore } from '../tickets/tickets.store.js';
+import { factoryStore } from '../factory/factory.store.js';
 import { GlideinRenewal } from './renewal.entity.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 
@@ -83,6 +83,6 @@ export class RenewalAdminService {
   /** A batch is known while a ticket or a renewal carries it; an entry while it or a renewal of it exists. */
   private async known(m: EntityManager, scope: Scope, hasRenewals: boolean): Promise<boolean> {
     if (hasRenewals || scope.by === 'glidein') return hasRenewals;
-    return scope.by === 'batch' ? m.existsBy(Ticket, { batchId: scope.batch }) : m.existsBy(FactoryEntry, { name: scope.entry });
+    return scope.by === 'batch' ? ticketsStore.batchExists(m, scope.batch) : factoryStore.entryExists(m, scope.entry);
   }
 }

@@ -8,8 +8,7 @@ import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
-import { FactoryEntry } from '../factory/entry.entity.js';
-import { RegisteredFrontend } from '../factory/registered-frontend.entity.js';
+import { factoryStore } from '../factory/factory.store.js';
 import { IssueTicketsDto } from './dto/issue-tickets.dto.js';
 import { Ticket } from './ticket.entity.js';
 import { TicketsMetrics } from './tickets.metrics.js';
@@ -47,8 +46,8 @@ export class TicketsService {
     const ttl = dto.ttlSeconds ?? cfg.defaultTtlSeconds;
     if (ttl > cfg.maxTtlSeconds) throw new DomainError('VALIDATION_FAILED', `ttlSeconds must not be greater than ${cfg.maxTtlSeconds} (tickets.maxTtlSeconds)`, 'ttlSeconds');
     const out = await this.db.tx(async (m) => {
-      if (!(await m.existsBy(FactoryEntry, { name: entry }))) throw new DomainError('ENTRY_NOT_FOUND', 'no such entry');
-      if (!(await m.existsBy(RegisteredFrontend, { name: dto.frontend }))) throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${dto.frontend}`, 'frontend');
+      if (!(await factoryStore.entryExists(m, entry))) throw new DomainError('ENTRY_NOT_FOUND', 'no such entry');
+      if (!(await factoryStore.frontendRegistered(m, dto.frontend))) throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${dto.frontend}`, 'frontend');
       const now = this.clock.now();
       const expiresAt = now + ttl * 1000;
       const batch = this.random.hex(8);
