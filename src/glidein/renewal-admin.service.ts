@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { FORGET_ORDER, FrontendForgetters } from '../factory/frontend-forgetters.js';
+import { forgetFrontendRenewals } from './frontend-renewals.js';
 import { EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
@@ -32,14 +34,20 @@ type Scope = { by: 'glidein'; id: string } | { by: 'batch'; batch: string } | { 
 
 /** The factory admin's side of renewal: list glideins' renewals, revoke them (per glidein, batch or entry), purge ended ones. */
 @Injectable()
-export class RenewalAdminService {
+export class RenewalAdminService implements OnModuleInit {
   constructor(
     private readonly db: Db,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
     private readonly metrics: RenewalMetrics,
+    private readonly forgetters: FrontendForgetters,
   ) {}
+
+  onModuleInit(): void {
+    // A forgotten frontend's glideins renew no more: their renewal credentials go in the factory's transaction.
+    this.forgetters.register(FORGET_ORDER.renewals, async (m, frontend) => ({ renewals: await forgetFrontendRenewals(m, frontend) }));
+  }
 
   async list(q: { entry?: string; batch?: string; limit?: number }) {
     const rows = await this.db.read((m) =>

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { FORGET_ORDER, FrontendForgetters } from '../factory/frontend-forgetters.js';
+import { forgetFrontendTickets } from './frontend-tickets.js';
 import { AuditService } from '../audit/audit.service.js';
 import { hashSecret } from '../auth/api-key.secret.js';
 import { formatTicket } from '../auth/ticket.secret.js';
@@ -29,7 +31,7 @@ const CHUNK = 500;
 
 /** Issues glidein bootstrap tickets and purges expired ones. Consuming them is the glidein module's job. */
 @Injectable()
-export class TicketsService {
+export class TicketsService implements OnModuleInit {
   constructor(
     private readonly db: Db,
     private readonly audit: AuditService,
@@ -37,7 +39,16 @@ export class TicketsService {
     private readonly random: Random,
     private readonly settings: Settings,
     private readonly metrics: TicketsMetrics,
+    private readonly forgetters: FrontendForgetters,
   ) {}
+
+  onModuleInit(): void {
+    // A forgotten frontend's tickets go in the factory's transaction: an unused one then reads as unknown.
+    this.forgetters.register(FORGET_ORDER.tickets, async (m, frontend) => {
+      const { deleted, unused } = await forgetFrontendTickets(m, frontend);
+      return { tickets: deleted, unusedTickets: unused };
+    });
+  }
 
   /** `count` tickets for one frontend and entry, stored as hashes in one transaction with their audit line. */
   async issue(entry: string, dto: IssueTicketsDto): Promise<IssuedTickets> {
