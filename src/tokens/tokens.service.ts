@@ -12,7 +12,7 @@ import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';
-import { SiteKey } from '../sites/site-key.entity.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { SitesService } from '../sites/sites.service.js';
 import { mergeSubjects, representable, revocationExpr, UnrepresentableString } from './classad.js';
@@ -129,9 +129,8 @@ export class TokensService {
     const limit = q.limit ?? 100;
     const now = this.clock.now();
     return this.db.read(async (m) => {
-      const qb = m
-        .createQueryBuilder(IssuedToken, 't')
-        .leftJoin(SiteKey, 'k', 'k.id = t.key_id')
+      const qb = sitesStore
+        .joinKeys(m.createQueryBuilder(IssuedToken, 't'), 'k', 'k.id = t.key_id')
         .addSelect('k.state', 'key_state')
         .orderBy('t.issued_at', 'DESC')
         .addOrderBy('t.jti', 'DESC')
@@ -166,7 +165,7 @@ export class TokensService {
       await m.update(IssuedToken, { jti, revokedAt: IsNull() }, { revokedAt: t.revokedAt });
       await this.audit.record(m, { action: 'token.revoke', target: `site:${t.siteName}`, detail: { jti, keyVersion: t.keyVersion, subject: t.subject } });
       this.events.publish(m, 'revocations.changed', { jtis: [jti], subjects: [] });
-      const key = await m.findOneBy(SiteKey, { id: t.keyId });
+      const key = await sitesStore.keyById(m, t.keyId);
       return ledgerResponse(t, this.stateOf(t, key?.state ?? null, this.clock.now()));
     });
     return view;
