@@ -7,9 +7,8 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
-import { In } from 'typeorm';
-import { isUsable, SiteKey } from '../sites/site-key.entity.js';
-import { Site } from '../sites/site.entity.js';
+import { isUsable, SiteRecord } from '../sites/sites.types.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { TokensService } from '../tokens/tokens.service.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
 import { OutboxReconciler } from '../forwarding/reconcile.service.js';
@@ -75,11 +74,11 @@ export class RenewalService implements OnModuleInit {
   async renewDue(onlySite?: string): Promise<string[]> {
     const now = this.clock.now();
     const rows = await this.db.read(async (m) => {
-      const sites = await m.find(Site, onlySite ? { where: { name: onlySite } } : {});
-      const active = await m.find(SiteKey, { select: { id: true, siteId: true }, where: { state: 'active' } });
+      const sites = await sitesStore.all(m, onlySite);
+      const active = await sitesStore.activeKeyIds(m);
       const current = await m.find(CurrentToken);
       const revoked = await revokedJtis(m, current.map((c) => c.jti), now);
-      return { sites, revoked, active: new Map(active.map((k) => [k.siteId, k.id])), current: new Map(current.map((c) => [c.siteId, c])) };
+      return { sites, revoked, active, current: new Map(current.map((c) => [c.siteId, c])) };
     });
     const renewed: string[] = [];
     for (const site of rows.sites) {
@@ -96,7 +95,7 @@ export class RenewalService implements OnModuleInit {
   }
 
   /** Mints and stores the replacement; false when a subject rule allows none now (the current token is then withdrawn). */
-  private async renew(site: Site, reason: RenewReason): Promise<boolean> {
+  private async renew(site: SiteRecord, reason: RenewReason): Promise<boolean> {
     // The renewer mints on its own account, even when a request's change set it off (kept: the request id).
     const requestId = requestContext.get()?.requestId ?? `renewal-${randomUUID()}`;
     const cutoff = await this.db.read((m) => subjectCutoff(m, site.identity, this.clock.now()));
@@ -126,7 +125,7 @@ export class RenewalService implements OnModuleInit {
    * then): the current token goes, and every factory entry given it gets a withdrawal, in one
    * transaction. Nothing is minted until the cutoff has passed.
    */
-  private withdraw(site: Site, cutoff: number): Promise<void> {
+  private withdraw(site: SiteRecord, cutoff: number): Promise<void> {
     return this.db.tx(async (m) => {
       const current = await m.findOneBy(CurrentToken, { siteId: site.id });
       if (!current) return;
@@ -144,7 +143,7 @@ export class RenewalService implements OnModuleInit {
   }
 
   /** Keeps the new current token and, in the same transaction, queues it for every factory entry of the site. */
-  private store(site: Site, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
+  private store(site: SiteRecord, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
     return this.db.tx(async (m) => {
       // A rule that landed since the cutoff was read: never make a revoked token current (its own event renews again).
       if ((await revokedJtis(m, [row.jti], this.clock.now())).size) throw new Error(`the new token of site ${site.name} is already revoked`);
@@ -170,9 +169,9 @@ export class RenewalService implements OnModuleInit {
   async usableCurrentTokens(): Promise<{ site: string; gwmsGroups: string | null; token: string | null }[]> {
     const now = this.clock.now();
     const { sites, current, usable, revoked } = await this.db.read(async (m) => {
-      const sites = await m.find(Site, { select: { id: true, name: true, gwmsGroups: true } });
+      const sites = await sitesStore.groups(m);
       const current = await m.find(CurrentToken);
-      const keys = await m.find(SiteKey, { where: { state: In(['active', 'grace']) } });
+      const keys = await sitesStore.liveKeys(m);
       const usable = new Set(keys.filter((k) => isUsable(k, now)).map((k) => k.id));
       return { sites, current: new Map(current.map((c) => [c.siteId, c])), usable, revoked: await revokedJtis(m, current.map((c) => c.jti), now) };
     });
