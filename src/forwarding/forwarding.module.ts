@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { SitesModule } from '../sites/sites.module.js';
 import { DeliveriesService } from './deliveries.service.js';
 import { DelivererService } from './deliverer.service.js';
 import { EntriesSyncService } from './entries-sync.service.js';
@@ -14,6 +15,7 @@ import { SendableFilter } from './sendable.service.js';
 
 /** The frontend's forwarding to factories: registration, their entries, the outbox and its deliverer. */
 @Module({
+  imports: [SitesModule],
   controllers: [FactoriesController, IdentityRotationController],
   providers: [FactoriesService, OutboxService, OutboxReconciler, SendableFilter, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron, IdentityTransitionService],
   exports: [FactoriesService, OutboxService, OutboxReconciler, DelivererService, EntriesSyncService],

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager, In, Not } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
@@ -8,6 +8,7 @@ import { SciToken, sciTokenAd } from '../scitokens/scitoken.entity.js';
 import { trustedIssuers } from '../scitokens/trusted-issuers.js';
 import { SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
+import { SiteHooks } from '../sites/site-hooks.js';
 import { revokedJtis } from '../tokens/revoked.js';
 import { Delivery } from './delivery.entity.js';
 import { WithdrawalReason } from '../protocol/envelope.js';
@@ -39,13 +40,19 @@ interface Current {
  * every sync: that repairs anything a crash between a commit and its subscribers left undone.
  */
 @Injectable()
-export class OutboxReconciler {
+export class OutboxReconciler implements OnModuleInit {
   constructor(
     private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
+    private readonly siteHooks: SiteHooks,
   ) {}
+
+  onModuleInit(): void {
+    // In a site's deleting transaction: every factory entry given its token gets its withdrawal.
+    this.siteHooks.onDeleted(async (m) => ({ withdrawnFromFactoryEntries: (await this.reconcileAll(m)).withdrawn }));
+  }
 
   /** Every registered factory; in the caller's transaction. */
   async reconcileAll(m: EntityManager): Promise<ReconcileResult> {

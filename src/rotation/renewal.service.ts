@@ -9,6 +9,7 @@ import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
 import { isUsable, SiteRecord } from '../sites/sites.types.js';
 import { sitesStore } from '../sites/sites.store.js';
+import { SiteHooks } from '../sites/site-hooks.js';
 import { TokensService } from '../tokens/tokens.service.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
 import { OutboxReconciler } from '../forwarding/reconcile.service.js';
@@ -48,9 +49,13 @@ export class RenewalService implements OnModuleInit {
     private readonly events: EventBus,
     private readonly outbox: OutboxService,
     private readonly reconciler: OutboxReconciler,
+    private readonly siteHooks: SiteHooks,
   ) {}
 
   onModuleInit(): void {
+    // A site's view shows its current token; a deleted site's goes in the deleting transaction.
+    this.siteHooks.currentToken = (m, siteId) => m.findOneBy(CurrentToken, { siteId });
+    this.siteHooks.onDeleting(async (m, site) => void (await m.delete(CurrentToken, { siteId: site.id })));
     this.events.on(
       'keys.changed',
       async ({ site }) => {

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, IsNull, MoreThan, MoreThanOrEqual } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -15,6 +15,7 @@ import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { SitesService } from '../sites/sites.service.js';
+import { SiteHooks } from '../sites/site-hooks.js';
 import { mergeSubjects, representable, revocationExpr, UnrepresentableString } from './classad.js';
 import { checkRevocationFile, REVOCATION_KNOB, RevocationCheckFailed, RevocationSet } from './revocation-check.js';
 import { RevocationMetrics } from './revocation.metrics.js';
@@ -31,7 +32,7 @@ import { ledgerResponse } from './token.response.js';
 const FOREVER = 253_402_300_799_000;
 
 @Injectable()
-export class TokensService {
+export class TokensService implements OnModuleInit {
   constructor(
     private readonly db: Db,
     private readonly sites: SitesService,
@@ -44,7 +45,26 @@ export class TokensService {
     private readonly settings: Settings,
     private readonly events: EventBus,
     private readonly revocationMetrics: RevocationMetrics,
+    private readonly siteHooks: SiteHooks,
   ) {}
+
+  onModuleInit(): void {
+    // A site's view counts its live tokens: the ledger is this capability's.
+    this.siteHooks.tokenCounts = (m, now, siteId) => this.activeTokenCounts(m, now, siteId);
+  }
+
+  /** Unrevoked, unexpired tokens signed by a key version not retired, by site id (one site's, with `siteId`). */
+  private async activeTokenCounts(m: EntityManager, now: number, siteId?: string): Promise<Map<string, number>> {
+    const qb = sitesStore
+      .joinKeys(m.createQueryBuilder().select('t.site_id', 'siteId').addSelect('COUNT(*)', 'n').from(IssuedToken, 't'), 'k', 'k.id = t.key_id', true)
+      .where('t.revoked_at IS NULL')
+      .andWhere('t.expires_at > :now', { now })
+      .andWhere("k.state <> 'retired'")
+      .groupBy('t.site_id');
+    if (siteId) qb.andWhere('t.site_id = :siteId', { siteId });
+    const rows = await qb.getRawMany<{ siteId: string; n: string | number }>();
+    return new Map(rows.map((r) => [r.siteId, Number(r.n)]));
+  }
 
   /** Mints an IDTOKEN for a site within its policy and records it in the ledger. */
   async mint(siteName: string, dto: MintTokenDto) {
