@@ -10,6 +10,7 @@ import { ForwardingCron } from './forwarding.cron.js';
 import { IdentityRotationController } from './identity-rotation.controller.js';
 import { IdentityTransitionService } from './identity-transition.service.js';
 import { OutboxService } from './outbox.service.js';
+import { CredentialSources } from './credential-sources.js';
 import { OutboxReconciler } from './reconcile.service.js';
 import { SendableFilter } from './sendable.service.js';
 
@@ -17,7 +18,7 @@ import { SendableFilter } from './sendable.service.js';
 @Module({
   imports: [SitesModule],
   controllers: [FactoriesController, IdentityRotationController],
-  providers: [FactoriesService, OutboxService, OutboxReconciler, SendableFilter, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron, IdentityTransitionService],
-  exports: [FactoriesService, OutboxService, OutboxReconciler, DelivererService, EntriesSyncService],
+  providers: [FactoriesService, OutboxService, OutboxReconciler, SendableFilter, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron, IdentityTransitionService, CredentialSources],
+  exports: [FactoriesService, OutboxService, OutboxReconciler, DelivererService, EntriesSyncService, CredentialSources],
 })
 export class ForwardingModule {}

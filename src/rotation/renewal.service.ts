@@ -13,6 +13,7 @@ import { SiteHooks } from '../sites/site-hooks.js';
 import { TokensService } from '../tokens/tokens.service.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
 import { OutboxReconciler } from '../forwarding/reconcile.service.js';
+import { CredentialSources } from '../forwarding/credential-sources.js';
 import { revokedJtis, subjectCutoff } from '../tokens/revoked.js';
 import { CurrentToken, currentTokenAd } from './current-token.entity.js';
 
@@ -50,12 +51,25 @@ export class RenewalService implements OnModuleInit {
     private readonly outbox: OutboxService,
     private readonly reconciler: OutboxReconciler,
     private readonly siteHooks: SiteHooks,
+    private readonly sources: CredentialSources,
   ) {}
 
   onModuleInit(): void {
     // A site's view shows its current token; a deleted site's goes in the deleting transaction.
     this.siteHooks.currentToken = (m, siteId) => m.findOneBy(CurrentToken, { siteId });
     this.siteHooks.onDeleting(async (m, site) => void (await m.delete(CurrentToken, { siteId: site.id })));
+    // Forwarding sends the current tokens: read here, opened here (the sealing is this capability's).
+    this.sources.idtokens = {
+      currentTokens: async (m) =>
+        (await m.find(CurrentToken)).map((c) => ({
+          siteId: c.siteId,
+          jti: c.jti,
+          keyId: c.keyId,
+          issuedAt: c.issuedAt,
+          expiresAt: c.expiresAt,
+          open: () => Buffer.from(this.sealer.open(c.sealedToken, currentTokenAd(c.siteId, c.jti))).toString('utf8'),
+        })),
+    };
     this.events.on(
       'keys.changed',
       async ({ site }) => {
