@@ -10,7 +10,7 @@ import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { LeaseService } from '../scheduler/lease.service.js';
+import { LeaseService } from '../jobs/lease.service.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
 import { EnvelopeBody, EnvelopeCredential, sealEnvelope, WithdrawalReason } from '../protocol/envelope.js';
 import { backoffMs, envelopeBatches } from './envelope-batches.js';
