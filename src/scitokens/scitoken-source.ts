@@ -38,8 +38,23 @@ export class SciTokenSourceProvider implements OnModuleInit {
 
   /** The SciTokens an entry may be given: stored, not revoked, not expired, of a trusted issuer. */
   private async labels(m: EntityManager, nowMs: number): Promise<SciTokenLabel[]> {
-    const rows = await m.find(SciToken, { select: { name: true, trustDomain: true, securityClass: true, audience: true, profile: true, allEntries: true, expiresAt: true, sealedToken: true, revokedAt: true, issuer: true } });
+    const rows = await m.find(SciToken, {
+      select: {
+        name: true,
+        trustDomain: true,
+        securityClass: true,
+        audience: true,
+        profile: true,
+        allEntries: true,
+        expiresAt: true,
+        sealedToken: true,
+        revokedAt: true,
+        issuer: true,
+      },
+    });
     const trusted = await trustedIssuers(m);
-    return rows.filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs && trusted.has(r.issuer!)).map(sciTokenLabel);
+    return rows
+      .filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs && trusted.has(r.issuer!))
+      .map(sciTokenLabel);
   }
 }

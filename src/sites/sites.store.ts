@@ -33,7 +33,8 @@ export const sitesStore = {
   /** Name and own GlideinWMS group list (the column as stored) of every site. */
   groups: (m: EntityManager): Promise<Pick<SiteRecord, 'id' | 'name' | 'gwmsGroups'>[]> => m.find(Site, { select: { id: true, name: true, gwmsGroups: true } }),
   /** Name and own GlideinWMS group list of the named sites (one query: callers keep the list short). */
-  groupsOf: (m: EntityManager, names: string[]): Promise<Pick<SiteRecord, 'name' | 'gwmsGroups'>[]> => m.find(Site, { select: { name: true, gwmsGroups: true }, where: { name: In(names) } }),
+  groupsOf: (m: EntityManager, names: string[]): Promise<Pick<SiteRecord, 'name' | 'gwmsGroups'>[]> =>
+    m.find(Site, { select: { name: true, gwmsGroups: true }, where: { name: In(names) } }),
   /** Names of the sites with rotation on whose next rotation is due at `now`, soonest first. */
   due: (m: EntityManager, now: number): Promise<Pick<SiteRecord, 'name'>[]> =>
     m.find(Site, { select: { name: true }, where: { rotationEnabled: true, nextRotationAt: LessThanOrEqual(now) }, order: { nextRotationAt: 'ASC' } }),
@@ -52,9 +53,11 @@ export const sitesStore = {
   byKid: (m: EntityManager, kid: string): Promise<SiteKeyRecord[]> => m.find(SiteKey, { where: { kid } }),
   keyById: (m: EntityManager, id: string): Promise<SiteKeyRecord | null> => m.findOneBy(SiteKey, { id }),
   /** Active and grace keys of every site (`newestFirst`: by version, descending). */
-  liveKeys: (m: EntityManager, newestFirst = false): Promise<SiteKeyRecord[]> => m.find(SiteKey, { where: { state: In(LIVE) }, ...(newestFirst ? { order: { version: 'DESC' as const } } : {}) }),
+  liveKeys: (m: EntityManager, newestFirst = false): Promise<SiteKeyRecord[]> =>
+    m.find(SiteKey, { where: { state: In(LIVE) }, ...(newestFirst ? { order: { version: 'DESC' as const } } : {}) }),
   /** Active and grace keys of one site, locked FOR UPDATE when `lock` (PostgreSQL). */
-  liveKeysOf: (m: EntityManager, siteId: string, lock = false): Promise<SiteKeyRecord[]> => m.find(SiteKey, { where: { siteId, state: In(LIVE) }, ...forUpdate(lock) }),
+  liveKeysOf: (m: EntityManager, siteId: string, lock = false): Promise<SiteKeyRecord[]> =>
+    m.find(SiteKey, { where: { siteId, state: In(LIVE) }, ...forUpdate(lock) }),
   /** Active key id by site id. */
   async activeKeyIds(m: EntityManager): Promise<Map<string, string>> {
     return new Map((await m.find(SiteKey, { select: { id: true, siteId: true }, where: { state: 'active' } })).map((k) => [k.siteId, k.id]));
