@@ -6,9 +6,9 @@
 import { Agent, request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { failWithOutput, serviceEnv, startChild, stopChild, waitReady } from './mint-http.js';
-import { fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
+import { BENCH_DIR, fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
 
 export const TICKET_DEFAULTS = { tickets: 1000, connections: 50, warmup: 200, readyTimeoutMs: 30_000 };
 
@@ -73,11 +73,14 @@ export async function runTicketsFetch(opts = {}) {
   const o = { ...TICKET_DEFAULTS, ...opts };
   const dataDir = mkdtempSync(join(tmpdir(), 'glidekey-bench-tickets-'));
   const agent = new Agent({ keepAlive: true, maxSockets: o.connections });
+  // BENCH_CPU_PROF=<dir>: run the service under --cpu-prof (via a wrapper that exits cleanly on request).
+  const profDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
   let svc;
   try {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    svc = startChild('glidekey service (node dist/main.js)', ['dist/main.js'], { ...serviceEnv(dataDir, port), GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' });
+    const args = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, resolve(BENCH_DIR, 'profile-wrapper.js')] : ['dist/main.js'];
+    svc = startChild('glidekey service (node dist/main.js)', args, { ...serviceEnv(dataDir, port), GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' });
     try {
       await waitReady(svc, `${origin}/readyz`, o.readyTimeoutMs);
     } catch (err) {
@@ -118,6 +121,10 @@ export async function runTicketsFetch(opts = {}) {
 
     // Every ticket is spent: a second pass over a sample is refused.
     const replay = await drive(tickets.slice(0, 20).map(fetchJob), 5);
+    if (profDir) {
+      svc.child.send('exit');
+      await svc.exitPromise;
+    }
 
     const result = {
       tickets: o.tickets,
@@ -146,7 +153,8 @@ export async function runTicketsFetch(opts = {}) {
 
 if (isMain(import.meta.url)) {
   // Run alone it only prints; bench/run.js writes bench/results/latest.json.
-  runTicketsFetch().catch((err) => {
+  // BENCH_TICKETS=<n>: more tickets (a longer measured run, e.g. for a profile).
+  runTicketsFetch(process.env.BENCH_TICKETS ? { tickets: Number(process.env.BENCH_TICKETS) } : {}).catch((err) => {
     if (!err.reported) console.error('ticket fetch benchmark failed:', err);
     process.exitCode = 1;
   });
