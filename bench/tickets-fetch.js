@@ -29,6 +29,20 @@ function call(agent, origin, method, path, headers = {}, body) {
   });
 }
 
+/**
+ * The service's CPU time so far (user + system, ms) from /proc, or null where there is none: per
+ * request it tells the fetch's own cost from the machine's load, which the rates share.
+ */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** `jobs` (functions returning a request promise) over `workers` loops; latencies in ms, sorted. */
 async function drive(jobs, workers) {
   const lat = [];
@@ -116,8 +130,16 @@ export async function runTicketsFetch(opts = {}) {
     const tIssue = performance.now();
     const tickets = await issue(o.tickets);
     const issueMs = performance.now() - tIssue;
+    const pid = svc.child.pid;
+    const c0 = cpuMs(pid);
     const service = await drive(tickets.map(fetchJob), o.connections);
+    const c1 = cpuMs(pid);
     const baseline = await drive(Array.from({ length: o.tickets }, () => healthJob), o.connections);
+    const c2 = cpuMs(pid);
+    if (c0 !== null && c1 !== null && c2 !== null) {
+      service.cpuMsPerRequest = +((c1 - c0) / service.requests).toFixed(3);
+      baseline.cpuMsPerRequest = +((c2 - c1) / baseline.requests).toFixed(3);
+    }
 
     // Every ticket is spent: a second pass over a sample is refused.
     const replay = await drive(tickets.slice(0, 20).map(fetchJob), 5);
@@ -141,6 +163,9 @@ export async function runTicketsFetch(opts = {}) {
         ` | p50 ${fmtMs(service.p50Ms)} ms, p99 ${fmtMs(service.p99Ms)} ms (baseline p99 ${fmtMs(baseline.p99Ms)} ms)` +
         ` | ${fmtInt(service.ok2xx)} ok, non2xx ${service.non2xx}, errors ${service.errors}`,
     );
+    if (service.cpuMsPerRequest !== undefined) {
+      console.log(`  service CPU per request: fetch ${service.cpuMsPerRequest} ms, GET /healthz ${baseline.cpuMsPerRequest} ms (ratio ${fmtRatio(baseline.cpuMsPerRequest / service.cpuMsPerRequest)})`);
+    }
     console.log(`  issuing ${fmtInt(o.tickets)} tickets took ${fmtMs(issueMs)} ms; replaying 20 spent tickets: ${result.replayRefused}/20 refused`);
     if (service.non2xx || service.errors) console.log(`  status codes: ${JSON.stringify(service.statusCodes)}`);
     return result;
