@@ -48,14 +48,15 @@ export const withdrawnResponse = (w: WithdrawnCredential) => ({
   reason: w.reason,
 });
 
-/** At most this many opened credentials are remembered (the oldest goes first): a few per entry. */
+/** At most this many opened credentials are remembered (the oldest goes first): one per cached row. */
 const MAX_OPENED = 4096;
+const CREDENTIAL_TYPES: readonly CredentialType[] = ['idtoken', 'scitoken'];
 
 /** Reads the factory's cache: opened credentials for the glidein bootstrap, states for admins. */
 @Injectable()
 export class CacheService {
-  /** Opened credentials by associated data (one per cached row's version), with the sealed text they came from. */
-  private readonly opened = new Map<string, { sealed: string; value: string }>();
+  /** The opened value of each cached row (frontend, entry, type), with the associated data and sealed text it came from. */
+  private readonly opened = new Map<string, { ad: string; sealed: string; value: string }>();
 
   constructor(
     private readonly db: Db,
@@ -78,23 +79,26 @@ export class CacheService {
     const out: Partial<Record<CredentialType, OpenedCredential>> = {};
     for (const r of rows) {
       const version = Number(r.version);
-      out[r.type] = { value: this.open(r.sealed_value, cachedCredentialAd({ frontend, entry, type: r.type, version })), version, expiresAt: Number(r.expires_at) };
+      out[r.type] = { value: this.open(`${frontend}\0${entry}\0${r.type}`, r.sealed_value, cachedCredentialAd({ frontend, entry, type: r.type, version })), version, expiresAt: Number(r.expires_at) };
     }
+    // What is no longer cached (withdrawn, deleted) is forgotten here too.
+    for (const type of CREDENTIAL_TYPES) if (!out[type]) this.opened.delete(`${frontend}\0${entry}\0${type}`);
     return out;
   }
 
   /**
-   * Sealer.open, remembered for the exact sealed text under the same associated data: the same
-   * bytes open to the same value, so only a row that changed (a new version, a re-seal, damage) is
-   * opened again, and a ciphertext that fails to open is never remembered. Every glidein of an entry
-   * gets the same few credentials, which would otherwise be decrypted once per fetch.
+   * Sealer.open, remembered per cached row for the exact sealed text under the same associated data
+   * (the row's version): the same bytes open to the same value, so only a row that changed (a new
+   * version, a re-seal, damage) is opened again, and a ciphertext that fails to open is never
+   * remembered. Every glidein of an entry gets the same few credentials, which would otherwise be
+   * decrypted once per fetch.
    */
-  private open(sealed: string, ad: string): string {
-    const known = this.opened.get(ad);
-    if (known && known.sealed === sealed) return known.value;
+  private open(row: string, sealed: string, ad: string): string {
+    const known = this.opened.get(row);
+    if (known && known.ad === ad && known.sealed === sealed) return known.value;
     const value = Buffer.from(this.sealer.open(sealed, ad)).toString('utf8');
-    this.opened.delete(ad);
-    this.opened.set(ad, { sealed, value });
+    this.opened.delete(row);
+    this.opened.set(row, { ad, sealed, value });
     if (this.opened.size > MAX_OPENED) this.opened.delete(this.opened.keys().next().value!);
     return value;
   }
