@@ -130,21 +130,24 @@ export class PasswordsDirService implements OnModuleInit {
     const desired = await this.desired();
     const manifest = this.loadManifest();
     const managed = new Set(manifest.dir === dir ? manifest.files : []);
+    // Never adopted, even with equal bytes: whoever made a file glidekey did not write (the
+    // collector, for its POOL) owns it, and a later delete or rotation must not remove or replace it.
+    const notOurs = new Set([...desired.keys()].filter((kid) => !managed.has(kid) && existsSync(join(dir, kid))));
+    const fresh = [...desired.keys()].filter((kid) => !managed.has(kid) && !notOurs.has(kid));
+    if (fresh.length) {
+      // Record before writing: a crash in between leaves manifest entries, never an orphan file.
+      // All new names in one manifest write (one per name made a first sync of n sites O(n^2)).
+      for (const kid of fresh) managed.add(kid);
+      this.saveManifest(dir, managed);
+    }
     for (const [kid, bytes] of desired) {
       const path = join(dir, kid);
-      const exists = existsSync(path);
-      if (exists && !managed.has(kid)) {
-        // Never adopted, even with equal bytes: whoever made it (the collector, for its POOL) owns
-        // it, and a later delete or rotation must not remove or replace it.
+      if (notOurs.has(kid)) {
         (readFileSync(path).equals(bytes) ? report.foreign : report.conflicts).push(kid);
         bytes.fill(0);
         continue;
       }
-      if (!managed.has(kid)) {
-        // Record before writing: a crash in between leaves a manifest entry, never an orphan file.
-        managed.add(kid);
-        this.saveManifest(dir, managed);
-      }
+      const exists = existsSync(path);
       if (!exists) {
         writeFileAtomic(path, bytes, 0o600);
         (reason === 'startup' ? report.repaired : report.written).push(kid);
@@ -172,9 +175,10 @@ export class PasswordsDirService implements OnModuleInit {
       const path = join(dir, kid);
       if (existsSync(path)) unlinkSync(path);
       managed.delete(kid);
-      this.saveManifest(dir, managed);
       report.removed.push(kid);
     }
+    // After the files: a crash in between leaves entries whose file is gone, which the next sync drops.
+    if (doomed.length) this.saveManifest(dir, managed);
     // Our own leftover temp files were never keys the collector could read.
     await this.events.emit('collector.files', { keysWritten: [...report.written, ...report.repaired], keysRemoved: report.removed.filter((f) => !isAtomicTemp(f)) });
     const foreign = report.foreign.join(',');
