@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { In } from 'typeorm';
-import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
+import { isAtomicTemp, writeFileAtomic, writeFilesAtomic } from '../common/atomic-file.js';
 import { DomainError } from '../common/errors.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
@@ -140,25 +140,26 @@ export class PasswordsDirService implements OnModuleInit {
       for (const kid of fresh) managed.add(kid);
       this.saveManifest(dir, managed);
     }
-    for (const [kid, bytes] of desired) {
-      const path = join(dir, kid);
-      if (notOurs.has(kid)) {
-        (readFileSync(path).equals(bytes) ? report.foreign : report.conflicts).push(kid);
-        bytes.fill(0);
-        continue;
+    // Missing or differing files are written together: one directory fsync for all of them.
+    const writes: [kid: string, bytes: Buffer, as: 'written' | 'repaired'][] = [];
+    try {
+      for (const [kid, bytes] of desired) {
+        const path = join(dir, kid);
+        if (notOurs.has(kid)) {
+          (readFileSync(path).equals(bytes) ? report.foreign : report.conflicts).push(kid);
+          continue;
+        }
+        if (!existsSync(path)) writes.push([kid, bytes, reason === 'startup' ? 'repaired' : 'written']);
+        else if (!readFileSync(path).equals(bytes)) writes.push([kid, bytes, 'repaired']);
+        else if ((statSync(path).mode & 0o777) !== 0o600) {
+          chmodSync(path, 0o600);
+          report.repaired.push(kid);
+        }
       }
-      const exists = existsSync(path);
-      if (!exists) {
-        writeFileAtomic(path, bytes, 0o600);
-        (reason === 'startup' ? report.repaired : report.written).push(kid);
-      } else if (!readFileSync(path).equals(bytes)) {
-        writeFileAtomic(path, bytes, 0o600);
-        report.repaired.push(kid);
-      } else if ((statSync(path).mode & 0o777) !== 0o600) {
-        chmodSync(path, 0o600);
-        report.repaired.push(kid);
-      }
-      bytes.fill(0);
+      writeFilesAtomic(dir, writes.map(([kid, bytes]) => [kid, bytes] as const), 0o600);
+      for (const [kid, , as] of writes) report[as].push(kid);
+    } finally {
+      for (const bytes of desired.values()) bytes.fill(0);
     }
     const doomed = [...managed].filter((kid) => !desired.has(kid));
     if (doomed.length && doomed.length === managed.size && manifest.database !== this.databaseId && (await this.db.read((m) => m.count(Site))) === 0) {
