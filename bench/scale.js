@@ -21,7 +21,8 @@
 // bursts of 50) makes a tight loop of list requests wait ~20 ms for its turn once the burst is
 // spent: the pages are measured with it raised to 10,000 so that they measure the query, and the
 // small database shows the default's effect on such a loop once (SQLite).
-// Options: --quick (every size / 20: a smoke test), --sqlite-only, --postgres-only.
+// Options: --quick (every size / 20: a smoke test), --sqlite-only, --postgres-only; BENCH_SCALE_KEEP=1
+// keeps the databases (their paths printed) to look at query plans afterwards.
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -429,8 +430,13 @@ async function runEngine(kind, o) {
     return { engine: name, create, seeded, small: { mint: mint.small, pages: pg.small, ...smallIn }, scale: { mint: mint.big, pages: pg.big, ...bigIn }, pacing };
   } finally {
     for (const svc of [...running]) await svc.stop().catch(() => undefined);
-    for (const e of Object.values(engines)) await e.drop().catch((err) => console.error(`dropping the ${e.name} database failed: ${err.message}`));
-    for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
+    if (process.env.BENCH_SCALE_KEEP) {
+      // For looking at query plans afterwards: the data directories (and PostgreSQL databases) stay.
+      log(`kept: ${Object.values(dirs).join(' ')}${kind === 'sqlite' ? '' : ` ${Object.values(engines).map((e) => e.url).join(' ')}`}`);
+    } else {
+      for (const e of Object.values(engines)) await e.drop().catch((err) => console.error(`dropping the ${e.name} database failed: ${err.message}`));
+      for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
+    }
   }
 }
 
