@@ -76,8 +76,12 @@ export class RenewalService implements OnModuleInit {
     const now = this.clock.now();
     const rows = await this.db.read(async (m) => {
       const sites = await m.find(Site, onlySite ? { where: { name: onlySite } } : {});
-      const active = await m.find(SiteKey, { select: { id: true, siteId: true }, where: { state: 'active' } });
-      const current = await m.find(CurrentToken);
+      // One site's change reads that site's rows only: every site created or rotated used to read
+      // every site's key and current token (O(sites) each, O(sites^2) to create them all).
+      const ids = onlySite ? sites.map((s) => s.id) : undefined;
+      if (ids && !ids.length) return { sites, revoked: new Set<string>(), active: new Map<string, string>(), current: new Map<string, CurrentToken>() };
+      const active = await m.find(SiteKey, { select: { id: true, siteId: true }, where: ids ? { state: 'active', siteId: In(ids) } : { state: 'active' } });
+      const current = await m.find(CurrentToken, ids ? { where: { siteId: In(ids) } } : {});
       const revoked = await revokedJtis(m, current.map((c) => c.jti), now);
       return { sites, revoked, active: new Map(active.map((k) => [k.siteId, k.id])), current: new Map(current.map((c) => [c.siteId, c])) };
     });
