@@ -1,6 +1,7 @@
 import { SealError, Sealer } from '../src/crypto/sealer.js';
 import { cachedCredentialAd } from '../src/factory/cached-credential.entity.js';
 import { CacheService } from '../src/factory/cache.service.js';
+import { EventBus } from '../src/events/event-bus.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
 import { factorySetup, seedCache } from './support/glidein.js';
 
@@ -49,5 +50,24 @@ describe.each(ENGINES)('the factory cache\'s opened credentials on %s', (engine)
     expect((await cache.current(frontend, 'E1')).idtoken?.value).toBe('back-value');
     await t.db.tx((m) => m.query(q(`DELETE FROM cached_credentials WHERE frontend = ? AND entry = ?`), [frontend, 'E1']));
     expect(await cache.current(frontend, 'E1')).toEqual({});
+  });
+
+  // The remembered plaintext is held no longer than glidekey stands by the row: a committed change of
+  // the row (here the event a withdrawal or an entry's deletion publishes) forgets it, and an expired
+  // credential is never remembered.
+  const remembered = () => (cache as unknown as { opened: Map<string, { value: string }> }).opened;
+  const rememberedValues = () => [...remembered().values()].map((v) => v.value);
+
+  it('forgets an opened value when its row is withdrawn or deleted, and never keeps an expired one', async () => {
+    await seedCache(t, { frontend, entry: 'E2', type: 'idtoken', value: 'kept-value', expiresAt, version: 1 });
+    expect((await cache.current(frontend, 'E2')).idtoken?.value).toBe('kept-value');
+    expect(rememberedValues()).toContain('kept-value');
+    const events = t.app.get(EventBus);
+    await t.db.tx(async (m) => events.publish(m, 'cache.changed', { stored: [], removed: [{ frontend, entry: 'E2', type: 'idtoken' }] }));
+    expect(rememberedValues()).not.toContain('kept-value');
+
+    await seedCache(t, { frontend, entry: 'E3', type: 'idtoken', value: 'expired-value', expiresAt: t.clock.now() - 1000, version: 1 });
+    expect((await cache.current(frontend, 'E3')).idtoken?.value).toBe('expired-value');
+    expect(rememberedValues()).not.toContain('expired-value');
   });
 });

@@ -22,10 +22,20 @@ export class Random {
       randomFillSync(this.pool);
       this.used = 0;
     }
-    const out = Buffer.from(this.pool.subarray(this.used, this.used + n));
+    // Its own allocation (Buffer.from would copy into Node's shared slab, beside unrelated buffers).
+    const out = Buffer.alloc(n);
+    this.pool.copy(out, 0, this.used, this.used + n);
     this.pool.fill(0, this.used, this.used + n);
     this.used += n;
     return out;
+  }
+
+  /**
+   * Bytes for a long-lived secret (a site's signing key, an API key's secret), straight from the
+   * CSPRNG: never drawn ahead of time into the pool, so no heap snapshot holds a key before it exists.
+   */
+  keyBytes(n: number): Buffer {
+    return randomBytes(n);
   }
 
   hex(n: number): string {
