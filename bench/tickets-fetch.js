@@ -6,9 +6,9 @@
 import { Agent, request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { failWithOutput, serviceEnv, startChild, stopChild, waitReady } from './mint-http.js';
-import { fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
+import { BENCH_DIR, fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
 
 export const TICKET_DEFAULTS = { tickets: 1000, connections: 50, warmup: 200, readyTimeoutMs: 30_000 };
 
@@ -27,6 +27,20 @@ function call(agent, origin, method, path, headers = {}, body) {
     req.on('error', fail);
     req.end(body);
   });
+}
+
+/**
+ * The service's CPU time so far (user + system, ms) from /proc, or null where there is none: per
+ * request it tells the fetch's own cost from the machine's load, which the rates share.
+ */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** `jobs` (functions returning a request promise) over `workers` loops; latencies in ms, sorted. */
@@ -73,11 +87,14 @@ export async function runTicketsFetch(opts = {}) {
   const o = { ...TICKET_DEFAULTS, ...opts };
   const dataDir = mkdtempSync(join(tmpdir(), 'glidekey-bench-tickets-'));
   const agent = new Agent({ keepAlive: true, maxSockets: o.connections });
+  // BENCH_CPU_PROF=<dir>: run the service under --cpu-prof (via a wrapper that exits cleanly on request).
+  const profDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
   let svc;
   try {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    svc = startChild('glidekey service (node dist/main.js)', ['dist/main.js'], { ...serviceEnv(dataDir, port), GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' });
+    const args = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, resolve(BENCH_DIR, 'profile-wrapper.js')] : ['dist/main.js'];
+    svc = startChild('glidekey service (node dist/main.js)', args, { ...serviceEnv(dataDir, port), GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' });
     try {
       await waitReady(svc, `${origin}/readyz`, o.readyTimeoutMs);
     } catch (err) {
@@ -113,11 +130,23 @@ export async function runTicketsFetch(opts = {}) {
     const tIssue = performance.now();
     const tickets = await issue(o.tickets);
     const issueMs = performance.now() - tIssue;
+    const pid = svc.child.pid;
+    const c0 = cpuMs(pid);
     const service = await drive(tickets.map(fetchJob), o.connections);
+    const c1 = cpuMs(pid);
     const baseline = await drive(Array.from({ length: o.tickets }, () => healthJob), o.connections);
+    const c2 = cpuMs(pid);
+    if (c0 !== null && c1 !== null && c2 !== null) {
+      service.cpuMsPerRequest = +((c1 - c0) / service.requests).toFixed(3);
+      baseline.cpuMsPerRequest = +((c2 - c1) / baseline.requests).toFixed(3);
+    }
 
     // Every ticket is spent: a second pass over a sample is refused.
     const replay = await drive(tickets.slice(0, 20).map(fetchJob), 5);
+    if (profDir) {
+      svc.child.send('exit');
+      await svc.exitPromise;
+    }
 
     const result = {
       tickets: o.tickets,
@@ -134,6 +163,9 @@ export async function runTicketsFetch(opts = {}) {
         ` | p50 ${fmtMs(service.p50Ms)} ms, p99 ${fmtMs(service.p99Ms)} ms (baseline p99 ${fmtMs(baseline.p99Ms)} ms)` +
         ` | ${fmtInt(service.ok2xx)} ok, non2xx ${service.non2xx}, errors ${service.errors}`,
     );
+    if (service.cpuMsPerRequest !== undefined) {
+      console.log(`  service CPU per request: fetch ${service.cpuMsPerRequest} ms, GET /healthz ${baseline.cpuMsPerRequest} ms (ratio ${fmtRatio(baseline.cpuMsPerRequest / service.cpuMsPerRequest)})`);
+    }
     console.log(`  issuing ${fmtInt(o.tickets)} tickets took ${fmtMs(issueMs)} ms; replaying 20 spent tickets: ${result.replayRefused}/20 refused`);
     if (service.non2xx || service.errors) console.log(`  status codes: ${JSON.stringify(service.statusCodes)}`);
     return result;
@@ -146,7 +178,8 @@ export async function runTicketsFetch(opts = {}) {
 
 if (isMain(import.meta.url)) {
   // Run alone it only prints; bench/run.js writes bench/results/latest.json.
-  runTicketsFetch().catch((err) => {
+  // BENCH_TICKETS=<n>: more tickets (a longer measured run, e.g. for a profile).
+  runTicketsFetch(process.env.BENCH_TICKETS ? { tickets: Number(process.env.BENCH_TICKETS) } : {}).catch((err) => {
     if (!err.reported) console.error('ticket fetch benchmark failed:', err);
     process.exitCode = 1;
   });

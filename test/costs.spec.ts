@@ -175,6 +175,18 @@ describe('no caller amplifies its cost onto others', () => {
       // (A ledger state filter walks the ordered index and stops at the limit: see README, "Costs".)
       // A cursor must start the walk at the cursor (a range on the index), not at the newest row.
       if (path.includes('?') && !path.startsWith('/tokens?state')) expect([path, plan[0]]).toEqual([path, expect.stringMatching(/^SEARCH \S+ USING (COVERING )?INDEX/)]);
+      // The revoked rows have their own index in list order (migration RevokedTokensIndex): a page reads only its own rows.
+      if (path === '/tokens?state=revoked') expect([path, plan[0]]).toEqual([path, expect.stringMatching(/^SCAN t USING INDEX issued_tokens_revoked_issued$/)]);
+    });
+
+    it('the revocation expression reads the revoked, unexpired rows from their partial index alone (SQLite query plan)', async () => {
+      const conn = (t.db.dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection;
+      const seen = await recordSql(t, async () => expect((await client(t.api, auditor).get('/revocations/condor')).status).toBe(200));
+      const reads = seen.filter((s) => /FROM "issued_tokens"/.test(s.sql) && /revoked_at/.test(s.sql));
+      expect(reads.length).toBe(1);
+      const plan = (conn.prepare(`EXPLAIN QUERY PLAN ${reads[0].sql}`).all(...reads[0].params) as { detail: string }[]).map((p) => p.detail);
+      // A range of the partial index, covering: neither the unexpired tokens that are not revoked nor the table itself.
+      expect(plan).toEqual([expect.stringMatching(/^SEARCH \S+ USING COVERING INDEX issued_tokens_revoked_expires \(expires_at>\?\)$/)]);
     });
   });
 });

@@ -42,7 +42,7 @@ export class ApiKeysService {
     private readonly events: EventBus,
   ) {
     // A key retired in another capability's transaction (a frontend's key rotated or deleted).
-    this.events.on('api-keys.retired', ({ ids }) => ids.forEach((id) => this.cache.delete(id)));
+    this.events.on('api-keys.retired', ({ ids }) => ids.forEach((id) => this.evict(id)));
   }
 
   /** The roles this service can honour: those of its enabled service roles, plus auditor. */
@@ -54,8 +54,18 @@ export class ApiKeysService {
     });
   }
 
-  /** Looked-up rows by key id, with their stored hash as bytes and their roles split once. */
+  /** Looked-up rows by key id, with their stored hash as bytes and their roles split once (frozen: shared by every request). */
   private readonly cache = new Map<string, { key: ApiKey; at: number; hash: Buffer; roles: ApiRole[] }>();
+  /**
+   * Counts evictions: a lookup whose read began before an eviction (a revocation committing while
+   * the SELECT was in flight, on PostgreSQL) may have read the row as it was, so it is not cached.
+   */
+  private evictions = 0;
+
+  private evict(id: string): void {
+    this.evictions++;
+    this.cache.delete(id);
+  }
 
   /** Resolves a bearer secret to its principal, or undefined. Constant time in the secret. */
   async authenticate(bearer: string): Promise<Principal | undefined> {
@@ -72,14 +82,15 @@ export class ApiKeysService {
     const now = this.clock.now();
     const hit = this.cache.get(id);
     if (hit && now - hit.at < AUTH_CACHE_MS && now >= hit.at) return hit;
+    const evictionsBefore = this.evictions;
     const key = await this.db.read((m) => m.findOneBy(ApiKey, { id }));
     // Unknown ids are not cached: a flood of made-up ids must not grow this map.
     if (!key) {
       this.cache.delete(id);
       return undefined;
     }
-    const entry = { key, at: now, hash: Buffer.from(key.secretHash, 'hex'), roles: key.roles.split(',') as ApiRole[] };
-    this.cache.set(id, entry);
+    const entry = { key, at: now, hash: Buffer.from(key.secretHash, 'hex'), roles: Object.freeze(key.roles.split(',')) as ApiRole[] };
+    if (this.evictions === evictionsBefore) this.cache.set(id, entry);
     return entry;
   }
 
@@ -104,7 +115,7 @@ export class ApiKeysService {
       if (denied) throw new DomainError('ROLE_NOT_GRANTABLE', `your roles cannot grant ${denied}`, 'roles');
     }
     const id = this.random.hex(8);
-    const secret = this.random.base64url(32);
+    const secret = this.random.keyBytes(32).toString('base64url');
     const key = Object.assign(new ApiKey(), {
       id,
       name,
@@ -141,7 +152,7 @@ export class ApiKeysService {
       return key;
     });
     // After the commit, so no lookup that began before it can leave the unrevoked row cached.
-    this.cache.delete(key.id);
+    this.evict(key.id);
     return key;
   }
 

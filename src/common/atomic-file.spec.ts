@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAtomicTemp, writeFileAtomic } from './atomic-file.js';
+import { isAtomicTemp, writeFileAtomic, writeFilesAtomic } from './atomic-file.js';
 
 describe(writeFileAtomic.name, () => {
   let dir: string;
@@ -65,6 +65,45 @@ describe(writeFileAtomic.name, () => {
     expect(() => writeFileAtomic(target, 'new')).toThrow(expect.objectContaining({ code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/) }));
     expect(readdirSync(dir)).toEqual(['taken']);
     expect(readFileSync(join(target, 'inside'), 'utf8')).toBe('keep');
+  });
+});
+
+describe(writeFilesAtomic.name, () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gk-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes every file exactly, replacing old content, with the mode asked for, and leaves no temp file', () => {
+    writeFileSync(join(dir, 'old'), 'old content, longer than the new');
+    chmodSync(join(dir, 'old'), 0o644);
+    const backing = Buffer.from('AAAA' + 'view' + 'ZZZZ');
+    writeFilesAtomic(dir, [
+      ['old', Buffer.from('new')],
+      ['binary', Buffer.from('00ff0a0d00', 'hex')],
+      ['view', new Uint8Array(backing.buffer, backing.byteOffset + 4, 4)],
+    ]);
+    expect(readdirSync(dir).sort()).toEqual(['binary', 'old', 'view']);
+    expect([readFileSync(join(dir, 'old'), 'utf8'), readFileSync(join(dir, 'binary')).toString('hex'), readFileSync(join(dir, 'view'), 'utf8')]).toEqual(['new', '00ff0a0d00', 'view']);
+    for (const f of readdirSync(dir)) expect([f, statSync(join(dir, f)).mode & 0o777]).toEqual([f, 0o600]);
+  });
+
+  it('on a failed rename removes the temp files not yet renamed and keeps what was there', () => {
+    mkdirSync(join(dir, 'taken'));
+    writeFileSync(join(dir, 'taken', 'inside'), 'keep');
+    writeFileSync(join(dir, 'z'), 'old');
+    expect(() => writeFilesAtomic(dir, [['a', Buffer.from('1')], ['taken', Buffer.from('2')], ['z', Buffer.from('3')]])).toThrow(
+      expect.objectContaining({ code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/) }),
+    );
+    // `a` was renamed before the failure; `z` was not, and keeps its old content.
+    expect(readdirSync(dir).sort()).toEqual(['a', 'taken', 'z']);
+    expect([readFileSync(join(dir, 'a'), 'utf8'), readFileSync(join(dir, 'z'), 'utf8'), readFileSync(join(dir, 'taken', 'inside'), 'utf8')]).toEqual(['1', 'old', 'keep']);
+  });
+
+  it('does nothing for no files', () => {
+    writeFilesAtomic(join(dir, 'never'), []);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

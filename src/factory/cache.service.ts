@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { hash } from 'node:crypto';
 import { Clock } from '../common/clock.js';
 import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
+import { EventBus } from '../events/event-bus.js';
 import { parseAuthMethod, takesIdtokens } from '../protocol/matching.js';
 import { CachedCredential, cachedCredentialAd, CredentialType, groupsOf } from './cached-credential.entity.js';
 import { FactoryEntry } from './entry.entity.js';
@@ -48,24 +50,85 @@ export const withdrawnResponse = (w: WithdrawnCredential) => ({
   reason: w.reason,
 });
 
+/** At most this many opened credentials are remembered, and at most this many bytes of them (the oldest go first). */
+const MAX_OPENED = 4096;
+const MAX_OPENED_BYTES = 8 * 1024 * 1024;
+const CREDENTIAL_TYPES: readonly CredentialType[] = ['idtoken', 'scitoken'];
+const rowKey = (frontend: string, entry: string, type: CredentialType) => `${frontend}\0${entry}\0${type}`;
+
 /** Reads the factory's cache: opened credentials for the glidein bootstrap, states for admins. */
 @Injectable()
 export class CacheService {
+  /**
+   * The opened value of each cached row (frontend, entry, type), with the associated data and a
+   * digest of the sealed text it came from. Forgotten when the row changes or goes (`cache.changed`,
+   * after its commit), when it expires, and oldest first beyond MAX_OPENED or MAX_OPENED_BYTES.
+   */
+  private readonly opened = new Map<string, { ad: string; sealedDigest: string; value: string; expiresAt: number }>();
+  private openedBytes = 0;
+
   constructor(
     private readonly db: Db,
     private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly settings: Settings,
-  ) {}
+    events: EventBus,
+  ) {
+    events.on('cache.changed', ({ stored, removed }) => {
+      for (const r of [...stored, ...removed]) this.forget(rowKey(r.frontend, r.entry, r.type));
+    });
+  }
 
-  /** The credentials one frontend sent for one entry, opened (for handing to a glidein). */
+  /**
+   * The credentials one frontend sent for one entry, opened (for handing to a glidein). Read on
+   * every glidein fetch and renewal, so by one plain query rather than TypeORM's find (whose query
+   * building cost more than the read itself); the row is read every time, so a new version, a
+   * withdrawal or a deletion shows at once.
+   */
   async current(frontend: string, entry: string): Promise<Partial<Record<CredentialType, OpenedCredential>>> {
-    const rows = await this.db.read((m) => m.findBy(CachedCredential, { frontend, entry }));
+    const [f, e] = this.db.isPostgres ? ['$1', '$2'] : ['?', '?'];
+    const rows: { type: CredentialType; version: string | number; sealed_value: string; expires_at: string | number }[] = await this.db.read((m) =>
+      m.query(`SELECT type, version, sealed_value, expires_at FROM cached_credentials WHERE frontend = ${f} AND entry = ${e}`, [frontend, entry]),
+    );
     const out: Partial<Record<CredentialType, OpenedCredential>> = {};
     for (const r of rows) {
-      out[r.type] = { value: Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8'), version: r.version, expiresAt: r.expiresAt };
+      const version = Number(r.version);
+      const expiresAt = Number(r.expires_at);
+      out[r.type] = { value: this.open(rowKey(frontend, entry, r.type), r.sealed_value, cachedCredentialAd({ frontend, entry, type: r.type, version }), expiresAt), version, expiresAt };
     }
+    // What is no longer cached (withdrawn, deleted) is forgotten here too.
+    for (const type of CREDENTIAL_TYPES) if (!out[type]) this.forget(rowKey(frontend, entry, type));
     return out;
+  }
+
+  /**
+   * Sealer.open, remembered per cached row for the exact sealed text (compared by SHA-256 digest)
+   * under the same associated data (the row's version): the same bytes open to the same value, so
+   * only a row that changed (a new version, a re-seal, damage) is opened again, and a ciphertext
+   * that fails to open is never remembered. Every glidein of an entry gets the same few
+   * credentials, which would otherwise be decrypted once per fetch. An expired credential is not
+   * remembered, and a remembered one is dropped once it expires.
+   */
+  private open(row: string, sealed: string, ad: string, expiresAt: number): string {
+    const sealedDigest = hash('sha256', sealed, 'base64');
+    const known = this.opened.get(row);
+    const now = this.clock.now();
+    if (known && known.ad === ad && known.sealedDigest === sealedDigest && known.expiresAt > now) return known.value;
+    const value = Buffer.from(this.sealer.open(sealed, ad)).toString('utf8');
+    this.forget(row);
+    if (expiresAt > now) {
+      this.opened.set(row, { ad, sealedDigest, value, expiresAt });
+      this.openedBytes += value.length;
+      while (this.opened.size > MAX_OPENED || this.openedBytes > MAX_OPENED_BYTES) this.forget(this.opened.keys().next().value!);
+    }
+    return value;
+  }
+
+  private forget(row: string): void {
+    const known = this.opened.get(row);
+    if (!known) return;
+    this.openedBytes -= known.value.length;
+    this.opened.delete(row);
   }
 
   /** Which of one frontend's credentials for one entry it withdrew (for the glidein's refusal). */

@@ -33,17 +33,13 @@ export async function purgeExpiredIdtokenVersions(m: EntityManager, now: number)
 
 /**
  * Counts one more renewal chain started by this version, while it is unexpired and under `max`
- * (conditional update: concurrent bootstraps never push it past). False when it could not.
+ * (conditional update: concurrent bootstraps never push it past; it changes one row or none). The
+ * statement for a batched spend (SpendWriter), `now` the time of the write.
  */
-export async function countBootstrap(m: EntityManager, id: string, max: number, now: number): Promise<boolean> {
-  const r = await m
-    .createQueryBuilder()
-    .update(IdtokenVersion)
-    .set({ bootstraps: () => 'bootstraps + 1' })
-    .where('id = :id AND bootstraps < :max AND expires_at > :now', { id, max, now })
-    .execute();
-  return Boolean(r.affected);
-}
+export const bootstrapSpend = (id: string, max: number) => (now: number) => ({
+  sql: 'UPDATE idtoken_versions SET bootstraps = bootstraps + 1 WHERE id = ? AND bootstraps < ? AND expires_at > ?',
+  params: [id, max, now],
+});
 
 /** How many chains the version has started (null once it is gone). */
 export async function bootstrapsOf(m: EntityManager, id: string): Promise<number | null> {

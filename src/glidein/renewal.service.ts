@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import type { AuditLine } from '../audit/audit-row.js';
 import { AuditService } from '../audit/audit.service.js';
 import { hashSecret, sameHash } from '../auth/api-key.secret.js';
@@ -110,14 +109,7 @@ export class RenewalService {
     return { credential: formatRenewal(id, secret), row };
   }
 
-  /** Stores a prepared renewal credential, with its audit line, in the bootstrap's transaction. */
-  async issue(m: EntityManager, p: PreparedRenewal): Promise<void> {
-    const r = p.row;
-    await m.insert(GlideinRenewal, r);
-    await this.audit.insertLine(m, this.issueLine(p));
-  }
-
-  /** The audit line of a stored renewal credential (for a batched bootstrap: SpendWriter). */
+  /** The audit line of a stored renewal credential, written with it in the bootstrap's batch (SpendWriter). */
   issueLine(p: PreparedRenewal): AuditLine {
     const r = p.row;
     return this.audit.line({

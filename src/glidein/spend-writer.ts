@@ -36,13 +36,15 @@ const isDeadlock = (err: unknown): boolean => {
 };
 
 /**
- * Group commit for the glidein paths (bootstrap fetch, renewal), like LedgerWriter for mints: the
- * spends that arrive together share one transaction (GroupCommit). Each unit's UPDATE runs in key order and
- * is conditional on the credential being unspent, so of two units spending the same credential,
- * in one batch or in two, exactly one changes its row; only winners' rows are inserted. Every
- * caller's promise settles after the COMMIT: `true` (spent and committed), `false` (lost the race),
- * or the batch's error for all of its callers (the error a lone transaction gives: Db.tx maps it).
- * The units cannot fail one by one: their inserts carry fresh random ids and no other constraint.
+ * Group commit for the glidein paths (bootstrap with a ticket or with a token, renewal), like
+ * LedgerWriter for mints: the spends that arrive together share one transaction (GroupCommit).
+ * Each unit's UPDATE runs in key order and is conditional (on the credential being unspent; for a
+ * token bootstrap, on its version's count being under the limit), so of two units spending the
+ * same credential, in one batch or in two, exactly one changes its row; only winners' rows are
+ * inserted. Every caller's promise settles after the COMMIT: `true` (spent and committed), `false`
+ * (lost the race), or the batch's error for all of its callers (the error a lone transaction
+ * gives: Db.tx maps it). The units cannot fail one by one: their inserts carry fresh random ids and
+ * no other constraint.
  */
 @Injectable()
 export class SpendWriter {

@@ -5,10 +5,11 @@ import { Clock } from '../common/clock.js';
 import { DomainError, RetryLaterError } from '../common/errors.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
-import { bootstrapsOf, countBootstrap } from '../factory/idtoken-versions.store.js';
+import { bootstrapsOf, bootstrapSpend } from '../factory/idtoken-versions.store.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 import { RenewalService } from './renewal.service.js';
+import { SpendWriter } from './spend-writer.js';
 
 /** A compact JWT: what a factory-shipped IDTOKEN looks like (anything else is a ticket or nothing). */
 export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -53,6 +54,7 @@ export class TokenBootstrap {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
+    private readonly writer: SpendWriter,
   ) {}
 
   /** `refuse` is the bootstrap's one refusal (the ticket's 401, counted towards the address's failure limit). */
@@ -80,11 +82,10 @@ export class TokenBootstrap {
     const renewal = this.renewals.prepare({ id: version.id, batchId: version.id, frontend: version.frontend, entry: entry.name }, entry, now, 'token');
     const answer: GlideinCredentials = { ...built.answer, renewal: renewal.credential, renewalExpiresAt: new Date(renewal.row.expiresAt).toISOString() };
     const max = this.settings.config.tickets.maxTokenBootstraps;
-    const counted = await this.db.tx(async (m) => {
-      if (!(await countBootstrap(m, version.id, max, this.clock.now()))) return false;
-      await this.renewals.issue(m, renewal);
-      return true;
-    });
+    // Counted and stored in a batch with concurrent fetches and renewals (SpendWriter), the count
+    // and the renewal credential together or neither: answered only once that batch committed. Each
+    // bootstrap is its own conditional UPDATE, so a batch of many with one version counts each.
+    const counted = await this.writer.spend({ key: version.id, spend: bootstrapSpend(version.id, max), renewals: [renewal.row], audit: [this.renewals.issueLine(renewal)] });
     if (!counted) {
       // Only a holder of a valid token gets here: the limit is no oracle. Gone meanwhile: the one refusal.
       const n = await this.db.read((m) => bootstrapsOf(m, version.id));

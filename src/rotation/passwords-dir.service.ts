@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
+import { isAtomicTemp, writeFileAtomic, writeFilesAtomic } from '../common/atomic-file.js';
 import { DomainError } from '../common/errors.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
@@ -129,32 +129,36 @@ export class PasswordsDirService implements OnModuleInit {
     const desired = await this.desired();
     const manifest = this.loadManifest();
     const managed = new Set(manifest.dir === dir ? manifest.files : []);
-    for (const [kid, bytes] of desired) {
-      const path = join(dir, kid);
-      const exists = existsSync(path);
-      if (exists && !managed.has(kid)) {
-        // Never adopted, even with equal bytes: whoever made it (the collector, for its POOL) owns
-        // it, and a later delete or rotation must not remove or replace it.
-        (readFileSync(path).equals(bytes) ? report.foreign : report.conflicts).push(kid);
-        bytes.fill(0);
-        continue;
+    // Never adopted, even with equal bytes: whoever made a file glidekey did not write (the
+    // collector, for its POOL) owns it, and a later delete or rotation must not remove or replace it.
+    const notOurs = new Set([...desired.keys()].filter((kid) => !managed.has(kid) && existsSync(join(dir, kid))));
+    const fresh = [...desired.keys()].filter((kid) => !managed.has(kid) && !notOurs.has(kid));
+    if (fresh.length) {
+      // Record before writing: a crash in between leaves manifest entries, never an orphan file.
+      // All new names in one manifest write (one per name made a first sync of n sites O(n^2)).
+      for (const kid of fresh) managed.add(kid);
+      this.saveManifest(dir, managed);
+    }
+    // Missing or differing files are written together: one directory fsync for all of them.
+    const writes: [kid: string, bytes: Buffer, as: 'written' | 'repaired'][] = [];
+    try {
+      for (const [kid, bytes] of desired) {
+        const path = join(dir, kid);
+        if (notOurs.has(kid)) {
+          (readFileSync(path).equals(bytes) ? report.foreign : report.conflicts).push(kid);
+          continue;
+        }
+        if (!existsSync(path)) writes.push([kid, bytes, reason === 'startup' ? 'repaired' : 'written']);
+        else if (!readFileSync(path).equals(bytes)) writes.push([kid, bytes, 'repaired']);
+        else if ((statSync(path).mode & 0o777) !== 0o600) {
+          chmodSync(path, 0o600);
+          report.repaired.push(kid);
+        }
       }
-      if (!managed.has(kid)) {
-        // Record before writing: a crash in between leaves a manifest entry, never an orphan file.
-        managed.add(kid);
-        this.saveManifest(dir, managed);
-      }
-      if (!exists) {
-        writeFileAtomic(path, bytes, 0o600);
-        (reason === 'startup' ? report.repaired : report.written).push(kid);
-      } else if (!readFileSync(path).equals(bytes)) {
-        writeFileAtomic(path, bytes, 0o600);
-        report.repaired.push(kid);
-      } else if ((statSync(path).mode & 0o777) !== 0o600) {
-        chmodSync(path, 0o600);
-        report.repaired.push(kid);
-      }
-      bytes.fill(0);
+      writeFilesAtomic(dir, writes.map(([kid, bytes]) => [kid, bytes] as const), 0o600);
+      for (const [kid, , as] of writes) report[as].push(kid);
+    } finally {
+      for (const bytes of desired.values()) bytes.fill(0);
     }
     const doomed = [...managed].filter((kid) => !desired.has(kid));
     if (doomed.length && doomed.length === managed.size && manifest.database !== this.databaseId && (await this.db.read((m) => sitesStore.count(m))) === 0) {
@@ -171,9 +175,10 @@ export class PasswordsDirService implements OnModuleInit {
       const path = join(dir, kid);
       if (existsSync(path)) unlinkSync(path);
       managed.delete(kid);
-      this.saveManifest(dir, managed);
       report.removed.push(kid);
     }
+    // After the files: a crash in between leaves entries whose file is gone, which the next sync drops.
+    if (doomed.length) this.saveManifest(dir, managed);
     // Our own leftover temp files were never keys the collector could read.
     await this.events.emit('collector.files', { keysWritten: [...report.written, ...report.repaired], keysRemoved: report.removed.filter((f) => !isAtomicTemp(f)) });
     const foreign = report.foreign.join(',');

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { In } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { requestContext } from '../common/request-context.js';
 import { Clock } from '../common/clock.js';
@@ -94,8 +95,12 @@ export class RenewalService implements OnModuleInit {
     const now = this.clock.now();
     const rows = await this.db.read(async (m) => {
       const sites = await sitesStore.all(m, onlySite);
-      const active = await sitesStore.activeKeyIds(m);
-      const current = await m.find(CurrentToken);
+      // One site's change reads that site's rows only: every site created or rotated used to read
+      // every site's key and current token (O(sites) each, O(sites^2) to create them all).
+      const ids = onlySite ? sites.map((s) => s.id) : undefined;
+      if (ids && !ids.length) return { sites, revoked: new Set<string>(), active: new Map<string, string>(), current: new Map<string, CurrentToken>() };
+      const active = await sitesStore.activeKeyIds(m, ids);
+      const current = await m.find(CurrentToken, ids ? { where: { siteId: In(ids) } } : {});
       const revoked = await revokedJtis(m, current.map((c) => c.jti), now);
       return { sites, revoked, active, current: new Map(current.map((c) => [c.siteId, c])) };
     });

@@ -32,7 +32,7 @@ export class SiteKeysService implements OnModuleInit {
   }
 
   generate(): Buffer {
-    return this.random.bytes(GENERATED_KEY_BYTES);
+    return this.random.keyBytes(GENERATED_KEY_BYTES);
   }
 
   /** A new key row for `raw`, sealed to (site id, version). The caller inserts it and wipes `raw`. */

@@ -58,9 +58,10 @@ export const sitesStore = {
   /** Active and grace keys of one site, locked FOR UPDATE when `lock` (PostgreSQL). */
   liveKeysOf: (m: EntityManager, siteId: string, lock = false): Promise<SiteKeyRecord[]> =>
     m.find(SiteKey, { where: { siteId, state: In(LIVE) }, ...forUpdate(lock) }),
-  /** Active key id by site id. */
-  async activeKeyIds(m: EntityManager): Promise<Map<string, string>> {
-    return new Map((await m.find(SiteKey, { select: { id: true, siteId: true }, where: { state: 'active' } })).map((k) => [k.siteId, k.id]));
+  /** Active key id by site id: every site's, or those of `siteIds`. */
+  async activeKeyIds(m: EntityManager, siteIds?: string[]): Promise<Map<string, string>> {
+    const rows = await m.find(SiteKey, { select: { id: true, siteId: true }, where: siteIds ? { state: 'active', siteId: In(siteIds) } : { state: 'active' } });
+    return new Map(rows.map((k) => [k.siteId, k.id]));
   },
   /** Which of `keyIds` are active or in grace (looked up 500 at a time). */
   async liveKeyIds(m: EntityManager, keyIds: string[]): Promise<Set<string>> {

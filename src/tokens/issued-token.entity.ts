@@ -5,6 +5,10 @@ import { msColumn } from '../database/columns.js';
 @Entity('issued_tokens')
 @Index('issued_tokens_site_issued', ['siteName', 'issuedAt', 'jti'])
 @Index('issued_tokens_issued', ['issuedAt', 'jti'])
+// The revoked rows alone, for the revocation expression (migration RevokedTokensIndex).
+@Index('issued_tokens_revoked_expires', ['expiresAt', 'issuedAt', 'subject', 'jti', 'revokedAt'], { where: 'revoked_at IS NOT NULL' })
+// The revoked rows in list order, for GET /tokens?state=revoked (the same migration).
+@Index('issued_tokens_revoked_issued', ['issuedAt', 'jti'], { where: 'revoked_at IS NOT NULL' })
 export class IssuedToken {
   @PrimaryColumn({ type: 'varchar', length: 32 })
   jti!: string;
