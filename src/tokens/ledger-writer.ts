@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { AuditEntry } from '../audit/audit-entry.entity.js';
 import { AUDIT_COLUMNS, auditRow } from '../audit/audit-row.js';
 import { bulkInsert } from '../database/bulk-insert.js';
@@ -33,6 +33,15 @@ export class LedgerWriter {
 
   record(token: IssuedToken, audit: Omit<AuditEntry, 'id'>): Promise<boolean> {
     return this.batches.submit({ token, audit });
+  }
+
+  /**
+   * Writes one mint's rows in the caller's transaction `m`, which has just created the key version
+   * that signed it (a rotation's renewal): no other transaction can have retired that version.
+   */
+  async recordIn(m: EntityManager, token: IssuedToken, audit: Omit<AuditEntry, 'id'>): Promise<void> {
+    await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, [tokenRow(token)]);
+    await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, [auditRow(audit)]);
   }
 
   private write(batch: Mint[]): Promise<Set<number>> {
