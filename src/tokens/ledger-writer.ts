@@ -36,8 +36,9 @@ export class LedgerWriter {
   }
 
   /**
-   * Writes one mint's rows in the caller's transaction `m`, which has just created the key version
-   * that signed it (a rotation's renewal): no other transaction can have retired that version.
+   * Writes one mint's rows in the caller's transaction `m`, which has itself created the key
+   * version that signed it (a rotation's renewal) or read it active holding it (FOR SHARE on
+   * PostgreSQL): no other transaction can have retired that version before `m` commits.
    */
   async recordIn(m: EntityManager, token: IssuedToken, audit: Omit<AuditEntry, 'id'>): Promise<void> {
     await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, [tokenRow(token)]);
