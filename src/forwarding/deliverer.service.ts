@@ -43,7 +43,7 @@ const PURGE_EVERY_MS = 60_000;
  * factory instead of one small envelope per factory every few rotations. A lone change still goes
  * within 50 ms.
  */
-const COALESCE_MS = 300;
+const COALESCE_MS = 1000;
 
 /**
  * Sends the outbox: per factory, the due rows in sealed envelopes (credentials and withdrawals in
@@ -338,7 +338,8 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     );
     if (!next) return;
     const tick = this.settings.config.scheduler.tickSeconds * 1000;
-    this.wake(Math.min(Math.max(next.nextAttemptAt - this.clock.now(), 50), tick));
+    // Rows due already (queued during this pass) wait out the coalescing delay too.
+    this.wake(Math.min(Math.max(next.nextAttemptAt - this.clock.now(), this.coalesced()), tick));
   }
 
   private async purgeSettled(now: number): Promise<void> {
