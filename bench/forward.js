@@ -145,7 +145,9 @@ async function drain(frontend, settled, o) {
 
 /** The frontend's outbox rows by state (after a run: nothing pending, refused or failed). */
 async function outboxStates(frontend) {
-  const text = await (await fetch(`${frontend.url}/metrics`)).text();
+  const res = await fetch(`${frontend.url}/metrics`, { headers: { authorization: `Bearer ${frontend.adminKey}` } });
+  const text = await res.text();
+  if (res.status !== 200) throw fail(frontend, `GET /metrics answered ${res.status}: ${text.slice(0, 300)}`);
   const out = {};
   for (const m of text.matchAll(/^glidekey_deliveries\{state="(\w+)"\} (\d+)/gm)) out[m[1]] = Number(m[2]);
   const attempts = {};
@@ -224,7 +226,8 @@ export async function runForward(opts = {}) {
   try {
     await sodium.ready;
     // ---- processes ----
-    const frontend = await launch('frontend', { GLIDEKEY_ROLES: 'frontend' }, o);
+    // Metrics rendered afresh: the outbox counts read after the run are the final ones.
+    const frontend = await launch('frontend', { GLIDEKEY_ROLES: 'frontend', GLIDEKEY_METRICS_CACHE_SECONDS: '0' }, o);
     procs.push(frontend);
     const factories = await Promise.all(
       Array.from({ length: o.factories }, async (_, i) => {
@@ -308,6 +311,10 @@ export async function runForward(opts = {}) {
       if (!v.valid || v.keyVersion !== 3 || v.site !== siteName(k)) throw fail(frontend, `${f.label}'s ${entryName(k)} holds a token that verifies as ${JSON.stringify(v)}`);
     }
     const outbox = await outboxStates(frontend);
+    // Exactly once: every token of both sends delivered, one row each, none left pending, failed, dropped or refused.
+    const expected = { delivered: 2 * forwarded };
+    const states = Object.fromEntries(Object.entries(outbox.rows).filter(([, v]) => v > 0));
+    if (JSON.stringify(states) !== JSON.stringify(expected)) throw fail(frontend, `outbox rows by state ${JSON.stringify(outbox.rows)}, expected ${JSON.stringify(expected)} and nothing else`);
     const v2Tokens = Array.from({ length: n }, (_, i) => readFileSync(fileOf(factories[0], FRONTEND_NAME, i), 'utf8'));
     console.log(
       `  bulk rotation: ${fmtInt(n)} rotations in ${seconds(rotationMs)} s (${o.clients} clients); after the last acknowledgement, ${seconds(tailMs)} s until nothing pending and every cache new;` +

@@ -23,8 +23,13 @@ describe('SIGKILL during writes (process level)', () => {
         let killed = false;
         const run = ledger.run(svc.api, adminKey, () => killed, { maxCreates: 2 });
         // Kill at a random moment once writes are being answered (the first answers after a start are slow on a loaded machine).
+        // The first round waits for a site creation's answer as well: a creation (key, files, first
+        // token) takes longer than a mint or a rotation, and with the random kill moment below every
+        // round could otherwise end before any creation was answered.
         const ackedBefore = ledger.acks;
-        for (let t = 0; t < 100 && ledger.acks === ackedBefore; t++) await new Promise((r) => setTimeout(r, 50));
+        const createdBefore = ledger.created.size;
+        const answered = () => ledger.acks !== ackedBefore && (round > 0 || ledger.created.size !== createdBefore);
+        for (let t = 0; t < 200 && !answered(); t++) await new Promise((r) => setTimeout(r, 50));
         await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
         killed = true;
         await svc.stop('SIGKILL');

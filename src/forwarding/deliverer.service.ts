@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { LessThanOrEqual } from 'typeorm';
+import { In, LessThanOrEqual, Not } from 'typeorm';
 import { Counter } from 'prom-client';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
@@ -35,6 +35,15 @@ export interface DrainReport {
 const BATCH = 5000;
 /** Settled rows are kept this long for GET /deliveries, then purged (the newest per entry stays). */
 const RETAIN_MS = 7 * 86_400_000;
+/** The purge of settled rows runs at most this often (it reads the whole outbox; rows are kept for days anyway). */
+const PURGE_EVERY_MS = 60_000;
+/**
+ * A queued row wakes a pass 50 ms later, but no sooner than this long after the previous pass
+ * began: under a burst of changes (a bulk rotation) rows coalesce into fewer, larger envelopes per
+ * factory instead of one small envelope per factory every few rotations. A lone change still goes
+ * within 50 ms.
+ */
+const COALESCE_MS = 1000;
 
 /**
  * Sends the outbox: per factory, the due rows in sealed envelopes (credentials and withdrawals in
@@ -51,6 +60,13 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   private choosing: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
+  /** When the last pass began, and the last purge ran (monotonic ms). */
+  private lastPassAt = -Infinity;
+  private lastPurgeAt = -Infinity;
+  /** Factories given rows while their send was in flight: a pass follows when that send ends. */
+  private readonly afterLane = new Set<string>();
+  /** When this replica last took or renewed the forwarding lease (clock ms). */
+  private leaseAt = -Infinity;
   private closed = false;
   private attempts!: Counter<'factory' | 'result'>;
   private withdrawals!: Counter<'factory' | 'result'>;
@@ -72,7 +88,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.events.on('outbox.queued', () => this.wake(50), ORDER.delivery);
+    this.events.on('outbox.queued', ({ factory }) => this.queued(factory), ORDER.delivery);
     this.attempts = new Counter({
       name: 'glidekey_delivery_attempts_total',
       help: 'Envelopes sent to factories, by factory and result (ok or the failure code)',
@@ -92,6 +108,19 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /**
+   * A row was queued for `factory`: a pass in 50 ms, though no sooner than COALESCE_MS after the
+   * previous pass began; while a send to that factory is in flight, the pass follows its end.
+   */
+  private queued(factory: string): void {
+    if (this.lanes.has(factory)) this.afterLane.add(factory);
+    else this.wake(this.coalesced());
+  }
+
+  private coalesced(): number {
+    return Math.max(50, this.lastPassAt + COALESCE_MS - performance.now());
+  }
+
   /** Runs a pass in `delayMs` (or sooner if one is already planned). */
   wake(delayMs: number): void {
     if (this.closed) return;
@@ -102,7 +131,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.timerAt = Infinity;
-      void this.drain().catch((err: unknown) => this.log.error({ err }, 'delivery pass failed; retrying at the next tick'));
+      void this.pass(undefined, false).catch((err: unknown) => this.log.error({ err }, 'delivery pass failed; retrying at the next tick'));
     }, delayMs);
     this.timer.unref();
   }
@@ -115,7 +144,18 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
    * factory whose lane is busy is waited for, then sent what is still due (the caller sees it
    * done, as before); the other factories' sends are already under way meanwhile.
    */
-  async drain(only?: string): Promise<DrainReport> {
+  drain(only?: string): Promise<DrainReport> {
+    return this.pass(only, true);
+  }
+
+  /**
+   * drain(), or (`waitBusy` false: a pass the deliverer woke for itself) one that leaves a busy
+   * factory's rows to the pass that follows the end of its send, instead of waiting for that send
+   * in a pass of its own: under a burst of changes, passes would otherwise pile up behind each
+   * send, each taking the lease and choosing rows again.
+   */
+  private async pass(only: string | undefined, waitBusy: boolean): Promise<DrainReport> {
+    this.lastPassAt = performance.now();
     const report: DrainReport = { ran: false, delivered: 0, refused: 0, dropped: 0, failed: 0 };
     const add = (r: DrainReport) => addCounts(report, r);
     // A send already under way for this factory counts for the caller: it may be the very rows it asked for.
@@ -127,7 +167,14 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     }
     const started = await this.choose(only, report);
     if (!started) return report;
-    await Promise.all([...started.sends, ...started.busy.map(async (name) => add(await this.drain(name)))]);
+    // A busy factory's rows go in the pass that follows its send; if that send has ended meanwhile, in one now.
+    if (!waitBusy) {
+      for (const name of started.busy) {
+        if (this.lanes.has(name)) this.afterLane.add(name);
+        else this.wake(this.coalesced());
+      }
+    }
+    await Promise.all([...started.sends, ...(waitBusy ? started.busy : []).map(async (name) => add(await this.drain(name)))]);
     await this.purgeSettled(started.now);
     await this.planNext();
     if (started.full) this.wake(0);
@@ -137,9 +184,16 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   private choose(only: string | undefined, report: DrainReport): Promise<{ sends: Promise<void>[]; busy: string[]; now: number; full: boolean } | null> {
     const run = this.choosing.then(async () => {
       const ttl = Math.max(3 * this.settings.config.scheduler.tickSeconds * 1000, 30_000);
-      if (!(await this.lease.acquire('forwarding', ttl))) return null;
-      report.ran = true;
       const now = this.clock.now();
+      // Taken or renewed within the last third of its term: still ours (it lapses only at its end), no write needed.
+      if (!(now >= this.leaseAt && now - this.leaseAt < ttl / 3)) {
+        if (!(await this.lease.acquire('forwarding', ttl))) {
+          this.leaseAt = -Infinity;
+          return null;
+        }
+        this.leaseAt = now;
+      }
+      report.ran = true;
       const due = await this.db.read((m) => m.find(Delivery, { where: { state: 'pending', nextAttemptAt: LessThanOrEqual(now), ...(only ? { factory: only } : {}) }, order: { createdAt: 'ASC' }, take: BATCH }));
       // Rows of a factory whose send is in flight wait for that send to end.
       const busy = new Set<string>();
@@ -159,6 +213,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
           .finally(() => {
             this.lanes.delete(name);
             addCounts(report, laneReport);
+            if (this.afterLane.delete(name)) this.wake(this.coalesced());
           });
         this.lanes.set(name, { done, report: laneReport });
         return done;
@@ -271,15 +326,25 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  /** Wakes at the earliest pending retry, at most a tick away (the scheduler's tick is the fallback). */
+  /**
+   * Wakes at the earliest pending retry, at most a tick away (the scheduler's tick is the fallback).
+   * Rows of a factory whose send is in flight are left to the pass that started that send (it
+   * plans again when the send ends) and to afterLane.
+   */
   private async planNext(): Promise<void> {
-    const next = await this.db.read((m) => m.findOne(Delivery, { select: { nextAttemptAt: true }, where: { state: 'pending' }, order: { nextAttemptAt: 'ASC' } }));
+    const busy = [...this.lanes.keys()];
+    const next = await this.db.read((m) =>
+      m.findOne(Delivery, { select: { nextAttemptAt: true }, where: { state: 'pending', ...(busy.length ? { factory: Not(In(busy)) } : {}) }, order: { nextAttemptAt: 'ASC' } }),
+    );
     if (!next) return;
     const tick = this.settings.config.scheduler.tickSeconds * 1000;
-    this.wake(Math.min(Math.max(next.nextAttemptAt - this.clock.now(), 50), tick));
+    // Rows due already (queued during this pass) wait out the coalescing delay too.
+    this.wake(Math.min(Math.max(next.nextAttemptAt - this.clock.now(), this.coalesced()), tick));
   }
 
   private async purgeSettled(now: number): Promise<void> {
+    if (performance.now() - this.lastPurgeAt < PURGE_EVERY_MS) return;
+    this.lastPurgeAt = performance.now();
     await this.db.tx((m) =>
       m.query(
         `DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < ${this.db.isPostgres ? '$1' : '?'} AND EXISTS (SELECT 1 FROM deliveries n WHERE n.factory = deliveries.factory AND n.entry = deliveries.entry AND n.type = deliveries.type AND n.version > deliveries.version)`,

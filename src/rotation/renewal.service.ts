@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { In } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { requestContext } from '../common/request-context.js';
 import { Clock } from '../common/clock.js';
@@ -8,7 +8,7 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
-import { isUsable, SiteRecord } from '../sites/sites.types.js';
+import { isUsable, SiteKeyRecord, SiteRecord } from '../sites/sites.types.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { SiteHooks } from '../sites/site-hooks.js';
 import { TokensService } from '../tokens/tokens.service.js';
@@ -118,6 +118,33 @@ export class RenewalService implements OnModuleInit {
     return renewed;
   }
 
+  /**
+   * A rotation's renewal, inside the rotation's own transaction `m` (one commit for the new key,
+   * the token it signs, its ledger row, the current token and its outbox rows): mints with the key
+   * version `key` that `m` has just inserted, from its raw bytes. False, with nothing written, when
+   * a subject rule on the site's identity covers this second or later: the renewer's own pass
+   * after the commit (on keys.changed) then waits for the cutoff or withdraws, as for any renewal.
+   * Nothing here changes what a renewal writes: the same rows and the same audit lines.
+   */
+  async renewInRotation(m: EntityManager, site: SiteRecord, key: SiteKeyRecord, raw: Uint8Array): Promise<{ jti: string } | null> {
+    const now = this.clock.now();
+    const current = await m.findOneBy(CurrentToken, { siteId: site.id });
+    const reason = this.reasonFor(current, key.id, now, current !== null && (await revokedJtis(m, [current.jti], now)).size > 0);
+    if (!reason) return null;
+    const cutoff = await subjectCutoff(m, site.identity, now);
+    if (cutoff !== null && this.clock.nowSeconds() <= cutoff) return null;
+    // The renewer mints on its own account, as renew() does (kept: the request id).
+    const requestId = requestContext.get()?.requestId ?? `renewal-${randomUUID()}`;
+    return requestContext.run({ requestId }, async () => {
+      const minted = await this.tokens.mintInTransaction(m, site, key, raw);
+      const row = this.rowFor(site, minted);
+      // A rule that committed since the cutoff was read (PostgreSQL): no current token from here; the pass after the commit renews.
+      if ((await revokedJtis(m, [row.jti], this.clock.now())).size) return null;
+      await this.storeIn(m, site, row, minted, reason);
+      return { jti: minted.jti };
+    });
+  }
+
   /** Mints and stores the replacement; false when a subject rule allows none now (the current token is then withdrawn). */
   private async renew(site: SiteRecord, reason: RenewReason): Promise<boolean> {
     // The renewer mints on its own account, even when a request's change set it off (kept: the request id).
@@ -132,14 +159,7 @@ export class RenewalService implements OnModuleInit {
       }
     }
     const minted = await requestContext.run({ requestId }, () => this.tokens.mintWithKey(site.name, {}));
-    const row = Object.assign(new CurrentToken(), {
-      siteId: site.id,
-      jti: minted.jti,
-      keyId: minted.keyId,
-      sealedToken: this.sealer.seal(Buffer.from(minted.token), currentTokenAd(site.id, minted.jti)),
-      issuedAt: minted.issuedAt * 1000,
-      expiresAt: minted.expiresAt * 1000,
-    } satisfies CurrentToken);
+    const row = this.rowFor(site, minted);
     await requestContext.run({ requestId }, () => this.store(site, row, minted, reason));
     return true;
   }
@@ -166,23 +186,40 @@ export class RenewalService implements OnModuleInit {
     });
   }
 
+  /** The current-token row of a new token, sealed, bound to its site and jti. */
+  private rowFor(site: SiteRecord, minted: { jti: string; keyId: string; token: string; issuedAt: number; expiresAt: number }): CurrentToken {
+    return Object.assign(new CurrentToken(), {
+      siteId: site.id,
+      jti: minted.jti,
+      keyId: minted.keyId,
+      sealedToken: this.sealer.seal(Buffer.from(minted.token), currentTokenAd(site.id, minted.jti)),
+      issuedAt: minted.issuedAt * 1000,
+      expiresAt: minted.expiresAt * 1000,
+    } satisfies CurrentToken);
+  }
+
   /** Keeps the new current token and, in the same transaction, queues it for every factory entry of the site. */
   private store(site: SiteRecord, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
     return this.db.tx(async (m) => {
       // A rule that landed since the cutoff was read: never make a revoked token current (its own event renews again).
       if ((await revokedJtis(m, [row.jti], this.clock.now())).size) throw new Error(`the new token of site ${site.name} is already revoked`);
-      await m.delete(CurrentToken, { siteId: site.id });
-      await m.insert(CurrentToken, row);
-      this.events.publish(m, 'current-token.changed', { site: site.name });
-      const queued = await this.outbox.enqueue(m, { type: 'idtoken', source: site.name, sourceRef: row.jti, keyId: row.keyId, value: minted.token, expiresAt: row.expiresAt });
-      await this.audit.record(m, {
-        action: 'token.renew',
-        target: `site:${site.name}`,
-        actor: 'system:renewal',
-        detail: { jti: minted.jti, keyVersion: minted.keyVersion, reason, expiresAt: new Date(row.expiresAt).toISOString(), queuedForFactories: queued },
-      });
-      return queued;
+      return this.storeIn(m, site, row, minted, reason);
     });
+  }
+
+  /** store()'s writes, in the caller's transaction. */
+  private async storeIn(m: EntityManager, site: SiteRecord, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
+    await m.delete(CurrentToken, { siteId: site.id });
+    await m.insert(CurrentToken, row);
+    this.events.publish(m, 'current-token.changed', { site: site.name });
+    const queued = await this.outbox.enqueue(m, { type: 'idtoken', source: site.name, sourceRef: row.jti, keyId: row.keyId, value: minted.token, expiresAt: row.expiresAt });
+    await this.audit.record(m, {
+      action: 'token.renew',
+      target: `site:${site.name}`,
+      actor: 'system:renewal',
+      detail: { jti: minted.jti, keyVersion: minted.keyVersion, reason, expiresAt: new Date(row.expiresAt).toISOString(), queuedForFactories: queued },
+    });
+    return queued;
   }
 
   /**

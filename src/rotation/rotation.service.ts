@@ -9,6 +9,8 @@ import { SiteKeysService } from '../sites/site-keys.service.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { scramble } from '../crypto/condor-key.js';
 import { PasswordsDirService } from './passwords-dir.service.js';
+import { RenewalService } from './renewal.service.js';
+import { TokensService } from '../tokens/tokens.service.js';
 
 export interface RotationResult {
   site: string;
@@ -40,12 +42,15 @@ export class RotationService {
     private readonly clock: Clock,
     private readonly events: EventBus,
     private readonly passwords: PasswordsDirService,
+    private readonly renewal: RenewalService,
+    private readonly tokens: TokensService,
   ) {}
 
   /** Rotates now (manual), or, `scheduled`, only if still due: another replica may have done it. */
   async rotate(name: string, opts: { graceSeconds?: number; scheduled?: boolean } = {}): Promise<RotationResult | null> {
     const raw = this.keys.generate();
     let result: RotationResult | null;
+    let renewed = false;
     try {
       result = await this.db.tx(async (m) => {
         const lock = this.db.isPostgres;
@@ -77,7 +82,8 @@ export class RotationService {
         const scrambled = scramble(raw);
         this.passwords.prewrite(kid, scrambled);
         scrambled.fill(0);
-        await sitesStore.insertKey(m, this.keys.newKey(site.id, version, kid, raw, 'generated'));
+        const key = this.keys.newKey(site.id, version, kid, raw, 'generated');
+        await sitesStore.insertKey(m, key);
         const next = nextRotationAt({ ...site, rotatedAt: now });
         const updated = await sitesStore.updateIfVersion(m, site.id, site.rowVersion, { keyVersion: version, rotatedAt: now, nextRotationAt: next, updatedAt: now, rowVersion: site.rowVersion + 1 });
         if (!updated) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; try again`);
@@ -96,10 +102,14 @@ export class RotationService {
           actor: opts.scheduled ? 'system:scheduler' : undefined,
           detail: { ...r, mode: grace > 0 ? 'graceful' : 'immediate', trigger: opts.scheduled ? 'scheduled' : 'manual' },
         });
+        // The site's new current token, signed by the new version and queued for its factory
+        // entries, commits with the rotation: one transaction, not three (ledger, current token).
+        renewed = (await this.renewal.renewInRotation(m, site, key, raw)) !== null;
         if (retired.length) this.events.publish(m, 'keys.retired', { keyIds: retired });
         this.events.publish(m, 'keys.changed', { site: site.name });
         return r;
       });
+      if (result && renewed) this.tokens.minted(result.site);
     } catch (err) {
       // The new key's file may have been written before the failed commit: put the directory back.
       await this.passwords.sync('change').catch(() => undefined);

@@ -64,6 +64,20 @@ export class SiteKeysService implements OnModuleInit {
     return hit;
   }
 
+  /**
+   * The HS256 key of a version whose raw bytes the caller holds (a rotation's new key, before its
+   * transaction commits): derived without unsealing, and not cached, since the version may yet be
+   * rolled back; signingKey() derives it again for later mints.
+   */
+  async signingKeyFromRaw(key: SiteKeyRecord, raw: Uint8Array): Promise<SigningKey> {
+    const derived = deriveSigningKey(raw, key.kid);
+    try {
+      return await importSigningKey(derived);
+    } finally {
+      derived.fill(0);
+    }
+  }
+
   /** The passwords.d file HTCondor reads for this version: the scrambled password bytes. */
   keyFile(key: SiteKeyRecord): Buffer {
     const raw = this.sealer.open(key.sealedKey, siteKeyAd(key.siteId, key.version));

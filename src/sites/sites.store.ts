@@ -58,6 +58,9 @@ export const sitesStore = {
   /** Active and grace keys of one site, locked FOR UPDATE when `lock` (PostgreSQL). */
   liveKeysOf: (m: EntityManager, siteId: string, lock = false): Promise<SiteKeyRecord[]> =>
     m.find(SiteKey, { where: { siteId, state: In(LIVE) }, ...forUpdate(lock) }),
+  /** A site's active key, locked FOR SHARE when `lockShare` (PostgreSQL: a rotation or deletion waits for the caller's commit). */
+  activeKey: (m: EntityManager, siteId: string, lockShare = false): Promise<SiteKeyRecord | null> =>
+    m.findOne(SiteKey, { where: { siteId, state: 'active' }, ...(lockShare ? { lock: { mode: 'pessimistic_read' as const } } : {}) }),
   /** Active key id by site id: every site's, or those of `siteIds`. */
   async activeKeyIds(m: EntityManager, siteIds?: string[]): Promise<Map<string, string>> {
     const rows = await m.find(SiteKey, { select: { id: true, siteId: true }, where: siteIds ? { state: 'active', siteId: In(siteIds) } : { state: 'active' } });

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { AUDIT_COLUMNS, auditRow, AuditLine } from '../audit/audit-row.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
@@ -30,6 +31,16 @@ export class LedgerWriter {
 
   record(token: IssuedToken, audit: AuditLine): Promise<boolean> {
     return this.batches.submit({ token, audit });
+  }
+
+  /**
+   * Writes one mint's rows in the caller's transaction `m`, which has itself created the key
+   * version that signed it (a rotation's renewal) or read it active holding it (FOR SHARE on
+   * PostgreSQL): no other transaction can have retired that version before `m` commits.
+   */
+  async recordIn(m: EntityManager, token: IssuedToken, audit: AuditLine): Promise<void> {
+    await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, [tokenRow(token)]);
+    await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, [auditRow(audit)]);
   }
 
   private write(batch: Mint[]): Promise<Set<number>> {

@@ -6,7 +6,7 @@ import { actorName } from '../auth/principal.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { requestContext } from '../common/request-context.js';
-import { IdTokenClaims, signIdToken } from '../crypto/idtoken.js';
+import { IdTokenClaims, SigningKey, signIdToken } from '../crypto/idtoken.js';
 import { Random } from '../crypto/random.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
@@ -16,6 +16,7 @@ import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { SitesService } from '../sites/sites.service.js';
 import { SiteHooks } from '../sites/site-hooks.js';
+import type { SiteKeyRecord, SiteRecord } from '../sites/sites.types.js';
 import { mergeSubjects, representable, revocationExpr, UnrepresentableString } from './classad.js';
 import { checkRevocationFile, REVOCATION_KNOB, RevocationCheckFailed, RevocationSet } from './revocation-check.js';
 import { RevocationMetrics } from './revocation.metrics.js';
@@ -75,73 +76,117 @@ export class TokensService implements OnModuleInit {
 
   /** mint(), also naming the key row that signed (for the renewer). */
   async mintWithKey(siteName: string, dto: MintTokenDto) {
-    for (let attempt = 0; ; attempt++) {
-      const { site, key } = await this.sites.forMint(siteName, attempt > 0);
-      const allowed = site.scopes.split(' ') as Level[];
-      const levels = dto.scopes ? parseLevels(dto.scopes) : allowed;
-      // Without requested scopes the token carries the site's own: within its policy by definition.
-      const within = levels === allowed ? undefined : closure(allowed);
-      if (within && ![...closure(levels)].every((l) => within.has(l))) {
-        throw new DomainError('SCOPE_TOO_WIDE', `scopes exceed site ${site.name}'s policy (${allowed.join(' ')})`, 'scopes');
-      }
-      // The service-wide ceiling applies too: lowering it caps sites created under a higher one.
-      const ceiling = Math.min(site.maxLifetimeSeconds, this.settings.config.tokens.maxLifetimeSeconds);
-      const lifetime = dto.lifetimeSeconds ?? Math.min(site.lifetimeSeconds, ceiling);
-      if (lifetime > ceiling) {
-        throw new DomainError('LIFETIME_EXCEEDS_POLICY', `lifetimeSeconds must not exceed ${ceiling} for site ${site.name}`, 'lifetimeSeconds');
-      }
-      const iat = this.clock.nowSeconds();
-      const claims: IdTokenClaims = {
-        sub: dto.subject ?? site.identity,
-        iat,
-        nbf: iat,
-        jti: this.random.hex(16),
-        iss: site.issuer,
-        exp: iat + lifetime,
-        scope: scopeClaim(levels),
-      };
-      const token = await signIdToken(key.kid, claims, await this.keys.signingKey(key));
-      // The key may be rotated away before the row lands: the writer then refuses it and we mint again.
-      const recorded = await this.ledger.record(
-        Object.assign(new IssuedToken(), {
-          jti: claims.jti,
-          siteId: site.id,
-          siteName: site.name,
-          keyId: key.id,
-          keyVersion: key.version,
-          kid: key.kid,
-          subject: claims.sub,
-          issuer: claims.iss,
-          scopes: levels.join(' '),
-          issuedAt: iat * 1000,
-          expiresAt: claims.exp * 1000,
-          revokedAt: null,
-          mintedBy: actorName(requestContext.get()?.principal),
-        }),
-        this.audit.line({
-          action: 'token.mint',
-          target: `site:${site.name}`,
-          detail: { jti: claims.jti, keyVersion: key.version, subject: claims.sub, scopes: levels, lifetimeSeconds: lifetime },
-        }),
-      );
-      if (!recorded) {
-        if (attempt < 3) continue;
-        throw new Error(`site ${site.name}'s key kept changing while minting`);
-      }
+    const { site, key } = await this.sites.forMint(siteName, false);
+    const { token, row, audit, view } = await this.prepare(site, key, await this.keys.signingKey(key), dto);
+    // The key may be rotated away before the row lands: the writer then refuses it, and we mint again in one transaction.
+    if (await this.ledger.record(row, audit)) {
       this.metrics.tokensMinted.inc({ site: site.name });
-      return {
-        token,
-        jti: claims.jti,
-        kid: key.kid,
-        keyVersion: key.version,
-        issuer: claims.iss,
-        subject: claims.sub,
-        scopes: levels,
-        issuedAt: claims.iat,
-        expiresAt: claims.exp,
-        keyId: key.id,
-      };
+      return { token, ...view };
     }
+    for (let attempt = 0; ; attempt++) {
+      const minted = await this.mintHoldingKey(siteName, dto);
+      if (minted) return minted;
+      if (attempt >= 2) throw new Error(`site ${siteName}'s key kept changing while minting`);
+    }
+  }
+
+  /**
+   * A mint that lost the race with a rotation: the site and its active key are read in the
+   * transaction that writes the ledger row (FOR SHARE on PostgreSQL: a rotation or deletion waits
+   * for its commit), so a rotation cannot retire the key in between, however fast rotations follow
+   * each other. Null when a rotation committed just before this transaction read the key (PostgreSQL).
+   */
+  private async mintHoldingKey(siteName: string, dto: MintTokenDto) {
+    const minted = await this.db.tx(async (m) => {
+      const site = await sitesStore.byName(m, siteName);
+      if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
+      const key = await sitesStore.activeKey(m, site.id, this.db.isPostgres);
+      if (!key) return null;
+      const { token, row, audit, view } = await this.prepare(site, key, await this.keys.signingKey(key), dto);
+      await this.ledger.recordIn(m, row, audit);
+      return { token, ...view, site: site.name };
+    });
+    if (!minted) return null;
+    const { site, ...out } = minted;
+    this.metrics.tokensMinted.inc({ site });
+    return out;
+  }
+
+  /**
+   * Mints with the key version `key` that the caller's transaction `m` has just created (a
+   * rotation's new key, whose raw bytes it still holds: no unsealing), under the policy of `site`
+   * as that transaction read it; the ledger row and the token.mint audit line land in `m`. The
+   * caller counts the mint (minted()) once `m` has committed.
+   */
+  async mintInTransaction(m: EntityManager, site: SiteRecord, key: SiteKeyRecord, raw: Uint8Array, dto: MintTokenDto = {}) {
+    const { token, row, audit, view } = await this.prepare(site, key, await this.keys.signingKeyFromRaw(key, raw), dto);
+    await this.ledger.recordIn(m, row, audit);
+    return { token, ...view };
+  }
+
+  /** Counts a mint whose transaction has committed (mintInTransaction's caller). */
+  minted(siteName: string): void {
+    this.metrics.tokensMinted.inc({ site: siteName });
+  }
+
+  /** Checks the request against the site's policy, signs, and builds the ledger row and audit line. */
+  private async prepare(site: SiteRecord, key: SiteKeyRecord, signing: SigningKey, dto: MintTokenDto) {
+    const allowed = site.scopes.split(' ') as Level[];
+    const levels = dto.scopes ? parseLevels(dto.scopes) : allowed;
+    // Without requested scopes the token carries the site's own: within its policy by definition.
+    const within = levels === allowed ? undefined : closure(allowed);
+    if (within && ![...closure(levels)].every((l) => within.has(l))) {
+      throw new DomainError('SCOPE_TOO_WIDE', `scopes exceed site ${site.name}'s policy (${allowed.join(' ')})`, 'scopes');
+    }
+    // The service-wide ceiling applies too: lowering it caps sites created under a higher one.
+    const ceiling = Math.min(site.maxLifetimeSeconds, this.settings.config.tokens.maxLifetimeSeconds);
+    const lifetime = dto.lifetimeSeconds ?? Math.min(site.lifetimeSeconds, ceiling);
+    if (lifetime > ceiling) {
+      throw new DomainError('LIFETIME_EXCEEDS_POLICY', `lifetimeSeconds must not exceed ${ceiling} for site ${site.name}`, 'lifetimeSeconds');
+    }
+    const iat = this.clock.nowSeconds();
+    const claims: IdTokenClaims = {
+      sub: dto.subject ?? site.identity,
+      iat,
+      nbf: iat,
+      jti: this.random.hex(16),
+      iss: site.issuer,
+      exp: iat + lifetime,
+      scope: scopeClaim(levels),
+    };
+    const token = await signIdToken(key.kid, claims, signing);
+    const row = Object.assign(new IssuedToken(), {
+      jti: claims.jti,
+      siteId: site.id,
+      siteName: site.name,
+      keyId: key.id,
+      keyVersion: key.version,
+      kid: key.kid,
+      subject: claims.sub,
+      issuer: claims.iss,
+      scopes: levels.join(' '),
+      issuedAt: iat * 1000,
+      expiresAt: claims.exp * 1000,
+      revokedAt: null,
+      mintedBy: actorName(requestContext.get()?.principal),
+    });
+    const audit = this.audit.line({
+      action: 'token.mint',
+      target: `site:${site.name}`,
+      detail: { jti: claims.jti, keyVersion: key.version, subject: claims.sub, scopes: levels, lifetimeSeconds: lifetime },
+    });
+    const view = {
+      jti: claims.jti,
+      kid: key.kid,
+      keyVersion: key.version,
+      issuer: claims.iss,
+      subject: claims.sub,
+      scopes: levels,
+      issuedAt: claims.iat,
+      expiresAt: claims.exp,
+      keyId: key.id,
+    };
+    return { token, row, audit, view };
   }
 
   /** The ledger, newest first. */
