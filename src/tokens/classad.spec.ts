@@ -77,7 +77,22 @@ function corpus(): string[] {
   const out = new Set<string>(['', ' ', '\\', '"', '\\"', '"\\', '\n', '\\\n', 'a\\', 'a\\\\', '\\\\\\', 'abc\\"', '\r', '\t', '\x7f']);
   for (let c = 1; c < 128; c++) {
     const ch = String.fromCharCode(c);
-    for (const s of [ch, ch + ch, ch + ch + ch, `${ch}ab`, `a${ch}b`, `ab${ch}`, `${ch}\\`, `\\${ch}`, `${ch}"`, `"${ch}`, `$${ch}`, `${ch}$`, `${ch}@fe.example.org`]) out.add(s);
+    for (const s of [
+      ch,
+      ch + ch,
+      ch + ch + ch,
+      `${ch}ab`,
+      `a${ch}b`,
+      `ab${ch}`,
+      `${ch}\\`,
+      `\\${ch}`,
+      `${ch}"`,
+      `"${ch}`,
+      `$${ch}`,
+      `${ch}$`,
+      `${ch}@fe.example.org`,
+    ])
+      out.add(s);
   }
   const alphabet = ['\\', '"', 'a'];
   const runs = (prefix: string, n: number) => {
@@ -213,7 +228,10 @@ describe(revocationExpr.name, () => {
     const strings = corpus();
     const r = rng(7);
     for (let g = 0; g < 2_000; g++) {
-      const subjects = Array.from({ length: 1 + Math.floor(r() * 5) }, () => ({ subject: strings[Math.floor(r() * strings.length)], issuedBefore: 1_000 + Math.floor(r() * 1_000) }));
+      const subjects = Array.from({ length: 1 + Math.floor(r() * 5) }, () => ({
+        subject: strings[Math.floor(r() * strings.length)],
+        issuedBefore: 1_000 + Math.floor(r() * 1_000),
+      }));
       const jtis = Array.from({ length: Math.floor(r() * 3) }, (_, i) => strings[Math.floor(r() * strings.length)] + `#${i}`);
       const { tree } = check(jtis, subjects);
       const latest = new Map<string, number>();
@@ -248,7 +266,9 @@ describe(revocationExpr.name, () => {
   it('the old flat chain is refused by the check: 420 terms are past what HTCondor evaluates', () => {
     const flat = Array.from({ length: 420 }, (_, i) => `jti =?= "j${i}"`).join(' || ');
     expect(depthOf(parseOld(flat))).toBeGreaterThan(400);
-    expect(() => checkRevocationFile(`SEC_TOKEN_REVOCATION_EXPR = ${flat}\n`, { jtis: Array.from({ length: 420 }, (_, i) => `j${i}`), subjects: [] })).toThrow(RevocationCheckFailed);
+    expect(() => checkRevocationFile(`SEC_TOKEN_REVOCATION_EXPR = ${flat}\n`, { jtis: Array.from({ length: 420 }, (_, i) => `j${i}`), subjects: [] })).toThrow(
+      RevocationCheckFailed,
+    );
   });
 
   it('the check refuses anything that does not read back as meant', () => {

@@ -86,12 +86,7 @@ export function configMacros(value: string): string[] {
 // ---------------------------------------------------------------- the old-syntax lexer
 
 export type Token =
-  | { t: 'str'; v: string }
-  | { t: 'int'; v: number }
-  | { t: 'real'; v: number }
-  | { t: 'id'; v: string }
-  | { t: 'op'; v: string }
-  | { t: 'end' };
+  { t: 'str'; v: string } | { t: 'int'; v: number } | { t: 'real'; v: number } | { t: 'id'; v: string } | { t: 'op'; v: string } | { t: 'end' };
 
 const NUMBER = /0[xX][0-9a-fA-F]+|[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?/y;
 
@@ -236,10 +231,9 @@ function lexStream(text: string): TokenStream {
       NUMBER.lastIndex = i;
       const t = NUMBER.exec(src)![0];
       i += t.length;
-      if (/^0[xX]/.test(t)) kinds.push(T_INT), vals.push(parseInt(t, 16));
-      else if (/[.eE]/.test(t)) kinds.push(T_REAL), vals.push(Number(t));
-      else if (/^0[0-7]+$/.test(t)) kinds.push(T_INT), vals.push(parseInt(t, 8));
-      else kinds.push(T_INT), vals.push(Number(t));
+      const real = !/^0[xX]/.test(t) && /[.eE]/.test(t);
+      kinds.push(real ? T_REAL : T_INT);
+      vals.push(/^0[xX]/.test(t) ? parseInt(t, 16) : real ? Number(t) : /^0[0-7]+$/.test(t) ? parseInt(t, 8) : Number(t));
       continue;
     }
     if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) {
@@ -379,13 +373,20 @@ export function parseOld(src: string): Node {
     }
     return primary();
   };
+  // One item: a string literal followed by `,` or the closing bracket (every jti) is what cond()
+  // would return for it, read without descending through cond, binary, unary and primary.
+  const item = (close: string): Node => {
+    if (kinds[p] === T_STR && kinds[p + 1] === T_OP && (vals[p + 1] === ',' || vals[p + 1] === close))
+      return { k: 'lit', v: { t: 'str', v: vals[p++] as string } };
+    return cond();
+  };
   const items = (close: string): Node[] => {
     const out: Node[] = [];
     if (!isOp(close)) {
-      out.push(cond());
+      out.push(item(close));
       while (isOp(',')) {
         p++;
-        out.push(cond());
+        out.push(item(close));
       }
     }
     expect(close);
@@ -545,7 +546,10 @@ export function evaluate(n: Node, claims: Claims): Value {
     case 'bin':
       return binaryOp(n.op, n.l, n.r, claims);
     case 'call':
-      return call(n.fn, n.args.map((a) => evaluate(a, claims)));
+      return call(
+        n.fn,
+        n.args.map((a) => evaluate(a, claims)),
+      );
   }
 }
 
@@ -649,7 +653,14 @@ function call(fn: string, args: Value[]): Value {
       if (list.t !== 'list' || x.t === 'list') return ERR;
       if (fn === 'member' && x.t === 'error') return ERR;
       for (const item of list.v) {
-        if (fn === 'identicalmember' ? identical(x, item) : x.t === 'str' && item.t === 'str' ? x.v.toLowerCase() === item.v.toLowerCase() : isNum(x) && isNum(item) && x.v === item.v) return bool(true);
+        if (
+          fn === 'identicalmember'
+            ? identical(x, item)
+            : x.t === 'str' && item.t === 'str'
+              ? x.v.toLowerCase() === item.v.toLowerCase()
+              : isNum(x) && isNum(item) && x.v === item.v
+        )
+          return bool(true);
       }
       return bool(false);
     }

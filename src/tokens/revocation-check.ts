@@ -20,7 +20,8 @@ export class RevocationCheckFailed extends Error {}
  */
 export function checkRevocationFile(content: string, want: RevocationSet): number {
   const assignments = readConfig(content);
-  if (assignments.length !== 1 || assignments[0].name !== REVOCATION_KNOB) throw new RevocationCheckFailed(`the file must set ${REVOCATION_KNOB} and nothing else`);
+  if (assignments.length !== 1 || assignments[0].name !== REVOCATION_KNOB)
+    throw new RevocationCheckFailed(`the file must set ${REVOCATION_KNOB} and nothing else`);
   const [{ value, macros }] = assignments;
   if (macros.length) throw new RevocationCheckFailed(`the value holds ${macros.length} config macro form(s)`);
   let tree: Node;
@@ -83,7 +84,8 @@ function decode(tree: Node): Decoded {
     } else if (n.k === 'paren' && n.e.k === 'bin' && n.e.op === '&&') {
       const { l, r } = n.e;
       if (l.k !== 'bin' || l.op !== '=?=' || !isAttr(l.l, 'sub')) throw new RevocationCheckFailed('unexpected subject term');
-      if (r.k !== 'bin' || r.op !== '<=' || !isAttr(r.l, 'iat') || r.r.k !== 'lit' || r.r.v.t !== 'int') throw new RevocationCheckFailed('unexpected subject cutoff');
+      if (r.k !== 'bin' || r.op !== '<=' || !isAttr(r.l, 'iat') || r.r.k !== 'lit' || r.r.v.t !== 'int')
+        throw new RevocationCheckFailed('unexpected subject cutoff');
       const subject = constantString(l.r);
       if (out.subjects.has(subject)) throw new RevocationCheckFailed('a subject appears twice');
       out.subjects.set(subject, r.r.v.v);
