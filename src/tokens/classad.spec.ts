@@ -77,7 +77,22 @@ function corpus(): string[] {
   const out = new Set<string>(['', ' ', '\\', '"', '\\"', '"\\', '\n', '\\\n', 'a\\', 'a\\\\', '\\\\\\', 'abc\\"', '\r', '\t', '\x7f']);
   for (let c = 1; c < 128; c++) {
     const ch = String.fromCharCode(c);
-    for (const s of [ch, ch + ch, ch + ch + ch, `${ch}ab`, `a${ch}b`, `ab${ch}`, `${ch}\\`, `\\${ch}`, `${ch}"`, `"${ch}`, `$${ch}`, `${ch}$`, `${ch}@fe.example.org`]) out.add(s);
+    for (const s of [
+      ch,
+      ch + ch,
+      ch + ch + ch,
+      `${ch}ab`,
+      `a${ch}b`,
+      `ab${ch}`,
+      `${ch}\\`,
+      `\\${ch}`,
+      `${ch}"`,
+      `"${ch}`,
+      `$${ch}`,
+      `${ch}$`,
+      `${ch}@fe.example.org`,
+    ])
+      out.add(s);
   }
   const alphabet = ['\\', '"', 'a'];
   const runs = (prefix: string, n: number) => {
@@ -213,7 +228,10 @@ describe(revocationExpr.name, () => {
     const strings = corpus();
     const r = rng(7);
     for (let g = 0; g < 2_000; g++) {
-      const subjects = Array.from({ length: 1 + Math.floor(r() * 5) }, () => ({ subject: strings[Math.floor(r() * strings.length)], issuedBefore: 1_000 + Math.floor(r() * 1_000) }));
+      const subjects = Array.from({ length: 1 + Math.floor(r() * 5) }, () => ({
+        subject: strings[Math.floor(r() * strings.length)],
+        issuedBefore: 1_000 + Math.floor(r() * 1_000),
+      }));
       const jtis = Array.from({ length: Math.floor(r() * 3) }, (_, i) => strings[Math.floor(r() * strings.length)] + `#${i}`);
       const { tree } = check(jtis, subjects);
       const latest = new Map<string, number>();
@@ -248,7 +266,9 @@ describe(revocationExpr.name, () => {
   it('the old flat chain is refused by the check: 420 terms are past what HTCondor evaluates', () => {
     const flat = Array.from({ length: 420 }, (_, i) => `jti =?= "j${i}"`).join(' || ');
     expect(depthOf(parseOld(flat))).toBeGreaterThan(400);
-    expect(() => checkRevocationFile(`SEC_TOKEN_REVOCATION_EXPR = ${flat}\n`, { jtis: Array.from({ length: 420 }, (_, i) => `j${i}`), subjects: [] })).toThrow(RevocationCheckFailed);
+    expect(() => checkRevocationFile(`SEC_TOKEN_REVOCATION_EXPR = ${flat}\n`, { jtis: Array.from({ length: 420 }, (_, i) => `j${i}`), subjects: [] })).toThrow(
+      RevocationCheckFailed,
+    );
   });
 
   it('the check refuses anything that does not read back as meant', () => {
@@ -264,5 +284,31 @@ describe(revocationExpr.name, () => {
     ];
     expect(checkRevocationFile('SEC_TOKEN_REVOCATION_EXPR = jti =?= "a" || (sub =?= "u@x" && iat <= 5)\n', ok)).toBe(5);
     for (const content of bad) expect(() => checkRevocationFile(content, ok)).toThrow(RevocationCheckFailed);
+  });
+
+  it('the jti comparison holds in any order, and the fast paths read as the general ones', () => {
+    const file = (list: string) => `SEC_TOKEN_REVOCATION_EXPR = identicalMember(jti, {${list}})\n`;
+    const want = { jtis: ['b', 'a', 'c', 'a'], subjects: [] };
+    // revocationExpr's ascending order, and any other order (compared by sets).
+    expect(checkRevocationFile(file('"a", "b", "c"'), want)).toBe(3);
+    expect(checkRevocationFile(file('"c", "a", "b"'), want)).toBe(3);
+    for (const list of ['"a", "b"', '"a", "b", "c", "d"', '"a", "b", "b", "c"', '"c", "a", "b", "a"', '"a", "b", "d"', '"c", "b", "d"']) {
+      expect(() => checkRevocationFile(file(list), want)).toThrow(RevocationCheckFailed);
+    }
+    // Among many plain jtis, one that needs care is still written by the careful encoder.
+    const jtis = Array.from({ length: 2000 }, (_, i) => `j${i}`);
+    for (const odd of ['q"x', 'q\\', 'q$(X)', 'q\nz']) {
+      const all = [...jtis, odd];
+      const expr = revocationExpr(all.map((jti) => ({ jti })));
+      expect(expr).toContain(oldClassAdString(odd));
+      expect(checkRevocationFile(`SEC_TOKEN_REVOCATION_EXPR = ${expr}\n`, { jtis: all, subjects: [] })).toBe(depthOf(parseOld(expr)));
+    }
+    expect(() => revocationExpr([...jtis, 'a\0b'].map((jti) => ({ jti })))).toThrow(UnrepresentableString);
+    expect(() => revocationExpr([...jtis, 'a\ud800b'].map((jti) => ({ jti })))).toThrow(UnrepresentableString);
+    // The lexer reads the UTF-8 bytes: a lone surrogate in the text is U+FFFD there, a pair is itself.
+    expect(lexOld('"a\ud800b"')[0]).toEqual({ t: 'str', v: 'a\ufffdb' });
+    expect(lexOld('"a\ud83d\ude00b"')[0]).toEqual({ t: 'str', v: 'a\ud83d\ude00b' });
+    expect(() => checkRevocationFile('SEC_TOKEN_REVOCATION_EXPR = jti =?= "a\ud800b"\n', { jtis: ['a\ud800b'], subjects: [] })).toThrow(RevocationCheckFailed);
+    expect(() => lexOld('é')).toThrow('unexpected byte 0xc3');
   });
 });

@@ -23,6 +23,8 @@ const LF_PIECE = 'formatTime(0, "%n")';
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 /** The characters that need more than a plain literal. */
 const SPECIAL = /["\\$\n]/;
+/** Anything that needs more than a plain literal, or a closer look (NUL, any surrogate). */
+const NOT_PLAIN = /["\\$\n\0\uD800-\uDFFF]/;
 
 /** Whether `s` can be written as an old-syntax ClassAd string expression. */
 export function representable(s: string): boolean {
@@ -31,6 +33,8 @@ export function representable(s: string): boolean {
 
 /** An old-syntax ClassAd expression whose value is exactly `s`. */
 export function oldClassAdString(s: string): string {
+  // The common case (every hex jti): one scan, no special character, written as it is.
+  if (!NOT_PLAIN.test(s)) return `"${s}"`;
   if (s.includes('\0')) throw new UnrepresentableString('a NUL character cannot be written in an HTCondor config value');
   if (LONE_SURROGATE.test(s)) throw new UnrepresentableString('the string is not valid Unicode (a lone surrogate)');
   if (!SPECIAL.test(s)) return `"${s}"`;
@@ -90,14 +94,28 @@ export function mergeSubjects(subjects: RevokedSubject[]): RevokedSubject[] {
  * An empty set revokes nothing: `false`.
  */
 export function revocationExpr(tokens: RevokedToken[], subjects: RevokedSubject[] = []): string {
-  const jtis = [...new Set(tokens.map((t) => t.jti))].sort();
+  const jtis = sortedDistinct(tokens.map((t) => t.jti));
   const terms: string[] = [];
   // One jti keeps the `jti =?= "..."` form collectors already run with; more go in one list.
   if (jtis.length === 1) terms.push(`jti =?= ${oldClassAdString(jtis[0])}`);
-  else if (jtis.length) terms.push(`identicalMember(jti, {${jtis.map(oldClassAdString).join(', ')}})`);
+  else if (jtis.length) {
+    // The common case, jtis without any character that needs care (the joined text shows it in
+    // one scan: the separator is not one of them): each is a plain literal, written in one join.
+    const list = NOT_PLAIN.test(jtis.join(',')) ? jtis.map(oldClassAdString).join(', ') : `"${jtis.join('", "')}"`;
+    terms.push(`identicalMember(jti, {${list}})`);
+  }
   const rules = mergeSubjects(subjects).map((s) => `(sub =?= ${oldClassAdString(s.subject)} && iat <= ${s.issuedBefore})`);
   if (rules.length) terms.push(balancedOr(rules));
   return terms.length ? terms.join(' || ') : 'false';
+}
+
+/** The distinct strings in code-unit order (what `[...new Set(a)].sort()` gives, without hashing each one). */
+export function sortedDistinct(a: string[]): string[] {
+  const sorted = a.sort();
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
+  sorted.length = n;
+  return sorted;
 }
 
 function balancedOr(terms: string[]): string {

@@ -86,16 +86,176 @@ export function configMacros(value: string): string[] {
 // ---------------------------------------------------------------- the old-syntax lexer
 
 export type Token =
-  | { t: 'str'; v: string }
-  | { t: 'int'; v: number }
-  | { t: 'real'; v: number }
-  | { t: 'id'; v: string }
-  | { t: 'op'; v: string }
-  | { t: 'end' };
+  { t: 'str'; v: string } | { t: 'int'; v: number } | { t: 'real'; v: number } | { t: 'id'; v: string } | { t: 'op'; v: string } | { t: 'end' };
 
 const NUMBER = /0[xX][0-9a-fA-F]+|[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?/y;
-const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
-const OPS = ['=?=', '=!=', '<<', '>>>', '>>', '||', '&&', '==', '!=', '<=', '>=', '<', '>', '!', '+', '-', '*', '/', '%', '(', ')', '{', '}', '[', ']', ',', '?', ':', '.', ';', '|', '&', '^', '~'];
+
+// Token kinds of the compact token stream the parser reads (parallel arrays, no object per token).
+const T_END = 0;
+const T_STR = 1;
+const T_INT = 2;
+const T_REAL = 3;
+const T_ID = 4;
+const T_OP = 5;
+
+interface TokenStream {
+  kinds: number[];
+  /** The text of a str/id/op token, the number of an int/real one. */
+  vals: (string | number)[];
+}
+
+/** The first UTF-8 byte of the character at `i` (what the byte lexer reports). */
+function firstByte(src: string, i: number): number {
+  const c = src.charCodeAt(i);
+  return c < 0x80 ? c : Buffer.from(String.fromCodePoint(src.codePointAt(i)!), 'utf8')[0];
+}
+
+/** The operator at `i` (longest match), or undefined. */
+function opAt(src: string, i: number): string | undefined {
+  const c = src.charCodeAt(i);
+  const n = src.charCodeAt(i + 1);
+  switch (c) {
+    case 0x3d: // =
+      if (n === 0x3f && src.charCodeAt(i + 2) === 0x3d) return '=?=';
+      if (n === 0x21 && src.charCodeAt(i + 2) === 0x3d) return '=!=';
+      return n === 0x3d ? '==' : undefined;
+    case 0x3c: // <
+      return n === 0x3c ? '<<' : n === 0x3d ? '<=' : '<';
+    case 0x3e: // >
+      if (n === 0x3e) return src.charCodeAt(i + 2) === 0x3e ? '>>>' : '>>';
+      return n === 0x3d ? '>=' : '>';
+    case 0x7c: // |
+      return n === 0x7c ? '||' : '|';
+    case 0x26: // &
+      return n === 0x26 ? '&&' : '&';
+    case 0x21: // !
+      return n === 0x3d ? '!=' : '!';
+    case 0x2c:
+      return ',';
+    case 0x28:
+      return '(';
+    case 0x29:
+      return ')';
+    case 0x7b:
+      return '{';
+    case 0x7d:
+      return '}';
+    case 0x2b:
+      return '+';
+    case 0x2d:
+      return '-';
+    case 0x2a:
+      return '*';
+    case 0x2f:
+      return '/';
+    case 0x25:
+      return '%';
+    case 0x5b:
+      return '[';
+    case 0x5d:
+      return ']';
+    case 0x3f:
+      return '?';
+    case 0x3a:
+      return ':';
+    case 0x2e:
+      return '.';
+    case 0x3b:
+      return ';';
+    case 0x5e:
+      return '^';
+    case 0x7e:
+      return '~';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The lexer proper, over the text's characters. It reads exactly what a byte lexer over the UTF-8
+ * encoding reads: every character it acts on (quotes, backslash, NUL, line feed, white space,
+ * names, numbers, operators) is ASCII, and no byte of a multi-byte UTF-8 sequence is ASCII. The
+ * one difference, a lone surrogate (which UTF-8 encodes as U+FFFD), is removed first the same way.
+ */
+function lexStream(text: string): TokenStream {
+  // A surrogate at all (rare): read the text through UTF-8 as the byte lexer does, so a lone half
+  // becomes U+FFFD exactly as there (a well-formed pair comes back unchanged).
+  const src = /[\uD800-\uDFFF]/.test(text) ? Buffer.from(text, 'utf8').toString('utf8') : text;
+  const len = src.length;
+  const kinds: number[] = [];
+  const vals: (string | number)[] = [];
+  // The next NUL at or after the read position (len + 1 when there is none).
+  let nul = src.indexOf('\0');
+  if (nul < 0) nul = len + 1;
+  let i = 0;
+  while (i < len) {
+    const c = src.charCodeAt(i);
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) {
+      i++;
+      continue;
+    }
+    if (c === 0x22 || c === 0x27) {
+      const delim = c === 0x22 ? '"' : "'";
+      let value = '';
+      i++;
+      for (;;) {
+        const start = i;
+        let q = src.indexOf(delim, i);
+        if (nul < start) {
+          nul = src.indexOf('\0', start);
+          if (nul < 0) nul = len + 1;
+        }
+        if (q < 0 || nul < q) throw new SyntaxError('unterminated string literal');
+        // The character before the quote, within this stretch (after a \" the lexer forgets the backslash).
+        if (q === start || src.charCodeAt(q - 1) !== 0x5c) {
+          value += src.slice(start, q);
+          i = q + 1;
+          break;
+        }
+        const after = q + 1 < len ? src.charCodeAt(q + 1) : -1;
+        if (after > 0 && after !== 0x0a) {
+          value += src.slice(start, q - 1) + delim; // \" is a literal quote; the string goes on
+          i = q + 1;
+          continue;
+        }
+        value += src.slice(start, q); // \" at the end of the line: the string ends with the backslash
+        q += 2;
+        i = q;
+        break;
+      }
+      kinds.push(delim === '"' ? T_STR : T_ID);
+      vals.push(value);
+      continue;
+    }
+    if (c >= 0x30 && c <= 0x39) {
+      NUMBER.lastIndex = i;
+      const t = NUMBER.exec(src)![0];
+      i += t.length;
+      const real = !/^0[xX]/.test(t) && /[.eE]/.test(t);
+      kinds.push(real ? T_REAL : T_INT);
+      vals.push(/^0[xX]/.test(t) ? parseInt(t, 16) : real ? Number(t) : /^0[0-7]+$/.test(t) ? parseInt(t, 8) : Number(t));
+      continue;
+    }
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) {
+      const start = i++;
+      for (; i < len; i++) {
+        const d = src.charCodeAt(i);
+        if (!((d >= 0x41 && d <= 0x5a) || (d >= 0x61 && d <= 0x7a) || d === 0x5f || (d >= 0x30 && d <= 0x39))) break;
+      }
+      kinds.push(T_ID);
+      vals.push(src.slice(start, i));
+      continue;
+    }
+    const op = opAt(src, i);
+    if (op === undefined) throw new SyntaxError(`unexpected byte 0x${firstByte(src, i).toString(16)}`);
+    kinds.push(T_OP);
+    vals.push(op);
+    i += op.length;
+  }
+  kinds.push(T_END);
+  vals.push('');
+  return { kinds, vals };
+}
 
 /**
  * Old ClassAd syntax: inside "..." a backslash is an ordinary character, except that `\"` is a
@@ -105,72 +265,9 @@ const OPS = ['=?=', '=!=', '<<', '>>>', '>>', '||', '&&', '==', '!=', '<=', '>='
  * lexer reads bytes; NUL or the end of the text inside a string is an error.
  */
 export function lexOld(src: string): Token[] {
-  const s = Buffer.from(src, 'utf8');
-  // The same bytes one character each, for matching numbers, names and operators.
-  const L = s.toString('latin1');
-  const out: Token[] = [];
-  let i = 0;
-  const at = (k: number) => (k < s.length ? s[k] : -1);
-  while (i < s.length) {
-    const c = s[i];
-    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) {
-      i++;
-      continue;
-    }
-    if (c === 0x22 || c === 0x27) {
-      const delim = c;
-      const parts: Buffer[] = [];
-      i++;
-      for (;;) {
-        const start = i;
-        let q = s.indexOf(delim, i);
-        if (q < 0 || s.subarray(start, q).includes(0)) throw new SyntaxError('unterminated string literal');
-        // The byte before the quote, within this stretch (after a \" the lexer forgets the backslash).
-        const prev = q > start ? s[q - 1] : 0;
-        if (prev !== 0x5c) {
-          parts.push(s.subarray(start, q));
-          i = q + 1;
-          break;
-        }
-        const after = at(q + 1);
-        if (after > 0 && after !== 0x0a) {
-          parts.push(s.subarray(start, q - 1), Buffer.of(delim)); // \" is a literal quote; the string goes on
-          i = q + 1;
-          continue;
-        }
-        parts.push(s.subarray(start, q)); // \" at the end of the line: the string ends with the backslash
-        q += 2;
-        i = q;
-        break;
-      }
-      const text = Buffer.concat(parts).toString('utf8');
-      out.push(delim === 0x22 ? { t: 'str', v: text } : { t: 'id', v: text });
-      continue;
-    }
-    if (c >= 0x30 && c <= 0x39) {
-      NUMBER.lastIndex = i;
-      const text = NUMBER.exec(L)![0];
-      i += text.length;
-      if (/^0[xX]/.test(text)) out.push({ t: 'int', v: parseInt(text, 16) });
-      else if (/[.eE]/.test(text)) out.push({ t: 'real', v: Number(text) });
-      else if (/^0[0-7]+$/.test(text)) out.push({ t: 'int', v: parseInt(text, 8) });
-      else out.push({ t: 'int', v: Number(text) });
-      continue;
-    }
-    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) {
-      NAME.lastIndex = i;
-      const name = NAME.exec(L)![0];
-      out.push({ t: 'id', v: name });
-      i += name.length;
-      continue;
-    }
-    const op = OPS.find((o) => L.startsWith(o, i));
-    if (!op) throw new SyntaxError(`unexpected byte 0x${c.toString(16)}`);
-    out.push({ t: 'op', v: op });
-    i += op.length;
-  }
-  out.push({ t: 'end' });
-  return out;
+  const { kinds, vals } = lexStream(src);
+  const names = ['end', 'str', 'int', 'real', 'id', 'op'] as const;
+  return kinds.map((k, j) => (k === T_END ? { t: 'end' } : ({ t: names[k], v: vals[j] } as Token)));
 }
 
 // ---------------------------------------------------------------- the parser
@@ -194,14 +291,53 @@ export type Value =
   | { t: 'str'; v: string }
   | { t: 'list'; v: Value[] };
 
-const LEVELS: string[][] = [['||'], ['&&'], ['|'], ['^'], ['&'], ['==', '!=', '=?=', '=!='], ['<', '<=', '>', '>='], ['<<', '>>', '>>>'], ['+', '-'], ['*', '/', '%']];
+/**
+ * The binary operators by precedence, loosest first: || && | ^ & (== != =?= =!=) (< <= > >=)
+ * (<< >> >>>) (+ -) (* / %), all left-associative. -1 for anything else.
+ */
+function levelOf(op: string): number {
+  switch (op) {
+    case '||':
+      return 0;
+    case '&&':
+      return 1;
+    case '|':
+      return 2;
+    case '^':
+      return 3;
+    case '&':
+      return 4;
+    case '==':
+    case '!=':
+    case '=?=':
+    case '=!=':
+      return 5;
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+      return 6;
+    case '<<':
+    case '>>':
+    case '>>>':
+      return 7;
+    case '+':
+    case '-':
+      return 8;
+    case '*':
+    case '/':
+    case '%':
+      return 9;
+    default:
+      return -1;
+  }
+}
 
 /** Parses one old-syntax expression; throws SyntaxError where HTCondor's parser would fail. */
 export function parseOld(src: string): Node {
-  const toks = lexOld(src);
+  const { kinds, vals } = lexStream(src);
   let p = 0;
-  const peek = () => toks[p];
-  const isOp = (v: string) => peek().t === 'op' && (peek() as { v: string }).v === v;
+  const isOp = (v: string) => kinds[p] === T_OP && vals[p] === v;
   const expect = (v: string) => {
     if (!isOp(v)) throw new SyntaxError(`expected "${v}"`);
     p++;
@@ -214,109 +350,129 @@ export function parseOld(src: string): Node {
     expect(':');
     return { k: 'cond', c, a, b: cond() };
   };
-  const binary = (level: number): Node => {
-    if (level === LEVELS.length) return unary();
-    let l = binary(level + 1);
+  // Precedence climbing: the same left-associative tree as one function per level, without
+  // descending through every level for each operand.
+  const binary = (min: number): Node => {
+    let l = unary();
     for (;;) {
-      const t = peek();
-      if (t.t !== 'op' || !LEVELS[level].includes(t.v)) return l;
+      if (kinds[p] !== T_OP) return l;
+      const op = vals[p] as string;
+      const level = levelOf(op);
+      if (level < min) return l;
       p++;
-      l = { k: 'bin', op: t.v, l, r: binary(level + 1) };
+      l = { k: 'bin', op, l, r: binary(level + 1) };
     }
   };
   const unary = (): Node => {
-    const t = peek();
-    if (t.t === 'op' && ['!', '-', '+', '~'].includes(t.v)) {
-      p++;
-      return { k: 'un', op: t.v, e: unary() };
+    if (kinds[p] === T_OP) {
+      const op = vals[p] as string;
+      if (op === '!' || op === '-' || op === '+' || op === '~') {
+        p++;
+        return { k: 'un', op, e: unary() };
+      }
     }
     return primary();
   };
+  // One item: a string literal followed by `,` or the closing bracket (every jti) is what cond()
+  // would return for it, read without descending through cond, binary, unary and primary.
+  const item = (close: string): Node => {
+    if (kinds[p] === T_STR && kinds[p + 1] === T_OP && (vals[p + 1] === ',' || vals[p + 1] === close))
+      return { k: 'lit', v: { t: 'str', v: vals[p++] as string } };
+    return cond();
+  };
+  const items = (close: string): Node[] => {
+    const out: Node[] = [];
+    if (!isOp(close)) {
+      out.push(item(close));
+      while (isOp(',')) {
+        p++;
+        out.push(item(close));
+      }
+    }
+    expect(close);
+    return out;
+  };
   const primary = (): Node => {
-    const t = toks[p++];
-    switch (t.t) {
-      case 'str':
-        return { k: 'lit', v: { t: 'str', v: t.v } };
-      case 'int':
-        return { k: 'lit', v: { t: 'int', v: t.v } };
-      case 'real':
-        return { k: 'lit', v: { t: 'real', v: t.v } };
-      case 'id': {
-        const lower = t.v.toLowerCase();
+    const k = kinds[p];
+    const v = vals[p++];
+    switch (k) {
+      case T_STR:
+        return { k: 'lit', v: { t: 'str', v: v as string } };
+      case T_INT:
+        return { k: 'lit', v: { t: 'int', v: v as number } };
+      case T_REAL:
+        return { k: 'lit', v: { t: 'real', v: v as number } };
+      case T_ID: {
+        const name = v as string;
+        const lower = name.toLowerCase();
         if (isOp('(')) {
           p++;
-          const args: Node[] = [];
-          if (!isOp(')')) {
-            args.push(cond());
-            while (isOp(',')) {
-              p++;
-              args.push(cond());
-            }
-          }
-          expect(')');
-          return { k: 'call', fn: lower, args };
+          return { k: 'call', fn: lower, args: items(')') };
         }
         if (lower === 'true' || lower === 'false') return { k: 'lit', v: { t: 'bool', v: lower === 'true' } };
         if (lower === 'undefined') return { k: 'lit', v: { t: 'undefined' } };
         if (lower === 'error') return { k: 'lit', v: { t: 'error' } };
-        return { k: 'attr', name: t.v };
+        return { k: 'attr', name };
       }
-      case 'op':
-        if (t.v === '(') {
+      case T_OP:
+        if (v === '(') {
           const e = cond();
           expect(')');
           return { k: 'paren', e };
         }
-        if (t.v === '{') {
-          const items: Node[] = [];
-          if (!isOp('}')) {
-            items.push(cond());
-            while (isOp(',')) {
-              p++;
-              items.push(cond());
-            }
-          }
-          expect('}');
-          return { k: 'list', items };
-        }
-        throw new SyntaxError(`unexpected "${t.v}"`);
+        if (v === '{') return { k: 'list', items: items('}') };
+        throw new SyntaxError(`unexpected "${v}"`);
       default:
         throw new SyntaxError('unexpected end of expression');
     }
   };
   const tree = cond();
-  if (peek().t !== 'end') throw new SyntaxError('text after the expression');
+  if (kinds[p] !== T_END) throw new SyntaxError('text after the expression');
   return tree;
 }
 
 /** Nesting depth as HTCondor's evaluator recurses: every operator, parenthesis, call and list is a level. */
 export function depthOf(n: Node): number {
   let max = 0;
-  const stack: [Node, number][] = [[n, 1]];
-  while (stack.length) {
-    const [x, d] = stack.pop()!;
+  const nodes: Node[] = [n];
+  const depths: number[] = [1];
+  while (nodes.length) {
+    const x = nodes.pop()!;
+    const d = depths.pop()!;
     if (d > max) max = d;
-    for (const c of children(x)) stack.push([c, d + 1]);
+    const next = d + 1;
+    switch (x.k) {
+      case 'paren':
+      case 'un':
+        nodes.push(x.e);
+        depths.push(next);
+        break;
+      case 'call':
+      case 'list': {
+        const kids = x.k === 'call' ? x.args : x.items;
+        for (let j = 0; j < kids.length; j++) {
+          const c = kids[j];
+          // A leaf adds only its own level: no need to stack it.
+          if (c.k === 'lit' || c.k === 'attr') {
+            if (next > max) max = next;
+          } else {
+            nodes.push(c);
+            depths.push(next);
+          }
+        }
+        break;
+      }
+      case 'bin':
+        nodes.push(x.l, x.r);
+        depths.push(next, next);
+        break;
+      case 'cond':
+        nodes.push(x.c, x.a, x.b);
+        depths.push(next, next, next);
+        break;
+    }
   }
   return max;
-}
-
-function children(n: Node): Node[] {
-  switch (n.k) {
-    case 'paren':
-    case 'un':
-      return [n.e];
-    case 'call':
-      return n.args;
-    case 'list':
-      return n.items;
-    case 'bin':
-      return [n.l, n.r];
-    case 'cond':
-      return [n.c, n.a, n.b];
-    default:
-      return [];
-  }
 }
 
 // ---------------------------------------------------------------- the evaluator
@@ -390,7 +546,10 @@ export function evaluate(n: Node, claims: Claims): Value {
     case 'bin':
       return binaryOp(n.op, n.l, n.r, claims);
     case 'call':
-      return call(n.fn, n.args.map((a) => evaluate(a, claims)));
+      return call(
+        n.fn,
+        n.args.map((a) => evaluate(a, claims)),
+      );
   }
 }
 
@@ -494,7 +653,14 @@ function call(fn: string, args: Value[]): Value {
       if (list.t !== 'list' || x.t === 'list') return ERR;
       if (fn === 'member' && x.t === 'error') return ERR;
       for (const item of list.v) {
-        if (fn === 'identicalmember' ? identical(x, item) : x.t === 'str' && item.t === 'str' ? x.v.toLowerCase() === item.v.toLowerCase() : isNum(x) && isNum(item) && x.v === item.v) return bool(true);
+        if (
+          fn === 'identicalmember'
+            ? identical(x, item)
+            : x.t === 'str' && item.t === 'str'
+              ? x.v.toLowerCase() === item.v.toLowerCase()
+              : isNum(x) && isNum(item) && x.v === item.v
+        )
+          return bool(true);
       }
       return bool(false);
     }

@@ -1,4 +1,4 @@
-import { MAX_EXPR_DEPTH, mergeSubjects, RevokedSubject } from './classad.js';
+import { MAX_EXPR_DEPTH, mergeSubjects, RevokedSubject, sortedDistinct } from './classad.js';
 import { depthOf, evaluate, Node, parseOld, readConfig } from './old-classad.js';
 
 export const REVOCATION_KNOB = 'SEC_TOKEN_REVOCATION_EXPR';
@@ -20,7 +20,8 @@ export class RevocationCheckFailed extends Error {}
  */
 export function checkRevocationFile(content: string, want: RevocationSet): number {
   const assignments = readConfig(content);
-  if (assignments.length !== 1 || assignments[0].name !== REVOCATION_KNOB) throw new RevocationCheckFailed(`the file must set ${REVOCATION_KNOB} and nothing else`);
+  if (assignments.length !== 1 || assignments[0].name !== REVOCATION_KNOB)
+    throw new RevocationCheckFailed(`the file must set ${REVOCATION_KNOB} and nothing else`);
   const [{ value, macros }] = assignments;
   if (macros.length) throw new RevocationCheckFailed(`the value holds ${macros.length} config macro form(s)`);
   let tree: Node;
@@ -32,14 +33,30 @@ export function checkRevocationFile(content: string, want: RevocationSet): numbe
   const depth = depthOf(tree);
   if (depth > MAX_EXPR_DEPTH) throw new RevocationCheckFailed(`the expression is ${depth} levels deep (at most ${MAX_EXPR_DEPTH})`);
   const got = decode(tree);
-  const wantJtis = new Set(want.jtis);
-  const gotJtis = new Set(got.jtis);
-  if (gotJtis.size !== got.jtis.length || wantJtis.size !== gotJtis.size || got.jtis.some((j) => !wantJtis.has(j))) throw new RevocationCheckFailed('the jti list does not read back as written');
+  if (!sameJtis(got.jtis, want.jtis)) throw new RevocationCheckFailed('the jti list does not read back as written');
   const wantSubjects = mergeSubjects(want.subjects);
   if (wantSubjects.length !== got.subjects.size || wantSubjects.some((s) => got.subjects.get(s.subject) !== s.issuedBefore)) {
     throw new RevocationCheckFailed('the subject rules do not read back as written');
   }
   return depth;
+}
+
+/**
+ * Whether the jtis read back are distinct and the same set as those wanted. Read back in strictly
+ * ascending order (what revocationExpr writes) they are distinct, and are compared one by one with
+ * the wanted jtis sorted (no hashing of 100,000 fresh strings); in any other order, by sets.
+ */
+function sameJtis(got: string[], wanted: string[]): boolean {
+  let k = 1;
+  while (k < got.length && got[k - 1] < got[k]) k++;
+  if (k >= got.length) {
+    const want = sortedDistinct([...wanted]);
+    if (want.length !== got.length) return false;
+    for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) return false;
+    return true;
+  }
+  const want = new Set(wanted);
+  return new Set(got).size === got.length && want.size === got.length && got.every((j) => want.has(j));
 }
 
 interface Decoded {
@@ -67,7 +84,8 @@ function decode(tree: Node): Decoded {
     } else if (n.k === 'paren' && n.e.k === 'bin' && n.e.op === '&&') {
       const { l, r } = n.e;
       if (l.k !== 'bin' || l.op !== '=?=' || !isAttr(l.l, 'sub')) throw new RevocationCheckFailed('unexpected subject term');
-      if (r.k !== 'bin' || r.op !== '<=' || !isAttr(r.l, 'iat') || r.r.k !== 'lit' || r.r.v.t !== 'int') throw new RevocationCheckFailed('unexpected subject cutoff');
+      if (r.k !== 'bin' || r.op !== '<=' || !isAttr(r.l, 'iat') || r.r.k !== 'lit' || r.r.v.t !== 'int')
+        throw new RevocationCheckFailed('unexpected subject cutoff');
       const subject = constantString(l.r);
       if (out.subjects.has(subject)) throw new RevocationCheckFailed('a subject appears twice');
       out.subjects.set(subject, r.r.v.v);
@@ -82,13 +100,22 @@ function isAttr(n: Node | undefined, name: string): boolean {
   return n !== undefined && n.k === 'attr' && n.name.toLowerCase() === name;
 }
 
-/** A string built only from literals and the functions the encoder uses, evaluated without any claim. */
-function constantString(n: Node): string {
-  const ok = (x: Node): boolean =>
+const STRING_FUNCTIONS = new Set(['strcat', 'substr', 'formattime']);
+
+/** Whether `x` is built only from string and integer literals and the functions the encoder uses. */
+function literalOnly(x: Node): boolean {
+  return (
     (x.k === 'lit' && (x.v.t === 'str' || x.v.t === 'int')) ||
     (x.k === 'un' && x.op === '-' && x.e.k === 'lit' && x.e.v.t === 'int') ||
-    (x.k === 'call' && ['strcat', 'substr', 'formattime'].includes(x.fn) && x.args.every(ok));
-  if (!ok(n)) throw new RevocationCheckFailed('a string term refers to something other than literals');
+    (x.k === 'call' && STRING_FUNCTIONS.has(x.fn) && x.args.every(literalOnly))
+  );
+}
+
+/** A string built only from literals and the functions the encoder uses, evaluated without any claim. */
+function constantString(n: Node): string {
+  // A plain string literal (every hex jti) is its own value: what the general path below returns for it.
+  if (n.k === 'lit' && n.v.t === 'str') return n.v.v;
+  if (!literalOnly(n)) throw new RevocationCheckFailed('a string term refers to something other than literals');
   const v = evaluate(n, {});
   if (v.t !== 'str') throw new RevocationCheckFailed('a string term does not evaluate to a string');
   return v.v;
