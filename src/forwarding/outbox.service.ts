@@ -55,11 +55,14 @@ export class OutboxService {
 
   /** Queues a new credential for every entry that should get it; in the caller's transaction. Returns the number of rows. */
   async enqueue(m: EntityManager, cred: OutgoingCredential): Promise<number> {
-    const entries = await m.find(SeenEntry, cred.type === 'idtoken' ? { where: { site: cred.source } } : {});
-    let targets: SeenEntry[];
+    let targets: Target[];
     if (cred.type === 'idtoken') {
-      targets = entries.filter((e) => idtokenFor(e, new Set([cred.source])).send);
+      // Plain SQL for the columns the match reads: this runs in every rotation's transaction.
+      const pg = m.connection.options.type === 'postgres';
+      const entries = (await m.query(`SELECT factory, entry, site, condor_version AS "condorVersion" FROM factory_entries_seen WHERE site = ${pg ? '$1' : '?'}`, [cred.source])) as Pick<SeenEntry, 'factory' | 'entry' | 'site' | 'condorVersion'>[];
+      targets = entries.filter((e) => idtokenFor(e as SeenEntry, new Set([cred.source])).send);
     } else {
+      const entries = await m.find(SeenEntry);
       const labels = await sciTokenLabels(m, this.clock.now());
       targets = entries.filter((e) => scitokenFor(e, labels, e.securityClass).token?.name === cred.source);
     }
