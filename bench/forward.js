@@ -38,8 +38,18 @@ const entryName = (i) => `entry_${pad(i)}`;
 const seconds = (ms) => +(ms / 1000).toFixed(3);
 
 /** One service process (its output kept, a safety kill on our exit): the launcher the mint bench uses. */
-const startService = (label, env) => startChild(label, ['dist/main.js'], env);
-const stopService = stopChild;
+// BENCH_CPU_PROF=<dir>: run every service (frontend and factories) under --cpu-prof via a wrapper that
+// exits cleanly on request, so each writes a profile into <dir> when it is stopped.
+const PROF_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+const startService = (label, env) =>
+  startChild(label, PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, resolve(dirname(new URL(import.meta.url).pathname), 'profile-wrapper.js')] : ['dist/main.js'], env);
+const stopService = async (proc) => {
+  if (PROF_DIR && proc && !proc.exited) {
+    proc.child.send('exit');
+    await Promise.race([proc.exitPromise, sleep(10_000)]);
+  }
+  return stopChild(proc);
+};
 
 /** The environment for one process: ours without inherited GLIDEKEY_* settings, then the given ones. */
 function serviceEnv(over) {

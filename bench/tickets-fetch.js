@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { failWithOutput, serviceEnv, startChild, stopChild, waitReady } from './mint-http.js';
 import { BENCH_DIR, fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
 
-export const TICKET_DEFAULTS = { tickets: 1000, connections: 50, warmup: 200, readyTimeoutMs: 30_000 };
+export const TICKET_DEFAULTS = { tickets: 3000, connections: 50, warmup: 1000, readyTimeoutMs: 30_000 };
 
 const SITE = 'bench-site';
 const ENTRY = 'bench-entry';

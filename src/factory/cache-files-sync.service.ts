@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { In } from 'typeorm';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
@@ -44,13 +45,32 @@ export class CacheFilesSync implements OnModuleInit, OnApplicationBootstrap {
   private async apply(stored: CacheRef[], removed: CacheRef[]): Promise<void> {
     if (!this.files.enabled) return;
     const [rows, users] = stored.length
-      ? await this.db.read(async (m) => [await m.find(CachedCredential, { where: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) }), await this.localUsers(m)] as const)
+      ? await this.db.read(async (m) => [await this.rowsOf(m, stored), await this.localUsers(m)] as const)
       : [[], new Map<string, string>()];
     try {
       this.files.apply(rows.map((r) => this.fileSet(r, users)), removed);
     } catch (err) {
       this.log.error({ err }, 'could not update the cache files; the next start repairs them');
     }
+  }
+
+  /** The cached rows of `refs`: read by frontend and entry, 500 entries a query (not one OR term per credential), then by type. */
+  private async rowsOf(m: Parameters<Parameters<Db['read']>[0]>[0], refs: CacheRef[]): Promise<CachedCredential[]> {
+    const wanted = new Set(refs.map(keyOf));
+    const byFrontend = new Map<string, Set<string>>();
+    for (const r of refs) {
+      const entries = byFrontend.get(r.frontend) ?? new Set<string>();
+      entries.add(r.entry);
+      byFrontend.set(r.frontend, entries);
+    }
+    const rows: CachedCredential[] = [];
+    for (const [frontend, set] of byFrontend) {
+      const entries = [...set];
+      for (let i = 0; i < entries.length; i += 500) {
+        for (const r of await m.find(CachedCredential, { where: { frontend, entry: In(entries.slice(i, i + 500)) } })) if (wanted.has(keyOf(r))) rows.push(r);
+      }
+    }
+    return rows;
   }
 
   private async localUsers(m: Parameters<Parameters<Db['read']>[0]>[0]): Promise<Map<string, string>> {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { existsSync, lstatSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { isAtomicTemp, writeFileAtomic } from '../common/atomic-file.js';
+import { basename, dirname, join } from 'node:path';
+import { isAtomicTemp, writeFileAtomic, writeFilesAtomic } from '../common/atomic-file.js';
 import { Settings } from '../config/settings.js';
 import type { CacheRef } from '../events/events.js';
 
@@ -72,14 +72,32 @@ export class CacheFiles {
     // First record every file about to exist, so a crash at any point leaves none unaccounted for.
     for (const s of sets) manifest.set(cacheKeyOf(s.ref), [...new Set([...owned(s.ref), ...s.paths])]);
     this.save(manifest);
+    // The files to (re)write, by directory: each written atomically (0600 temp file, fsync, rename),
+    // then one fsync of its directory for all of them (writeFilesAtomic), not one per file.
+    const byDir = new Map<string, [name: string, data: Buffer, rel: string][]>();
     for (const s of sets) {
       for (const p of s.paths) {
         try {
-          if (this.writeOne(p, s.value)) done.written++;
+          if (!this.needsWrite(p, s.value)) continue;
+          const path = join(this.settings.config.factory.cacheDir!, p);
+          const dir = dirname(path);
+          const list = byDir.get(dir) ?? [];
+          if (!list.length) byDir.set(dir, list);
+          list.push([basename(path), Buffer.from(s.value, 'utf8'), p]);
         } catch (err) {
           this.log.error({ err }, `could not write the cache file ${p}; the next start rewrites it`);
         }
       }
+    }
+    for (const [dir, files] of byDir) {
+      try {
+        writeFilesAtomic(dir, files.map(([name, data]) => [name, data] as const), 0o600);
+        done.written += files.length;
+      } catch (err) {
+        this.log.error({ err }, `could not write the cache file(s) ${files.map((f) => f[2]).join(', ')}; the next start rewrites them`);
+      }
+    }
+    for (const s of sets) {
       for (const p of manifest.get(cacheKeyOf(s.ref))!) if (!s.paths.includes(p) && this.removeOne(p)) done.removed++;
       manifest.set(cacheKeyOf(s.ref), [...s.paths]);
     }
@@ -116,14 +134,13 @@ export class CacheFiles {
     });
   }
 
-  /** Writes the file unless it already holds exactly these bytes with mode 0600; returns whether it wrote. */
-  private writeOne(rel: string, value: string): boolean {
+  /** Whether the file must be written: unless it already holds exactly these bytes with mode 0600. */
+  private needsWrite(rel: string, value: string): boolean {
     const path = join(this.settings.config.factory.cacheDir!, rel);
     if (existsSync(path)) {
       const st = lstatSync(path);
       if (st.isFile() && (st.mode & 0o777) === 0o600 && readFileSync(path, 'utf8') === value) return false;
     }
-    writeFileAtomic(path, value, 0o600);
     return true;
   }
 

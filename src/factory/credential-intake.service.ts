@@ -133,7 +133,7 @@ export class CredentialIntakeService {
       }
       const row = Object.assign(new CachedCredential(), { frontend, entry: c.entry, type: c.type, version: c.version, fingerprint, expiresAt: c.expiresAt * 1000, receivedAt: now, envelopeId: body.id, groups });
       row.sealedValue = this.sealer.seal(Buffer.from(c.value, 'utf8'), cachedCredentialAd(row));
-      await m.save(CachedCredential, row);
+      await upsertCached(m, row);
       // Kept for the token bootstrap (entries with glideinBootstrap 'token'): a hash only.
       if (c.type === 'idtoken') await recordIdtokenVersion(m, this.random.hex(8), row, c.value);
       if (tomb) {
@@ -153,6 +153,20 @@ export class CredentialIntakeService {
     if (stored.length) this.events.publish(m, 'cache.changed', { stored: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })), removed: [] });
     return out;
   }
+}
+
+/**
+ * Writes the cached row (insert, or replace the one held for its frontend, entry and type): plain
+ * SQL with bound parameters, as save() would, without its read-before-write and entity hydration on
+ * every credential of an envelope.
+ */
+async function upsertCached(m: EntityManager, r: CachedCredential): Promise<void> {
+  const pg = m.connection.options.type === 'postgres';
+  const cols = ['frontend', 'entry', 'type', 'version', 'sealed_value', 'fingerprint', 'expires_at', 'received_at', 'envelope_id', 'groups'];
+  const values = [r.frontend, r.entry, r.type, r.version, r.sealedValue, r.fingerprint, r.expiresAt, r.receivedAt, r.envelopeId, r.groups];
+  const marks = values.map((_, i) => (pg ? `$${i + 1}` : '?')).join(', ');
+  const update = cols.slice(3).map((c) => `"${c}" = excluded."${c}"`).join(', ');
+  await m.query(`INSERT INTO cached_credentials (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${marks}) ON CONFLICT (frontend, entry, type) DO UPDATE SET ${update}`, values);
 }
 
 /** A primary-key or unique violation, on PostgreSQL (23505) or SQLite. */

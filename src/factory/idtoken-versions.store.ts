@@ -1,5 +1,6 @@
 import { EntityManager, LessThanOrEqual } from 'typeorm';
 import { hashSecret } from '../auth/api-key.secret.js';
+import { bulkInsert } from '../database/bulk-insert.js';
 import { IdtokenVersion } from './idtoken-version.entity.js';
 
 /** Versions kept per frontend and entry: the current one and the two before it (each while unexpired). */
@@ -11,9 +12,13 @@ export const KEPT_VERSIONS = 3;
  * beyond KEPT_VERSIONS dropped.
  */
 export async function recordIdtokenVersion(m: EntityManager, id: string, c: { frontend: string; entry: string; version: number; expiresAt: number; receivedAt: number }, value: string): Promise<void> {
-  await m.insert(IdtokenVersion, { id, frontend: c.frontend, entry: c.entry, version: c.version, tokenHash: hashSecret(value), expiresAt: c.expiresAt, receivedAt: c.receivedAt, bootstraps: 0 });
-  const kept = await m.find(IdtokenVersion, { select: { id: true }, where: { frontend: c.frontend, entry: c.entry }, order: { version: 'DESC', receivedAt: 'DESC' }, skip: KEPT_VERSIONS });
-  if (kept.length) await m.delete(IdtokenVersion, kept.map((k) => k.id));
+  // Plain SQL with bound parameters: this runs for every IDTOKEN of every envelope.
+  const pg = m.connection.options.type === 'postgres';
+  await bulkInsert(m, 'idtoken_versions', ['id', 'frontend', 'entry', 'version', 'token_hash', 'expires_at', 'received_at', 'bootstraps'], [[id, c.frontend, c.entry, c.version, hashSecret(value), c.expiresAt, c.receivedAt, 0]]);
+  await m.query(
+    `DELETE FROM idtoken_versions WHERE id IN (SELECT id FROM idtoken_versions WHERE frontend = ${pg ? '$1' : '?'} AND entry = ${pg ? '$2' : '?'} ORDER BY version DESC, received_at DESC LIMIT ${pg ? 'ALL' : '-1'} OFFSET ${KEPT_VERSIONS})`,
+    [c.frontend, c.entry],
+  );
 }
 
 /** A withdrawal (or the entry's deletion): no version up to `version` bootstraps any more. */

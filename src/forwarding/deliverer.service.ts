@@ -205,7 +205,11 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       const { keep: sendable, dropped } = await this.sendable.filter(free, now);
       report.dropped += dropped;
       const byFactory = new Map<string, Delivery[]>();
-      for (const d of sendable) byFactory.set(d.factory, [...(byFactory.get(d.factory) ?? []), d]);
+      for (const d of sendable) {
+        const list = byFactory.get(d.factory);
+        if (list) list.push(d);
+        else byFactory.set(d.factory, [d]);
+      }
       const sends = [...byFactory].map(([name, rows]) => {
         const laneReport: DrainReport = { ran: true, delivered: 0, refused: 0, dropped: 0, failed: 0 };
         const done = this.sendTo(name, rows, laneReport)

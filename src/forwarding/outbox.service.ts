@@ -4,6 +4,7 @@ import { EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { EventBus } from '../events/event-bus.js';
 import { Sealer } from '../crypto/sealer.js';
+import { bulkInsert } from '../database/bulk-insert.js';
 import type { CredentialType } from '../protocol/credential-type.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
 import { WithdrawalReason } from '../protocol/envelope.js';
@@ -26,6 +27,9 @@ export interface OutgoingCredential {
 
 type Target = Pick<SeenEntry, 'factory' | 'entry'>;
 
+/** The deliveries columns, in the order queue() gives them. */
+const DELIVERY_COLUMNS = ['id', 'factory', 'entry', 'type', 'kind', 'reason', 'source', 'source_ref', 'key_id', 'version', 'expires_at', 'sealed_value', 'state', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'updated_at', 'delivered_at'] as const;
+
 /**
  * The outbox. Every credential to deliver, and every withdrawal, becomes a row in the transaction
  * of the change that produced it (a renewal, a SciToken update, a factory's new entries, a site
@@ -44,11 +48,14 @@ export class OutboxService {
 
   /** Queues a new credential for every entry that should get it; in the caller's transaction. Returns the number of rows. */
   async enqueue(m: EntityManager, cred: OutgoingCredential): Promise<number> {
-    const entries = await m.find(SeenEntry, cred.type === 'idtoken' ? { where: { site: cred.source } } : {});
-    let targets: SeenEntry[];
+    let targets: Target[];
     if (cred.type === 'idtoken') {
-      targets = entries.filter((e) => idtokenFor(e, new Set([cred.source])).send);
+      // Plain SQL for the columns the match reads: this runs in every rotation's transaction.
+      const pg = m.connection.options.type === 'postgres';
+      const entries = (await m.query(`SELECT factory, entry, site, condor_version AS "condorVersion" FROM factory_entries_seen WHERE site = ${pg ? '$1' : '?'}`, [cred.source])) as Pick<SeenEntry, 'factory' | 'entry' | 'site' | 'condorVersion'>[];
+      targets = entries.filter((e) => idtokenFor(e as SeenEntry, new Set([cred.source])).send);
     } else {
+      const entries = await m.find(SeenEntry);
       const labels = await this.sources.scitokens.labels(m, this.clock.now());
       targets = entries.filter((e) => scitokenFor(e, labels, e.securityClass).token?.name === cred.source);
     }
@@ -87,31 +94,19 @@ export class OutboxService {
 
   private async queue(m: EntityManager, target: Target, row: Pick<Delivery, 'kind' | 'type' | 'source' | 'sourceRef' | 'keyId' | 'expiresAt' | 'reason'>, value: string | null): Promise<void> {
     const now = this.clock.now();
-    const where = { factory: target.factory, entry: target.entry, type: row.type };
-    const last = await m.findOne(Delivery, { select: { version: true }, where, order: { version: 'DESC' } });
+    // Plain SQL (bound parameters): this runs for every factory entry of every rotation, inside its transaction.
+    const pg = m.connection.options.type === 'postgres';
+    const p = (i: number) => (pg ? `$${i}` : '?');
+    const key = [target.factory, target.entry, row.type];
+    const [last] = (await m.query(`SELECT MAX(version) AS v FROM deliveries WHERE factory = ${p(1)} AND entry = ${p(2)} AND type = ${p(3)}`, key)) as { v: string | number | null }[];
     // Versions only grow per factory entry, even if the clock steps back: the factory keeps the highest.
-    const version = Math.max((last?.version ?? 0) + 1, now);
-    await m.update(Delivery, { ...where, state: 'pending' }, { state: 'superseded', sealedValue: null, lastError: null, updatedAt: now });
+    const version = Math.max(Number(last?.v ?? 0) + 1, now);
+    await m.query(`UPDATE deliveries SET state = 'superseded', sealed_value = NULL, last_error = NULL, updated_at = ${p(1)} WHERE factory = ${p(2)} AND entry = ${p(3)} AND type = ${p(4)} AND state = 'pending'`, [now, ...key]);
     const id = randomUUID();
-    await m.insert(Delivery, {
-      id,
-      ...where,
-      kind: row.kind,
-      reason: row.reason,
-      source: row.source,
-      sourceRef: row.sourceRef,
-      keyId: row.keyId,
-      version,
-      expiresAt: row.expiresAt,
-      sealedValue: value === null ? null : this.sealer.seal(Buffer.from(value, 'utf8'), deliveryAd(id)),
-      state: 'pending',
-      attempts: 0,
-      nextAttemptAt: now,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-      deliveredAt: null,
-    } satisfies Delivery);
+    const sealedValue = value === null ? null : this.sealer.seal(Buffer.from(value, 'utf8'), deliveryAd(id));
+    await bulkInsert(m, 'deliveries', DELIVERY_COLUMNS, [
+      [id, target.factory, target.entry, row.type, row.kind, row.reason, row.source, row.sourceRef, row.keyId, version, row.expiresAt, sealedValue, 'pending', 0, now, null, now, now, null],
+    ]);
     this.events.publish(m, 'outbox.queued', { factory: target.factory });
   }
 
