@@ -202,7 +202,7 @@ const expOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').to
 
 /**
  * The baseline: per factory, the credentials in sealed envelopes (same format as
- * src/forwarding/envelope.ts), one envelope after the other; the factories in parallel (as the
+ * src/protocol/envelope.ts), one envelope after the other; the factories in parallel (as the
  * deliverer does). Returns the ms taken and the envelope count; throws unless all were stored.
  */
 async function sendDirect(factories, keys, apiKeys, recipients, creds) {

@@ -11,7 +11,7 @@ import { Sealer } from './crypto/sealer.js';
 import { Db } from './database/db.js';
 import { EventBus } from './events/event-bus.js';
 import { MetricsService } from './metrics/metrics.service.js';
-import { LeaseService, replicaId } from './scheduler/lease.service.js';
+import { LeaseService, replicaId } from './jobs/lease.service.js';
 import { PacingInterceptor } from './common/read-pacer.js';
 import { RequestPipelineInterceptor } from './common/request-pipeline.interceptor.js';
 

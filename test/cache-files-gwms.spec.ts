@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { EnvelopeBody, EnvelopeCredential, sealEnvelope } from '../src/forwarding/envelope.js';
+import { EnvelopeBody, EnvelopeCredential, sealEnvelope } from '../src/protocol/envelope.js';
 import { startTestApp, TestApp } from './support/app.js';
 import { client, removeDir, tempDir } from './support/service.js';
 

@@ -2,7 +2,7 @@ import sodium from 'libsodium-wrappers';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CredentialsBody, Envelope, EnvelopeCredential, sealEnvelope } from '../src/forwarding/envelope.js';
+import { CredentialsBody, Envelope, EnvelopeCredential, sealEnvelope } from '../src/protocol/envelope.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
 import { client, removeDir, tempDir } from './support/service.js';
 

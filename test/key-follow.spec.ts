@@ -1,6 +1,6 @@
 import sodium from 'libsodium-wrappers';
 import { randomUUID } from 'node:crypto';
-import { CredentialsBody, Envelope, EnvelopeCredential, sealEnvelope } from '../src/forwarding/envelope.js';
+import { CredentialsBody, Envelope, EnvelopeCredential, sealEnvelope } from '../src/protocol/envelope.js';
 import { publicKeyFingerprint } from '../src/identity/identity.service.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
 import { client } from './support/service.js';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { parseOld, readConfig, revokes } from '../src/tokens/old-classad.js';
-import { LeaseService } from '../src/scheduler/lease.service.js';
+import { LeaseService } from '../src/jobs/lease.service.js';
 import { SchedulerService } from '../src/scheduler/scheduler.service.js';
 import { RotationService } from '../src/rotation/rotation.service.js';
 import { ENGINES, FakeClock, startTestApp, TestApp } from './support/app.js';

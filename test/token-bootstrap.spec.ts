@@ -1,6 +1,6 @@
 import sodium from 'libsodium-wrappers';
 import { randomUUID } from 'node:crypto';
-import { EnvelopeBody, EnvelopeCredential, sealEnvelope } from '../src/forwarding/envelope.js';
+import { EnvelopeBody, EnvelopeCredential, sealEnvelope } from '../src/protocol/envelope.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
 import { client } from './support/service.js';
 

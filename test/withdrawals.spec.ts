@@ -2,7 +2,7 @@ import sodium from 'libsodium-wrappers';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EnvelopeCredential, EnvelopeWithdrawal, sealEnvelope } from '../src/forwarding/envelope.js';
+import { EnvelopeCredential, EnvelopeWithdrawal, sealEnvelope } from '../src/protocol/envelope.js';
 import { DelivererService } from '../src/forwarding/deliverer.service.js';
 import { RenewalService } from '../src/rotation/renewal.service.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';

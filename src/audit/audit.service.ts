@@ -6,6 +6,7 @@ import { requestContext } from '../common/request-context.js';
 import { looksLikeCredential } from '../common/secret-shape.js';
 import { Db } from '../database/db.js';
 import { AuditEntry } from './audit-entry.entity.js';
+import type { AuditLine } from './audit-row.js';
 
 export interface AuditRecord {
   action: string;
@@ -33,7 +34,12 @@ export class AuditService {
 
   /** Appends one line; pass the transaction's manager so the line lands with the change it records. */
   async record(m: EntityManager, r: AuditRecord): Promise<void> {
-    await m.insert(AuditEntry, this.line(r));
+    await this.insertLine(m, this.line(r));
+  }
+
+  /** Appends a line built earlier (AuditService.line), in the caller's transaction. */
+  async insertLine(m: EntityManager, line: AuditLine): Promise<void> {
+    await m.insert(AuditEntry, line);
   }
 
   /**

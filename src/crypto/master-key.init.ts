@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { Settings } from '../config/settings.js';
-import { MetaEntry } from '../database/meta.entity.js';
+import { MetaFact, metaStore } from '../database/meta.store.js';
 import { createMasterKey, MasterKeyError, readMasterKey } from './master-key.js';
 import { Sealer } from './sealer.js';
 
@@ -14,8 +14,7 @@ export const MASTER_KEY_CHECK_AD = 'meta:master-key-check';
  * one this database's secrets were sealed with, before anything else runs.
  */
 export async function initMasterKey(settings: Settings, ds: DataSource, log = new Logger('crypto')): Promise<Sealer> {
-  const repo = ds.getRepository(MetaEntry);
-  const check = await repo.findOneBy({ name: MASTER_KEY_CHECK });
+  const check = await metaStore.getFrom(ds, MASTER_KEY_CHECK);
   const path = settings.masterKeyFile;
   let key: Buffer;
   if (existsSync(path)) {
@@ -39,13 +38,13 @@ export async function initMasterKey(settings: Settings, ds: DataSource, log = ne
   return sealer;
 }
 
-async function insertCheck(ds: DataSource, sealer: Sealer): Promise<MetaEntry> {
+async function insertCheck(ds: DataSource, sealer: Sealer): Promise<MetaFact> {
   const row = { name: MASTER_KEY_CHECK, value: sealer.seal(Buffer.from('glidekey master key check'), MASTER_KEY_CHECK_AD) };
   try {
-    await ds.getRepository(MetaEntry).insert(row);
+    await metaStore.insertInto(ds, row);
     return row;
   } catch {
     // A replica sharing this database wrote its check first: that one must open with our key too.
-    return (await ds.getRepository(MetaEntry).findOneByOrFail({ name: MASTER_KEY_CHECK }));
+    return await metaStore.getOrFail(ds, MASTER_KEY_CHECK);
   }
 }

@@ -5,7 +5,7 @@ import { Site } from '../sites/site.entity.js';
 import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { MetaEntry } from './meta.entity.js';
 import { CurrentToken } from '../rotation/current-token.entity.js';
-import { Lease } from '../scheduler/lease.entity.js';
+import { Lease } from '../jobs/lease.entity.js';
 import { SubjectRevocation } from '../tokens/subject-revocation.entity.js';
 import { SciTokenIssuer } from '../scitokens/scitoken-issuer.entity.js';
 import { SciToken } from '../scitokens/scitoken.entity.js';

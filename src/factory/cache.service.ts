@@ -6,7 +6,7 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus } from '../events/event-bus.js';
-import { parseAuthMethod, takesIdtokens } from '../forwarding/matching.js';
+import { parseAuthMethod, takesIdtokens } from '../protocol/matching.js';
 import { CachedCredential, cachedCredentialAd, CredentialType, groupsOf } from './cached-credential.entity.js';
 import { FactoryEntry } from './entry.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';

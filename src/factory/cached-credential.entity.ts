@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintNumber, msColumn } from '../database/columns.js';
 
-export type CredentialType = 'idtoken' | 'scitoken';
+import type { CredentialType } from '../protocol/credential-type.js';
+export type { CredentialType };
 
 /** A credential a frontend sent for one of this factory's entries: the newest version only, sealed. */
 @Entity('cached_credentials')

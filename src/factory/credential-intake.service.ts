@@ -8,7 +8,7 @@ import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
-import { checkFreshness, checkKeyProofTime, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope } from '../forwarding/envelope.js';
+import { checkFreshness, checkKeyProofTime, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope } from '../protocol/envelope.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { EventBus } from '../events/event-bus.js';
 import { CacheMetrics } from './cache.metrics.js';

@@ -9,7 +9,7 @@ import { PLAIN_NAME } from '../common/names.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { asConflict } from '../database/unique-violation.js';
-import { CONDOR_VERSION } from '../forwarding/matching.js';
+import { CONDOR_VERSION } from '../protocol/matching.js';
 import { ImportEntriesDto } from './dto/import-entries.dto.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { EntriesService, entryResponse } from './entries.service.js';

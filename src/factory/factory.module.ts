@@ -13,12 +13,13 @@ import { FrontendsController } from './frontends.controller.js';
 import { FrontendsService } from './frontends.service.js';
 import { WithdrawalIntake } from './withdrawal-intake.js';
 import { FrontendKeyFollow } from './key-follow.js';
+import { FrontendForgetters } from './frontend-forgetters.js';
 
 /** The factory role: the frontends it accepts credentials from, its entries, and the credential cache. */
 @Module({
   imports: [AuthModule],
   controllers: [FrontendsController, EntriesController, CredentialsController],
-  providers: [FrontendsService, EntriesService, EntriesImportService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService, WithdrawalIntake, FrontendKeyFollow],
-  exports: [FrontendsService, EntriesService, CacheService],
+  providers: [FrontendsService, EntriesService, EntriesImportService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService, WithdrawalIntake, FrontendKeyFollow, FrontendForgetters],
+  exports: [FrontendsService, EntriesService, CacheService, FrontendForgetters],
 })
 export class FactoryModule {}

@@ -8,9 +8,8 @@ import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { asConflict } from '../database/unique-violation.js';
 import { EventBus } from '../events/event-bus.js';
-import { forgetFrontendRenewals } from '../glidein/frontend-renewals.js';
 import { publicKeyFingerprint } from '../identity/identity.service.js';
-import { forgetFrontendTickets } from '../tickets/frontend-tickets.js';
+import { FrontendForgetters } from './frontend-forgetters.js';
 import { forgetFrontendIdtokenVersions } from './idtoken-versions.store.js';
 import { CachedCredential } from './cached-credential.entity.js';
 import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
@@ -36,6 +35,7 @@ export class FrontendsService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly events: EventBus,
+    private readonly forgetters: FrontendForgetters,
   ) {}
 
   /** Registers a frontend and creates its API key (role frontend), both in one transaction; the key is returned once. */
@@ -107,14 +107,14 @@ export class FrontendsService {
       await m.delete(CachedCredential, { frontend: name });
       await m.delete(WithdrawnCredential, { frontend: name });
       await forgetFrontendIdtokenVersions(m, name);
-      const tickets = await forgetFrontendTickets(m, name);
-      const renewals = await forgetFrontendRenewals(m, name);
+      // Its tickets and its glideins' renewal credentials (registered by tickets/ and glidein/).
+      const forgotten = await this.forgetters.forget(m, name);
       await m.delete(RegisteredFrontend, { name });
       await this.keys.retireIn(m, f.apiKeyId, actorName(who));
       await this.audit.record(m, {
         action: 'factory.frontend.delete',
         target: `frontend:${name}`,
-        detail: { fingerprint: frontendResponse(f).fingerprint, apiKeyId: f.apiKeyId, credentials: cached.length, withdrawn: tombs.length, tickets: tickets.deleted, unusedTickets: tickets.unused, renewals },
+        detail: { fingerprint: frontendResponse(f).fingerprint, apiKeyId: f.apiKeyId, credentials: cached.length, withdrawn: tombs.length, ...forgotten },
       });
       // A tombstone's file is gone already, unless a crash came between its commit and the removal.
       const refs = [...cached, ...tombs].map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type }));

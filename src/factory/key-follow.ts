@@ -5,7 +5,7 @@ import { Principal } from '../auth/principal.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
-import { Envelope, verifyKeyProof } from '../forwarding/envelope.js';
+import { Envelope, verifyKeyProof } from '../protocol/envelope.js';
 import { base64KeyFingerprint as fp } from '../identity/identity.service.js';
 import { RegisteredFrontend } from './registered-frontend.entity.js';
 import { RetiredFrontendKey } from './retired-frontend-key.entity.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import type { WithdrawalsBody } from '../forwarding/envelope.js';
+import type { WithdrawalsBody } from '../protocol/envelope.js';
 import { EventBus } from '../events/event-bus.js';
 import { CacheRef } from '../events/events.js';
 import { DomainError } from '../common/errors.js';

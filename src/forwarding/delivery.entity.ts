@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { bigintNumber, msColumn } from '../database/columns.js';
-import type { CredentialType } from '../factory/cached-credential.entity.js';
+import type { CredentialType } from '../protocol/credential-type.js';
 
 export const DELIVERY_STATES = ['pending', 'delivered', 'superseded', 'dropped', 'refused'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];

@@ -10,13 +10,13 @@ import { Db } from '../database/db.js';
 import { EventBus } from '../events/event-bus.js';
 import { asConflict } from '../database/unique-violation.js';
 import { publicKeyFingerprint } from '../identity/identity.service.js';
-import { Site } from '../sites/site.entity.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { Delivery } from './delivery.entity.js';
 import { plainHttpOffLoopback, RegisterFactoryDto } from './dto/register-factory.dto.js';
 import { UpdateFactoryDto } from './dto/update-factory.dto.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
-import { idtokenFor, SciTokenLabel, scitokenFor } from './matching.js';
-import { sciTokenLabels } from './outbox.service.js';
+import { idtokenFor, SciTokenLabel, scitokenFor } from '../protocol/matching.js';
+import { CredentialSources } from './credential-sources.js';
 import { SeenEntry } from './seen-entry.entity.js';
 
 /** A factory as the API shows it: never its API key. */
@@ -60,6 +60,7 @@ export class FactoriesService {
     private readonly clock: Clock,
     private readonly settings: Settings,
     private readonly events: EventBus,
+    private readonly sources: CredentialSources,
   ) {}
 
   register(dto: RegisterFactoryDto) {
@@ -164,8 +165,8 @@ export class FactoriesService {
     return this.db.read(async (m) => {
       const factories = await m.find(Factory, { order: { name: 'ASC' } });
       const entries = await m.find(SeenEntry, { order: { factory: 'ASC', entry: 'ASC' } });
-      const sites = new Set((await m.find(Site, { select: { name: true } })).map((s) => s.name));
-      const labels = await sciTokenLabels(m, this.clock.now());
+      const sites = new Set(await sitesStore.names(m));
+      const labels = await this.sources.scitokens.labels(m, this.clock.now());
       return factories.map((f) => ({ ...factoryResponse(f), entries: entries.filter((e) => e.factory === f.name).map((e) => seenEntryResponse(e, sites, labels)) }));
     });
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { PLAIN_NAME } from '../common/names.js';
 import { Settings } from '../config/settings.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../protocol/envelope.js';
 
 /** A factory's entry as its GET /factory/entries shows it: untrusted input, checked field by field. */
 const remoteEntry = z.object({

@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Settings } from '../config/settings.js';
-import { IntervalJob } from '../scheduler/interval-job.js';
-import { LeaseService } from '../scheduler/lease.service.js';
+import { IntervalJob } from '../jobs/interval-job.js';
+import { LeaseService } from '../jobs/lease.service.js';
 import { DelivererService } from './deliverer.service.js';
 import { EntriesSyncService } from './entries-sync.service.js';
 import { IdentityTransitionService } from './identity-transition.service.js';

@@ -5,12 +5,11 @@ import { Clock } from '../common/clock.js';
 import { EventBus } from '../events/event-bus.js';
 import { Sealer } from '../crypto/sealer.js';
 import { bulkInsert } from '../database/bulk-insert.js';
-import type { CredentialType } from '../factory/cached-credential.entity.js';
-import { trustedIssuers } from '../scitokens/trusted-issuers.js';
-import { SciToken } from '../scitokens/scitoken.entity.js';
+import type { CredentialType } from '../protocol/credential-type.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
-import { WithdrawalReason } from './envelope.js';
-import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
+import { WithdrawalReason } from '../protocol/envelope.js';
+import { idtokenFor, scitokenFor } from '../protocol/matching.js';
+import { CredentialSources } from './credential-sources.js';
 import { SeenEntry } from './seen-entry.entity.js';
 
 /** A credential to forward: what it is, which version of its source, and its value. */
@@ -24,13 +23,6 @@ export interface OutgoingCredential {
   value: string;
   /** Unix milliseconds. */
   expiresAt: number;
-}
-
-/** The SciTokens an entry may be given: stored, not revoked, not expired. */
-export async function sciTokenLabels(m: EntityManager, nowMs: number): Promise<SciTokenLabel[]> {
-  const rows = await m.find(SciToken, { select: { name: true, trustDomain: true, securityClass: true, audience: true, profile: true, allEntries: true, expiresAt: true, sealedToken: true, revokedAt: true, issuer: true } });
-  const trusted = await trustedIssuers(m);
-  return rows.filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && r.expiresAt * 1000 > nowMs && trusted.has(r.issuer!)).map(sciTokenLabel);
 }
 
 type Target = Pick<SeenEntry, 'factory' | 'entry'>;
@@ -51,6 +43,7 @@ export class OutboxService {
     private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly events: EventBus,
+    private readonly sources: CredentialSources,
   ) {}
 
   /** Queues a new credential for every entry that should get it; in the caller's transaction. Returns the number of rows. */
@@ -63,7 +56,7 @@ export class OutboxService {
       targets = entries.filter((e) => idtokenFor(e as SeenEntry, new Set([cred.source])).send);
     } else {
       const entries = await m.find(SeenEntry);
-      const labels = await sciTokenLabels(m, this.clock.now());
+      const labels = await this.sources.scitokens.labels(m, this.clock.now());
       targets = entries.filter((e) => scitokenFor(e, labels, e.securityClass).token?.name === cred.source);
     }
     for (const t of targets) await this.queueCredential(m, t, cred);

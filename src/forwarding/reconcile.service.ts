@@ -1,18 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager, In, Not } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
-import { Sealer } from '../crypto/sealer.js';
-import { CurrentToken, currentTokenAd } from '../rotation/current-token.entity.js';
-import { SciToken, sciTokenAd } from '../scitokens/scitoken.entity.js';
-import { trustedIssuers } from '../scitokens/trusted-issuers.js';
-import { SiteKey } from '../sites/site-key.entity.js';
-import { Site } from '../sites/site.entity.js';
+import { sitesStore } from '../sites/sites.store.js';
+import { SiteHooks } from '../sites/site-hooks.js';
 import { revokedJtis } from '../tokens/revoked.js';
 import { Delivery } from './delivery.entity.js';
-import { WithdrawalReason } from './envelope.js';
+import { WithdrawalReason } from '../protocol/envelope.js';
 import { Factory } from './factory.entity.js';
-import { idtokenFor, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
+import { idtokenFor, SciTokenLabel, scitokenFor } from '../protocol/matching.js';
+import { CredentialSources, CurrentTokenRow } from './credential-sources.js';
 import { OutboxService } from './outbox.service.js';
 import { SeenEntry } from './seen-entry.entity.js';
 
@@ -23,7 +20,7 @@ export interface ReconcileResult {
 
 /** A site's current token and, when it must not be forwarded, why. */
 interface Current {
-  row: CurrentToken;
+  row: CurrentTokenRow;
   unsendable: 'TOKEN_REVOKED' | 'KEY_RETIRED' | null;
 }
 
@@ -39,13 +36,19 @@ interface Current {
  * every sync: that repairs anything a crash between a commit and its subscribers left undone.
  */
 @Injectable()
-export class OutboxReconciler {
+export class OutboxReconciler implements OnModuleInit {
   constructor(
-    private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly outbox: OutboxService,
     private readonly audit: AuditService,
+    private readonly siteHooks: SiteHooks,
+    private readonly sources: CredentialSources,
   ) {}
+
+  onModuleInit(): void {
+    // In a site's deleting transaction: every factory entry given its token gets its withdrawal.
+    this.siteHooks.onDeleted(async (m) => ({ withdrawnFromFactoryEntries: (await this.reconcileAll(m)).withdrawn }));
+  }
 
   /** Every registered factory; in the caller's transaction. */
   async reconcileAll(m: EntityManager): Promise<ReconcileResult> {
@@ -62,15 +65,14 @@ export class OutboxReconciler {
   async reconcile(m: EntityManager, factory: string): Promise<ReconcileResult> {
     const now = this.clock.now();
     const entries = await m.find(SeenEntry, { where: { factory } });
-    const sites = new Map((await m.find(Site, { select: { id: true, name: true } })).map((s) => [s.id, s.name]));
+    const sites = await sitesStore.namesById(m);
     const siteNames = new Set(sites.values());
     const currentBySite = await this.currentTokens(m, sites, now);
-    const sci = new Map((await m.find(SciToken)).map((r) => [r.name, r]));
-    // A token of an issuer no longer trusted is neither sent nor left where it was sent.
-    const trusted = await trustedIssuers(m);
-    const usableRows = [...sci.values()].filter((r) => r.sealedToken !== null && r.revokedAt === null && r.expiresAt !== null && trusted.has(r.issuer!));
-    const stored: SciTokenLabel[] = usableRows.map(sciTokenLabel);
-    const live: SciTokenLabel[] = usableRows.filter((r) => r.expiresAt! * 1000 > now).map(sciTokenLabel);
+    // A token of an issuer no longer trusted is neither sent nor left where it was sent (the source says: not usable, withdrawn).
+    const sci = new Map((await this.sources.scitokens.stored(m)).map((r) => [r.name, r]));
+    const usableRows = [...sci.values()].filter((r) => r.usable);
+    const stored: SciTokenLabel[] = usableRows.map((r) => r.label);
+    const live: SciTokenLabel[] = usableRows.filter((r) => r.expiresAt! * 1000 > now).map((r) => r.label);
     const latest = await this.outbox.latestPerTarget(m, factory);
     const withdrawals = new Map<WithdrawalReason, number>();
     const withdraw = async (e: SeenEntry, last: Delivery, reason: WithdrawalReason) => {
@@ -86,7 +88,7 @@ export class OutboxReconciler {
       if (current && !current.unsendable) {
         const token = current.row;
         if (!last || last.kind !== 'credential' || last.sourceRef !== token.jti) {
-          const value = Buffer.from(this.sealer.open(token.sealedToken, currentTokenAd(token.siteId, token.jti))).toString('utf8');
+          const value = token.open();
           await this.outbox.queueCredential(m, e, { type: 'idtoken', source: e.site, sourceRef: token.jti, keyId: token.keyId, value, expiresAt: token.expiresAt });
           queued++;
         }
@@ -100,7 +102,7 @@ export class OutboxReconciler {
       if (chosen) {
         const row = sci.get(chosen.name)!;
         if (!last || last.kind !== 'credential' || last.sourceRef !== row.fingerprint) {
-          const value = Buffer.from(this.sealer.open(row.sealedToken!, sciTokenAd(row.name))).toString('utf8');
+          const value = row.open();
           await this.outbox.queueCredential(m, e, { type: 'scitoken', source: row.name, sourceRef: row.fingerprint!, keyId: null, value, expiresAt: row.expiresAt! * 1000 });
           queued++;
         }
@@ -108,7 +110,7 @@ export class OutboxReconciler {
         // Merely expired, and still the one the entry would get: left to show `expired`.
         if (scitokenFor(e, stored, e.securityClass).token?.name === last.source) continue;
         const src = sci.get(last.source);
-        await withdraw(e, last, !src ? 'SCITOKEN_DELETED' : src.sealedToken === null || src.revokedAt !== null || !trusted.has(src.issuer!) ? 'SCITOKEN_REVOKED' : 'NO_LONGER_MATCHES');
+        await withdraw(e, last, !src ? 'SCITOKEN_DELETED' : src.withdrawn ? 'SCITOKEN_REVOKED' : 'NO_LONGER_MATCHES');
       }
     }
     // Undelivered rows for entries the factory no longer lists: nothing there to give or take back.
@@ -122,13 +124,10 @@ export class OutboxReconciler {
 
   /** Each site's current token by site name, with why it must not be sent (revoked, or its key retired). */
   private async currentTokens(m: EntityManager, sites: Map<string, string>, now: number): Promise<Map<string, Current>> {
-    const rows = (await m.find(CurrentToken)).filter((c) => sites.has(c.siteId));
+    const rows = (await this.sources.idtokens.currentTokens(m)).filter((c) => sites.has(c.siteId));
     const revoked = await revokedJtis(m, rows.map((r) => r.jti), now);
     const keyIds = [...new Set(rows.map((r) => r.keyId))];
-    const usable = new Set<string>();
-    for (let i = 0; i < keyIds.length; i += 500) {
-      for (const k of await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds.slice(i, i + 500)), state: In(['active', 'grace']) } })) usable.add(k.id);
-    }
+    const usable = await sitesStore.liveKeyIds(m, keyIds);
     return new Map(rows.map((row) => [sites.get(row.siteId)!, { row, unsendable: revoked.has(row.jti) ? 'TOKEN_REVOKED' : !usable.has(row.keyId) ? 'KEY_RETIRED' : null }]));
   }
 }

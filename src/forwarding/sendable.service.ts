@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
-import { SiteKey } from '../sites/site-key.entity.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { revokedJtis } from '../tokens/revoked.js';
 import { Delivery } from './delivery.entity.js';
 import { OutboxService } from './outbox.service.js';
@@ -30,10 +29,7 @@ export class SendableFilter {
     const keyIds = [...new Set(credentials.flatMap((d) => (d.keyId ? [d.keyId] : [])))];
     const jtis = [...new Set(credentials.filter((d) => d.type === 'idtoken').map((d) => d.sourceRef))];
     const { usable, revoked } = await this.db.read(async (m) => {
-      const usable = new Set<string>();
-      for (let i = 0; i < keyIds.length; i += 500) {
-        for (const k of await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds.slice(i, i + 500)), state: In(['active', 'grace']) } })) usable.add(k.id);
-      }
+      const usable = await sitesStore.liveKeyIds(m, keyIds);
       return { usable, revoked: await revokedJtis(m, jtis, now) };
     });
     const drop = new Map<string, string[]>();

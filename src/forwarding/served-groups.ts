@@ -1,6 +1,5 @@
-import { In } from 'typeorm';
 import { Db } from '../database/db.js';
-import { Site } from '../sites/site.entity.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { siteGwmsGroups } from '../sites/site.response.js';
 import type { Delivery } from './delivery.entity.js';
 
@@ -16,7 +15,7 @@ export async function servedGroups(db: Db, rows: Delivery[], defaults: readonly 
   const sites = [...new Set(rows.filter((d) => d.kind === 'credential' && d.type === 'idtoken').map((d) => d.source))];
   const own = new Map<string, string[]>();
   for (let i = 0; i < sites.length; i += 500) {
-    const found = await db.read((m) => m.find(Site, { select: { name: true, gwmsGroups: true }, where: { name: In(sites.slice(i, i + 500)) } }));
+    const found = await db.read((m) => sitesStore.groupsOf(m, sites.slice(i, i + 500)));
     for (const s of found) {
       const groups = siteGwmsGroups(s);
       if (groups?.length) own.set(s.name, groups);

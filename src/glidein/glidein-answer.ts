@@ -3,7 +3,7 @@ import { Clock } from '../common/clock.js';
 import { isRepresentableMs } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { CacheService, OpenedCredential } from '../factory/cache.service.js';
-import type { FactoryEntry } from '../factory/entry.entity.js';
+import type { EntryPolicy } from '../factory/factory.store.js';
 
 /** What a glidein is told to wait before retrying a stale cache (bootstrap and renewal alike). */
 export const STALE_RETRY_SECONDS = 60;
@@ -24,7 +24,7 @@ export interface GlideinCredentials {
   renewInSeconds?: number;
 }
 
-export type EntryPolicy = Pick<FactoryEntry, 'name' | 'site' | 'glideinScitoken' | 'maxPilotLifeSeconds'>;
+export type { EntryPolicy };
 
 export type Built =
   | { ok: true; answer: GlideinCredentials; idtokenVersion: number }

@@ -5,7 +5,7 @@ import { parseTicket, TICKET_REFUSED } from '../auth/ticket.secret.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, RetryLaterError } from '../common/errors.js';
 import { Db } from '../database/db.js';
-import { Ticket } from '../tickets/ticket.entity.js';
+import { TicketRecord, ticketsStore } from '../tickets/tickets.store.js';
 import { TicketsMetrics } from '../tickets/tickets.metrics.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { RefusalReporter } from './refusal-reporter.js';
@@ -134,7 +134,7 @@ export class GlideinService {
    * an id no ticket can have): a known id with a wrong secret must cost what an unknown one does,
    * or the time of a refusal tells a prober which ids exist. Raw rows, mapped the same way either way.
    */
-  private async lookup(id: string | undefined): Promise<{ ticket: Ticket | null; entry: EntryPolicy | null }> {
+  private async lookup(id: string | undefined): Promise<{ ticket: TicketRecord | null; entry: EntryPolicy | null }> {
     // Always exactly one row (NULLs when the id is unknown), so even the bytes the database sends
     // back hardly differ.
     const want = this.db.isPostgres ? 'CAST($1 AS varchar(16))' : 'CAST(? AS TEXT)';
@@ -147,7 +147,7 @@ export class GlideinService {
     const raw = rows[0]?.id != null ? rows[0] : undefined;
     const r = raw ?? NO_SUCH_ROW;
     const ms = (v: string | number | null) => (v === null ? null : Number(v));
-    const ticket = Object.assign(new Ticket(), {
+    const ticket: TicketRecord = {
       id: r.id ?? NO_SUCH_ID,
       secretHash: r.secret_hash ?? DUMMY_HASH,
       batchId: r.batch_id,
@@ -158,7 +158,7 @@ export class GlideinService {
       consumedAt: ms(r.consumed_at),
       consumedBy: r.consumed_by,
       staleAuditedAt: ms(r.stale_audited_at),
-    });
+    };
     const entry: EntryPolicy = {
       name: r.e_name ?? '',
       site: r.e_site ?? '',
@@ -169,30 +169,24 @@ export class GlideinService {
   }
 
   /** 503, ticket kept: the glidein retries until its frontend's next forward lands. */
-  private async stale(ticket: Ticket, what: 'idtoken' | 'scitoken'): Promise<never> {
+  private async stale(ticket: TicketRecord, what: 'idtoken' | 'scitoken'): Promise<never> {
     this.metrics.refuse('stale', ticket.entry);
     await this.auditRefusal(ticket, 'CREDENTIAL_STALE', what);
     throw new RetryLaterError('CREDENTIAL_STALE', `the factory has no ${what} with enough lifetime left for this entry yet; the ticket is still valid, retry later`, STALE_RETRY_SECONDS);
   }
 
   /** 410, ticket kept: the frontend withdrew this entry's credential; a new one may come (then the ticket works). */
-  private async withdrawn(ticket: Ticket, what: 'idtoken' | 'scitoken'): Promise<never> {
+  private async withdrawn(ticket: TicketRecord, what: 'idtoken' | 'scitoken'): Promise<never> {
     this.metrics.refuse('withdrawn', ticket.entry);
     await this.auditRefusal(ticket, 'CREDENTIAL_WITHDRAWN', what);
     throw new DomainError('CREDENTIAL_WITHDRAWN', `the frontend withdrew this entry's ${what}; the factory will not hand it out (the ticket is not used up)`);
   }
 
   /** A valid ticket refused for its entry's cache: audited once per STALE_AUDIT_EVERY_MS, however often its glidein retries. */
-  private async auditRefusal(ticket: Ticket, code: 'CREDENTIAL_STALE' | 'CREDENTIAL_WITHDRAWN', what: 'idtoken' | 'scitoken'): Promise<void> {
+  private async auditRefusal(ticket: TicketRecord, code: 'CREDENTIAL_STALE' | 'CREDENTIAL_WITHDRAWN', what: 'idtoken' | 'scitoken'): Promise<void> {
     await this.db.tx(async (m) => {
       const now = this.clock.now();
-      const r = await m
-        .createQueryBuilder()
-        .update(Ticket)
-        .set({ staleAuditedAt: now })
-        .where('id = :id AND (stale_audited_at IS NULL OR stale_audited_at <= :before)', { id: ticket.id, before: now - STALE_AUDIT_EVERY_MS })
-        .execute();
-      if (r.affected) {
+      if (await ticketsStore.markStaleAudited(m, ticket.id, now, now - STALE_AUDIT_EVERY_MS)) {
         await this.audit.record(m, { action: 'ticket.refuse', target: `entry:${ticket.entry}`, actor: `ticket:${ticket.id}`, result: 'failure', code, detail: { ticket: ticket.id, missing: what } });
       }
     });

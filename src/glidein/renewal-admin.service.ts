@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { FORGET_ORDER, FrontendForgetters } from '../factory/frontend-forgetters.js';
+import { forgetFrontendRenewals } from './frontend-renewals.js';
 import { EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
@@ -6,9 +8,9 @@ import { DomainError } from '../common/errors.js';
 import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
-import { FactoryEntry } from '../factory/entry.entity.js';
 import { purgeExpiredIdtokenVersions } from '../factory/idtoken-versions.store.js';
-import { Ticket } from '../tickets/ticket.entity.js';
+import { ticketsStore } from '../tickets/tickets.store.js';
+import { factoryStore } from '../factory/factory.store.js';
 import { GlideinRenewal } from './renewal.entity.js';
 import { RenewalMetrics } from './renewal.metrics.js';
 
@@ -32,14 +34,20 @@ type Scope = { by: 'glidein'; id: string } | { by: 'batch'; batch: string } | { 
 
 /** The factory admin's side of renewal: list glideins' renewals, revoke them (per glidein, batch or entry), purge ended ones. */
 @Injectable()
-export class RenewalAdminService {
+export class RenewalAdminService implements OnModuleInit {
   constructor(
     private readonly db: Db,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
     private readonly metrics: RenewalMetrics,
+    private readonly forgetters: FrontendForgetters,
   ) {}
+
+  onModuleInit(): void {
+    // A forgotten frontend's glideins renew no more: their renewal credentials go in the factory's transaction.
+    this.forgetters.register(FORGET_ORDER.renewals, async (m, frontend) => ({ renewals: await forgetFrontendRenewals(m, frontend) }));
+  }
 
   async list(q: { entry?: string; batch?: string; limit?: number }) {
     const rows = await this.db.read((m) =>
@@ -83,6 +91,6 @@ export class RenewalAdminService {
   /** A batch is known while a ticket or a renewal carries it; an entry while it or a renewal of it exists. */
   private async known(m: EntityManager, scope: Scope, hasRenewals: boolean): Promise<boolean> {
     if (hasRenewals || scope.by === 'glidein') return hasRenewals;
-    return scope.by === 'batch' ? m.existsBy(Ticket, { batchId: scope.batch }) : m.existsBy(FactoryEntry, { name: scope.entry });
+    return scope.by === 'batch' ? ticketsStore.batchExists(m, scope.batch) : factoryStore.entryExists(m, scope.entry);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Settings } from '../config/settings.js';
-import { IntervalJob } from '../scheduler/interval-job.js';
+import { IntervalJob } from '../jobs/interval-job.js';
 import { RenewalAdminService } from './renewal-admin.service.js';
 
 /** Purges renewals whose pilot life is over, every scheduler.tickSeconds. */

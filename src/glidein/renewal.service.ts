@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AuditEntry } from '../audit/audit-entry.entity.js';
+import type { AuditLine } from '../audit/audit-row.js';
 import { AuditService } from '../audit/audit.service.js';
 import { hashSecret, sameHash } from '../auth/api-key.secret.js';
 import { formatRenewal, parseRenewal, RENEWAL_REFUSED } from '../auth/renewal.secret.js';
@@ -110,7 +110,7 @@ export class RenewalService {
   }
 
   /** The audit line of a stored renewal credential, written with it in the bootstrap's batch (SpendWriter). */
-  issueLine(p: PreparedRenewal): Omit<AuditEntry, 'id'> {
+  issueLine(p: PreparedRenewal): AuditLine {
     const r = p.row;
     return this.audit.line({
       action: 'renewal.issue',

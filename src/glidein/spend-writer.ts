@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditEntry } from '../audit/audit-entry.entity.js';
-import { AUDIT_COLUMNS, auditRow } from '../audit/audit-row.js';
+import { AUDIT_COLUMNS, auditRow, AuditLine } from '../audit/audit-row.js';
 import { Clock } from '../common/clock.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
@@ -21,7 +20,7 @@ export interface Spend {
   key: string;
   spend: (now: number) => { sql: string; params: unknown[] };
   renewals: GlideinRenewal[];
-  audit: Omit<AuditEntry, 'id'>[];
+  audit: AuditLine[];
 }
 
 /** Units per transaction: their rows stay well under SQLite's and PostgreSQL's bound-parameter limits. */

@@ -3,7 +3,7 @@ import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { DATABASE_ID } from '../database/identity.js';
-import { MetaEntry } from '../database/meta.entity.js';
+import { metaStore } from '../database/meta.store.js';
 import { EventBus } from '../events/event-bus.js';
 import { SciTokensService } from '../scitokens/scitokens.service.js';
 import { FrontendFiles } from './frontend-files.js';
@@ -32,7 +32,7 @@ export class FrontendSciTokensDir extends FrontendFiles implements OnModuleInit 
   }
 
   async onModuleInit(): Promise<void> {
-    this.databaseId = (await this.db.read((m) => m.findOneBy(MetaEntry, { name: DATABASE_ID })))?.value;
+    this.databaseId = (await this.db.read((m) => metaStore.get(m, DATABASE_ID)))?.value;
     if (this.enabled) this.events.on('scitoken.changed', async () => void (await this.sync('change')));
   }
 

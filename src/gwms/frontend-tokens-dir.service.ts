@@ -3,7 +3,7 @@ import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { DATABASE_ID } from '../database/identity.js';
-import { MetaEntry } from '../database/meta.entity.js';
+import { metaStore } from '../database/meta.store.js';
 import { EventBus } from '../events/event-bus.js';
 import { RenewalService } from '../rotation/renewal.service.js';
 import { FrontendFiles } from './frontend-files.js';
@@ -34,7 +34,7 @@ export class FrontendTokensDir extends FrontendFiles implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    this.databaseId = (await this.db.read((m) => m.findOneBy(MetaEntry, { name: DATABASE_ID })))?.value;
+    this.databaseId = (await this.db.read((m) => metaStore.get(m, DATABASE_ID)))?.value;
     if (!this.enabled) return;
     const follow = async () => void (await this.sync('change'));
     // After the renewer (a rotation or revocation replaces the current token first, then publishes its own change).

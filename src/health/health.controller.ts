@@ -3,7 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/access.decorator.js';
 import { Db } from '../database/db.js';
-import { MetaEntry } from '../database/meta.entity.js';
+import { metaStore } from '../database/meta.store.js';
 import { Sealer } from '../crypto/sealer.js';
 import { MASTER_KEY_CHECK, MASTER_KEY_CHECK_AD } from '../crypto/master-key.init.js';
 
@@ -35,7 +35,7 @@ export class HealthController {
       await this.db.read((m) => m.query('SELECT 1'));
       checks.database = 'ok';
       checks.migrations = (await this.db.read(() => this.db.dataSource.showMigrations())) ? 'failed' : 'ok';
-      const check = await this.db.read((m) => m.findOneBy(MetaEntry, { name: MASTER_KEY_CHECK }));
+      const check = await this.db.read((m) => metaStore.get(m, MASTER_KEY_CHECK));
       if (check) {
         this.sealer.open(check.value, MASTER_KEY_CHECK_AD);
         checks.keys = 'ok';

@@ -1,17 +1,16 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { In } from 'typeorm';
 import { isAtomicTemp, writeFileAtomic, writeFilesAtomic } from '../common/atomic-file.js';
 import { DomainError } from '../common/errors.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { DATABASE_ID } from '../database/identity.js';
-import { MetaEntry } from '../database/meta.entity.js';
-import { Site } from '../sites/site.entity.js';
+import { metaStore } from '../database/meta.store.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
-import { isUsable, SiteKey } from '../sites/site-key.entity.js';
+import { isUsable } from '../sites/sites.types.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 
 export interface SyncReport {
@@ -60,7 +59,7 @@ export class PasswordsDirService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    this.databaseId = (await this.db.read((m) => m.findOneBy(MetaEntry, { name: DATABASE_ID })))?.value;
+    this.databaseId = (await this.db.read((m) => metaStore.get(m, DATABASE_ID)))?.value;
     this.events.on(
       'keys.changed',
       async () => {
@@ -162,7 +161,7 @@ export class PasswordsDirService implements OnModuleInit {
       for (const bytes of desired.values()) bytes.fill(0);
     }
     const doomed = [...managed].filter((kid) => !desired.has(kid));
-    if (doomed.length && doomed.length === managed.size && manifest.database !== this.databaseId && (await this.db.read((m) => m.count(Site))) === 0) {
+    if (doomed.length && doomed.length === managed.size && manifest.database !== this.databaseId && (await this.db.read((m) => sitesStore.count(m))) === 0) {
       // A database with no sites, and a manifest it did not write: an emptied or replaced database,
       // not sites deleted here. Removing the files would lock every glidein out of the collector.
       this.log.error(
@@ -201,7 +200,7 @@ export class PasswordsDirService implements OnModuleInit {
   /** kid -> scrambled bytes of every usable key. */
   private async desired(): Promise<Map<string, Buffer>> {
     const now = this.clock.now();
-    const rows = await this.db.read((m) => m.find(SiteKey, { where: { state: In(['active', 'grace']) }, order: { version: 'DESC' } }));
+    const rows = await this.db.read((m) => sitesStore.liveKeys(m, true));
     const out = new Map<string, Buffer>();
     // An active key wins a name it shares with an older version.
     rows.sort((a, b) => (a.state === b.state ? 0 : a.state === 'active' ? -1 : 1));

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { EntityManager, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { requestContext } from '../common/request-context.js';
 import { Clock } from '../common/clock.js';
@@ -7,12 +8,13 @@ import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
-import { EntityManager, In } from 'typeorm';
-import { isUsable, SiteKey } from '../sites/site-key.entity.js';
-import { Site } from '../sites/site.entity.js';
+import { isUsable, SiteKeyRecord, SiteRecord } from '../sites/sites.types.js';
+import { sitesStore } from '../sites/sites.store.js';
+import { SiteHooks } from '../sites/site-hooks.js';
 import { TokensService } from '../tokens/tokens.service.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
 import { OutboxReconciler } from '../forwarding/reconcile.service.js';
+import { CredentialSources } from '../forwarding/credential-sources.js';
 import { revokedJtis, subjectCutoff } from '../tokens/revoked.js';
 import { CurrentToken, currentTokenAd } from './current-token.entity.js';
 
@@ -49,9 +51,26 @@ export class RenewalService implements OnModuleInit {
     private readonly events: EventBus,
     private readonly outbox: OutboxService,
     private readonly reconciler: OutboxReconciler,
+    private readonly siteHooks: SiteHooks,
+    private readonly sources: CredentialSources,
   ) {}
 
   onModuleInit(): void {
+    // A site's view shows its current token; a deleted site's goes in the deleting transaction.
+    this.siteHooks.currentToken = (m, siteId) => m.findOneBy(CurrentToken, { siteId });
+    this.siteHooks.onDeleting(async (m, site) => void (await m.delete(CurrentToken, { siteId: site.id })));
+    // Forwarding sends the current tokens: read here, opened here (the sealing is this capability's).
+    this.sources.idtokens = {
+      currentTokens: async (m) =>
+        (await m.find(CurrentToken)).map((c) => ({
+          siteId: c.siteId,
+          jti: c.jti,
+          keyId: c.keyId,
+          issuedAt: c.issuedAt,
+          expiresAt: c.expiresAt,
+          open: () => Buffer.from(this.sealer.open(c.sealedToken, currentTokenAd(c.siteId, c.jti))).toString('utf8'),
+        })),
+    };
     this.events.on(
       'keys.changed',
       async ({ site }) => {
@@ -75,15 +94,15 @@ export class RenewalService implements OnModuleInit {
   async renewDue(onlySite?: string): Promise<string[]> {
     const now = this.clock.now();
     const rows = await this.db.read(async (m) => {
-      const sites = await m.find(Site, onlySite ? { where: { name: onlySite } } : {});
+      const sites = await sitesStore.all(m, onlySite);
       // One site's change reads that site's rows only: every site created or rotated used to read
       // every site's key and current token (O(sites) each, O(sites^2) to create them all).
       const ids = onlySite ? sites.map((s) => s.id) : undefined;
       if (ids && !ids.length) return { sites, revoked: new Set<string>(), active: new Map<string, string>(), current: new Map<string, CurrentToken>() };
-      const active = await m.find(SiteKey, { select: { id: true, siteId: true }, where: ids ? { state: 'active', siteId: In(ids) } : { state: 'active' } });
+      const active = await sitesStore.activeKeyIds(m, ids);
       const current = await m.find(CurrentToken, ids ? { where: { siteId: In(ids) } } : {});
       const revoked = await revokedJtis(m, current.map((c) => c.jti), now);
-      return { sites, revoked, active: new Map(active.map((k) => [k.siteId, k.id])), current: new Map(current.map((c) => [c.siteId, c])) };
+      return { sites, revoked, active, current: new Map(current.map((c) => [c.siteId, c])) };
     });
     const renewed: string[] = [];
     for (const site of rows.sites) {
@@ -107,7 +126,7 @@ export class RenewalService implements OnModuleInit {
    * after the commit (on keys.changed) then waits for the cutoff or withdraws, as for any renewal.
    * Nothing here changes what a renewal writes: the same rows and the same audit lines.
    */
-  async renewInRotation(m: EntityManager, site: Site, key: SiteKey, raw: Uint8Array): Promise<{ jti: string } | null> {
+  async renewInRotation(m: EntityManager, site: SiteRecord, key: SiteKeyRecord, raw: Uint8Array): Promise<{ jti: string } | null> {
     const now = this.clock.now();
     const current = await m.findOneBy(CurrentToken, { siteId: site.id });
     const reason = this.reasonFor(current, key.id, now, current !== null && (await revokedJtis(m, [current.jti], now)).size > 0);
@@ -127,7 +146,7 @@ export class RenewalService implements OnModuleInit {
   }
 
   /** Mints and stores the replacement; false when a subject rule allows none now (the current token is then withdrawn). */
-  private async renew(site: Site, reason: RenewReason): Promise<boolean> {
+  private async renew(site: SiteRecord, reason: RenewReason): Promise<boolean> {
     // The renewer mints on its own account, even when a request's change set it off (kept: the request id).
     const requestId = requestContext.get()?.requestId ?? `renewal-${randomUUID()}`;
     const cutoff = await this.db.read((m) => subjectCutoff(m, site.identity, this.clock.now()));
@@ -150,7 +169,7 @@ export class RenewalService implements OnModuleInit {
    * then): the current token goes, and every factory entry given it gets a withdrawal, in one
    * transaction. Nothing is minted until the cutoff has passed.
    */
-  private withdraw(site: Site, cutoff: number): Promise<void> {
+  private withdraw(site: SiteRecord, cutoff: number): Promise<void> {
     return this.db.tx(async (m) => {
       const current = await m.findOneBy(CurrentToken, { siteId: site.id });
       if (!current) return;
@@ -168,7 +187,7 @@ export class RenewalService implements OnModuleInit {
   }
 
   /** The current-token row of a new token, sealed, bound to its site and jti. */
-  private rowFor(site: Site, minted: { jti: string; keyId: string; token: string; issuedAt: number; expiresAt: number }): CurrentToken {
+  private rowFor(site: SiteRecord, minted: { jti: string; keyId: string; token: string; issuedAt: number; expiresAt: number }): CurrentToken {
     return Object.assign(new CurrentToken(), {
       siteId: site.id,
       jti: minted.jti,
@@ -180,7 +199,7 @@ export class RenewalService implements OnModuleInit {
   }
 
   /** Keeps the new current token and, in the same transaction, queues it for every factory entry of the site. */
-  private store(site: Site, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
+  private store(site: SiteRecord, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
     return this.db.tx(async (m) => {
       // A rule that landed since the cutoff was read: never make a revoked token current (its own event renews again).
       if ((await revokedJtis(m, [row.jti], this.clock.now())).size) throw new Error(`the new token of site ${site.name} is already revoked`);
@@ -189,7 +208,7 @@ export class RenewalService implements OnModuleInit {
   }
 
   /** store()'s writes, in the caller's transaction. */
-  private async storeIn(m: EntityManager, site: Site, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
+  private async storeIn(m: EntityManager, site: SiteRecord, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
     await m.delete(CurrentToken, { siteId: site.id });
     await m.insert(CurrentToken, row);
     this.events.publish(m, 'current-token.changed', { site: site.name });
@@ -211,9 +230,9 @@ export class RenewalService implements OnModuleInit {
   async usableCurrentTokens(): Promise<{ site: string; gwmsGroups: string | null; token: string | null }[]> {
     const now = this.clock.now();
     const { sites, current, usable, revoked } = await this.db.read(async (m) => {
-      const sites = await m.find(Site, { select: { id: true, name: true, gwmsGroups: true } });
+      const sites = await sitesStore.groups(m);
       const current = await m.find(CurrentToken);
-      const keys = await m.find(SiteKey, { where: { state: In(['active', 'grace']) } });
+      const keys = await sitesStore.liveKeys(m);
       const usable = new Set(keys.filter((k) => isUsable(k, now)).map((k) => k.id));
       return { sites, current: new Map(current.map((c) => [c.siteId, c])), usable, revoked: await revokedJtis(m, current.map((c) => c.jti), now) };
     });

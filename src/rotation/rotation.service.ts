@@ -1,14 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { In, IsNull, LessThanOrEqual } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { EventBus } from '../events/event-bus.js';
 import { nextRotationAt } from '../sites/rotation-policy.js';
-import { SiteKey } from '../sites/site-key.entity.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
-import { Site } from '../sites/site.entity.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { scramble } from '../crypto/condor-key.js';
 import { PasswordsDirService } from './passwords-dir.service.js';
 import { RenewalService } from './renewal.service.js';
@@ -55,12 +53,12 @@ export class RotationService {
     let renewed = false;
     try {
       result = await this.db.tx(async (m) => {
-        const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
-        const site = await m.findOne(Site, { where: { name }, ...lock });
+        const lock = this.db.isPostgres;
+        const site = await sitesStore.byName(m, name, lock);
         if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
         const now = this.clock.now();
         if (opts.scheduled && (!site.rotationEnabled || site.nextRotationAt === null || site.nextRotationAt > now)) return null;
-        const live = await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, ...lock });
+        const live = await sitesStore.liveKeysOf(m, site.id, lock);
         const foreign = this.passwords.foreignFiles([...new Set(live.map((k) => k.kid))]);
         if (foreign.length) {
           throw new DomainError(
@@ -75,9 +73,9 @@ export class RotationService {
         const retired: string[] = [];
         for (const k of live) {
           if (k.state === 'active' && graceUntil !== null) {
-            await m.update(SiteKey, { id: k.id }, { state: 'grace', graceUntil });
+            await sitesStore.updateKey(m, { id: k.id }, { state: 'grace', graceUntil });
           } else if (graceUntil === null || (k.graceUntil !== null && k.graceUntil <= now)) {
-            await m.update(SiteKey, { id: k.id }, { state: 'retired', retiredAt: now });
+            await sitesStore.updateKey(m, { id: k.id }, { state: 'retired', retiredAt: now });
             retired.push(k.id);
           }
         }
@@ -85,14 +83,10 @@ export class RotationService {
         this.passwords.prewrite(kid, scrambled);
         scrambled.fill(0);
         const key = this.keys.newKey(site.id, version, kid, raw, 'generated');
-        await m.insert(SiteKey, key);
+        await sitesStore.insertKey(m, key);
         const next = nextRotationAt({ ...site, rotatedAt: now });
-        const res = await m.update(
-          Site,
-          { id: site.id, rowVersion: site.rowVersion },
-          { keyVersion: version, rotatedAt: now, nextRotationAt: next, updatedAt: now, rowVersion: site.rowVersion + 1 },
-        );
-        if (!res.affected) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; try again`);
+        const updated = await sitesStore.updateIfVersion(m, site.id, site.rowVersion, { keyVersion: version, rotatedAt: now, nextRotationAt: next, updatedAt: now, rowVersion: site.rowVersion + 1 });
+        if (!updated) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; try again`);
         const r: RotationResult = {
           site: site.name,
           fromVersion: site.keyVersion,
@@ -129,7 +123,7 @@ export class RotationService {
   /** Every site whose rotation is due, once each: after an outage, an overdue site rotates once, not once per missed tick. */
   async rotateDue(): Promise<RotationResult[]> {
     const due = await this.db.read((m) =>
-      m.find(Site, { select: { name: true }, where: { rotationEnabled: true, nextRotationAt: LessThanOrEqual(this.clock.now()) }, order: { nextRotationAt: 'ASC' } }),
+      sitesStore.due(m, this.clock.now()),
     );
     const done: RotationResult[] = [];
     for (const { name } of due) {
@@ -148,8 +142,8 @@ export class RotationService {
   /** Sets the next rotation time of enabled sites that have none (sites created before it was stored). */
   async backfillNextRotation(): Promise<string[]> {
     return this.db.tx(async (m) => {
-      const missing = await m.find(Site, { where: { rotationEnabled: true, nextRotationAt: IsNull() } });
-      for (const s of missing) await m.update(Site, { id: s.id }, { nextRotationAt: nextRotationAt(s) });
+      const missing = await sitesStore.missingNextRotation(m);
+      for (const s of missing) await sitesStore.update(m, s.id, { nextRotationAt: nextRotationAt(s) });
       return missing.map((s) => s.name);
     });
   }
@@ -158,10 +152,10 @@ export class RotationService {
   async retireExpiredGrace(): Promise<number> {
     const retired = await this.db.tx(async (m) => {
       const now = this.clock.now();
-      const ended = await m.find(SiteKey, { where: { state: 'grace', graceUntil: LessThanOrEqual(now) } });
+      const ended = await sitesStore.graceEnded(m, now);
       for (const k of ended) {
-        await m.update(SiteKey, { id: k.id, state: 'grace' }, { state: 'retired', retiredAt: now });
-        const site = await m.findOneBy(Site, { id: k.siteId });
+        await sitesStore.updateKey(m, { id: k.id, state: 'grace' }, { state: 'retired', retiredAt: now });
+        const site = await sitesStore.byId(m, k.siteId);
         await this.audit.record(m, { action: 'site.key.retire', target: `site:${site?.name ?? k.siteId}`, actor: 'system:scheduler', detail: { version: k.version, kid: k.kid, reason: 'grace ended' } });
         this.events.publish(m, 'keys.changed', { site: site?.name ?? null });
       }

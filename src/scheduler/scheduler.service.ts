@@ -4,7 +4,7 @@ import { PasswordsDirService } from '../rotation/passwords-dir.service.js';
 import { RenewalService } from '../rotation/renewal.service.js';
 import { RotationService } from '../rotation/rotation.service.js';
 import { RevocationFileService } from '../tokens/revocation-file.service.js';
-import { LeaseService } from './lease.service.js';
+import { LeaseService } from '../jobs/lease.service.js';
 import { SciTokensService } from '../scitokens/scitokens.service.js';
 import { SciTokenWatch } from '../scitokens/scitoken-watch.service.js';
 import { FrontendTokensDir } from '../gwms/frontend-tokens-dir.service.js';

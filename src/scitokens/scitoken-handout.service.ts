@@ -7,7 +7,7 @@ import { iso } from '../common/time.js';
 import { looksLikeCredential } from '../common/secret-shape.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
-import { sciTokenLabel, scitokenFor } from '../forwarding/matching.js';
+import { sciTokenLabel, scitokenFor } from '../protocol/matching.js';
 import { GwmsCredentialDto } from './dto/gwms-credential.dto.js';
 import { HandoutMetrics } from './handout.metrics.js';
 import { IssuersService } from './issuers.service.js';

@@ -5,13 +5,14 @@ import { HandoutMetrics } from './handout.metrics.js';
 import { IssuersService } from './issuers.service.js';
 import { SciTokenHandoutService } from './scitoken-handout.service.js';
 import { SciTokenWatch } from './scitoken-watch.service.js';
+import { SciTokenSourceProvider } from './scitoken-source.js';
 import { SciTokensController } from './scitokens.controller.js';
 import { SciTokensService } from './scitokens.service.js';
 
 @Module({
   imports: [ForwardingModule],
   controllers: [SciTokensController, GwmsCredentialsController],
-  providers: [SciTokensService, IssuersService, SciTokenWatch, SciTokenHandoutService, HandoutMetrics],
+  providers: [SciTokensService, IssuersService, SciTokenWatch, SciTokenHandoutService, HandoutMetrics, SciTokenSourceProvider],
   exports: [SciTokensService, IssuersService, SciTokenWatch],
 })
 export class SciTokensModule {}

@@ -1,13 +1,15 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { msColumn } from '../database/columns.js';
 
-export type KeyState = 'active' | 'grace' | 'retired';
-export type KeySource = 'generated' | 'condor' | 'raw';
+import type { KeySource, KeyState, SiteKeyRecord } from './sites.types.js';
+
+export type { KeySource, KeyState };
+export { isUsable } from './sites.types.js';
 
 /** One version of a site's signing key (an HTCondor "pool password"), sealed at rest. */
 @Entity('site_keys')
 @Index('site_keys_site_version', ['siteId', 'version'], { unique: true })
-export class SiteKey {
+export class SiteKey implements SiteKeyRecord {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
 
@@ -48,9 +50,6 @@ export class SiteKey {
   retiredAt!: number | null;
 }
 
-/** Whether a key version still verifies tokens at `now`: active, or in a grace period not yet over. */
-export const isUsable = (k: Pick<SiteKey, 'state' | 'graceUntil'>, now: number) =>
-  k.state === 'active' || (k.state === 'grace' && (k.graceUntil === null || k.graceUntil > now));
 
 /** The associated data that binds a sealed key to its row. */
 export const siteKeyAd = (siteId: string, version: number) => `site-key:${siteId}:${version}`;

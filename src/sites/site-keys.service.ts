@@ -7,6 +7,7 @@ import { importSigningKey, SigningKey } from '../crypto/idtoken.js';
 import { Random } from '../crypto/random.js';
 import { Sealer } from '../crypto/sealer.js';
 import { KeySource, SiteKey, siteKeyAd } from './site-key.entity.js';
+import type { SiteKeyRecord } from './sites.types.js';
 
 /** Generated keys: 64 random bytes, like the collector's own POOL key. */
 const GENERATED_KEY_BYTES = 64;
@@ -53,7 +54,7 @@ export class SiteKeysService implements OnModuleInit {
   }
 
   /** The HS256 key of this version (HKDF of the password, POOL doubled), cached per key id. */
-  signingKey(key: SiteKey): Promise<SigningKey> {
+  signingKey(key: SiteKeyRecord): Promise<SigningKey> {
     let hit = this.signing.get(key.id);
     if (!hit) {
       hit = this.derive(key);
@@ -68,7 +69,7 @@ export class SiteKeysService implements OnModuleInit {
    * transaction commits): derived without unsealing, and not cached, since the version may yet be
    * rolled back; signingKey() derives it again for later mints.
    */
-  async signingKeyFromRaw(key: SiteKey, raw: Uint8Array): Promise<SigningKey> {
+  async signingKeyFromRaw(key: SiteKeyRecord, raw: Uint8Array): Promise<SigningKey> {
     const derived = deriveSigningKey(raw, key.kid);
     try {
       return await importSigningKey(derived);
@@ -78,7 +79,7 @@ export class SiteKeysService implements OnModuleInit {
   }
 
   /** The passwords.d file HTCondor reads for this version: the scrambled password bytes. */
-  keyFile(key: SiteKey): Buffer {
+  keyFile(key: SiteKeyRecord): Buffer {
     const raw = this.sealer.open(key.sealedKey, siteKeyAd(key.siteId, key.version));
     try {
       return scramble(raw);
@@ -92,7 +93,7 @@ export class SiteKeysService implements OnModuleInit {
     for (const id of keyIds) this.signing.delete(id);
   }
 
-  private async derive(key: SiteKey): Promise<SigningKey> {
+  private async derive(key: SiteKeyRecord): Promise<SigningKey> {
     const raw = this.sealer.open(key.sealedKey, siteKeyAd(key.siteId, key.version));
     const derived = deriveSigningKey(raw, key.kid);
     raw.fill(0);

@@ -1,8 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { msColumn } from '../database/columns.js';
+import type { SiteRecord } from './sites.types.js';
 
 @Entity('sites')
-export class Site {
+export class Site implements SiteRecord {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
 

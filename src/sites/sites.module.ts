@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
-import { ForwardingModule } from '../forwarding/forwarding.module.js';
+import { SiteHooks } from './site-hooks.js';
 import { SiteKeysService } from './site-keys.service.js';
 import { SitesController } from './sites.controller.js';
 import { SitesService } from './sites.service.js';
 
 @Module({
-  imports: [ForwardingModule],
   controllers: [SitesController],
-  providers: [SitesService, SiteKeysService],
-  exports: [SitesService, SiteKeysService],
+  providers: [SitesService, SiteKeysService, SiteHooks],
+  exports: [SitesService, SiteKeysService, SiteHooks],
 })
 export class SitesModule {}

@@ -8,7 +8,6 @@ import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { asConflict } from '../database/unique-violation.js';
-import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
 import { SitePolicyDto } from './dto/site-policy.dto.js';
 import { UpdateSiteDto } from './dto/update-site.dto.js';
@@ -21,8 +20,7 @@ import { siteResponse } from './site.response.js';
 import { Site } from './site.entity.js';
 import { SiteKeysService } from './site-keys.service.js';
 import { EventBus } from '../events/event-bus.js';
-import { CurrentToken } from '../rotation/current-token.entity.js';
-import { OutboxReconciler } from '../forwarding/reconcile.service.js';
+import { SiteHooks } from './site-hooks.js';
 import { In } from 'typeorm';
 
 export type SiteView = ReturnType<typeof siteResponse>;
@@ -59,7 +57,7 @@ export class SitesService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly settings: Settings,
     private readonly events: EventBus,
-    private readonly reconciler: OutboxReconciler,
+    private readonly hooks: SiteHooks,
   ) {}
 
   onModuleInit(): void {
@@ -130,7 +128,7 @@ export class SitesService implements OnModuleInit {
       const sites = await m.find(Site, { order: { name: 'ASC' } });
       const keys = await m.find(SiteKey, { where: { state: 'active' } });
       const byId = new Map(keys.map((k) => [k.siteId, k]));
-      const counts = await this.activeTokenCounts(m, now);
+      const counts = await this.hooks.tokenCounts(m, now);
       return sites.map((s) => siteResponse(s, byId.get(s.id)!, counts.get(s.id) ?? 0, now));
     });
   }
@@ -141,9 +139,9 @@ export class SitesService implements OnModuleInit {
       const { site, key } = await this.load(m, name);
       const now = this.clock.now();
       const live = (await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, order: { version: 'DESC' } })).filter((k) => isUsable(k, now));
-      const current = await m.findOneBy(CurrentToken, { siteId: site.id });
+      const current = await this.hooks.currentToken(m, site.id);
       return {
-        ...siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now),
+        ...siteResponse(site, key, (await this.hooks.tokenCounts(m, now, site.id)).get(site.id) ?? 0, now),
         keys: live.map((k) => ({ version: k.version, kid: k.kid, state: k.state, fingerprint: k.fingerprint, createdAt: iso(k.createdAt), graceUntil: iso(k.graceUntil) })),
         currentToken: current ? { jti: current.jti, issuedAt: iso(current.issuedAt), expiresAt: iso(current.expiresAt) } : null,
       };
@@ -179,7 +177,7 @@ export class SitesService implements OnModuleInit {
       Object.assign(site, changes);
       await this.audit.record(m, { action: 'site.update', target: `site:${name}`, detail: { changed } });
       this.events.publish(m, 'site.updated', { site: name });
-      return siteResponse(site, key, (await this.activeTokenCounts(m, now, site.id)).get(site.id) ?? 0, now);
+      return siteResponse(site, key, (await this.hooks.tokenCounts(m, now, site.id)).get(site.id) ?? 0, now);
     });
     return view;
   }
@@ -191,11 +189,12 @@ export class SitesService implements OnModuleInit {
       const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
       const keys = await m.find(SiteKey, { where: { siteId: site.id }, ...lock });
       await m.delete(SiteKey, { siteId: site.id });
-      await m.delete(CurrentToken, { siteId: site.id });
+      // Its current token (rotation/'s), then the row itself.
+      await this.hooks.runDeleting(m, site);
       await m.delete(Site, { id: site.id });
-      // In the same transaction: every factory entry given this site's token gets its withdrawal.
-      const { withdrawn } = await this.reconciler.reconcileAll(m);
-      await this.audit.record(m, { action: 'site.delete', target: `site:${name}`, detail: { keyVersions: keys.map((k) => k.version), withdrawnFromFactoryEntries: withdrawn } });
+      // In the same transaction: every factory entry given this site's token gets its withdrawal (forwarding/'s).
+      const counts = await this.hooks.runDeleted(m, site);
+      await this.audit.record(m, { action: 'site.delete', target: `site:${name}`, detail: { keyVersions: keys.map((k) => k.version), ...counts } });
       this.events.publish(m, 'site.deleted', { site: name, siteId: site.id });
       this.events.publish(m, 'keys.retired', { keyIds: keys.map((k) => k.id) });
       this.events.publish(m, 'keys.changed', { site: name });
@@ -252,21 +251,5 @@ export class SitesService implements OnModuleInit {
       throw new DomainError('LIFETIME_EXCEEDS_POLICY', `lifetimeSeconds must not exceed maxLifetimeSeconds (${base.maxLifetime})`, 'lifetimeSeconds');
     }
     return { levels, lifetime: base.lifetime, maxLifetime: base.maxLifetime };
-  }
-
-  private async activeTokenCounts(m: EntityManager, now: number, siteId?: string): Promise<Map<string, number>> {
-    const qb = m
-      .createQueryBuilder()
-      .select('t.site_id', 'siteId')
-      .addSelect('COUNT(*)', 'n')
-      .from(IssuedToken, 't')
-      .innerJoin(SiteKey, 'k', 'k.id = t.key_id')
-      .where('t.revoked_at IS NULL')
-      .andWhere('t.expires_at > :now', { now })
-      .andWhere("k.state <> 'retired'")
-      .groupBy('t.site_id');
-    if (siteId) qb.andWhere('t.site_id = :siteId', { siteId });
-    const rows = await qb.getRawMany<{ siteId: string; n: string | number }>();
-    return new Map(rows.map((r) => [r.siteId, Number(r.n)]));
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Settings } from '../config/settings.js';
-import { IntervalJob } from '../scheduler/interval-job.js';
+import { IntervalJob } from '../jobs/interval-job.js';
 import { TicketsService } from './tickets.service.js';
 
 /** Purges expired tickets every scheduler.tickSeconds. */

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { FORGET_ORDER, FrontendForgetters } from '../factory/frontend-forgetters.js';
+import { forgetFrontendTickets } from './frontend-tickets.js';
 import { AuditService } from '../audit/audit.service.js';
 import { hashSecret } from '../auth/api-key.secret.js';
 import { formatTicket } from '../auth/ticket.secret.js';
@@ -8,8 +10,7 @@ import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
-import { FactoryEntry } from '../factory/entry.entity.js';
-import { RegisteredFrontend } from '../factory/registered-frontend.entity.js';
+import { factoryStore } from '../factory/factory.store.js';
 import { IssueTicketsDto } from './dto/issue-tickets.dto.js';
 import { Ticket } from './ticket.entity.js';
 import { TicketsMetrics } from './tickets.metrics.js';
@@ -30,7 +31,7 @@ const CHUNK = 500;
 
 /** Issues glidein bootstrap tickets and purges expired ones. Consuming them is the glidein module's job. */
 @Injectable()
-export class TicketsService {
+export class TicketsService implements OnModuleInit {
   constructor(
     private readonly db: Db,
     private readonly audit: AuditService,
@@ -38,7 +39,16 @@ export class TicketsService {
     private readonly random: Random,
     private readonly settings: Settings,
     private readonly metrics: TicketsMetrics,
+    private readonly forgetters: FrontendForgetters,
   ) {}
+
+  onModuleInit(): void {
+    // A forgotten frontend's tickets go in the factory's transaction: an unused one then reads as unknown.
+    this.forgetters.register(FORGET_ORDER.tickets, async (m, frontend) => {
+      const { deleted, unused } = await forgetFrontendTickets(m, frontend);
+      return { tickets: deleted, unusedTickets: unused };
+    });
+  }
 
   /** `count` tickets for one frontend and entry, stored as hashes in one transaction with their audit line. */
   async issue(entry: string, dto: IssueTicketsDto): Promise<IssuedTickets> {
@@ -47,8 +57,8 @@ export class TicketsService {
     const ttl = dto.ttlSeconds ?? cfg.defaultTtlSeconds;
     if (ttl > cfg.maxTtlSeconds) throw new DomainError('VALIDATION_FAILED', `ttlSeconds must not be greater than ${cfg.maxTtlSeconds} (tickets.maxTtlSeconds)`, 'ttlSeconds');
     const out = await this.db.tx(async (m) => {
-      if (!(await m.existsBy(FactoryEntry, { name: entry }))) throw new DomainError('ENTRY_NOT_FOUND', 'no such entry');
-      if (!(await m.existsBy(RegisteredFrontend, { name: dto.frontend }))) throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${dto.frontend}`, 'frontend');
+      if (!(await factoryStore.entryExists(m, entry))) throw new DomainError('ENTRY_NOT_FOUND', 'no such entry');
+      if (!(await factoryStore.frontendRegistered(m, dto.frontend))) throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${dto.frontend}`, 'frontend');
       const now = this.clock.now();
       const expiresAt = now + ttl * 1000;
       const batch = this.random.hex(8);

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditEntry } from '../audit/audit-entry.entity.js';
-import { AUDIT_COLUMNS, auditRow } from '../audit/audit-row.js';
+import { AUDIT_COLUMNS, auditRow, AuditLine } from '../audit/audit-row.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
 import { GroupCommit } from '../database/group-commit.js';
@@ -12,7 +11,7 @@ const tokenRow = (t: IssuedToken) => [t.jti, t.siteId, t.siteName, t.keyId, t.ke
 
 interface Mint {
   token: IssuedToken;
-  audit: Omit<AuditEntry, 'id'>;
+  audit: AuditLine;
 }
 
 /** Rows per transaction: well under SQLite's and PostgreSQL's bound-parameter limits. */
@@ -30,7 +29,7 @@ export class LedgerWriter {
 
   constructor(private readonly db: Db) {}
 
-  record(token: IssuedToken, audit: Omit<AuditEntry, 'id'>): Promise<boolean> {
+  record(token: IssuedToken, audit: AuditLine): Promise<boolean> {
     return this.batches.submit({ token, audit });
   }
 
@@ -39,7 +38,7 @@ export class LedgerWriter {
    * version that signed it (a rotation's renewal) or read it active holding it (FOR SHARE on
    * PostgreSQL): no other transaction can have retired that version before `m` commits.
    */
-  async recordIn(m: EntityManager, token: IssuedToken, audit: Omit<AuditEntry, 'id'>): Promise<void> {
+  async recordIn(m: EntityManager, token: IssuedToken, audit: AuditLine): Promise<void> {
     await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, [tokenRow(token)]);
     await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, [auditRow(audit)]);
   }

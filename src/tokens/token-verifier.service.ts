@@ -3,9 +3,9 @@ import { Clock } from '../common/clock.js';
 import { idTokenSignedBy, parseIdToken } from '../crypto/idtoken.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { isUsable, SiteKey } from '../sites/site-key.entity.js';
+import { isUsable, SiteKeyRecord } from '../sites/sites.types.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
-import { Site } from '../sites/site.entity.js';
 import { IssuedToken } from './issued-token.entity.js';
 import { TokensService } from './tokens.service.js';
 
@@ -42,12 +42,12 @@ export class TokenVerifierService {
     const fail = (reason: VerifyReason): VerifyResult => ({ valid: false, reason });
     const parsed = parseIdToken(token);
     if (!parsed) return fail('MALFORMED');
-    const candidates = await this.db.read((m) => m.find(SiteKey, { where: { kid: parsed.header.kid } }));
+    const candidates = await this.db.read((m) => sitesStore.byKid(m, parsed.header.kid));
     if (!candidates.length) return fail('UNKNOWN_KID');
     // Only HS256 is ever issued; any other alg (none, HS384, RS256...) cannot carry one of our signatures.
     if (parsed.header.alg !== 'HS256') return fail('BAD_SIGNATURE');
     candidates.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.version - a.version);
-    let match: SiteKey | undefined;
+    let match: SiteKeyRecord | undefined;
     for (const key of candidates) {
       if (await idTokenSignedBy(token, await this.keys.signingKey(key))) {
         match = key;
@@ -59,7 +59,7 @@ export class TokenVerifierService {
     if (!isUsable(match, nowMs)) return fail('KEY_RETIRED');
     const { claims } = parsed;
     const [site, ledger] = await this.db.read(async (m) => [
-      await m.findOneBy(Site, { id: match.siteId }),
+      await sitesStore.byId(m, match.siteId),
       typeof claims.jti === 'string' && /^[0-9a-f]{32}$/.test(claims.jti) ? await m.findOneBy(IssuedToken, { jti: claims.jti }) : null,
     ] as const);
     if (!site) return fail('UNKNOWN_KID');

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, IsNull, MoreThan, MoreThanOrEqual } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -12,10 +12,11 @@ import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';
-import { SiteKey } from '../sites/site-key.entity.js';
+import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { SitesService } from '../sites/sites.service.js';
-import { Site } from '../sites/site.entity.js';
+import { SiteHooks } from '../sites/site-hooks.js';
+import type { SiteKeyRecord, SiteRecord } from '../sites/sites.types.js';
 import { mergeSubjects, representable, revocationExpr, UnrepresentableString } from './classad.js';
 import { checkRevocationFile, REVOCATION_KNOB, RevocationCheckFailed, RevocationSet } from './revocation-check.js';
 import { RevocationMetrics } from './revocation.metrics.js';
@@ -32,7 +33,7 @@ import { ledgerResponse } from './token.response.js';
 const FOREVER = 253_402_300_799_000;
 
 @Injectable()
-export class TokensService {
+export class TokensService implements OnModuleInit {
   constructor(
     private readonly db: Db,
     private readonly sites: SitesService,
@@ -45,7 +46,26 @@ export class TokensService {
     private readonly settings: Settings,
     private readonly events: EventBus,
     private readonly revocationMetrics: RevocationMetrics,
+    private readonly siteHooks: SiteHooks,
   ) {}
+
+  onModuleInit(): void {
+    // A site's view counts its live tokens: the ledger is this capability's.
+    this.siteHooks.tokenCounts = (m, now, siteId) => this.activeTokenCounts(m, now, siteId);
+  }
+
+  /** Unrevoked, unexpired tokens signed by a key version not retired, by site id (one site's, with `siteId`). */
+  private async activeTokenCounts(m: EntityManager, now: number, siteId?: string): Promise<Map<string, number>> {
+    const qb = sitesStore
+      .joinKeys(m.createQueryBuilder().select('t.site_id', 'siteId').addSelect('COUNT(*)', 'n').from(IssuedToken, 't'), 'k', 'k.id = t.key_id', true)
+      .where('t.revoked_at IS NULL')
+      .andWhere('t.expires_at > :now', { now })
+      .andWhere("k.state <> 'retired'")
+      .groupBy('t.site_id');
+    if (siteId) qb.andWhere('t.site_id = :siteId', { siteId });
+    const rows = await qb.getRawMany<{ siteId: string; n: string | number }>();
+    return new Map(rows.map((r) => [r.siteId, Number(r.n)]));
+  }
 
   /** Mints an IDTOKEN for a site within its policy and records it in the ledger. */
   async mint(siteName: string, dto: MintTokenDto) {
@@ -78,10 +98,9 @@ export class TokensService {
    */
   private async mintHoldingKey(siteName: string, dto: MintTokenDto) {
     const minted = await this.db.tx(async (m) => {
-      const site = await m.findOneBy(Site, { name: siteName });
+      const site = await sitesStore.byName(m, siteName);
       if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
-      const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_read' as const } } : {};
-      const key = await m.findOne(SiteKey, { where: { siteId: site.id, state: 'active' }, ...lock });
+      const key = await sitesStore.activeKey(m, site.id, this.db.isPostgres);
       if (!key) return null;
       const { token, row, audit, view } = await this.prepare(site, key, await this.keys.signingKey(key), dto);
       await this.ledger.recordIn(m, row, audit);
@@ -99,7 +118,7 @@ export class TokensService {
    * as that transaction read it; the ledger row and the token.mint audit line land in `m`. The
    * caller counts the mint (minted()) once `m` has committed.
    */
-  async mintInTransaction(m: EntityManager, site: Site, key: SiteKey, raw: Uint8Array, dto: MintTokenDto = {}) {
+  async mintInTransaction(m: EntityManager, site: SiteRecord, key: SiteKeyRecord, raw: Uint8Array, dto: MintTokenDto = {}) {
     const { token, row, audit, view } = await this.prepare(site, key, await this.keys.signingKeyFromRaw(key, raw), dto);
     await this.ledger.recordIn(m, row, audit);
     return { token, ...view };
@@ -111,7 +130,7 @@ export class TokensService {
   }
 
   /** Checks the request against the site's policy, signs, and builds the ledger row and audit line. */
-  private async prepare(site: Site, key: SiteKey, signing: SigningKey, dto: MintTokenDto) {
+  private async prepare(site: SiteRecord, key: SiteKeyRecord, signing: SigningKey, dto: MintTokenDto) {
     const allowed = site.scopes.split(' ') as Level[];
     const levels = dto.scopes ? parseLevels(dto.scopes) : allowed;
     // Without requested scopes the token carries the site's own: within its policy by definition.
@@ -175,9 +194,8 @@ export class TokensService {
     const limit = q.limit ?? 100;
     const now = this.clock.now();
     return this.db.read(async (m) => {
-      const qb = m
-        .createQueryBuilder(IssuedToken, 't')
-        .leftJoin(SiteKey, 'k', 'k.id = t.key_id')
+      const qb = sitesStore
+        .joinKeys(m.createQueryBuilder(IssuedToken, 't'), 'k', 'k.id = t.key_id')
         .addSelect('k.state', 'key_state')
         .orderBy('t.issued_at', 'DESC')
         .addOrderBy('t.jti', 'DESC')
@@ -212,7 +230,7 @@ export class TokensService {
       await m.update(IssuedToken, { jti, revokedAt: IsNull() }, { revokedAt: t.revokedAt });
       await this.audit.record(m, { action: 'token.revoke', target: `site:${t.siteName}`, detail: { jti, keyVersion: t.keyVersion, subject: t.subject } });
       this.events.publish(m, 'revocations.changed', { jtis: [jti], subjects: [] });
-      const key = await m.findOneBy(SiteKey, { id: t.keyId });
+      const key = await sitesStore.keyById(m, t.keyId);
       return ledgerResponse(t, this.stateOf(t, key?.state ?? null, this.clock.now()));
     });
     return view;

@@ -7,7 +7,7 @@ import { CredentialIntakeService } from '../../src/factory/credential-intake.ser
 import { EntriesService } from '../../src/factory/entries.service.js';
 import { FactoryModule } from '../../src/factory/factory.module.js';
 import { SeenEnvelope } from '../../src/factory/seen-envelope.entity.js';
-import { CredentialsBody, sealEnvelope } from '../../src/forwarding/envelope.js';
+import { CredentialsBody, sealEnvelope } from '../../src/protocol/envelope.js';
 import { IdentityService } from '../../src/identity/identity.service.js';
 import { ENGINES } from '../support/app.js';
 import { frontendAtFactory } from '../support/fixtures.js';

@@ -4,7 +4,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Principal } from '../../src/auth/principal.js';
 import { CredentialIntakeService } from '../../src/factory/credential-intake.service.js';
 import { FrontendsService } from '../../src/factory/frontends.service.js';
-import { EnvelopeCredential, sealEnvelope } from '../../src/forwarding/envelope.js';
+import { EnvelopeCredential, sealEnvelope } from '../../src/protocol/envelope.js';
 import { IdentityService } from '../../src/identity/identity.service.js';
 import type { client } from './service.js';
 import type { ServiceTier } from './service-tier.js';

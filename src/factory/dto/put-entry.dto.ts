@@ -1,6 +1,6 @@
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { GWMS_TRUST_DOMAIN, GWMS_TRUST_DOMAIN_MESSAGE, PLAIN_NAME } from '../../common/names.js';
-import { CONDOR_VERSION } from '../../forwarding/matching.js';
+import { CONDOR_VERSION } from '../../protocol/matching.js';
 import { GLIDEIN_BOOTSTRAPS, type GlideinBootstrap } from '../entry.entity.js';
 
 const HOST = '[A-Za-z0-9][A-Za-z0-9.-]{0,252}';
@@ -23,7 +23,7 @@ export class PutEntryDto {
 
   /**
    * The CE as GlideinWMS writes it (GATEKEEPER above). A SciToken goes to the entry only when its
-   * aud names this CE (src/forwarding/audience.ts): a `user@host` or `host/path` gatekeeper names
+   * aud names this CE (src/protocol/audience.ts): a `user@host` or `host/path` gatekeeper names
    * no CE a token could be meant for, so only "any"-audience and allEntries tokens go there.
    */
   @MaxLength(255, { message: 'gatekeeper must be at most 255 characters' })

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 import { DomainError } from '../common/errors.js';
-import { checkFreshness, checkKeyProofTime, CredentialsBody, Envelope, EnvelopeBody, envelopeSender, openEnvelope, sealEnvelope, verifyKeyProof } from './envelope.js';
+import { checkFreshness, checkKeyProofTime, CredentialsBody, Envelope, envelopeSender, openEnvelope, sealEnvelope, verifyKeyProof } from './envelope.js';
 
 const code = async (p: Promise<unknown> | (() => unknown)) => {
   try {

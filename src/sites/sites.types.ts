@@ -1,0 +1,48 @@
+/**
+ * The plain shapes of sites/'s rows as other capabilities see them (the entities stay in sites/
+ * and implement these). Values returned by SitesStore and SitesService have these types.
+ */
+export type KeyState = 'active' | 'grace' | 'retired';
+export type KeySource = 'generated' | 'condor' | 'raw';
+
+/** A site: its policy, its key version and its GlideinWMS groups. */
+export interface SiteRecord {
+  id: string;
+  name: string;
+  issuer: string;
+  identity: string;
+  scopes: string;
+  lifetimeSeconds: number;
+  maxLifetimeSeconds: number;
+  rotationEnabled: boolean;
+  rotationIntervalSeconds: number | null;
+  rotationCron: string | null;
+  rotationGraceSeconds: number;
+  keyVersion: number;
+  rowVersion: number;
+  createdAt: number;
+  updatedAt: number;
+  rotatedAt: number;
+  gwmsGroups: string | null;
+  nextRotationAt: number | null;
+}
+
+/** One version of a site's signing key; `sealedKey` is opened only inside sites/ (SiteKeysService). */
+export interface SiteKeyRecord {
+  id: string;
+  siteId: string;
+  version: number;
+  kid: string;
+  state: KeyState;
+  sealedKey: string;
+  fingerprint: string;
+  source: KeySource;
+  keyLength: number;
+  createdAt: number;
+  graceUntil: number | null;
+  retiredAt: number | null;
+}
+
+/** Whether a key version still verifies tokens at `now`: active, or in a grace period not yet over. */
+export const isUsable = (k: Pick<SiteKeyRecord, 'state' | 'graceUntil'>, now: number) =>
+  k.state === 'active' || (k.state === 'grace' && (k.graceUntil === null || k.graceUntil > now));
