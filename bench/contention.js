@@ -17,19 +17,32 @@ import { Worker } from 'node:worker_threads';
 import { failWithOutput, serviceEnv, startChild, stopChild, waitReady } from './mint-http.js';
 import { fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile, sleep } from './util.js';
 
-export const CONTENTION_DEFAULTS = { ledgerRows: 300_000, auditRows: 300_000, phaseSeconds: 4, badPerSecond: 1000, scrapers: 4, listers: 1, tickets: 10_000, readyTimeoutMs: 30_000 };
+export const CONTENTION_DEFAULTS = {
+  ledgerRows: 300_000,
+  auditRows: 300_000,
+  phaseSeconds: 4,
+  badPerSecond: 1000,
+  scrapers: 4,
+  listers: 1,
+  tickets: 10_000,
+  readyTimeoutMs: 30_000,
+};
 
 const SITE = 'bench-site';
 const ENTRY = 'bench-entry';
 
 function call(agent, origin, method, path, headers = {}, body) {
   return new Promise((ok, fail) => {
-    const req = request(`${origin}${path}`, { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => ok({ status: res.statusCode, body: text }));
-    });
+    const req = request(
+      `${origin}${path}`,
+      { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => ok({ status: res.statusCode, body: text }));
+      },
+    );
     req.on('error', fail);
     req.end(body);
   });
@@ -45,13 +58,28 @@ function seed(file, o) {
     const token = db.prepare(
       'INSERT INTO issued_tokens (jti, site_id, site_name, key_id, key_version, kid, subject, issuer, scopes, issued_at, expires_at, revoked_at, minted_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)',
     );
-    const audit = db.prepare("INSERT INTO audit_log (at, actor, action, target, result, code, request_id, detail) VALUES (?, 'bench', 'token.mint', ?, 'success', NULL, NULL, NULL)");
+    const audit = db.prepare(
+      "INSERT INTO audit_log (at, actor, action, target, result, code, request_id, detail) VALUES (?, 'bench', 'token.mint', ?, 'success', NULL, NULL, NULL)",
+    );
     const t0 = performance.now();
     db.transaction(() => {
       const ids = randomBytes(16 * o.ledgerRows).toString('hex');
       for (let i = 0; i < o.ledgerRows; i++) {
         const at = now - (o.ledgerRows - i) * 1000;
-        token.run(ids.slice(32 * i, 32 * i + 32), site.id, SITE, key.id, key.version, key.kid, `${SITE}@bench`, 'collector.example.org:9618', 'condor:/READ', at, at + 86_400_000, 'bench');
+        token.run(
+          ids.slice(32 * i, 32 * i + 32),
+          site.id,
+          SITE,
+          key.id,
+          key.version,
+          key.kid,
+          `${SITE}@bench`,
+          'collector.example.org:9618',
+          'condor:/READ',
+          at,
+          at + 86_400_000,
+          'bench',
+        );
       }
       for (let i = 0; i < o.auditRows; i++) audit.run(now - (o.auditRows - i) * 1000, `site:${SITE}`);
     })();
@@ -111,7 +139,12 @@ export async function runContention(opts = {}) {
     const reg = await api('POST', '/factory/frontends', { name: fe.name, publicKey: fe.publicKey }, 201);
     const fa = await api('GET', '/factory/identity', undefined, 200);
     await api('POST', '/factories', { name: 'self', url: origin, apiKey: reg.apiKey, publicKey: fa.publicKey }, 201);
-    await api('PUT', `/factory/entries/${ENTRY}`, { site: SITE, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' }, 201);
+    await api(
+      'PUT',
+      `/factory/entries/${ENTRY}`,
+      { site: SITE, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' },
+      201,
+    );
     await api('POST', '/sites', { name: SITE }, 201);
     const sync = await api('POST', '/factories/self/sync', {}, 200);
     if (sync.delivery?.delivered !== 1) throw failWithOutput(svc, new Error(`sync did not deliver the token: ${JSON.stringify(sync)}`));
@@ -124,11 +157,16 @@ export async function runContention(opts = {}) {
     const tickets = (await api('POST', `/factory/entries/${ENTRY}/tickets`, { frontend: fe.name, count: o.tickets }, 201)).tickets;
     let next = 0;
     const mint = () => call(agent, origin, 'POST', `/api/v1/sites/${SITE}/tokens`, auth, '{}');
-    const fetchOne = () => (next < tickets.length ? call(agent, origin, 'POST', '/api/v1/glidein/credentials', { authorization: `Bearer ${tickets[next++]}` }, '{}') : Promise.resolve(null));
+    const fetchOne = () =>
+      next < tickets.length
+        ? call(agent, origin, 'POST', '/api/v1/glidein/credentials', { authorization: `Bearer ${tickets[next++]}` }, '{}')
+        : Promise.resolve(null);
 
     await probe(1, mint, fetchOne); // warm-up: connections, JIT, SQLite page cache
     const idle = await probe(o.phaseSeconds, mint, fetchOne);
-    const worker = new Worker(new URL('./contention-load.js', import.meta.url), { workerData: { origin, auditorKey, badPerSecond: o.badPerSecond, scrapers: o.scrapers, listers: o.listers } });
+    const worker = new Worker(new URL('./contention-load.js', import.meta.url), {
+      workerData: { origin, auditorKey, badPerSecond: o.badPerSecond, scrapers: o.scrapers, listers: o.listers },
+    });
     const loadCounts = new Promise((ok, fail) => {
       worker.once('message', ok);
       worker.once('error', fail);
@@ -149,7 +187,11 @@ export async function runContention(opts = {}) {
       phaseSeconds: o.phaseSeconds,
       idle,
       loaded,
-      load: { seconds: +loadSeconds.toFixed(2), counts, perSecond: { metrics: rate('metrics '), tokens: rate('/tokens '), audit: rate('/audit '), badTickets: rate('bad-ticket ') } },
+      load: {
+        seconds: +loadSeconds.toFixed(2),
+        counts,
+        perSecond: { metrics: rate('metrics '), tokens: rate('/tokens '), audit: rate('/audit '), badTickets: rate('bad-ticket ') },
+      },
       mintRatio: +(loaded.mint.p50Ms / idle.mint.p50Ms).toFixed(3),
       fetchRatio: +(loaded.fetch.p50Ms / idle.fetch.p50Ms).toFixed(3),
     };
@@ -159,7 +201,9 @@ export async function runContention(opts = {}) {
     console.log(line('mint ', 'mint'));
     console.log(line('fetch', 'fetch'));
     const ps = result.load.perSecond;
-    console.log(`  load per second: /metrics ${fmtInt(ps.metrics)}, GET /tokens ${fmtInt(ps.tokens)}, GET /audit ${fmtInt(ps.audit)}, bad tickets ${fmtInt(ps.badTickets)} | ${JSON.stringify(counts)}`);
+    console.log(
+      `  load per second: /metrics ${fmtInt(ps.metrics)}, GET /tokens ${fmtInt(ps.tokens)}, GET /audit ${fmtInt(ps.audit)}, bad tickets ${fmtInt(ps.badTickets)} | ${JSON.stringify(counts)}`,
+    );
     return result;
   } finally {
     agent.destroy();
@@ -172,7 +216,12 @@ if (isMain(import.meta.url)) {
   // BENCH_SCRAPERS, BENCH_LISTERS, BENCH_BAD_PER_SECOND, BENCH_PHASE_SECONDS: vary one load at a time.
   const num = (k) => (process.env[k] === undefined ? undefined : Number(process.env[k]));
   const o = Object.fromEntries(
-    Object.entries({ scrapers: num('BENCH_SCRAPERS'), listers: num('BENCH_LISTERS'), badPerSecond: num('BENCH_BAD_PER_SECOND'), phaseSeconds: num('BENCH_PHASE_SECONDS') }).filter(([, v]) => v !== undefined),
+    Object.entries({
+      scrapers: num('BENCH_SCRAPERS'),
+      listers: num('BENCH_LISTERS'),
+      badPerSecond: num('BENCH_BAD_PER_SECOND'),
+      phaseSeconds: num('BENCH_PHASE_SECONDS'),
+    }).filter(([, v]) => v !== undefined),
   );
   runContention(o).catch((err) => {
     if (!err.reported) console.error('contention benchmark failed:', err);

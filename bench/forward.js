@@ -42,7 +42,11 @@ const seconds = (ms) => +(ms / 1000).toFixed(3);
 // exits cleanly on request, so each writes a profile into <dir> when it is stopped.
 const PROF_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const startService = (label, env) =>
-  startChild(label, PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, resolve(dirname(new URL(import.meta.url).pathname), 'profile-wrapper.js')] : ['dist/main.js'], env);
+  startChild(
+    label,
+    PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`, resolve(dirname(new URL(import.meta.url).pathname), 'profile-wrapper.js')] : ['dist/main.js'],
+    env,
+  );
 const stopService = async (proc) => {
   if (PROF_DIR && proc && !proc.exited) {
     proc.child.send('exit');
@@ -113,9 +117,11 @@ async function call(svc, method, path, body, expect = [200, 201]) {
 /** Runs fn(i) for i in [0, n) on `workers` concurrent loops. */
 async function pool(n, workers, fn) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(workers, n) }, async () => {
-    while (next < n) await fn(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(workers, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
 }
 
 /** Polls until `probe()` is truthy; throws at the deadline. */
@@ -148,7 +154,12 @@ async function allNewer(factories, before, n) {
 /** Waits until no delivery is pending (one row asked, the cheapest question) and then until `settled()`; returns the ms waited. */
 async function drain(frontend, settled, o) {
   const t0 = performance.now();
-  await until('the outbox to have no pending rows', async () => (await call(frontend, 'GET', '/deliveries?state=pending&limit=1')).length === 0, o.drainTimeoutMs, 50);
+  await until(
+    'the outbox to have no pending rows',
+    async () => (await call(frontend, 'GET', '/deliveries?state=pending&limit=1')).length === 0,
+    o.drainTimeoutMs,
+    50,
+  );
   await until('every factory cache to hold the new versions', settled, o.drainTimeoutMs, 50);
   return performance.now() - t0;
 }
@@ -214,13 +225,23 @@ async function sendDirect(factories, keys, apiKeys, recipients, creds) {
         const body = JSON.stringify({ v: 1, frontend: BASELINE_FRONTEND, id: randomUUID(), createdAt: Date.now(), credentials: chunk });
         const nonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
         const box = sodium.crypto_box_easy(body, nonce, recipients[i], keys.privateKey);
-        const envelope = { v: 1, from: Buffer.from(keys.publicKey).toString('base64'), nonce: Buffer.from(nonce).toString('base64'), box: Buffer.from(box).toString('base64') };
-        const res = await fetch(`${f.api}/factory/credentials`, { method: 'POST', headers: { authorization: `Bearer ${apiKeys[i]}`, 'content-type': 'application/json' }, body: JSON.stringify(envelope) });
+        const envelope = {
+          v: 1,
+          from: Buffer.from(keys.publicKey).toString('base64'),
+          nonce: Buffer.from(nonce).toString('base64'),
+          box: Buffer.from(box).toString('base64'),
+        };
+        const res = await fetch(`${f.api}/factory/credentials`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${apiKeys[i]}`, 'content-type': 'application/json' },
+          body: JSON.stringify(envelope),
+        });
         const text = await res.text();
         if (res.status !== 200) throw fail(f, `baseline envelope answered ${res.status}: ${text.slice(0, 300)}`);
         const { results } = JSON.parse(text);
         const stored = results.filter((r) => r.result === 'stored').length;
-        if (stored !== chunk.length) throw fail(f, `baseline envelope: ${stored} of ${chunk.length} stored (${JSON.stringify(results.find((r) => r.result !== 'stored'))})`);
+        if (stored !== chunk.length)
+          throw fail(f, `baseline envelope: ${stored} of ${chunk.length} stored (${JSON.stringify(results.find((r) => r.result !== 'stored'))})`);
         envelopes++;
       }
     }),
@@ -285,11 +306,21 @@ export async function runForward(opts = {}) {
     t = performance.now();
     await Promise.all(
       factories.map((f) =>
-        pool(n, o.clients, (i) => call(f, 'PUT', `/factory/entries/${entryName(i)}`, { site: siteName(i), gatekeeper: `ce-${pad(i)}.example.org:9619`, trustDomain: 'OSG', authMethod: 'grid_proxy', condorVersion: '23.0.3' })),
+        pool(n, o.clients, (i) =>
+          call(f, 'PUT', `/factory/entries/${entryName(i)}`, {
+            site: siteName(i),
+            gatekeeper: `ce-${pad(i)}.example.org:9619`,
+            trustDomain: 'OSG',
+            authMethod: 'grid_proxy',
+            condorVersion: '23.0.3',
+          }),
+        ),
       ),
     );
     const createEntriesMs = performance.now() - t;
-    console.log(`  set-up: ${fmtInt(n)} sites in ${seconds(createSitesMs)} s; ${fmtInt(n)} entries on each of ${factories.length} factories in ${seconds(createEntriesMs)} s`);
+    console.log(
+      `  set-up: ${fmtInt(n)} sites in ${seconds(createSitesMs)} s; ${fmtInt(n)} entries on each of ${factories.length} factories in ${seconds(createEntriesMs)} s`,
+    );
 
     // ---- initial forwarding: one sync per factory (reads entries, queues, delivers) ----
     const none = factories.map(() => new Map());
@@ -298,9 +329,12 @@ export async function runForward(opts = {}) {
     for (const [i, s] of syncs.entries()) if (s.entries !== n || s.error) throw fail(frontend, `sync of ${factories[i].label}: ${JSON.stringify(s)}`);
     await drain(frontend, () => allNewer(factories, none, n), o);
     const initialMs = performance.now() - t;
-    console.log(`  initial forwarding: ${fmtInt(n * factories.length)} tokens in ${seconds(initialMs)} s (${fmtInt((n * factories.length) / (initialMs / 1000))} tokens/s)`);
+    console.log(
+      `  initial forwarding: ${fmtInt(n * factories.length)} tokens in ${seconds(initialMs)} s (${fmtInt((n * factories.length) / (initialMs / 1000))} tokens/s)`,
+    );
     const v1 = await Promise.all(factories.map((f) => cacheVersions(f, FRONTEND_NAME)));
-    const fileOf = (f, frontendName, i) => join(f.cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}.main_${entryName(i)}.idtoken`);
+    const fileOf = (f, frontendName, i) =>
+      join(f.cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}.main_${entryName(i)}.idtoken`);
     const v1Tokens = Array.from({ length: n }, (_, i) => readFileSync(fileOf(factories[0], FRONTEND_NAME, i), 'utf8'));
 
     // ---- the bulk rotation ----
@@ -318,13 +352,15 @@ export async function runForward(opts = {}) {
       const k = Math.floor((i + 1) * (n / (factories.length + 1)));
       const token = readFileSync(fileOf(f, FRONTEND_NAME, k), 'utf8');
       const v = await call(frontend, 'POST', '/tokens/verify', { token });
-      if (!v.valid || v.keyVersion !== 3 || v.site !== siteName(k)) throw fail(frontend, `${f.label}'s ${entryName(k)} holds a token that verifies as ${JSON.stringify(v)}`);
+      if (!v.valid || v.keyVersion !== 3 || v.site !== siteName(k))
+        throw fail(frontend, `${f.label}'s ${entryName(k)} holds a token that verifies as ${JSON.stringify(v)}`);
     }
     const outbox = await outboxStates(frontend);
     // Exactly once: every token of both sends delivered, one row each, none left pending, failed, dropped or refused.
     const expected = { delivered: 2 * forwarded };
     const states = Object.fromEntries(Object.entries(outbox.rows).filter(([, v]) => v > 0));
-    if (JSON.stringify(states) !== JSON.stringify(expected)) throw fail(frontend, `outbox rows by state ${JSON.stringify(outbox.rows)}, expected ${JSON.stringify(expected)} and nothing else`);
+    if (JSON.stringify(states) !== JSON.stringify(expected))
+      throw fail(frontend, `outbox rows by state ${JSON.stringify(outbox.rows)}, expected ${JSON.stringify(expected)} and nothing else`);
     const v2Tokens = Array.from({ length: n }, (_, i) => readFileSync(fileOf(factories[0], FRONTEND_NAME, i), 'utf8'));
     console.log(
       `  bulk rotation: ${fmtInt(n)} rotations in ${seconds(rotationMs)} s (${o.clients} clients); after the last acknowledgement, ${seconds(tailMs)} s until nothing pending and every cache new;` +
@@ -342,7 +378,8 @@ export async function runForward(opts = {}) {
     const baseRotationCpu = cpuSince(cpu, factories);
     for (const f of factories) {
       const held = await cacheVersions(f, BASELINE_FRONTEND);
-      if (held.size !== n || [...held.values()].some((v) => v !== 2)) throw fail(f, `baseline: the factory holds ${held.size} credentials of ${BASELINE_FRONTEND}, not ${n} at version 2`);
+      if (held.size !== n || [...held.values()].some((v) => v !== 2))
+        throw fail(f, `baseline: the factory holds ${held.size} credentials of ${BASELINE_FRONTEND}, not ${n} at version 2`);
     }
     console.log(
       `  baseline (bench seals and POSTs directly, ${baseRotation.envelopes} envelopes over ${factories.length} factories): initial ${seconds(baseInitial.ms)} s, after rotation ${seconds(baseRotation.ms)} s (${fmtInt(forwarded / (baseRotation.ms / 1000))} tokens/s); factory CPU seconds ${baseRotationCpu.join(' / ')}`,
@@ -390,8 +427,22 @@ export async function runForward(opts = {}) {
 function summary(r) {
   const rows = [
     ['forwarding', 'tokens', 'seconds', 'tokens/s', 'baseline s', 'ratio'],
-    ['initial (sync, 3 factories)', fmtInt(r.initial.tokens), r.initial.seconds.toFixed(2), fmtInt(r.initial.tokensPerSecond), r.baseline.initialSeconds.toFixed(2), fmtRatio(r.ratio.initialOverBaseline)],
-    ['bulk rotation, end to end', fmtInt(r.rotation.tokens), r.rotation.totalSeconds.toFixed(2), fmtInt(r.rotation.tokensPerSecond), r.baseline.rotationSeconds.toFixed(2), fmtRatio(r.ratio.totalOverBaseline)],
+    [
+      'initial (sync, 3 factories)',
+      fmtInt(r.initial.tokens),
+      r.initial.seconds.toFixed(2),
+      fmtInt(r.initial.tokensPerSecond),
+      r.baseline.initialSeconds.toFixed(2),
+      fmtRatio(r.ratio.initialOverBaseline),
+    ],
+    [
+      'bulk rotation, end to end',
+      fmtInt(r.rotation.tokens),
+      r.rotation.totalSeconds.toFixed(2),
+      fmtInt(r.rotation.tokensPerSecond),
+      r.baseline.rotationSeconds.toFixed(2),
+      fmtRatio(r.ratio.totalOverBaseline),
+    ],
     ['  of which rotating (HTTP)', fmtInt(r.sites), r.rotation.rotationSeconds.toFixed(2), '', '', ''],
     ['  control: rotating, no factory', fmtInt(r.sites), r.rotation.controlRotationSecondsWithoutFactories.toFixed(2), '', '', ''],
     ['  after the last ack', '', r.rotation.afterLastAckSeconds.toFixed(2), '', r.baseline.rotationSeconds.toFixed(2), fmtRatio(r.ratio.tailOverBaseline)],

@@ -202,7 +202,14 @@ export async function runHttp(opts = {}) {
       clean: service.non2xx === 0 && service.errors === 0 && service.timeouts === 0,
     };
     goals.met = goals.tokensPerSecondMet && goals.p99Met && goals.clean;
-    const result = { connections: o.connections, durationSeconds: o.durationSeconds, service, baseline, ratio: +(service.requestsPerSecond / baseline.requestsPerSecond).toFixed(4), goals };
+    const result = {
+      connections: o.connections,
+      durationSeconds: o.durationSeconds,
+      service,
+      baseline,
+      ratio: +(service.requestsPerSecond / baseline.requestsPerSecond).toFixed(4),
+      goals,
+    };
 
     console.log(
       `mint HTTP ${o.connections} connections: ${fmtInt(service.requestsPerSecond)} tokens/s (raw http+jose baseline ${fmtInt(baseline.requestsPerSecond)}/s, ratio ${fmtRatio(result.ratio)})` +
@@ -214,7 +221,9 @@ export async function runHttp(opts = {}) {
       ? `>= ${fmtInt(GOALS.minTokensPerSecond)} tokens/s MET`
       : `>= ${fmtInt(GOALS.minTokensPerSecond)} tokens/s MISSED by ${fmtInt(GOALS.minTokensPerSecond - service.requestsPerSecond)}/s (${(100 * (1 - service.requestsPerSecond / GOALS.minTokensPerSecond)).toFixed(1)}% short)`;
     const p99Txt = goals.p99Met ? `p99 < ${GOALS.maxP99Ms} ms MET` : `p99 < ${GOALS.maxP99Ms} ms MISSED by ${fmtMs(service.p99Ms - GOALS.maxP99Ms)} ms`;
-    console.log(`  goals: ${rateTxt}; ${p99Txt}; non-2xx ${service.non2xx === 0 ? '0 OK' : `${service.non2xx} FLAGGED`}${service.errors || service.timeouts ? `; ${service.errors} errors / ${service.timeouts} timeouts FLAGGED` : ''}`);
+    console.log(
+      `  goals: ${rateTxt}; ${p99Txt}; non-2xx ${service.non2xx === 0 ? '0 OK' : `${service.non2xx} FLAGGED`}${service.errors || service.timeouts ? `; ${service.errors} errors / ${service.timeouts} timeouts FLAGGED` : ''}`,
+    );
     if (service.non2xx) console.log(`  status codes: ${JSON.stringify(service.statusCodes)}`);
     if (baseline.non2xx || baseline.errors) console.log(`  baseline flagged: ${baseline.non2xx} non-2xx, ${baseline.errors} errors`);
     return result;

@@ -47,10 +47,17 @@ const PY = '/usr/bin/python3';
  */
 function runGwmsBaseline(dir, count) {
   const keyFile = join(dir, SITE);
-  writeFileSync(keyFile, randomBytes(64).map((b, i) => b ^ [0xde, 0xad, 0xbe, 0xef][i % 4]), { mode: 0o600 });
+  writeFileSync(
+    keyFile,
+    randomBytes(64).map((b, i) => b ^ [0xde, 0xad, 0xbe, 0xef][i % 4]),
+    { mode: 0o600 },
+  );
   const script = resolve(PROJECT_ROOT, 'bench', 'gwms_baseline.py');
-  const r = spawnSync(PY, [script, 'bench', keyFile, SITE, BASE_CLAIMS.iss, BASE_CLAIMS.sub, BASE_CLAIMS.scope, String(BASE_CLAIMS.lifetime), String(count)], { encoding: 'utf8' });
-  if (r.status !== 0) return { skipped: `${PY} bench/gwms_baseline.py failed (python3-jwt installed?): ${(r.error?.message ?? r.stderr).trim().split('\n').pop()}` };
+  const r = spawnSync(PY, [script, 'bench', keyFile, SITE, BASE_CLAIMS.iss, BASE_CLAIMS.sub, BASE_CLAIMS.scope, String(BASE_CLAIMS.lifetime), String(count)], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0)
+    return { skipped: `${PY} bench/gwms_baseline.py failed (python3-jwt installed?): ${(r.error?.message ?? r.stderr).trim().split('\n').pop()}` };
   return JSON.parse(r.stdout);
 }
 
@@ -91,7 +98,12 @@ export async function runInProcess(opts = {}) {
     // Sanity: the service's token carries the same claims the baseline signs.
     const first = await tokens.mint(SITE, {});
     const claims = JSON.parse(Buffer.from(first.token.split('.')[1], 'base64url').toString());
-    if (claims.sub !== BASE_CLAIMS.sub || claims.iss !== BASE_CLAIMS.iss || claims.scope !== BASE_CLAIMS.scope || claims.exp - claims.iat !== BASE_CLAIMS.lifetime) {
+    if (
+      claims.sub !== BASE_CLAIMS.sub ||
+      claims.iss !== BASE_CLAIMS.iss ||
+      claims.scope !== BASE_CLAIMS.scope ||
+      claims.exp - claims.iat !== BASE_CLAIMS.lifetime
+    ) {
       console.warn(`warning: service claims differ from the baseline's: ${JSON.stringify(claims)}`);
     }
 
@@ -121,7 +133,14 @@ export async function runInProcess(opts = {}) {
         ratio: +(svcConc.rate / baseConc.rate).toFixed(4),
       },
       // The issue's goal: the 32-way mint with its durable ledger at least 1.0x GlideinWMS's own minting.
-      gwms: gwms.skipped ? gwms : { baseline: gwms, concurrency: o.concurrency, serviceTokensPerSecond: summarize(svcConc).tokensPerSecond, ratio: +(svcConc.rate / gwms.tokensPerSecond).toFixed(4) },
+      gwms: gwms.skipped
+        ? gwms
+        : {
+            baseline: gwms,
+            concurrency: o.concurrency,
+            serviceTokensPerSecond: summarize(svcConc).tokensPerSecond,
+            ratio: +(svcConc.rate / gwms.tokensPerSecond).toFixed(4),
+          },
     };
 
     const s = result.sequential;
@@ -153,7 +172,7 @@ export async function runInProcess(opts = {}) {
 if (isMain(import.meta.url)) {
   // Run alone it only prints; bench/run.js writes bench/results/latest.json.
   runInProcess().catch((err) => {
-      console.error('in-process benchmark failed:', err);
-      process.exitCode = 1;
-    });
+    console.error('in-process benchmark failed:', err);
+    process.exitCode = 1;
+  });
 }

@@ -19,16 +19,38 @@ const PARTS = [
   ['SQLite statements (inserts, selects, prepare, checkpoint)', (f) => /^(run|all|get|prepare|pragma)$/.test(f.fn) && /better-sqlite3\//.test(f.url)],
   ['HKDF / derived-key cache', (f) => /\/sites\/site-keys\.service\.js$/.test(f.url) || /\/crypto\/condor-key\.js$/.test(f.url)],
   ['jose / HS256 signing', (f) => /node_modules\/jose\//.test(f.url) || (/\/crypto\/idtoken\.js$/.test(f.url) && /sign|Payload|Header/i.test(f.fn))],
-  ['ledger group commit (its JS: batching, TypeORM query runner)', (f) => /\/tokens\/ledger-writer\.js$/.test(f.url) || /\/database\/(group-commit|bulk-insert)\.js$/.test(f.url) || (/\/database\/db\.js$/.test(f.url) && /tx|sqliteTx|exclusive|planCheckpoint|checkpoint/.test(f.fn))],
+  [
+    'ledger group commit (its JS: batching, TypeORM query runner)',
+    (f) =>
+      /\/tokens\/ledger-writer\.js$/.test(f.url) ||
+      /\/database\/(group-commit|bulk-insert)\.js$/.test(f.url) ||
+      (/\/database\/db\.js$/.test(f.url) && /tx|sqliteTx|exclusive|planCheckpoint|checkpoint/.test(f.fn)),
+  ],
   ['audit line (credential-shape checks)', (f) => /\/audit\/audit\.service\.js$/.test(f.url) || /\/common\/secret-shape\.js$/.test(f.url)],
   ['policy / site lookup', (f) => /\/sites\/(sites\.service|scopes)\.js$/.test(f.url)],
   ['TokensService.mint (claims, rest)', (f) => /\/tokens\/tokens\.service\.js$/.test(f.url)],
   ['guard (API-key auth)', (f) => /\/auth\/(auth\.guard|api-keys\.service|api-key\.secret)\.js$/.test(f.url)],
-  ['DTO validation (class-validator/transformer, pipe)', (f) => /node_modules\/(class-validator|class-transformer|validator)\//.test(f.url) || /\/common\/validation\.js$/.test(f.url) || /\/tokens\/dto\//.test(f.url) || /\/sites\/site-name\.js$/.test(f.url) || /validation\.pipe\.js$/.test(f.url)],
+  [
+    'DTO validation (class-validator/transformer, pipe)',
+    (f) =>
+      /node_modules\/(class-validator|class-transformer|validator)\//.test(f.url) ||
+      /\/common\/validation\.js$/.test(f.url) ||
+      /\/tokens\/dto\//.test(f.url) ||
+      /\/sites\/site-name\.js$/.test(f.url) ||
+      /validation\.pipe\.js$/.test(f.url),
+  ],
   ['logging (pino, http hooks)', (f) => /node_modules\/(pino|pino-std-serializers|sonic-boom|fast-redact|@pinojs)\//.test(f.url) || /\/logging\//.test(f.url)],
   ['metrics (prom-client)', (f) => /node_modules\/prom-client\//.test(f.url)],
-  ['interceptors (request context, audit failures, pacing, rxjs)', (f) => /\/(common\/request-context\.interceptor|audit\/audit-failures\.interceptor|common\/read-pacer)\.js$/.test(f.url) || /node_modules\/rxjs\//.test(f.url)],
-  ['body parse (JSON, depth check)', (f) => /\/common\/json-depth\.js$/.test(f.url) || (/\/bootstrap\.js$/.test(f.url)) || /secure-json-parse/.test(f.url) || /content-type-parser\.js$/.test(f.url)],
+  [
+    'interceptors (request context, audit failures, pacing, rxjs)',
+    (f) =>
+      /\/(common\/request-context\.interceptor|audit\/audit-failures\.interceptor|common\/read-pacer)\.js$/.test(f.url) || /node_modules\/rxjs\//.test(f.url),
+  ],
+  [
+    'body parse (JSON, depth check)',
+    (f) =>
+      /\/common\/json-depth\.js$/.test(f.url) || /\/bootstrap\.js$/.test(f.url) || /secure-json-parse/.test(f.url) || /content-type-parser\.js$/.test(f.url),
+  ],
   ['JSON serialisation (reply)', (f) => /fast-json-stringify/.test(f.url) || (/fastify\/lib\/reply\.js$/.test(f.url) && /serialize/i.test(f.fn))],
   ['exception filter', (f) => /\/common\/exception\.filter\.js$/.test(f.url)],
 ];
@@ -41,7 +63,14 @@ function runner(f) {
   if (/^node:/.test(f.url)) return 'node core (http, net, streams, timers)';
   if (f.fn === '(garbage collector)') return 'GC';
   if (f.fn === '(program)') return '(program: native, unattributed)';
-  if (f.url) return `other JS (${f.url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/').split('/').slice(0, 2).join('/')})`;
+  if (f.url)
+    return `other JS (${f.url
+      .replace(/^file:\/\//, '')
+      .replace(/^.*node_modules\//, '')
+      .replace(/^.*\/dist\//, 'dist/')
+      .split('/')
+      .slice(0, 2)
+      .join('/')})`;
   return `native (${f.fn})`;
 }
 

@@ -15,7 +15,10 @@ const self = new Map();
 let total = 0;
 for (const [id, us] of dt) {
   const { callFrame: f } = byId.get(id);
-  const short = f.url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/');
+  const short = f.url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*node_modules\//, '')
+    .replace(/^.*\/dist\//, 'dist/');
   const key = `${f.functionName || '(anonymous)'}  ${short}${f.url ? `:${f.lineNumber + 1}` : ''}`;
   self.set(key, (self.get(key) ?? 0) + us);
   total += us;

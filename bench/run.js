@@ -37,11 +37,50 @@ const h = results.http;
 const tf = results.ticketsFetch;
 const rows = [
   ['benchmark', 'service tok/s', 'baseline tok/s', 'ratio', 'p50 ms', 'p99 ms'],
-  ['in-process sequential', fmtInt(ip.sequential.service.tokensPerSecond), fmtInt(ip.sequential.baseline.tokensPerSecond), fmtRatio(ip.sequential.ratio), fmtMs(ip.sequential.service.p50Ms), fmtMs(ip.sequential.service.p99Ms)],
-  [`in-process ${ip.concurrent.concurrency}-way`, fmtInt(ip.concurrent.service.tokensPerSecond), fmtInt(ip.concurrent.baseline.tokensPerSecond), fmtRatio(ip.concurrent.ratio), fmtMs(ip.concurrent.service.p50Ms), fmtMs(ip.concurrent.service.p99Ms)],
-  ...(ip.gwms.skipped ? [] : [[`in-process ${ip.gwms.concurrency}-way vs GWMS python (durable ledger)`, fmtInt(ip.gwms.serviceTokensPerSecond), fmtInt(ip.gwms.baseline.tokensPerSecond), fmtRatio(ip.gwms.ratio), fmtMs(ip.concurrent.service.p50Ms), fmtMs(ip.concurrent.service.p99Ms)]]),
-  [`HTTP ${h.connections} conns`, fmtInt(h.service.requestsPerSecond), fmtInt(h.baseline.requestsPerSecond), fmtRatio(h.ratio), fmtMs(h.service.p50Ms), fmtMs(h.service.p99Ms)],
-  [`ticket fetch ${tf.connections} conns (baseline /healthz)`, fmtInt(tf.service.requestsPerSecond), fmtInt(tf.baseline.requestsPerSecond), fmtRatio(tf.ratio), fmtMs(tf.service.p50Ms), fmtMs(tf.service.p99Ms)],
+  [
+    'in-process sequential',
+    fmtInt(ip.sequential.service.tokensPerSecond),
+    fmtInt(ip.sequential.baseline.tokensPerSecond),
+    fmtRatio(ip.sequential.ratio),
+    fmtMs(ip.sequential.service.p50Ms),
+    fmtMs(ip.sequential.service.p99Ms),
+  ],
+  [
+    `in-process ${ip.concurrent.concurrency}-way`,
+    fmtInt(ip.concurrent.service.tokensPerSecond),
+    fmtInt(ip.concurrent.baseline.tokensPerSecond),
+    fmtRatio(ip.concurrent.ratio),
+    fmtMs(ip.concurrent.service.p50Ms),
+    fmtMs(ip.concurrent.service.p99Ms),
+  ],
+  ...(ip.gwms.skipped
+    ? []
+    : [
+        [
+          `in-process ${ip.gwms.concurrency}-way vs GWMS python (durable ledger)`,
+          fmtInt(ip.gwms.serviceTokensPerSecond),
+          fmtInt(ip.gwms.baseline.tokensPerSecond),
+          fmtRatio(ip.gwms.ratio),
+          fmtMs(ip.concurrent.service.p50Ms),
+          fmtMs(ip.concurrent.service.p99Ms),
+        ],
+      ]),
+  [
+    `HTTP ${h.connections} conns`,
+    fmtInt(h.service.requestsPerSecond),
+    fmtInt(h.baseline.requestsPerSecond),
+    fmtRatio(h.ratio),
+    fmtMs(h.service.p50Ms),
+    fmtMs(h.service.p99Ms),
+  ],
+  [
+    `ticket fetch ${tf.connections} conns (baseline /healthz)`,
+    fmtInt(tf.service.requestsPerSecond),
+    fmtInt(tf.baseline.requestsPerSecond),
+    fmtRatio(tf.ratio),
+    fmtMs(tf.service.p50Ms),
+    fmtMs(tf.service.p99Ms),
+  ],
 ];
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -18,12 +18,16 @@ const ENTRY = 'bench-entry';
 /** One request on `agent`; resolves { status, body }. */
 function call(agent, origin, method, path, headers = {}, body) {
   return new Promise((ok, fail) => {
-    const req = request(`${origin}${path}`, { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => ok({ status: res.statusCode, body: text }));
-    });
+    const req = request(
+      `${origin}${path}`,
+      { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => ok({ status: res.statusCode, body: text }));
+      },
+    );
     req.on('error', fail);
     req.end(body);
   });
@@ -113,7 +117,12 @@ export async function runTicketsFetch(opts = {}) {
     const reg = await api('POST', '/factory/frontends', { name: fe.name, publicKey: fe.publicKey }, 201);
     const fa = await api('GET', '/factory/identity', undefined, 200);
     await api('POST', '/factories', { name: 'self', url: origin, apiKey: reg.apiKey, publicKey: fa.publicKey }, 201);
-    await api('PUT', `/factory/entries/${ENTRY}`, { site: SITE, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' }, 201);
+    await api(
+      'PUT',
+      `/factory/entries/${ENTRY}`,
+      { site: SITE, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' },
+      201,
+    );
     await api('POST', '/sites', { name: SITE }, 201);
     const sync = await api('POST', '/factories/self/sync', {}, 200);
     if (sync.delivery?.delivered !== 1) throw failWithOutput(svc, new Error(`sync did not deliver the token: ${JSON.stringify(sync)}`));
@@ -125,7 +134,10 @@ export async function runTicketsFetch(opts = {}) {
     // ---- warm-up (connections, JIT), then the measured runs ----
     const warm = await issue(o.warmup);
     await drive(warm.map(fetchJob), o.connections);
-    await drive(Array.from({ length: o.warmup }, () => healthJob), o.connections);
+    await drive(
+      Array.from({ length: o.warmup }, () => healthJob),
+      o.connections,
+    );
 
     const tIssue = performance.now();
     const tickets = await issue(o.tickets);
@@ -134,7 +146,10 @@ export async function runTicketsFetch(opts = {}) {
     const c0 = cpuMs(pid);
     const service = await drive(tickets.map(fetchJob), o.connections);
     const c1 = cpuMs(pid);
-    const baseline = await drive(Array.from({ length: o.tickets }, () => healthJob), o.connections);
+    const baseline = await drive(
+      Array.from({ length: o.tickets }, () => healthJob),
+      o.connections,
+    );
     const c2 = cpuMs(pid);
     if (c0 !== null && c1 !== null && c2 !== null) {
       service.cpuMsPerRequest = +((c1 - c0) / service.requests).toFixed(3);
@@ -164,7 +179,9 @@ export async function runTicketsFetch(opts = {}) {
         ` | ${fmtInt(service.ok2xx)} ok, non2xx ${service.non2xx}, errors ${service.errors}`,
     );
     if (service.cpuMsPerRequest !== undefined) {
-      console.log(`  service CPU per request: fetch ${service.cpuMsPerRequest} ms, GET /healthz ${baseline.cpuMsPerRequest} ms (ratio ${fmtRatio(baseline.cpuMsPerRequest / service.cpuMsPerRequest)})`);
+      console.log(
+        `  service CPU per request: fetch ${service.cpuMsPerRequest} ms, GET /healthz ${baseline.cpuMsPerRequest} ms (ratio ${fmtRatio(baseline.cpuMsPerRequest / service.cpuMsPerRequest)})`,
+      );
     }
     console.log(`  issuing ${fmtInt(o.tickets)} tickets took ${fmtMs(issueMs)} ms; replaying 20 spent tickets: ${result.replayRefused}/20 refused`);
     if (service.non2xx || service.errors) console.log(`  status codes: ${JSON.stringify(service.statusCodes)}`);

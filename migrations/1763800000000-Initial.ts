@@ -96,9 +96,7 @@ export class Initial1763800000000 implements MigrationInterface {
           new TableIndex({ name: 'site_keys_site_version', columnNames: ['site_id', 'version'], isUnique: true }),
           new TableIndex({ name: 'site_keys_kid', columnNames: ['kid'] }),
         ],
-        foreignKeys: [
-          new TableForeignKey({ columnNames: ['site_id'], referencedTableName: 'sites', referencedColumnNames: ['id'], onDelete: 'CASCADE' }),
-        ],
+        foreignKeys: [new TableForeignKey({ columnNames: ['site_id'], referencedTableName: 'sites', referencedColumnNames: ['id'], onDelete: 'CASCADE' })],
       }),
     );
     await q.createTable(

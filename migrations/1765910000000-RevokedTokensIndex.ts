@@ -20,9 +20,16 @@ export class RevokedTokensIndex1765910000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.createIndex(
       'issued_tokens',
-      new TableIndex({ name: 'issued_tokens_revoked_expires', columnNames: ['expires_at', 'issued_at', 'subject', 'jti', 'revoked_at'], where: 'revoked_at IS NOT NULL' }),
+      new TableIndex({
+        name: 'issued_tokens_revoked_expires',
+        columnNames: ['expires_at', 'issued_at', 'subject', 'jti', 'revoked_at'],
+        where: 'revoked_at IS NOT NULL',
+      }),
     );
-    await q.createIndex('issued_tokens', new TableIndex({ name: 'issued_tokens_revoked_issued', columnNames: ['issued_at', 'jti'], where: 'revoked_at IS NOT NULL' }));
+    await q.createIndex(
+      'issued_tokens',
+      new TableIndex({ name: 'issued_tokens_revoked_issued', columnNames: ['issued_at', 'jti'], where: 'revoked_at IS NOT NULL' }),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

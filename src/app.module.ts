@@ -22,11 +22,21 @@ import { CollectorModule } from './collector/collector.module.js';
 @Module({})
 export class AppModule {
   static forRoot(rt: Runtime): DynamicModule {
-    const frontend = rt.settings.hasRole('frontend') ? [SitesModule, TokensModule, RotationModule, SciTokensModule, ForwardingModule, CollectorModule, SchedulerModule] : [];
+    const frontend = rt.settings.hasRole('frontend')
+      ? [SitesModule, TokensModule, RotationModule, SciTokensModule, ForwardingModule, CollectorModule, SchedulerModule]
+      : [];
     const factory = rt.settings.hasRole('factory') ? [FactoryModule, TicketsModule, GlideinModule] : [];
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(rt), ScheduleModule.forRoot(), AuthModule, IdentityModule.forRoles(rt.settings.config.roles), RetentionModule, ...frontend, ...factory],
+      imports: [
+        CoreModule.forRoot(rt),
+        ScheduleModule.forRoot(),
+        AuthModule,
+        IdentityModule.forRoles(rt.settings.config.roles),
+        RetentionModule,
+        ...frontend,
+        ...factory,
+      ],
       controllers: [HealthController, MetricsController, AuditController],
     };
   }

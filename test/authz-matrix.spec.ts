@@ -22,7 +22,13 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/readyz', pattern: '/readyz', roles: 'public' },
   { method: 'GET', path: '/metrics', pattern: '/metrics', roles: ['frontend-admin', 'factory-admin', 'auditor'] },
   { method: 'GET', path: '/api/v1/audit', pattern: '/api/v1/audit', roles: ['frontend-admin', 'factory-admin', 'auditor'] },
-  { method: 'POST', path: '/api/v1/apikeys', pattern: '/api/v1/apikeys', roles: ['frontend-admin', 'factory-admin'], body: { name: 'x-new', roles: ['auditor'] } },
+  {
+    method: 'POST',
+    path: '/api/v1/apikeys',
+    pattern: '/api/v1/apikeys',
+    roles: ['frontend-admin', 'factory-admin'],
+    body: { name: 'x-new', roles: ['auditor'] },
+  },
   { method: 'GET', path: '/api/v1/apikeys', pattern: '/api/v1/apikeys', roles: ['frontend-admin', 'factory-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/apikeys/nobody/revoke', pattern: '/api/v1/apikeys/:key/revoke', roles: ['frontend-admin', 'factory-admin'] },
   { method: 'POST', path: '/api/v1/sites', pattern: '/api/v1/sites', roles: ['frontend-admin'], body: { name: 'matrix-new' } },
@@ -36,42 +42,106 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/api/v1/tokens/verify', pattern: '/api/v1/tokens/verify', roles: ['frontend-admin', 'auditor'], body: { token: 'a.b.c' } },
   { method: 'POST', path: `/api/v1/tokens/${JTI}/revoke`, pattern: '/api/v1/tokens/:jti/revoke', roles: ['frontend-admin'] },
   { method: 'GET', path: '/api/v1/revocations/condor', pattern: '/api/v1/revocations/condor', roles: ['frontend-admin', 'auditor'] },
-  { method: 'POST', path: '/api/v1/revocations/subjects', pattern: '/api/v1/revocations/subjects', roles: ['frontend-admin'], body: { subject: 'nobody@nowhere' } },
+  {
+    method: 'POST',
+    path: '/api/v1/revocations/subjects',
+    pattern: '/api/v1/revocations/subjects',
+    roles: ['frontend-admin'],
+    body: { subject: 'nobody@nowhere' },
+  },
   { method: 'POST', path: '/api/v1/sites/matrix/rotate', pattern: '/api/v1/sites/:site/rotate', roles: ['frontend-admin'], body: {} },
   { method: 'PUT', path: '/api/v1/scitokens/vo', pattern: '/api/v1/scitokens/:name', roles: ['frontend-admin'], body: { token: 'a.b.c', trustDomain: 'OSG' } },
   { method: 'GET', path: '/api/v1/scitokens', pattern: '/api/v1/scitokens', roles: ['frontend-admin', 'auditor'] },
   { method: 'GET', path: '/api/v1/scitokens/vo', pattern: '/api/v1/scitokens/:name', roles: ['frontend-admin', 'auditor'] },
   { method: 'DELETE', path: '/api/v1/scitokens/vo', pattern: '/api/v1/scitokens/:name', roles: ['frontend-admin'] },
-  { method: 'PUT', path: '/api/v1/scitoken-issuers/iss1', pattern: '/api/v1/scitoken-issuers/:id', roles: ['frontend-admin'], body: { issuer: 'https://issuer.example.org', jwks: { keys: [] } } },
+  {
+    method: 'PUT',
+    path: '/api/v1/scitoken-issuers/iss1',
+    pattern: '/api/v1/scitoken-issuers/:id',
+    roles: ['frontend-admin'],
+    body: { issuer: 'https://issuer.example.org', jwks: { keys: [] } },
+  },
   { method: 'GET', path: '/api/v1/scitoken-issuers', pattern: '/api/v1/scitoken-issuers', roles: ['frontend-admin', 'auditor'] },
   { method: 'DELETE', path: '/api/v1/scitoken-issuers/nobody', pattern: '/api/v1/scitoken-issuers/:id', roles: ['frontend-admin'] },
-  { method: 'POST', path: '/api/v1/gwms/credentials/scitoken', pattern: '/api/v1/gwms/credentials/scitoken', roles: ['credential-reader'], body: { group: 'main', entry: { name: 'e1', gatekeeper: 'ce.example.org' }, trustDomain: 'OSG' } },
+  {
+    method: 'POST',
+    path: '/api/v1/gwms/credentials/scitoken',
+    pattern: '/api/v1/gwms/credentials/scitoken',
+    roles: ['credential-reader'],
+    body: { group: 'main', entry: { name: 'e1', gatekeeper: 'ce.example.org' }, trustDomain: 'OSG' },
+  },
   { method: 'GET', path: '/api/v1/frontend/identity', pattern: '/api/v1/frontend/identity', roles: 'public' },
   { method: 'POST', path: '/api/v1/frontend/identity/rotate', pattern: '/api/v1/frontend/identity/rotate', roles: ['frontend-admin'] },
   { method: 'GET', path: '/api/v1/factory/identity', pattern: '/api/v1/factory/identity', roles: 'public' },
-  { method: 'POST', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin'], body: { name: 'm', publicKey: 'A'.repeat(43) + '=' } },
+  {
+    method: 'POST',
+    path: '/api/v1/factory/frontends',
+    pattern: '/api/v1/factory/frontends',
+    roles: ['factory-admin'],
+    body: { name: 'm', publicKey: 'A'.repeat(43) + '=' },
+  },
   { method: 'GET', path: '/api/v1/factory/frontends', pattern: '/api/v1/factory/frontends', roles: ['factory-admin', 'auditor'] },
-  { method: 'PATCH', path: '/api/v1/factory/frontends/nobody', pattern: '/api/v1/factory/frontends/:name', roles: ['factory-admin'], body: { rotateApiKey: true } },
+  {
+    method: 'PATCH',
+    path: '/api/v1/factory/frontends/nobody',
+    pattern: '/api/v1/factory/frontends/:name',
+    roles: ['factory-admin'],
+    body: { rotateApiKey: true },
+  },
   { method: 'DELETE', path: '/api/v1/factory/frontends/nobody', pattern: '/api/v1/factory/frontends/:name', roles: ['factory-admin'] },
   { method: 'POST', path: '/api/v1/factories', pattern: '/api/v1/factories', roles: ['frontend-admin'], body: { name: 'm' } },
   { method: 'GET', path: '/api/v1/factories', pattern: '/api/v1/factories', roles: ['frontend-admin', 'auditor'] },
-  { method: 'PATCH', path: '/api/v1/factories/nowhere', pattern: '/api/v1/factories/:name', roles: ['frontend-admin'], body: { url: 'https://factory.example.org' } },
+  {
+    method: 'PATCH',
+    path: '/api/v1/factories/nowhere',
+    pattern: '/api/v1/factories/:name',
+    roles: ['frontend-admin'],
+    body: { url: 'https://factory.example.org' },
+  },
   { method: 'DELETE', path: '/api/v1/factories/nowhere', pattern: '/api/v1/factories/:name', roles: ['frontend-admin'] },
   { method: 'PUT', path: '/api/v1/factory/entries/e1', pattern: '/api/v1/factory/entries/:entry', roles: ['factory-admin'], body: { site: 's' } },
   { method: 'GET', path: '/api/v1/factory/entries', pattern: '/api/v1/factory/entries', roles: ['factory-admin', 'frontend'] },
-  { method: 'POST', path: '/api/v1/factory/entries/import', pattern: '/api/v1/factory/entries/import', roles: ['factory-admin'], body: { xml: '<glidein/>', dryRun: true } },
+  {
+    method: 'POST',
+    path: '/api/v1/factory/entries/import',
+    pattern: '/api/v1/factory/entries/import',
+    roles: ['factory-admin'],
+    body: { xml: '<glidein/>', dryRun: true },
+  },
   { method: 'DELETE', path: '/api/v1/factory/entries/e1', pattern: '/api/v1/factory/entries/:entry', roles: ['factory-admin'] },
   { method: 'POST', path: '/api/v1/factories/nowhere/sync', pattern: '/api/v1/factories/:name/sync', roles: ['frontend-admin'] },
   { method: 'GET', path: '/api/v1/deliveries', pattern: '/api/v1/deliveries', roles: ['frontend-admin', 'auditor'] },
-  { method: 'POST', path: '/api/v1/factory/credentials', pattern: '/api/v1/factory/credentials', roles: ['frontend'], body: { v: 1, from: 'x', nonce: 'y', box: 'z' } },
+  {
+    method: 'POST',
+    path: '/api/v1/factory/credentials',
+    pattern: '/api/v1/factory/credentials',
+    roles: ['frontend'],
+    body: { v: 1, from: 'x', nonce: 'y', box: 'z' },
+  },
   { method: 'GET', path: '/api/v1/factory/cache', pattern: '/api/v1/factory/cache', roles: ['factory-admin', 'auditor'] },
-  { method: 'POST', path: '/api/v1/factory/entries/matrix-e/tickets', pattern: '/api/v1/factory/entries/:entry/tickets', roles: ['factory-admin'], body: { frontend: 'matrix-fe', count: 1 } },
+  {
+    method: 'POST',
+    path: '/api/v1/factory/entries/matrix-e/tickets',
+    pattern: '/api/v1/factory/entries/:entry/tickets',
+    roles: ['factory-admin'],
+    body: { frontend: 'matrix-fe', count: 1 },
+  },
   { method: 'POST', path: '/api/v1/glidein/credentials', pattern: '/api/v1/glidein/credentials', roles: 'ticket' },
   { method: 'POST', path: '/api/v1/glidein/credentials/renew', pattern: '/api/v1/glidein/credentials/renew', roles: 'renewal' },
   { method: 'GET', path: '/api/v1/factory/renewals', pattern: '/api/v1/factory/renewals', roles: ['factory-admin', 'auditor'] },
   { method: 'POST', path: '/api/v1/factory/renewals/0123456789abcdef/revoke', pattern: '/api/v1/factory/renewals/:id/revoke', roles: ['factory-admin'] },
-  { method: 'POST', path: '/api/v1/factory/batches/0123456789abcdef/renewals/revoke', pattern: '/api/v1/factory/batches/:batch/renewals/revoke', roles: ['factory-admin'] },
-  { method: 'POST', path: '/api/v1/factory/entries/matrix-none/renewals/revoke', pattern: '/api/v1/factory/entries/:entry/renewals/revoke', roles: ['factory-admin'] },
+  {
+    method: 'POST',
+    path: '/api/v1/factory/batches/0123456789abcdef/renewals/revoke',
+    pattern: '/api/v1/factory/batches/:batch/renewals/revoke',
+    roles: ['factory-admin'],
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/factory/entries/matrix-none/renewals/revoke',
+    pattern: '/api/v1/factory/entries/:entry/renewals/revoke',
+    roles: ['factory-admin'],
+  },
 ];
 
 describe('authorization matrix', () => {
@@ -112,7 +182,13 @@ describe('authorization matrix', () => {
 
       if (route.roles === 'ticket') {
         it('refuses no credential, a malformed or unknown ticket and every API key with 401, and takes a valid ticket', async () => {
-          const bearers = [undefined, 'not-a-ticket', `gkt_${'0'.repeat(16)}_${'A'.repeat(43)}`, `gk_${'0'.repeat(16)}_${'A'.repeat(43)}`, ...API_ROLES.map((r) => keyOf[r])];
+          const bearers = [
+            undefined,
+            'not-a-ticket',
+            `gkt_${'0'.repeat(16)}_${'A'.repeat(43)}`,
+            `gk_${'0'.repeat(16)}_${'A'.repeat(43)}`,
+            ...API_ROLES.map((r) => keyOf[r]),
+          ];
           for (const key of bearers) {
             const res = await call(key);
             expect([key?.slice(0, 12), res.status]).toEqual([key?.slice(0, 12), 401]);
@@ -192,7 +268,9 @@ describe('authorization matrix', () => {
     expect([made.status, made.json.roles]).toEqual([201, ['credential-reader']]);
     const res = await client(t.api, made.json.apiKey).post('/apikeys', { name: 'from-reader', roles: ['credential-reader'] });
     expect([res.status, res.json.error.code]).toEqual([403, 'FORBIDDEN']);
-    expect((await client(t.api, keyOf['factory-admin']).post('/apikeys', { name: 'fa-reader', roles: ['credential-reader'] })).json.error.code).toBe('ROLE_NOT_GRANTABLE');
+    expect((await client(t.api, keyOf['factory-admin']).post('/apikeys', { name: 'fa-reader', roles: ['credential-reader'] })).json.error.code).toBe(
+      'ROLE_NOT_GRANTABLE',
+    );
   });
 
   it('never lists a secret', async () => {

@@ -41,7 +41,10 @@ describe('glidekey backup', () => {
 
       // Never over an existing file: it stays as it was.
       const before = readFileSync(copy);
-      const over = await run(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'backup', copy], { cwd: ROOT, env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: svc.dataDir } }).catch((e: { code: number; stderr: string }) => e);
+      const over = await run(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'backup', copy], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: svc.dataDir },
+      }).catch((e: { code: number; stderr: string }) => e);
       expect([(over as { code: number }).code, (over as { stderr: string }).stderr]).toEqual([1, expect.stringContaining('exists: refusing to overwrite it')]);
       expect(readFileSync(copy).equals(before)).toBe(true);
 

@@ -3,7 +3,18 @@ import { client } from './support/service.js';
 
 /** Everything but the audit log (which records refused attempts by design). */
 async function snapshot(t: TestApp): Promise<string> {
-  const tables = ['glidekey_meta', 'api_keys', 'sites', 'site_keys', 'issued_tokens', 'factories', 'factory_entries_seen', 'deliveries', 'cached_credentials', 'seen_envelopes'];
+  const tables = [
+    'glidekey_meta',
+    'api_keys',
+    'sites',
+    'site_keys',
+    'issued_tokens',
+    'factories',
+    'factory_entries_seen',
+    'deliveries',
+    'cached_credentials',
+    'seen_envelopes',
+  ];
   const out: Record<string, unknown> = {};
   for (const table of tables) out[table] = await t.db.read((m) => m.query(`SELECT * FROM ${table} ORDER BY 1`));
   return JSON.stringify(out);
@@ -36,9 +47,15 @@ describe('bad input', () => {
     ['bad base64 key', () => api.post('/sites', { name: 'k1', key: { format: 'condor', data: 'not*base64' } }), 'INVALID_BASE64', 'key.data'],
     ['empty key (raw)', () => api.post('/sites', { name: 'k2', key: { format: 'raw', data: '' } }), 'KEY_EMPTY', 'key.data'],
     ['empty key (condor file)', () => api.post('/sites', { name: 'k2', key: { format: 'condor', data: ' \n' } }), 'KEY_EMPTY', 'key.data'],
-    ['key over 4096 bytes', () => api.post('/sites', { name: 'k2', key: { format: 'raw', data: Buffer.alloc(4097, 1).toString('base64') } }), 'INVALID_KEY', 'key.data'],
+    [
+      'key over 4096 bytes',
+      () => api.post('/sites', { name: 'k2', key: { format: 'raw', data: Buffer.alloc(4097, 1).toString('base64') } }),
+      'INVALID_KEY',
+      'key.data',
+    ],
     ...['.pl', '.py', '.sh', '.rpmsave', '.rpmnew', '.dpkg-old', '.dpkg-dist', '.cfsaved'].map(
-      (suffix) => [`site name ending in ${suffix} (HTCondor hides it)`, () => api.post('/sites', { name: `ce${suffix}` }), 'SITE_NAME_HIDDEN_BY_CONDOR', 'name'] as Case,
+      (suffix) =>
+        [`site name ending in ${suffix} (HTCondor hides it)`, () => api.post('/sites', { name: `ce${suffix}` }), 'SITE_NAME_HIDDEN_BY_CONDOR', 'name'] as Case,
     ),
     ['site name ending in .rpmorig (reserved)', () => api.post('/sites', { name: 'ce.rpmorig' }), 'INVALID_SITE_NAME', 'name'],
     ['mint: site name HTCondor hides', () => api.post('/sites/ce.sh/tokens', {}), 'SITE_NAME_HIDDEN_BY_CONDOR', 'site'],
@@ -53,11 +70,36 @@ describe('bad input', () => {
     ['issuer with a comma', () => api.post('/sites', { name: 'i1', issuer: 'a,b' }), 'INVALID_ISSUER', 'issuer'],
     ['negative lifetime', () => api.post('/sites', { name: 'l1', lifetimeSeconds: -1 }), 'INVALID_LIFETIME', 'lifetimeSeconds'],
     ['fractional lifetime', () => api.post('/sites', { name: 'l2', lifetimeSeconds: 3600.5 }), 'INVALID_LIFETIME', 'lifetimeSeconds'],
-    ['lifetime over the site maximum', () => api.post('/sites', { name: 'l3', lifetimeSeconds: 7200, maxLifetimeSeconds: 3600 }), 'LIFETIME_EXCEEDS_POLICY', 'lifetimeSeconds'],
-    ['maximum over the service ceiling', () => api.post('/sites', { name: 'l4', maxLifetimeSeconds: 31_000_000 }), 'LIFETIME_EXCEEDS_POLICY', 'maxLifetimeSeconds'],
-    ['rotation with interval and cron', () => api.post('/sites', { name: 'r1', rotation: { enabled: true, intervalSeconds: 60, cron: '0 * * * *' } }), 'INVALID_ROTATION_POLICY', 'rotation'],
-    ['rotation with a bad cron', () => api.post('/sites', { name: 'r2', rotation: { enabled: true, cron: 'every day' } }), 'INVALID_ROTATION_POLICY', 'rotation.cron'],
-    ['rotation with a cron that never fires (31 February)', () => api.post('/sites', { name: 'r3', rotation: { enabled: true, cron: '0 0 31 2 *' } }), 'INVALID_ROTATION_POLICY', 'rotation.cron'],
+    [
+      'lifetime over the site maximum',
+      () => api.post('/sites', { name: 'l3', lifetimeSeconds: 7200, maxLifetimeSeconds: 3600 }),
+      'LIFETIME_EXCEEDS_POLICY',
+      'lifetimeSeconds',
+    ],
+    [
+      'maximum over the service ceiling',
+      () => api.post('/sites', { name: 'l4', maxLifetimeSeconds: 31_000_000 }),
+      'LIFETIME_EXCEEDS_POLICY',
+      'maxLifetimeSeconds',
+    ],
+    [
+      'rotation with interval and cron',
+      () => api.post('/sites', { name: 'r1', rotation: { enabled: true, intervalSeconds: 60, cron: '0 * * * *' } }),
+      'INVALID_ROTATION_POLICY',
+      'rotation',
+    ],
+    [
+      'rotation with a bad cron',
+      () => api.post('/sites', { name: 'r2', rotation: { enabled: true, cron: 'every day' } }),
+      'INVALID_ROTATION_POLICY',
+      'rotation.cron',
+    ],
+    [
+      'rotation with a cron that never fires (31 February)',
+      () => api.post('/sites', { name: 'r3', rotation: { enabled: true, cron: '0 0 31 2 *' } }),
+      'INVALID_ROTATION_POLICY',
+      'rotation.cron',
+    ],
     ['key that is not an object', () => api.post('/sites', { name: 'k4', key: [] }), 'INVALID_KEY', 'key'],
     ['rotation that is not an object', () => api.post('/sites', { name: 'r4', rotation: 'daily' }), 'INVALID_ROTATION_POLICY', 'rotation'],
     ['unknown field', () => api.post('/sites', { name: 'u1', colour: 'blue' }), 'UNKNOWN_FIELD', 'colour'],
@@ -91,9 +133,19 @@ describe('bad input', () => {
   ];
 
   it.each([
-    ['a string for an integer', () => api.post('/sites/good/tokens', { lifetimeSeconds: '5' }), 'INVALID_LIFETIME', 'lifetimeSeconds must be an integer number'],
+    [
+      'a string for an integer',
+      () => api.post('/sites/good/tokens', { lifetimeSeconds: '5' }),
+      'INVALID_LIFETIME',
+      'lifetimeSeconds must be an integer number',
+    ],
     ['a number for a string', () => api.post('/tokens/verify', { token: 5 }), 'VALIDATION_FAILED', 'token must be a string'],
-    ['a string for a boolean', () => api.post('/sites', { name: 't3', rotation: { enabled: 'yes' } }), 'INVALID_ROTATION_POLICY', 'rotation.enabled must be a boolean value'],
+    [
+      'a string for a boolean',
+      () => api.post('/sites', { name: 't3', rotation: { enabled: 'yes' } }),
+      'INVALID_ROTATION_POLICY',
+      'rotation.enabled must be a boolean value',
+    ],
   ])('a wrong JSON type names the expected type, not a range (%s)', async (_label, send, code, message) => {
     const res = await send();
     expect(res.status).toBe(400);
@@ -135,7 +187,23 @@ describe('bad input', () => {
   it('audits refused changes with their code', async () => {
     const res = await api.get('/audit?action=site.create&result=failure&limit=1000');
     const codes = new Set(res.json.entries.map((e: { code: string }) => e.code));
-    expect(codes).toEqual(new Set(['INVALID_SITE_NAME', 'SITE_NAME_HIDDEN_BY_CONDOR', 'INVALID_BASE64', 'INVALID_KEY', 'KEY_EMPTY', 'INVALID_SCOPE', 'SCOPE_TOO_WIDE', 'INVALID_ISSUER', 'INVALID_LIFETIME', 'LIFETIME_EXCEEDS_POLICY', 'INVALID_ROTATION_POLICY', 'UNKNOWN_FIELD', 'SITE_EXISTS']));
+    expect(codes).toEqual(
+      new Set([
+        'INVALID_SITE_NAME',
+        'SITE_NAME_HIDDEN_BY_CONDOR',
+        'INVALID_BASE64',
+        'INVALID_KEY',
+        'KEY_EMPTY',
+        'INVALID_SCOPE',
+        'SCOPE_TOO_WIDE',
+        'INVALID_ISSUER',
+        'INVALID_LIFETIME',
+        'LIFETIME_EXCEEDS_POLICY',
+        'INVALID_ROTATION_POLICY',
+        'UNKNOWN_FIELD',
+        'SITE_EXISTS',
+      ]),
+    );
   });
 
   it('never records a secret pasted into a path parameter, and revokes a leaked key given whole', async () => {
@@ -149,6 +217,8 @@ describe('bad input', () => {
     const audit = await api.get('/audit?limit=1000');
     expect(audit.text).not.toContain('Z'.repeat(43));
     expect(audit.text).not.toContain(leaked.slice(20));
-    expect(audit.json.entries).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'apikey.revoke', result: 'failure', target: 'key:(not recorded)' })]));
+    expect(audit.json.entries).toEqual(
+      expect.arrayContaining([expect.objectContaining({ action: 'apikey.revoke', result: 'failure', target: 'key:(not recorded)' })]),
+    );
   });
 });

@@ -33,8 +33,11 @@ describe('bench/scale.js --quick --sqlite-only', () => {
   it('completes and prints every figure against its small-database baseline', async () => {
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => {
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GLIDEKEY_')));
-      execFile(process.execPath, ['bench/scale.js', '--quick', '--sqlite-only'], { cwd: ROOT, env, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
-        ok({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        ['bench/scale.js', '--quick', '--sqlite-only'],
+        { cwd: ROOT, env, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => ok({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
       );
     });
     expect([code, code === 0 ? '' : stderr.slice(-3000)]).toEqual([0, '']);

@@ -70,7 +70,21 @@ describe('glidekey CLI against the real service', () => {
 
   it('token create prints a token that verifies and has the claims POST /sites/{site}/tokens gives', async () => {
     const api = client(svc.api, svc.adminKey);
-    const r = await cli(env, 'token', 'create', '-identity', 'pilot@fe.example.org', '-key', 'el7_osg35', '-authz', 'READ', '--authz', 'condor:/ADVERTISE_STARTD', '-lifetime', '3600');
+    const r = await cli(
+      env,
+      'token',
+      'create',
+      '-identity',
+      'pilot@fe.example.org',
+      '-key',
+      'el7_osg35',
+      '-authz',
+      'READ',
+      '--authz',
+      'condor:/ADVERTISE_STARTD',
+      '-lifetime',
+      '3600',
+    );
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(r.out).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     const token = r.out.trim();
@@ -108,7 +122,10 @@ describe('glidekey CLI against the real service', () => {
   });
 
   it("token create -token writes tokens.d files that token list prints byte for byte as condor_token_list's format", async () => {
-    for (const [name, authz] of [['pilot_a', 'READ'], ['pilot_b', 'ADVERTISE_MASTER']]) {
+    for (const [name, authz] of [
+      ['pilot_a', 'READ'],
+      ['pilot_b', 'ADVERTISE_MASTER'],
+    ]) {
       const r = await cli(env, 'token', 'create', '-identity', `${name}@fe.example.org`, '-key', 'el7_osg35', '-authz', authz, '-token', name);
       expect([r.code, r.out]).toEqual([0, '']);
       expect(r.stderr).toContain(`to ${join(tokenDir, name)}`);
@@ -128,7 +145,10 @@ describe('glidekey CLI against the real service', () => {
     // printf("Header: %s Payload: %s File: %s\n") of the base64url-decoded parts, verbatim; the path is dir + "/" + name.
     let expected = '';
     for (const name of ['pilot_a', 'pilot_b']) {
-      for (const line of readFileSync(join(tokenDir, name), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean)) {
+      for (const line of readFileSync(join(tokenDir, name), 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)) {
         const [h, p] = line.split('.');
         expected += `Header: ${b64url(h)} Payload: ${b64url(p)} File: ${tokenDir}/${name}\n`;
       }
@@ -191,9 +211,18 @@ describe('glidekey CLI against the real service', () => {
     const r = await cli(env, 'site', 'import', dir, '--json');
     expect(r.code).toBe(0);
     const results = JSON.parse(r.out) as { site: string; result: string; code?: string }[];
-    expect(results.map((x) => [x.site, x.result]).sort()).toEqual(Object.keys(files).map((n) => [n, 'created']).sort());
+    expect(results.map((x) => [x.site, x.result]).sort()).toEqual(
+      Object.keys(files)
+        .map((n) => [n, 'created'])
+        .sort(),
+    );
     // Under 16 bytes HTCondor still works, so the import goes through with the service's warning.
-    expect(results.filter((x) => x.code === 'KEY_SHORT').map((x) => x.site).sort()).toEqual(['one_byte', 'short_pw']);
+    expect(
+      results
+        .filter((x) => x.code === 'KEY_SHORT')
+        .map((x) => x.site)
+        .sort(),
+    ).toEqual(['one_byte', 'short_pw']);
 
     const api = client(svc.api, svc.adminKey);
     for (const [name, bytes] of Object.entries(files)) {
@@ -246,11 +275,45 @@ describe('glidekey CLI against the real service', () => {
   });
 
   it('entries, frontends, factories, SciTokens and issuers over their routes', async () => {
-    const e = await cli(env, 'entry', 'put', 'OSG_ce1', '-site', 'el7_osg35', '-gatekeeper', 'ce1.example.org ce1.example.org:9619', '-trust-domain', 'OSG', '-auth-method', 'scitoken', '-condor-version', '23.0.3', '--json');
+    const e = await cli(
+      env,
+      'entry',
+      'put',
+      'OSG_ce1',
+      '-site',
+      'el7_osg35',
+      '-gatekeeper',
+      'ce1.example.org ce1.example.org:9619',
+      '-trust-domain',
+      'OSG',
+      '-auth-method',
+      'scitoken',
+      '-condor-version',
+      '23.0.3',
+      '--json',
+    );
     expect(e.code).toBe(0);
     expect(JSON.parse(e.out)).toMatchObject({ name: 'OSG_ce1', site: 'el7_osg35', condorVersion: '23.0.3' });
     expect((await cli(env, 'entry', 'list')).out).toMatch(/\nOSG_ce1 +el7_osg35 +ce1\.example\.org ce1\.example\.org:9619 +OSG/);
-    const tok = await cli(env, 'entry', 'put', 'OSG_ce1', '-site', 'el7_osg35', '-gatekeeper', 'ce1.example.org ce1.example.org:9619', '-trust-domain', 'OSG', '-auth-method', 'scitoken', '-condor-version', '23.0.3', '-glidein-bootstrap', 'token', '--json');
+    const tok = await cli(
+      env,
+      'entry',
+      'put',
+      'OSG_ce1',
+      '-site',
+      'el7_osg35',
+      '-gatekeeper',
+      'ce1.example.org ce1.example.org:9619',
+      '-trust-domain',
+      'OSG',
+      '-auth-method',
+      'scitoken',
+      '-condor-version',
+      '23.0.3',
+      '-glidein-bootstrap',
+      'token',
+      '--json',
+    );
     expect([tok.code, JSON.parse(tok.out).glideinBootstrap]).toEqual([0, 'token']);
     expect(JSON.parse(e.out).glideinBootstrap).toBe('ticket');
 
@@ -279,7 +342,12 @@ describe('glidekey CLI against the real service', () => {
     expect(JSON.parse((await cli(env, 'factory', 'deliveries', '--json')).out)).toEqual(expect.any(Object));
 
     const jwks = join(work, 'jwks.json');
-    writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'k1', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] }));
+    writeFileSync(
+      jwks,
+      JSON.stringify({
+        keys: [{ kty: 'EC', crv: 'P-256', kid: 'k1', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }],
+      }),
+    );
     const iss = await cli(env, 'issuer', 'put', 'cilogon', '-issuer', 'https://cilogon.org/osg', '-jwks', jwks);
     expect(iss.code).toBe(0);
     expect((await cli(env, 'issuer', 'list')).out).toMatch(/\ncilogon +https:\/\/cilogon\.org\/osg +k1\n/);
@@ -318,7 +386,17 @@ describe('glidekey CLI against the real service', () => {
     expect((await cli(env, 'factory', 'sync', 'self', '--json')).code).toBe(0);
     expect((await api.get('/factories')).json[0].syncError).toMatch(/^UNAUTHENTICATED/);
     expect((await cli(env, 'factory', 'update', 'self')).code).toBe(2);
-    const upd = await cli(env, 'factory', 'update', 'self', '-factory-key-file', newKeyFile, '-factory-url', `http://localhost:${new URL(svc.url).port}`, '--json');
+    const upd = await cli(
+      env,
+      'factory',
+      'update',
+      'self',
+      '-factory-key-file',
+      newKeyFile,
+      '-factory-url',
+      `http://localhost:${new URL(svc.url).port}`,
+      '--json',
+    );
     expect(upd.code).toBe(0);
     expect(JSON.parse(upd.out)).toMatchObject({ name: 'self', url: `http://localhost:${new URL(svc.url).port}` });
     expect(upd.out).not.toContain(newKey.slice(20));
@@ -497,7 +575,9 @@ describe('glidekey CLI against the real service', () => {
   it('keeps the host verbs working through the bin wrapper (bin/glidekey.js)', async () => {
     const dir = tempDir();
     try {
-      const made = await spawnCollect(join(ROOT, 'bin', 'glidekey.js'), ['apikey', 'create', '--init', '--name', 'ops', '--role', 'auditor'], { GLIDEKEY_DATA_DIR: dir });
+      const made = await spawnCollect(join(ROOT, 'bin', 'glidekey.js'), ['apikey', 'create', '--init', '--name', 'ops', '--role', 'auditor'], {
+        GLIDEKEY_DATA_DIR: dir,
+      });
       expect(made.code).toBe(0);
       expect(made.out.trim()).toMatch(/^gk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
       const listed = await spawnCollect(join(ROOT, 'bin', 'glidekey.js'), ['apikey', 'list'], { GLIDEKEY_DATA_DIR: dir });

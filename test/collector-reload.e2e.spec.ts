@@ -11,7 +11,13 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10
   }
 }
 
-const metric = (text: string, name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+const metric = (text: string, name: string) =>
+  Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(`${name} `))
+      ?.split(' ')[1],
+  );
 
 describe('frontend.reloadCommand (node dist/main.js)', () => {
   it('runs the configured script after start-up and after a new key, retries a failure, and runs again when start-up repairs drift', async () => {
@@ -73,7 +79,11 @@ describe('frontend.reloadCommand (node dist/main.js)', () => {
   it('refuses to start with an unbalanced quote in the reload command, naming the setting, never its value', async () => {
     const dataDir = tempDir();
     try {
-      const r = await runServiceOnce({ GLIDEKEY_DATA_DIR: dataDir, GLIDEKEY_PORT: '0', GLIDEKEY_FRONTEND_RELOAD_COMMAND: `sudo -u condor "condor_reconfig Hunter2Secret` });
+      const r = await runServiceOnce({
+        GLIDEKEY_DATA_DIR: dataDir,
+        GLIDEKEY_PORT: '0',
+        GLIDEKEY_FRONTEND_RELOAD_COMMAND: `sudo -u condor "condor_reconfig Hunter2Secret`,
+      });
       expect(r.code).toBe(1);
       expect(r.output).toContain('frontend.reloadCommand (env GLIDEKEY_FRONTEND_RELOAD_COMMAND): has an unbalanced double quote');
       expect(r.output).not.toContain('Hunter2Secret');

@@ -73,7 +73,12 @@ describe('frontend.reloadCommand, in process (a real script)', () => {
     expect(script.runs()).toEqual([RUN_LINE]);
     const [a] = await audits();
     expect(a).toMatchObject({ actor: 'system:collector-reload', result: 'success' });
-    expect(a.detail).toMatchObject({ result: 'ok', exitCode: 0, signal: null, reason: { revocationFile: true, keysWritten: { count: 0 }, keysRemoved: { count: 0 } } });
+    expect(a.detail).toMatchObject({
+      result: 'ok',
+      exitCode: 0,
+      signal: null,
+      reason: { revocationFile: true, keysWritten: { count: 0 }, keysRemoved: { count: 0 } },
+    });
     expect(typeof a.detail.durationMs).toBe('number');
     expect(await metric('glidekey_collector_reload_last_success_timestamp_seconds')).toBeGreaterThan(0);
   });
@@ -97,7 +102,9 @@ describe('frontend.reloadCommand, in process (a real script)', () => {
     await reload.idle();
     expect(script.runs().slice(before)).toEqual([RUN_LINE]);
     const lines = await audits(after);
-    expect(lines.map((l) => l.detail.reason)).toEqual([{ keysWritten: { names: ['alpha'], count: 1 }, keysRemoved: { names: [], count: 0 }, revocationFile: false }]);
+    expect(lines.map((l) => l.detail.reason)).toEqual([
+      { keysWritten: { names: ['alpha'], count: 1 }, keysRemoved: { names: [], count: 0 }, revocationFile: false },
+    ]);
   });
 
   it('runs once for a burst of 20 site creations', async () => {
@@ -151,7 +158,9 @@ describe('frontend.reloadCommand, in process (a real script)', () => {
     expect(readFileSync(revocationFile, 'utf8')).not.toBe(content);
     await reload.idle();
     expect(script.runs().slice(before)).toEqual([RUN_LINE]);
-    expect((await audits(after)).map((l) => l.detail.reason)).toEqual([{ keysWritten: { names: [], count: 0 }, keysRemoved: { names: [], count: 0 }, revocationFile: true }]);
+    expect((await audits(after)).map((l) => l.detail.reason)).toEqual([
+      { keysWritten: { names: [], count: 0 }, keysRemoved: { names: [], count: 0 }, revocationFile: true },
+    ]);
   });
 
   it('retries a failing command with backoff until it succeeds, and counts the failures', async () => {

@@ -29,7 +29,7 @@ describe('the service staging its collector files + contrib/glidekey-collector-s
     const confDir = join(base, 'etc-condor', 'config.d');
     mkdirSync(dst, { recursive: true, mode: 0o700 });
     mkdirSync(confDir, { mode: 0o755 });
-    writeFileSync(join(dst, 'POOL'), 'the collector\'s own POOL', { mode: 0o600 });
+    writeFileSync(join(dst, 'POOL'), "the collector's own POOL", { mode: 0o600 });
     const calls = join(base, 'reconfig.calls');
     const reconfig = join(base, 'condor_reconfig');
     writeFileSync(reconfig, `#!/bin/sh\necho "$*" >> '${calls}'\n`, { mode: 0o755 });
@@ -49,7 +49,11 @@ describe('the service staging its collector files + contrib/glidekey-collector-s
     };
 
     const svc = await startService({
-      env: { GLIDEKEY_FRONTEND_PASSWORDS_DIR: env.COLLECTOR_SYNC_SOURCE, GLIDEKEY_FRONTEND_REVOCATION_FILE: env.COLLECTOR_SYNC_REVOCATION_SOURCE, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' },
+      env: {
+        GLIDEKEY_FRONTEND_PASSWORDS_DIR: env.COLLECTOR_SYNC_SOURCE,
+        GLIDEKEY_FRONTEND_REVOCATION_FILE: env.COLLECTOR_SYNC_REVOCATION_SOURCE,
+        GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600',
+      },
     });
     const api = client(svc.api, svc.adminKey);
     for (const name of ['alpha', 'beta']) expect((await api.post('/sites', { name })).status).toBe(201);
@@ -84,11 +88,14 @@ describe('the service staging its collector files + contrib/glidekey-collector-s
 
     const want = await usable(['alpha', 'beta']);
     expect(Object.keys(want).sort()).toEqual(['alpha', 'beta', 'beta_v2']);
-    await until('the staged key files', () => readdirSync(env.COLLECTOR_SYNC_SOURCE).filter((f) => !f.startsWith('.')).length === 3 && existsSync(env.COLLECTOR_SYNC_REVOCATION_SOURCE));
+    await until(
+      'the staged key files',
+      () => readdirSync(env.COLLECTOR_SYNC_SOURCE).filter((f) => !f.startsWith('.')).length === 3 && existsSync(env.COLLECTOR_SYNC_REVOCATION_SOURCE),
+    );
     const first = sync();
     expect([first.code, first.stderr]).toEqual([0, expect.stringContaining('installed')]);
     expect(collector()).toEqual(want);
-    expect(readFileSync(join(dst, 'POOL'), 'utf8')).toBe('the collector\'s own POOL');
+    expect(readFileSync(join(dst, 'POOL'), 'utf8')).toBe("the collector's own POOL");
     const expr = (await api.get('/revocations/condor')).text.trim();
     expect(expr).toContain(minted.json.jti);
     const installed = readFileSync(env.COLLECTOR_SYNC_REVOCATION_FILE, 'utf8');

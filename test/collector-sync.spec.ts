@@ -63,7 +63,8 @@ function layout() {
 const owner = asRoot ? '0:0' : `${process.getuid!()}:${process.getgid!()}`;
 const hex = (b: Buffer | string) => Buffer.from(b).toString('hex');
 /** Exactly what RevocationFileService writes. */
-const snippet = (expr: string) => `# Written by glidekey: revoked, unexpired IDTOKENs. Do not edit; changes are overwritten.\nSEC_TOKEN_REVOCATION_EXPR = ${expr}\n`;
+const snippet = (expr: string) =>
+  `# Written by glidekey: revoked, unexpired IDTOKENs. Do not edit; changes are overwritten.\nSEC_TOKEN_REVOCATION_EXPR = ${expr}\n`;
 const key = (n: number, len = 64) => Buffer.alloc(len, n);
 
 describe('contrib/glidekey-collector-sync', () => {
@@ -98,7 +99,9 @@ describe('contrib/glidekey-collector-sync', () => {
     expect([(conf.mode & 0o777).toString(8), `${conf.uid}:${conf.gid}`]).toEqual(['644', asRoot ? '0:0' : owner]);
     expect(l.reconfigs()).toEqual(['-daemon collector']);
     // Its manifest is outside passwords.d and root's; no temp file is left behind anywhere.
-    expect(readFileSync(join(l.state, 'manifest'), 'utf8')).toBe([`${l.conf}`, `${l.dst}/el7_osg35`, `${l.dst}/el7_osg35_v2`, `${l.dst}/short`].sort().join('\n') + '\n');
+    expect(readFileSync(join(l.state, 'manifest'), 'utf8')).toBe(
+      [`${l.conf}`, `${l.dst}/el7_osg35`, `${l.dst}/el7_osg35_v2`, `${l.dst}/short`].sort().join('\n') + '\n',
+    );
     expect([...readdirSync(l.dst), ...readdirSync(l.confDir)].filter((f) => f.startsWith('.'))).toEqual([]);
 
     const inodes = readdirSync(l.dst).map((f) => statSync(join(l.dst, f)).ino);
@@ -116,7 +119,10 @@ describe('contrib/glidekey-collector-sync', () => {
     l.stageFile(join(l.src, 'a'), key(3)); // a non-graceful rotation: same name, new bytes
     unlinkSync(join(l.src, 'b')); // a retired key
     const r = l.run();
-    expect([r.code, r.stderr]).toEqual([0, `glidekey-collector-sync: installed ${l.dst}/a\nglidekey-collector-sync: removed ${l.dst}/b (no longer in ${l.src})\nglidekey-collector-sync: ran ${l.env.COLLECTOR_SYNC_RECONFIG}\n`]);
+    expect([r.code, r.stderr]).toEqual([
+      0,
+      `glidekey-collector-sync: installed ${l.dst}/a\nglidekey-collector-sync: removed ${l.dst}/b (no longer in ${l.src})\nglidekey-collector-sync: ran ${l.env.COLLECTOR_SYNC_RECONFIG}\n`,
+    ]);
     expect(l.collector()).toEqual({ a: [hex(key(3)), '600', true, owner] });
     expect(readFileSync(join(l.state, 'manifest'), 'utf8')).toBe(`${l.dst}/a\n`);
     spawnSync('chmod', ['0644', join(l.dst, 'a')]);
@@ -127,8 +133,8 @@ describe('contrib/glidekey-collector-sync', () => {
 
   it('never overwrites or removes a file it did not install: reported and exit 1 when it differs, left alone when it holds the same key', () => {
     const l = make();
-    writeFileSync(join(l.dst, 'POOL'), 'the collector\'s own POOL', { mode: 0o600 });
-    writeFileSync(join(l.dst, 'site'), 'an admin\'s key for site', { mode: 0o600 });
+    writeFileSync(join(l.dst, 'POOL'), "the collector's own POOL", { mode: 0o600 });
+    writeFileSync(join(l.dst, 'site'), "an admin's key for site", { mode: 0o600 });
     writeFileSync(join(l.dst, 'mine'), key(7), { mode: 0o600 });
     l.stageFile(join(l.src, 'site'), key(1));
     l.stageFile(join(l.src, 'mine'), key(7)); // the same key as the admin's file (an imported one)
@@ -137,7 +143,7 @@ describe('contrib/glidekey-collector-sync', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`not overwriting ${l.dst}/site: not installed by glidekey-collector-sync (move it away to hand it over)`);
     expect(r.stderr).toContain(`leaving ${l.dst}/mine alone: not installed by glidekey-collector-sync, though it holds the same bytes`);
-    expect(readFileSync(join(l.dst, 'site'), 'utf8')).toBe('an admin\'s key for site');
+    expect(readFileSync(join(l.dst, 'site'), 'utf8')).toBe("an admin's key for site");
     expect(readFileSync(join(l.dst, 'other')).equals(key(2))).toBe(true);
     expect(l.reconfigs()).toHaveLength(1); // what it did install is in force
     // Gone from the staging dir: still never removed, since they are not the sync's.
@@ -145,7 +151,7 @@ describe('contrib/glidekey-collector-sync', () => {
     unlinkSync(join(l.src, 'mine'));
     expect(l.run().code).toBe(0);
     expect(readdirSync(l.dst).sort()).toEqual(['POOL', 'mine', 'other', 'site']);
-    expect(readFileSync(join(l.dst, 'POOL'), 'utf8')).toBe('the collector\'s own POOL');
+    expect(readFileSync(join(l.dst, 'POOL'), 'utf8')).toBe("the collector's own POOL");
   });
 
   it('refuses symlinks, non-regular files, hard links, files not owned by glidekey, empty or oversized files and names HTCondor would hide; installs the rest', () => {
@@ -245,7 +251,7 @@ describe('contrib/glidekey-collector-sync', () => {
     expect(l.reconfigs()).toHaveLength(2);
   });
 
-  it('refuses to empty the collector\'s passwords.d when the staging dir is empty, unless told to; refuses a missing staging dir, changing nothing', () => {
+  it("refuses to empty the collector's passwords.d when the staging dir is empty, unless told to; refuses a missing staging dir, changing nothing", () => {
     const l = make();
     l.stageFile(join(l.src, 'a'), key(1));
     l.stageFile(join(l.src, 'b'), key(2));
@@ -261,12 +267,13 @@ describe('contrib/glidekey-collector-sync', () => {
     const help = l.run(['--help']);
     expect([help.code, help.stderr]).toEqual([0, '']);
     const usage = spawnSync('sh', [SYNC, '--help'], { encoding: 'utf8' }).stdout;
-    for (const v of ['COLLECTOR_SYNC_SOURCE', 'COLLECTOR_SYNC_PASSWORDS_DIR', 'COLLECTOR_SYNC_KEY_OWNER', 'COLLECTOR_SYNC_RECONFIG', '--allow-remove-all']) expect(usage).toContain(v);
+    for (const v of ['COLLECTOR_SYNC_SOURCE', 'COLLECTOR_SYNC_PASSWORDS_DIR', 'COLLECTOR_SYNC_KEY_OWNER', 'COLLECTOR_SYNC_RECONFIG', '--allow-remove-all'])
+      expect(usage).toContain(v);
     expect(l.run(['--bogus'])).toEqual({ code: 2, stderr: 'glidekey-collector-sync: unknown argument --bogus (see --help)\n' });
     expect(l.run([], { COLLECTOR_SYNC_KEY_OWNER: 'root' }).code).toBe(2);
   });
 
-  it('run twice at once: one waits for the other (flock); the keys are installed once and the collector reconfigured once; a killed run\'s temp file is cleaned up', async () => {
+  it("run twice at once: one waits for the other (flock); the keys are installed once and the collector reconfigured once; a killed run's temp file is cleaned up", async () => {
     const l = make();
     for (let i = 0; i < 20; i++) l.stageFile(join(l.src, `site${i}`), key(i));
     writeFileSync(join(l.dst, '.glidekey-sync.AbC123'), 'half a key');

@@ -83,29 +83,34 @@ describe.each(ENGINES)('HTCondor names, short keys and foreign passwords.d files
       { site: 'POOL', raw: Buffer.from('s3cret'), bytes: 6, format: 'condor' as const },
     ];
 
-    it.each(cases)('$site: a $format key of $bytes byte(s) imports with a KEY_SHORT warning, and its tokens pass an independent HMAC check of the synced file', async ({ site, raw, bytes, format }) => {
-      const data = (format === 'condor' ? xor(raw) : raw).toString('base64');
-      const res = await api.post('/sites', { name: site, key: { format, data } });
-      expect(res.status).toBe(201);
-      expect(raw.length).toBe(bytes);
-      expect(res.json.key).toMatchObject({ length: raw.length, source: format });
-      expect(res.json.warnings).toEqual([{ code: 'KEY_SHORT', message: expect.stringContaining(`${raw.length} byte`) }]);
-      expect(res.text).not.toContain(data);
-      const audit = (await api.get(`/audit?action=site.create&target=site:${site}`)).json.entries;
-      expect(audit).toEqual([expect.objectContaining({ result: 'success', detail: expect.objectContaining({ keyLength: raw.length, warnings: ['KEY_SHORT'] }) })]);
+    it.each(cases)(
+      '$site: a $format key of $bytes byte(s) imports with a KEY_SHORT warning, and its tokens pass an independent HMAC check of the synced file',
+      async ({ site, raw, bytes, format }) => {
+        const data = (format === 'condor' ? xor(raw) : raw).toString('base64');
+        const res = await api.post('/sites', { name: site, key: { format, data } });
+        expect(res.status).toBe(201);
+        expect(raw.length).toBe(bytes);
+        expect(res.json.key).toMatchObject({ length: raw.length, source: format });
+        expect(res.json.warnings).toEqual([{ code: 'KEY_SHORT', message: expect.stringContaining(`${raw.length} byte`) }]);
+        expect(res.text).not.toContain(data);
+        const audit = (await api.get(`/audit?action=site.create&target=site:${site}`)).json.entries;
+        expect(audit).toEqual([
+          expect.objectContaining({ result: 'success', detail: expect.objectContaining({ keyLength: raw.length, warnings: ['KEY_SHORT'] }) }),
+        ]);
 
-      // The file glidekey synced holds exactly the imported bytes, scrambled.
-      const file = readFileSync(join(dir, site));
-      expect(xor(file).equals(raw)).toBe(true);
-      expect(statSync(join(dir, site)).mode & 0o777).toBe(0o600);
-      const token = await mint(site);
-      expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid).toBe(site);
-      expect(collectorAccepts(token, file)).toBe(true);
-      expect((await verify(token)).valid).toBe(true);
-      // The check can fail: another key, or POOL without its doubling, does not verify.
-      expect(collectorAccepts(token, xor(Buffer.concat([raw, Buffer.from([1])])))).toBe(false);
-      if (site === 'POOL') expect(collectorAccepts(token, file, { doublePool: false })).toBe(false);
-    });
+        // The file glidekey synced holds exactly the imported bytes, scrambled.
+        const file = readFileSync(join(dir, site));
+        expect(xor(file).equals(raw)).toBe(true);
+        expect(statSync(join(dir, site)).mode & 0o777).toBe(0o600);
+        const token = await mint(site);
+        expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid).toBe(site);
+        expect(collectorAccepts(token, file)).toBe(true);
+        expect((await verify(token)).valid).toBe(true);
+        // The check can fail: another key, or POOL without its doubling, does not verify.
+        expect(collectorAccepts(token, xor(Buffer.concat([raw, Buffer.from([1])])))).toBe(false);
+        if (site === 'POOL') expect(collectorAccepts(token, file, { doublePool: false })).toBe(false);
+      },
+    );
 
     it('warns nothing for a 16-byte import or a generated key (64 random bytes)', async () => {
       const res = await api.post('/sites', { name: 'sixteen', key: { format: 'raw', data: randomBytes(16).toString('base64') } });

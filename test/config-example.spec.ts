@@ -67,10 +67,19 @@ describe('config/default.yaml', () => {
 
   it('would be caught drifting: a wrong value, an unknown key, a missing or a valued unset setting', () => {
     expect(problems(TEXT.replace('# port: 8080', '# port: 8081'))).toEqual(['port: shown as 8081, which is 8081, but its default is 8080']);
-    expect(problems(TEXT.replace('# roles: frontend,factory', '# roles: factory'))).toEqual(['roles: shown as "factory", which is ["factory"], but its default is ["frontend","factory"]']);
-    expect(problems(TEXT.replace('#   tickSeconds: 60', '#   tickSecs: 60'))).toEqual(['scheduler.tickSecs: not a setting', 'scheduler.tickSeconds: missing from the example']);
+    expect(problems(TEXT.replace('# roles: frontend,factory', '# roles: factory'))).toEqual([
+      'roles: shown as "factory", which is ["factory"], but its default is ["frontend","factory"]',
+    ]);
+    expect(problems(TEXT.replace('#   tickSeconds: 60', '#   tickSecs: 60'))).toEqual([
+      'scheduler.tickSecs: not a setting',
+      'scheduler.tickSeconds: missing from the example',
+    ]);
     expect(problems(TEXT.replace(/^# {3}level: info\n/m, ''))).toEqual(['log: not a setting', 'log.level: missing from the example']);
-    expect(problems(TEXT.replace(/^# {3}cert: .*$/m, '#   cert: /etc/glidekey/tls/cert.pem'))).toEqual(['tls.cert: shown as "/etc/glidekey/tls/cert.pem", but it is unset by default (show it without a value)']);
-    expect(problems(TEXT.replace(/^# {3}renewFraction: .*$/m, '#   renewFraction:'))).toEqual(['tokens.renewFraction: shown without a value, but its default is 0.5']);
+    expect(problems(TEXT.replace(/^# {3}cert: .*$/m, '#   cert: /etc/glidekey/tls/cert.pem'))).toEqual([
+      'tls.cert: shown as "/etc/glidekey/tls/cert.pem", but it is unset by default (show it without a value)',
+    ]);
+    expect(problems(TEXT.replace(/^# {3}renewFraction: .*$/m, '#   renewFraction:'))).toEqual([
+      'tokens.renewFraction: shown without a value, but its default is 0.5',
+    ]);
   });
 });

@@ -47,7 +47,12 @@ function configurationTable(): { header: string[]; rows: Row[] } {
   const end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
   const first = lines.findIndex((l, i) => i > start && l.startsWith('|'));
   if (first < 0 || (end >= 0 && first > end)) throw new Error('the Configuration section has no table');
-  const cells = (l: string) => l.replace(/^\|/, '').replace(/\|\s*$/, '').split(/(?<!\\)\|/).map((c) => c.trim());
+  const cells = (l: string) =>
+    l
+      .replace(/^\|/, '')
+      .replace(/\|\s*$/, '')
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim());
   const rows: Row[] = [];
   for (let i = first + 2; i < lines.length && lines[i].startsWith('|'); i++) {
     const [key, env, dflt] = cells(lines[i]);

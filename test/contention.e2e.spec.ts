@@ -33,7 +33,11 @@ describe('contention (bench/contention.js, briefly)', () => {
     for (const kind of ['metrics', '/tokens', '/audit']) expect([kind, of(`${kind} `).map(([k]) => k)]).toEqual([kind, [`${kind} 200`]]);
     // The first tickets.failureLimit (20) are 401; every one after is 429 (how many the flood
     // reaches depends on the machine's spare CPU).
-    expect(of('bad-ticket ').map(([k]) => k).sort()).toEqual(['bad-ticket 401', 'bad-ticket 429']);
+    expect(
+      of('bad-ticket ')
+        .map(([k]) => k)
+        .sort(),
+    ).toEqual(['bad-ticket 401', 'bad-ticket 429']);
     expect(c['bad-ticket 401']).toBe(20);
     expect(Number.isFinite(r.mintRatio) && Number.isFinite(r.fetchRatio)).toBe(true);
   }, 120_000);

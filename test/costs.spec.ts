@@ -46,7 +46,16 @@ describe('no caller amplifies its cost onto others', () => {
   let auditor: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_TICKETS_FAILURE_LIMIT: '3', GLIDEKEY_TICKETS_LIMITED_LOOKUPS_PER_SECOND: '2', GLIDEKEY_METRICS_CACHE_SECONDS: '60', GLIDEKEY_LIMITS_METRICS_REQUESTS_PER_SECOND: '10000', GLIDEKEY_LIMITS_LIST_REQUESTS_PER_SECOND: '10000' } });
+    t = await startTestApp({
+      env: {
+        GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600',
+        GLIDEKEY_TICKETS_FAILURE_LIMIT: '3',
+        GLIDEKEY_TICKETS_LIMITED_LOOKUPS_PER_SECOND: '2',
+        GLIDEKEY_METRICS_CACHE_SECONDS: '60',
+        GLIDEKEY_LIMITS_METRICS_REQUESTS_PER_SECOND: '10000',
+        GLIDEKEY_LIMITS_LIST_REQUESTS_PER_SECOND: '10000',
+      },
+    });
     api = client(t.api, t.adminKey);
     auditor = (await api.post('/apikeys', { name: 'costs-auditor', roles: ['auditor'] })).json.apiKey;
     const { frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' });
@@ -83,7 +92,8 @@ describe('no caller amplifies its cost onto others', () => {
     });
 
     it('exports the factory cache in aggregate: no series per credential', async () => {
-      for (let i = 0; i < 50; i++) await seedCache(t, { frontend: 'fe.example.org', entry: `X${i}`, type: 'idtoken', value: `v${i}`, expiresAt: t.clock.now() + (7 * 86_400 + i) * 1000 });
+      for (let i = 0; i < 50; i++)
+        await seedCache(t, { frontend: 'fe.example.org', entry: `X${i}`, type: 'idtoken', value: `v${i}`, expiresAt: t.clock.now() + (7 * 86_400 + i) * 1000 });
       await seedCache(t, { frontend: 'fe.example.org', entry: 'Y', type: 'scitoken', value: 'soon', expiresAt: t.clock.now() + 60_000 });
       const fresh = await startTestAppSharing(t);
       try {
@@ -174,7 +184,8 @@ describe('no caller amplifies its cost onto others', () => {
       // Unfiltered, a scan in index (or rowid) order is right: the limit stops it. Filtered, it must be an index search.
       // (A ledger state filter walks the ordered index and stops at the limit: see README, "Costs".)
       // A cursor must start the walk at the cursor (a range on the index), not at the newest row.
-      if (path.includes('?') && !path.startsWith('/tokens?state')) expect([path, plan[0]]).toEqual([path, expect.stringMatching(/^SEARCH \S+ USING (COVERING )?INDEX/)]);
+      if (path.includes('?') && !path.startsWith('/tokens?state'))
+        expect([path, plan[0]]).toEqual([path, expect.stringMatching(/^SEARCH \S+ USING (COVERING )?INDEX/)]);
       // The revoked rows have their own index in list order (migration RevokedTokensIndex): a page reads only its own rows.
       if (path === '/tokens?state=revoked') expect([path, plan[0]]).toEqual([path, expect.stringMatching(/^SCAN t USING INDEX issued_tokens_revoked_issued$/)]);
     });

@@ -38,7 +38,9 @@ describe('a database that does not belong to the data directory', () => {
     await again.stop();
 
     const before = snapshot(dataDir, pwd);
-    expect(Object.keys(before)).toEqual(expect.arrayContaining([join(dataDir, 'master.key'), join(dataDir, 'admin.key'), join(dataDir, 'passwords-dir.json'), join(pwd, 'CMS_T2_Example')]));
+    expect(Object.keys(before)).toEqual(
+      expect.arrayContaining([join(dataDir, 'master.key'), join(dataDir, 'admin.key'), join(dataDir, 'passwords-dir.json'), join(pwd, 'CMS_T2_Example')]),
+    );
     dropDatabase(dataDir);
     const r = await runServiceOnce({ GLIDEKEY_DATA_DIR: dataDir, GLIDEKEY_PORT: '0', GLIDEKEY_TRUST_DOMAIN: 'collector.example.org:9618', ...env });
     expect(r.code).toBe(1);
@@ -78,7 +80,9 @@ describe('a database that does not belong to the data directory', () => {
     try {
       // Key files and a manifest another database wrote (an earlier life's), beside this empty one.
       writeFileSync(join(pwd, 'OldSite'), 'old key', { mode: 0o600 });
-      writeFileSync(join(t.dataDir, 'passwords-dir.json'), JSON.stringify({ dir: pwd, files: ['OldSite'], database: 'ffffffffffffffffffffffffffffffff' }), { mode: 0o600 });
+      writeFileSync(join(t.dataDir, 'passwords-dir.json'), JSON.stringify({ dir: pwd, files: ['OldSite'], database: 'ffffffffffffffffffffffffffffffff' }), {
+        mode: 0o600,
+      });
       const report = await t.app.get(PasswordsDirService).sync('tick');
       expect(report.removed).toEqual([]);
       expect(readFileSync(join(pwd, 'OldSite'), 'utf8')).toBe('old key');

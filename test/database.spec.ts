@@ -99,7 +99,9 @@ describe('the service-wide lifetime ceiling', () => {
   it('caps sites created under a higher ceiling once it is lowered', async () => {
     const dataDir = tempDir();
     const first = await startTestApp({ dataDir });
-    expect((await client(first.api, first.adminKey).post('/sites', { name: 'long-lived', lifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800 })).status).toBe(201);
+    expect((await client(first.api, first.adminKey).post('/sites', { name: 'long-lived', lifetimeSeconds: 86_400, maxLifetimeSeconds: 604_800 })).status).toBe(
+      201,
+    );
     await first.app.close();
     const second = await startTestApp({ dataDir, env: { GLIDEKEY_TOKENS_MAX_LIFETIME_SECONDS: '3600', GLIDEKEY_TOKENS_DEFAULT_LIFETIME_SECONDS: '3600' } });
     const api = client(second.api, first.adminKey);

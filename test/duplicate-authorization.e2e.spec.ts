@@ -15,7 +15,12 @@ function rawRequest(url: string, head: string[], body = ''): Promise<{ status: n
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
       ok({ status, body: data.slice(data.indexOf('\r\n\r\n') + 4) });
     });
-    const lines = [...head, `Host: ${hostname}:${port}`, 'Connection: close', ...(body ? ['Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`] : [])];
+    const lines = [
+      ...head,
+      `Host: ${hostname}:${port}`,
+      'Connection: close',
+      ...(body ? ['Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`] : []),
+    ];
     sock.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
   });
 }
@@ -35,7 +40,10 @@ describe('two Authorization headers (real service over a raw socket)', () => {
   });
 
   it.each([
-    ['valid first, junk second', (k: string) => [`Authorization: Bearer ${k}`, 'Authorization: Bearer gk_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']],
+    [
+      'valid first, junk second',
+      (k: string) => [`Authorization: Bearer ${k}`, 'Authorization: Bearer gk_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
+    ],
     ['junk first, valid second', (k: string) => ['Authorization: Bearer nothing', `Authorization: Bearer ${k}`]],
     ['the same valid key twice', (k: string) => [`Authorization: Bearer ${k}`, `authorization: Bearer ${k}`]],
   ])('%s: 401 DUPLICATE_AUTHORIZATION, nothing created', async (_label, headers) => {
@@ -47,7 +55,11 @@ describe('two Authorization headers (real service over a raw socket)', () => {
   });
 
   it('the glidein ticket route refuses two headers too', async () => {
-    const res = await rawRequest(svc.url, ['POST /api/v1/glidein/credentials HTTP/1.1', 'Authorization: Bearer gkt_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'Authorization: Bearer x']);
+    const res = await rawRequest(svc.url, [
+      'POST /api/v1/glidein/credentials HTTP/1.1',
+      'Authorization: Bearer gkt_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      'Authorization: Bearer x',
+    ]);
     expect(res.status).toBe(401);
     expect(JSON.parse(res.body).error.code).toBe('DUPLICATE_AUTHORIZATION');
   });

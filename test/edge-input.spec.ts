@@ -6,7 +6,21 @@ import { client } from './support/service.js';
  * refused at the edge with a stable code naming the field, changing nothing, on both engines.
  */
 async function snapshot(t: TestApp): Promise<string> {
-  const tables = ['api_keys', 'sites', 'site_keys', 'issued_tokens', 'subject_revocations', 'factories', 'factory_entries_seen', 'deliveries', 'factory_entries', 'registered_frontends', 'cached_credentials', 'scitokens', 'scitoken_issuers'];
+  const tables = [
+    'api_keys',
+    'sites',
+    'site_keys',
+    'issued_tokens',
+    'subject_revocations',
+    'factories',
+    'factory_entries_seen',
+    'deliveries',
+    'factory_entries',
+    'registered_frontends',
+    'cached_credentials',
+    'scitokens',
+    'scitoken_issuers',
+  ];
   const out: Record<string, unknown> = {};
   for (const table of tables) out[table] = await t.db.read((m) => m.query(`SELECT * FROM ${table} ORDER BY 1`));
   return JSON.stringify(out);
@@ -34,7 +48,12 @@ describe.each(ENGINES)('edge validation on %s', (engine) => {
     // NUL in every kind of string field (PostgreSQL cannot store it: it used to answer 500 there).
     ['NUL in a site issuer', () => api.post('/sites', { name: 'n1', issuer: `a${NUL}b` }), 'VALIDATION_FAILED', 'issuer'],
     ['NUL in a site name', () => api.post('/sites', { name: `n${NUL}2` }), 'VALIDATION_FAILED', 'name'],
-    ['NUL in a nested rotation cron', () => api.post('/sites', { name: 'n3', rotation: { enabled: true, cron: `0 * * * *${NUL}` } }), 'VALIDATION_FAILED', 'rotation.cron'],
+    [
+      'NUL in a nested rotation cron',
+      () => api.post('/sites', { name: 'n3', rotation: { enabled: true, cron: `0 * * * *${NUL}` } }),
+      'VALIDATION_FAILED',
+      'rotation.cron',
+    ],
     ['NUL in a scope list item', () => api.post('/sites', { name: 'n4', scopes: ['READ', `ADVERTISE_STARTD${NUL}`] }), 'VALIDATION_FAILED', 'scopes.1'],
     ['NUL in a patched identity', () => api.patch('/sites/good', { identity: `u${NUL}@x` }), 'VALIDATION_FAILED', 'identity'],
     ['NUL in a mint subject', () => api.post('/sites/good/tokens', { subject: `a${NUL}@b` }), 'VALIDATION_FAILED', 'subject'],
@@ -46,16 +65,51 @@ describe.each(ENGINES)('edge validation on %s', (engine) => {
     ['NUL in an entry security class', () => api.put('/factory/entries/E1', { ...ENTRY, securityClass: `c${NUL}` }), 'VALIDATION_FAILED', 'securityClass'],
     ['NUL in a frontend name', () => api.post('/factory/frontends', { name: `fe${NUL}`, publicKey: FACTORY.publicKey }), 'VALIDATION_FAILED', 'name'],
     ['NUL in a factory url', () => api.post('/factories', { ...FACTORY, url: `https://f.example.org/${NUL}` }), 'VALIDATION_FAILED', 'url'],
-    ['NUL in a SciToken source path', () => api.put('/scitokens/st1', { trustDomain: 'OSG', sourcePath: `/var/lib/x${NUL}` }), 'VALIDATION_FAILED', 'sourcePath'],
-    ['NUL in an issuer URL', () => api.put('/scitoken-issuers/iss1', { issuer: `https://iss.example.org/${NUL}`, jwks: { keys: [] } }), 'VALIDATION_FAILED', 'issuer'],
-    ['NUL inside a JWKS member', () => api.put('/scitoken-issuers/iss1', { issuer: 'https://iss.example.org', jwks: { keys: [{ kty: `RSA${NUL}` }] } }), 'VALIDATION_FAILED', 'jwks.keys.0.kty'],
+    [
+      'NUL in a SciToken source path',
+      () => api.put('/scitokens/st1', { trustDomain: 'OSG', sourcePath: `/var/lib/x${NUL}` }),
+      'VALIDATION_FAILED',
+      'sourcePath',
+    ],
+    [
+      'NUL in an issuer URL',
+      () => api.put('/scitoken-issuers/iss1', { issuer: `https://iss.example.org/${NUL}`, jwks: { keys: [] } }),
+      'VALIDATION_FAILED',
+      'issuer',
+    ],
+    [
+      'NUL inside a JWKS member',
+      () => api.put('/scitoken-issuers/iss1', { issuer: 'https://iss.example.org', jwks: { keys: [{ kty: `RSA${NUL}` }] } }),
+      'VALIDATION_FAILED',
+      'jwks.keys.0.kty',
+    ],
     ['NUL in an audit query', () => api.get('/audit?actor=a%00b'), 'VALIDATION_FAILED', 'actor'],
     ['NUL in a cache query', () => api.get('/factory/cache?frontend=a%00b'), 'VALIDATION_FAILED', 'frontend'],
     // Longer than the column holds.
-    ['gatekeeper of 259 characters (host 253, port)', () => api.put('/factory/entries/E1', { ...ENTRY, gatekeeper: `${'a'.repeat(249)}.org:61000` }), 'VALIDATION_FAILED', 'gatekeeper'],
-    ['authMethod of 200 characters', () => api.put('/factory/entries/E1', { ...ENTRY, authMethod: Array(40).fill('token').join('+') }), 'VALIDATION_FAILED', 'authMethod'],
-    ['condorVersion of 80 characters', () => api.put('/factory/entries/E1', { ...ENTRY, condorVersion: `23.0.3-${'a'.repeat(73)}` }), 'VALIDATION_FAILED', 'condorVersion'],
-    ['factory url of 600 characters', () => api.post('/factories', { ...FACTORY, url: `https://f.example.org/${'p'.repeat(578)}` }), 'VALIDATION_FAILED', 'url'],
+    [
+      'gatekeeper of 259 characters (host 253, port)',
+      () => api.put('/factory/entries/E1', { ...ENTRY, gatekeeper: `${'a'.repeat(249)}.org:61000` }),
+      'VALIDATION_FAILED',
+      'gatekeeper',
+    ],
+    [
+      'authMethod of 200 characters',
+      () => api.put('/factory/entries/E1', { ...ENTRY, authMethod: Array(40).fill('token').join('+') }),
+      'VALIDATION_FAILED',
+      'authMethod',
+    ],
+    [
+      'condorVersion of 80 characters',
+      () => api.put('/factory/entries/E1', { ...ENTRY, condorVersion: `23.0.3-${'a'.repeat(73)}` }),
+      'VALIDATION_FAILED',
+      'condorVersion',
+    ],
+    [
+      'factory url of 600 characters',
+      () => api.post('/factories', { ...FACTORY, url: `https://f.example.org/${'p'.repeat(578)}` }),
+      'VALIDATION_FAILED',
+      'url',
+    ],
     // Factory URLs that are not an http(s) base URL glidekey can call.
     ['factory url with a bracket host', () => api.post('/factories', { ...FACTORY, url: 'http://[' }), 'VALIDATION_FAILED', 'url'],
     ['factory url with port 99999', () => api.post('/factories', { ...FACTORY, url: 'http://f.example.org:99999' }), 'VALIDATION_FAILED', 'url'],
@@ -71,7 +125,12 @@ describe.each(ENGINES)('edge validation on %s', (engine) => {
     ['a valueOf member', () => api.put('/factory/entries/E1', { ...ENTRY, valueOf: 1 }), 'UNKNOWN_FIELD', 'valueOf'],
     ['a __proto__ member', () => api.raw('POST', '/sites', '{"name":"p3","__proto__":{"x":1}}'), 'UNKNOWN_FIELD', '__proto__'],
     ['a nested toString member', () => api.post('/sites', { name: 'p4', rotation: { enabled: false, toString: 1 } }), 'UNKNOWN_FIELD', 'rotation.toString'],
-    ['a nested __proto__ member', () => api.raw('POST', '/sites', '{"name":"p5","rotation":{"enabled":false,"__proto__":{"x":1}}}'), 'UNKNOWN_FIELD', 'rotation.__proto__'],
+    [
+      'a nested __proto__ member',
+      () => api.raw('POST', '/sites', '{"name":"p5","rotation":{"enabled":false,"__proto__":{"x":1}}}'),
+      'UNKNOWN_FIELD',
+      'rotation.__proto__',
+    ],
     ['a constructor query parameter', () => api.get('/factory/cache?constructor=1'), 'UNKNOWN_FIELD', 'constructor'],
     // Control and invisible characters in an issuer or a minted identity. (A revoked subject takes
     // them: tokens minted elsewhere may carry them, and the expression writes them exactly.)
@@ -97,11 +156,14 @@ describe.each(ENGINES)('edge validation on %s', (engine) => {
     expect(await snapshot(t)).toBe(before);
   });
 
-  it.each(['8.9.1', '23.0.3', '23.0', '9.0.17-1.el7', '10.0.0+git1'])('takes condorVersion %s and reads it as a version (the entry needs an IDTOKEN)', async (v) => {
-    expect((await api.put('/factory/entries/V1', { ...ENTRY, condorVersion: v })).status).toBeLessThan(300);
-    const cache = await api.get('/factory/cache?entry=V1');
-    expect(cache.json).toEqual(expect.arrayContaining([expect.objectContaining({ entry: 'V1', type: 'idtoken', state: 'missing' })]));
-  });
+  it.each(['8.9.1', '23.0.3', '23.0', '9.0.17-1.el7', '10.0.0+git1'])(
+    'takes condorVersion %s and reads it as a version (the entry needs an IDTOKEN)',
+    async (v) => {
+      expect((await api.put('/factory/entries/V1', { ...ENTRY, condorVersion: v })).status).toBeLessThan(300);
+      const cache = await api.get('/factory/cache?entry=V1');
+      expect(cache.json).toEqual(expect.arrayContaining([expect.objectContaining({ entry: 'V1', type: 'idtoken', state: 'missing' })]));
+    },
+  );
 
   it('takes the longest valid values the columns hold (control for the length cases)', async () => {
     const gatekeeper = `${'a'.repeat(246)}.org:9619`;

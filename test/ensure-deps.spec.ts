@@ -17,12 +17,40 @@ describe('scripts/ensure-deps.sh', () => {
     dir = tempDir('glidekey-ensure-');
     for (const d of ['scripts', 'src', 'migrations', 'config', 'node_modules', 'dist', 'bin']) mkdirSync(join(dir, d));
     copyFileSync(join(ROOT, 'scripts', 'ensure-deps.sh'), join(dir, 'scripts', 'ensure-deps.sh'));
-    for (const f of ['src/main.ts', 'migrations/1-Init.ts', 'config/default.yaml', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.migrations.json', 'nest-cli.json']) writeFileSync(join(dir, f), '');
+    for (const f of [
+      'src/main.ts',
+      'migrations/1-Init.ts',
+      'config/default.yaml',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'tsconfig.migrations.json',
+      'nest-cli.json',
+    ])
+      writeFileSync(join(dir, f), '');
     writeFileSync(join(dir, 'node_modules', '.package-lock.json'), '');
     writeFileSync(join(dir, 'dist', '.built'), '');
-    writeFileSync(join(dir, 'bin', 'npm'), `#!/bin/sh\necho "$*" >> "${join(dir, 'npm.log')}"\n[ "$1 $2" = "run build" ] && : > dist/.built\n[ "$1" = ci ] && : > node_modules/.package-lock.json\nexit 0\n`);
+    writeFileSync(
+      join(dir, 'bin', 'npm'),
+      `#!/bin/sh\necho "$*" >> "${join(dir, 'npm.log')}"\n[ "$1 $2" = "run build" ] && : > dist/.built\n[ "$1" = ci ] && : > node_modules/.package-lock.json\nexit 0\n`,
+    );
     chmodSync(join(dir, 'bin', 'npm'), 0o755);
-    for (const f of ['src', 'src/main.ts', 'migrations', 'migrations/1-Init.ts', 'config', 'config/default.yaml', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.migrations.json', 'nest-cli.json']) at(f, OLD);
+    for (const f of [
+      'src',
+      'src/main.ts',
+      'migrations',
+      'migrations/1-Init.ts',
+      'config',
+      'config/default.yaml',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'tsconfig.migrations.json',
+      'nest-cli.json',
+    ])
+      at(f, OLD);
     at('node_modules/.package-lock.json', NEW);
     at('dist/.built', NEW);
   });

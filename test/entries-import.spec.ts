@@ -60,7 +60,11 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
       ['OSG_US_Purdue_set', 'entry_set', 'True'],
     ]);
     // One pass: `&amp;#65;` is the text `&#65;`, never `A`.
-    expect(parseGlideinXml('<glidein><entries><entry name="e"><attrs><attr name="a" value="&amp;#65;&#65;"/></attrs></entry></entries></glidein>').entries[0].attrs.get('a')).toBe('&#65;A');
+    expect(
+      parseGlideinXml(
+        '<glidein><entries><entry name="e"><attrs><attr name="a" value="&amp;#65;&#65;"/></attrs></entry></entries></glidein>',
+      ).entries[0].attrs.get('a'),
+    ).toBe('&#65;A');
   });
 
   it('imports exactly: every field of every enabled entry, the rest skipped with a reason', async () => {
@@ -87,7 +91,9 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
     });
     expect(await entries(api)).toEqual(IMPORTED);
     const audit = (await api.get('/audit?action=factory.entries.import')).json.entries;
-    expect(audit).toEqual([expect.objectContaining({ action: 'factory.entries.import', detail: { created: 5, updated: 0, unchanged: 0, skipped: 3, deleted: 0 } })]);
+    expect(audit).toEqual([
+      expect.objectContaining({ action: 'factory.entries.import', detail: { created: 5, updated: 0, unchanged: 0, skipped: 3, deleted: 0 } }),
+    ]);
     expect((await api.get('/audit?action=factory.entry.create')).json.entries).toHaveLength(5);
   });
 
@@ -103,18 +109,41 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
 
   it('re-import updates in place: only the XML fields change, the admin-set policy stays; unchanged ones say so; prune deletes only on request', async () => {
     await api.post('/factory/entries/import', { xml: XML });
-    expect((await api.put('/factory/entries/OSG_US_Nebraska_ce1', { site: 'Nebraska', gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.17', glideinScitoken: true, maxPilotLifeSeconds: 3600, glideinBootstrap: 'token' })).status).toBe(200);
-    expect((await api.put('/factory/entries/Hand_made', { site: 'Elsewhere', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'idtoken' })).status).toBe(201);
+    expect(
+      (
+        await api.put('/factory/entries/OSG_US_Nebraska_ce1', {
+          site: 'Nebraska',
+          gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619',
+          trustDomain: 'OSG',
+          authMethod: 'scitoken',
+          condorVersion: '23.0.17',
+          glideinScitoken: true,
+          maxPilotLifeSeconds: 3600,
+          glideinBootstrap: 'token',
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await api.put('/factory/entries/Hand_made', { site: 'Elsewhere', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'idtoken' })).status,
+    ).toBe(201);
     const changed = XML.replace('value="23.0.17"', 'value="24.0.2"').replace('ce.chtc.wisc.edu"', 'ce2.chtc.wisc.edu:9619"');
     const dry = await api.post('/factory/entries/import', { xml: changed, dryRun: true });
     const again = await api.post('/factory/entries/import', { xml: changed });
     expect(again.json.entries).toEqual(dry.json.entries);
     expect(again.json.summary).toEqual({ created: 0, updated: 3, unchanged: 2, skipped: 3, deleted: 0 });
     const by = Object.fromEntries(again.json.entries.map((e: { name: string }) => [e.name, e]));
-    expect(by.OSG_US_Wisc_nodefaults.changes).toEqual({ gatekeeper: { from: 'ce.chtc.wisc.edu', to: 'ce2.chtc.wisc.edu:9619' }, condorVersion: { from: '23.0.17', to: '24.0.2' } });
+    expect(by.OSG_US_Wisc_nodefaults.changes).toEqual({
+      gatekeeper: { from: 'ce.chtc.wisc.edu', to: 'ce2.chtc.wisc.edu:9619' },
+      condorVersion: { from: '23.0.17', to: '24.0.2' },
+    });
     expect(by.OSG_US_Nebraska_ce1_gpu.result).toBe('unchanged');
     const after = Object.fromEntries((await entries(api)).map((e: { name: string }) => [e.name, e]));
-    expect(after.OSG_US_Nebraska_ce1).toEqual({ ...entry('OSG_US_Nebraska_ce1', 'Nebraska', 'ce1.unl.edu ce1.unl.edu:9619', 'OSG', 'scitoken', '24.0.2'), glideinScitoken: true, maxPilotLifeSeconds: 3600, glideinBootstrap: 'token' });
+    expect(after.OSG_US_Nebraska_ce1).toEqual({
+      ...entry('OSG_US_Nebraska_ce1', 'Nebraska', 'ce1.unl.edu ce1.unl.edu:9619', 'OSG', 'scitoken', '24.0.2'),
+      glideinScitoken: true,
+      maxPilotLifeSeconds: 3600,
+      glideinBootstrap: 'token',
+    });
     expect(after.Hand_made).toBeDefined();
     // prune: the hand-made entry goes; the entry set's alias and skipped entries would stay.
     const pruned = await api.post('/factory/entries/import', { xml: changed, prune: true });
@@ -124,7 +153,8 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
   });
 
   it('config.d fragments are imported with the main file; an entry defined twice is refused whole', async () => {
-    const fragment = '<glidein><entries><entry name="Frag_1" gatekeeper="frag.example.org:9619" trust_domain="OSG" auth_method="idtoken"><attrs><attr name="GLIDEIN_Site" value="Frag"/><attr name="CONDOR_VERSION" value="23.0.1"/></attrs></entry></entries></glidein>';
+    const fragment =
+      '<glidein><entries><entry name="Frag_1" gatekeeper="frag.example.org:9619" trust_domain="OSG" auth_method="idtoken"><attrs><attr name="GLIDEIN_Site" value="Frag"/><attr name="CONDOR_VERSION" value="23.0.1"/></attrs></entry></entries></glidein>';
     const res = await api.post('/factory/entries/import', { xml: XML, configD: [fragment] });
     expect(res.json.summary.created).toBe(6);
     const twice = await api.post('/factory/entries/import', { xml: XML, configD: [fragment, fragment], prune: true });
@@ -155,7 +185,8 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
       '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n' +
       Array.from({ length: 9 }, (_, i) => ` <!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`).join('\n') +
       '\n]>\n<glidein><entries><entry name="a" gatekeeper="&lol9;"><attrs><attr name="GLIDEIN_Site" value="&lol9;"/></attrs></entry></entries></glidein>';
-    const xxe = '<?xml version="1.0"?>\n<!DOCTYPE glidein [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<glidein><entries><entry name="a" gatekeeper="&x;"/></entries></glidein>';
+    const xxe =
+      '<?xml version="1.0"?>\n<!DOCTYPE glidein [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<glidein><entries><entry name="a" gatekeeper="&x;"/></entries></glidein>';
     const plain = '<!DOCTYPE glidein>\n<glidein/>';
     for (const xml of [laughs, xxe, plain]) {
       const started = Date.now();
@@ -171,7 +202,11 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
     // Inside a comment, "<!DOCTYPE" is only text.
     expect((await api.post('/factory/entries/import', { xml: '<!-- <!DOCTYPE x> --><glidein/>' })).status).toBe(200);
     // The route takes up to 8 MiB (a big factory's XML); more is 413 and nothing is parsed.
-    const huge = await fetch(`${t.api}/factory/entries/import`, { method: 'POST', headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ xml: `<glidein>${' '.repeat(9 * 1024 * 1024)}</glidein>` }) });
+    const huge = await fetch(`${t.api}/factory/entries/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ xml: `<glidein>${' '.repeat(9 * 1024 * 1024)}</glidein>` }),
+    });
     expect(huge.status).toBe(413);
     const big = await api.post('/factory/entries/import', { xml: `<glidein>${'<!-- padding -->'.repeat(200_000)}</glidein>`, dryRun: true });
     expect(big.status).toBe(200);
@@ -180,17 +215,34 @@ describe.each(ENGINES)('POST /factory/entries/import (glideinWMS.xml), on %s', (
     for (const opener of ['<!--', '<![CDATA[']) {
       const started = Date.now();
       const res = await api.post('/factory/entries/import', { xml: `<glidein>${opener.repeat(Math.floor(2_000_000 / opener.length))}`, dryRun: true });
-      expect([res.status, res.json.error.code, res.json.error.message]).toEqual([400, 'XML_MALFORMED', expect.stringMatching(/^line 1: a (comment|CDATA section) is never closed/)]);
+      expect([res.status, res.json.error.code, res.json.error.message]).toEqual([
+        400,
+        'XML_MALFORMED',
+        expect.stringMatching(/^line 1: a (comment|CDATA section) is never closed/),
+      ]);
       expect(Date.now() - started).toBeLessThan(2000);
     }
     // Other routes keep the 256 KiB limit.
-    const other = await fetch(`${t.api}/factory/entries/E1`, { method: 'PUT', headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ site: 'x'.repeat(300 * 1024) }) });
+    const other = await fetch(`${t.api}/factory/entries/E1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ site: 'x'.repeat(300 * 1024) }),
+    });
     expect(other.status).toBe(413);
   });
 
   it('the entry model accepts every real gatekeeper form and explains a refused one and trustDomain in GlideinWMS terms', async () => {
     const base = { site: 'S', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3' };
-    for (const gatekeeper of ['ce1.unl.edu ce1.unl.edu:9619', 'ce.example.org', 'ce.example.org:9619', 'https://arc.example.org:443/arex', 'https://arc.example.org', 'uscms@cori.nersc.gov', 'cream.example.org:8443/cream-pbs-cms', 'gatekeeper.example.edu/jobmanager-condor']) {
+    for (const gatekeeper of [
+      'ce1.unl.edu ce1.unl.edu:9619',
+      'ce.example.org',
+      'ce.example.org:9619',
+      'https://arc.example.org:443/arex',
+      'https://arc.example.org',
+      'uscms@cori.nersc.gov',
+      'cream.example.org:8443/cream-pbs-cms',
+      'gatekeeper.example.edu/jobmanager-condor',
+    ]) {
       const res = await api.put('/factory/entries/E1', { ...base, gatekeeper });
       expect([gatekeeper, [200, 201].includes(res.status)]).toEqual([gatekeeper, true]);
       expect((await api.get('/factory/entries')).json[0].gatekeeper).toBe(gatekeeper);

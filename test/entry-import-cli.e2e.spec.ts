@@ -28,7 +28,14 @@ describe("Step 3's CLI blocks as written: entry import and frontend register -lo
       join(home, 'gwms-factory', 'config.d', '10-extra.xml'),
       '<glidein><entries><entry name="OSG_US_Extra" gatekeeper="extra.example.org extra.example.org:9619" trust_domain="OSG" auth_method="idtoken"><attrs><attr name="GLIDEIN_Site" value="Extra"/><attr name="CONDOR_VERSION" value="23.0.3"/></attrs></entry></entries></glidein>\n',
     );
-    env = { PATH: process.env.PATH ?? '', HOME: home, GLIDEKEY_URL: svc.url, GLIDEKEY_API_KEY_FILE: join(svc.dataDir, 'admin.key'), GLIDEINWMS_XML: join(home, 'gwms-factory', 'glideinWMS.xml'), FRONTEND_PUBLIC_KEY: Buffer.alloc(32, 3).toString('base64') };
+    env = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      GLIDEKEY_URL: svc.url,
+      GLIDEKEY_API_KEY_FILE: join(svc.dataDir, 'admin.key'),
+      GLIDEINWMS_XML: join(home, 'gwms-factory', 'glideinWMS.xml'),
+      FRONTEND_PUBLIC_KEY: Buffer.alloc(32, 3).toString('base64'),
+    };
   });
   afterAll(async () => {
     await svc.stop();
@@ -39,7 +46,10 @@ describe("Step 3's CLI blocks as written: entry import and frontend register -lo
   it('entry import -dry-run shows the lines and changes nothing; entry import imports the same; again, all unchanged', async () => {
     const [dryLine, realLine] = readmeCommand('entry import "$GLIDEINWMS_XML" -dry-run').split('\n');
     const dry = await run(dryLine);
-    expect([dry.code, dry.stderr]).toEqual([0, expect.stringContaining('dry run, nothing changed: would have created 6, updated 0, unchanged 0, skipped 3, deleted 0')]);
+    expect([dry.code, dry.stderr]).toEqual([
+      0,
+      expect.stringContaining('dry run, nothing changed: would have created 6, updated 0, unchanged 0, skipped 3, deleted 0'),
+    ]);
     expect(dry.stdout).toContain('created OSG_US_Nebraska_ce1\n');
     expect(dry.stdout).toContain('created OSG_US_Extra\n');
     expect(dry.stdout).toContain('skipped OSG_US_Old_gt2 (DISABLED: ');
@@ -50,7 +60,14 @@ describe("Step 3's CLI blocks as written: entry import and frontend register -lo
 
     const real = await run(realLine);
     expect([real.code, real.stdout]).toEqual([0, dry.stdout]);
-    expect((await admin().get('/factory/entries')).json.map((e: { name: string }) => e.name)).toEqual(['EGI_DE_KIT_arc', 'NERSC_cori_bosco', 'OSG_US_Extra', 'OSG_US_Nebraska_ce1', 'OSG_US_Nebraska_ce1_gpu', 'OSG_US_Wisc_nodefaults']);
+    expect((await admin().get('/factory/entries')).json.map((e: { name: string }) => e.name)).toEqual([
+      'EGI_DE_KIT_arc',
+      'NERSC_cori_bosco',
+      'OSG_US_Extra',
+      'OSG_US_Nebraska_ce1',
+      'OSG_US_Nebraska_ce1_gpu',
+      'OSG_US_Wisc_nodefaults',
+    ]);
     const again = await run(realLine);
     expect(again.stdout).toContain('unchanged OSG_US_Nebraska_ce1\n');
     expect(again.stderr).toContain('created 0, updated 0, unchanged 6, skipped 3, deleted 0');

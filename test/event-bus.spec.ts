@@ -56,9 +56,13 @@ describe.each(ENGINES)('%s: after-commit events', (engine) => {
   });
 
   it('a failing subscriber neither fails the committed writer nor stops the next subscriber', async () => {
-    bus.on('site.deleted', ({ site }) => {
-      if (site === 'boom') throw new Error('subscriber failed');
-    }, 1);
+    bus.on(
+      'site.deleted',
+      ({ site }) => {
+        if (site === 'boom') throw new Error('subscriber failed');
+      },
+      1,
+    );
     await t.db.tx(async (m) => bus.publish(m, 'site.deleted', { site: 'boom', siteId: 'x' }));
     expect(seen).toEqual(['deleted:boom']);
     expect(t.logs()).toContain('a subscriber of site.deleted failed');
@@ -90,18 +94,22 @@ describe.each(ENGINES)('%s: after-commit events', (engine) => {
 
 describe('no service calls a listener by hand', () => {
   const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(join(dir, d.name)) : d.name.endsWith('.ts') && !d.name.endsWith('.spec.ts') ? [join(dir, d.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+      d.isDirectory() ? files(join(dir, d.name)) : d.name.endsWith('.ts') && !d.name.endsWith('.spec.ts') ? [join(dir, d.name)] : [],
+    );
 
   it('the old hand-called hooks are gone, and subscriptions live only in the subscriber', () => {
     const offenders: string[] = [];
     for (const f of files(SRC)) {
       const text = readFileSync(f, 'utf8');
       const rel = f.slice(SRC.length + 1);
-      if (/KeyChanges|outbox\.notify\(|onQueued\(|collector\.changed\(|sites\.changed\(|keys\.forget\(/.test(text)) offenders.push(`${rel}: calls a listener by hand`);
+      if (/KeyChanges|outbox\.notify\(|onQueued\(|collector\.changed\(|sites\.changed\(|keys\.forget\(/.test(text))
+        offenders.push(`${rel}: calls a listener by hand`);
       // Only the bus itself runs subscribers; a service that wants an effect publishes an event.
       if (!['events/event-bus.ts', 'database/db.ts'].includes(rel) && /afterCommit\(/.test(text)) offenders.push(`${rel}: takes committed events itself`);
       // Renewal on revocation is the renewer's subscription (and the scheduler's repair pass), never a writer's call.
-      if (!['rotation/renewal.service.ts', 'scheduler/scheduler.service.ts'].includes(rel) && /\.renewDue\(/.test(text)) offenders.push(`${rel}: calls the renewer by hand`);
+      if (!['rotation/renewal.service.ts', 'scheduler/scheduler.service.ts'].includes(rel) && /\.renewDue\(/.test(text))
+        offenders.push(`${rel}: calls the renewer by hand`);
       // A withdrawn or stored credential reaches the factory's files through cache.changed only.
       if (rel !== 'factory/cache-files-sync.service.ts' && /\.files\.(write|remove)\(/.test(text)) offenders.push(`${rel}: writes cache files by hand`);
     }

@@ -10,13 +10,16 @@ import { factorySetup, seedCache } from './support/glidein.js';
  * text: whatever changes in the row (a new version, a re-seal, a ciphertext moved from elsewhere,
  * the row's removal) must show at the next read, never the value remembered from before.
  */
-describe.each(ENGINES)('the factory cache\'s opened credentials on %s', (engine) => {
+describe.each(ENGINES)("the factory cache's opened credentials on %s", (engine) => {
   let t: TestApp;
   let cache: CacheService;
   let frontend: string;
   const expiresAt = Date.now() + 3_600_000;
   const q = (sql: string) => (engine === 'postgres' ? sql.replace(/\?/g, (_, i: number) => `$${sql.slice(0, i).split('?').length}`) : sql);
-  const setSealed = (entry: string, sealed: string) => t.db.tx((m) => m.query(q(`UPDATE cached_credentials SET sealed_value = ? WHERE frontend = ? AND entry = ? AND type = 'idtoken'`), [sealed, frontend, entry]));
+  const setSealed = (entry: string, sealed: string) =>
+    t.db.tx((m) =>
+      m.query(q(`UPDATE cached_credentials SET sealed_value = ? WHERE frontend = ? AND entry = ? AND type = 'idtoken'`), [sealed, frontend, entry]),
+    );
 
   beforeAll(async () => {
     t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
@@ -25,7 +28,7 @@ describe.each(ENGINES)('the factory cache\'s opened credentials on %s', (engine)
   });
   afterAll(() => t?.close());
 
-  it('serves a new version, a re-sealed row and a removal at once, and refuses a ciphertext that is not the row\'s', async () => {
+  it("serves a new version, a re-sealed row and a removal at once, and refuses a ciphertext that is not the row's", async () => {
     await seedCache(t, { frontend, entry: 'E1', type: 'idtoken', value: 'first-value', expiresAt, version: 1 });
     expect((await cache.current(frontend, 'E1')).idtoken).toEqual({ value: 'first-value', version: 1, expiresAt });
     expect((await cache.current(frontend, 'E1')).idtoken?.value).toBe('first-value');

@@ -40,9 +40,19 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
     value: `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.sig`,
     ...over,
   });
-  const body = (over: Partial<CredentialsBody> = {}): CredentialsBody => ({ v: 1, frontend: FE, id: randomUUID(), createdAt: t.clock.now(), credentials: [cred()], ...over });
+  const body = (over: Partial<CredentialsBody> = {}): CredentialsBody => ({
+    v: 1,
+    frontend: FE,
+    id: randomUUID(),
+    createdAt: t.clock.now(),
+    credentials: [cred()],
+    ...over,
+  });
   const send = (env: unknown, key = feKey) => client(t.api, key).post('/factory/credentials', env);
-  const snapshot = async () => ({ rows: await t.db.dataSource.query('SELECT frontend, entry, type, version, fingerprint, sealed_value FROM cached_credentials ORDER BY entry, type'), files: files(cacheDir) });
+  const snapshot = async () => ({
+    rows: await t.db.dataSource.query('SELECT frontend, entry, type, version, fingerprint, sealed_value FROM cached_credentials ORDER BY entry, type'),
+    files: files(cacheDir),
+  });
   const lastFailure = async () => (await client(t.api, t.adminKey).get('/audit?action=factory.credential.refuse&result=failure&limit=1')).json.entries[0];
 
   beforeAll(async () => {
@@ -54,7 +64,9 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
     feKey = (await admin.post('/factory/frontends', { name: FE, publicKey: b64(fe.publicKey) })).json.apiKey;
     otherKey = (await admin.post('/factory/frontends', { name: 'other.example.org', publicKey: b64(sodium.crypto_box_keypair().publicKey) })).json.apiKey;
     factoryKey = Buffer.from((await admin.get('/factory/identity')).json.publicKey, 'base64');
-    expect((await admin.put('/factory/entries/CE_1', { site: 'S1', gatekeeper: 'ce1.example.org', trustDomain: 'OSG', authMethod: 'scitoken' })).status).toBe(201);
+    expect((await admin.put('/factory/entries/CE_1', { site: 'S1', gatekeeper: 'ce1.example.org', trustDomain: 'OSG', authMethod: 'scitoken' })).status).toBe(
+      201,
+    );
     // The credential every attack below tries to displace.
     const first = await send(await sealEnvelope(body(), fe, factoryKey));
     expect([first.status, first.json.results]).toEqual([200, [{ entry: 'CE_1', type: 'idtoken', version: 5, result: 'stored' }]]);
@@ -83,8 +95,16 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
   });
 
   it("one frontend's envelope presented with another frontend's API key, or naming another frontend: 403 ENVELOPE_SENDER_MISMATCH", async () => {
-    await expectRefused(await attack(await sealEnvelope(body({ credentials: [cred({ version: 9 })] }), fe, factoryKey), otherKey), 403, 'ENVELOPE_SENDER_MISMATCH');
-    await expectRefused(await attack(await sealEnvelope(body({ frontend: 'other.example.org', credentials: [cred({ version: 9 })] }), fe, factoryKey)), 403, 'ENVELOPE_SENDER_MISMATCH');
+    await expectRefused(
+      await attack(await sealEnvelope(body({ credentials: [cred({ version: 9 })] }), fe, factoryKey), otherKey),
+      403,
+      'ENVELOPE_SENDER_MISMATCH',
+    );
+    await expectRefused(
+      await attack(await sealEnvelope(body({ frontend: 'other.example.org', credentials: [cred({ version: 9 })] }), fe, factoryKey)),
+      403,
+      'ENVELOPE_SENDER_MISMATCH',
+    );
   });
 
   it('a flipped ciphertext byte anywhere, a flipped nonce byte, a truncated box: 400 ENVELOPE_BAD_MAC', async () => {
@@ -115,8 +135,16 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
   });
 
   it('an envelope outside the freshness window, either way: 400 ENVELOPE_STALE', async () => {
-    await expectRefused(await attack(await sealEnvelope(body({ createdAt: t.clock.now() - 301_000, credentials: [cred({ version: 99 })] }), fe, factoryKey)), 400, 'ENVELOPE_STALE');
-    await expectRefused(await attack(await sealEnvelope(body({ createdAt: t.clock.now() + 301_000, credentials: [cred({ version: 99 })] }), fe, factoryKey)), 400, 'ENVELOPE_STALE');
+    await expectRefused(
+      await attack(await sealEnvelope(body({ createdAt: t.clock.now() - 301_000, credentials: [cred({ version: 99 })] }), fe, factoryKey)),
+      400,
+      'ENVELOPE_STALE',
+    );
+    await expectRefused(
+      await attack(await sealEnvelope(body({ createdAt: t.clock.now() + 301_000, credentials: [cred({ version: 99 })] }), fe, factoryKey)),
+      400,
+      'ENVELOPE_STALE',
+    );
   });
 
   it('an older version after a newer one: refused per credential with CREDENTIAL_OLDER, audited, cache unchanged', async () => {
@@ -131,7 +159,13 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
   });
 
   it('an expired credential, or one for an entry the factory does not have: refused per credential', async () => {
-    const res = await attack(await sealEnvelope(body({ credentials: [cred({ version: 50, expiresAt: Math.floor(t.clock.now() / 1000) }), cred({ entry: 'NO_SUCH_ENTRY', version: 50 })] }), fe, factoryKey));
+    const res = await attack(
+      await sealEnvelope(
+        body({ credentials: [cred({ version: 50, expiresAt: Math.floor(t.clock.now() / 1000) }), cred({ entry: 'NO_SUCH_ENTRY', version: 50 })] }),
+        fe,
+        factoryKey,
+      ),
+    );
     expect(res.json.results.map((r: { code: string }) => r.code)).toEqual(['CREDENTIAL_EXPIRED', 'ENTRY_NOT_FOUND']);
   });
 
@@ -141,7 +175,12 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
       return { v: 1, from: b64(fe.publicKey), nonce: b64(nonce), box: b64(sodium.crypto_box_easy(plain, nonce, factoryKey, fe.privateKey)) };
     };
     const valid = body({ credentials: [cred({ version: 70 })] });
-    for (const bad of [{ ...valid, extra: 1 }, { ...valid, credentials: [{ ...valid.credentials[0], entry: '../../etc/cron.d/x' }] }, { ...valid, credentials: [{ ...valid.credentials[0], type: 'grid_proxy' }] }, { ...valid, id: 'not-a-uuid' }]) {
+    for (const bad of [
+      { ...valid, extra: 1 },
+      { ...valid, credentials: [{ ...valid.credentials[0], entry: '../../etc/cron.d/x' }] },
+      { ...valid, credentials: [{ ...valid.credentials[0], type: 'grid_proxy' }] },
+      { ...valid, id: 'not-a-uuid' },
+    ]) {
       await expectRefused(await attack(raw(JSON.stringify(bad))), 400, 'ENVELOPE_SCHEMA');
     }
     await expectRefused(await attack(raw('{"v":1, "frontend": ')), 400, 'ENVELOPE_MALFORMED');
@@ -150,7 +189,11 @@ describe.each(ENGINES)('the factory refuses what it must not cache, on %s', (eng
   });
 
   it('an oversized payload: 413 before anything is opened', async () => {
-    const big = await sealEnvelope(body({ credentials: Array.from({ length: 20 }, (_, i) => cred({ entry: `E${i}`, version: 80, value: 'A'.repeat(16_000) })) }), fe, factoryKey);
+    const big = await sealEnvelope(
+      body({ credentials: Array.from({ length: 20 }, (_, i) => cred({ entry: `E${i}`, version: 80, value: 'A'.repeat(16_000) })) }),
+      fe,
+      factoryKey,
+    );
     const res = await attack(big);
     expect([res.status, res.json.error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
   });

@@ -62,7 +62,8 @@ describe('forwarding between a frontend process and a factory process', () => {
   const feApi = () => client(fe.api, feKey);
   const faApi = () => client(fa.api, faKey);
 
-  const fileOf = (entry: string, type: 'idtoken' | 'scitoken') => join(cacheDir, `user_${FRONTEND}`, 'glidein_gfactory_instance', `credential_${FRONTEND}.main_${entry}.${type}`);
+  const fileOf = (entry: string, type: 'idtoken' | 'scitoken') =>
+    join(cacheDir, `user_${FRONTEND}`, 'glidein_gfactory_instance', `credential_${FRONTEND}.main_${entry}.${type}`);
   const readCred = (entry: string, type: 'idtoken' | 'scitoken') => (existsSync(fileOf(entry, type)) ? readFileSync(fileOf(entry, type), 'utf8') : undefined);
   const deliveries = async (q = '') => {
     const res = await feApi().get(`/deliveries?limit=1000${q}`);
@@ -77,21 +78,36 @@ describe('forwarding between a frontend process and a factory process', () => {
   const verify = async (token: string) => (await feApi().post('/tokens/verify', { token })).json;
   const scitoken = async (hours: number) => {
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'ce1.unl.edu:9619', scope: 'compute.create', iat: now, nbf: now, exp: now + hours * 3600, 'wlcg.ver': '1.0', jti: `j-${hours}-${Math.random()}` })
+    const token = await new SignJWT({
+      iss: ISSUER,
+      sub: 'vo-pilot',
+      aud: 'ce1.unl.edu:9619',
+      scope: 'compute.create',
+      iat: now,
+      nbf: now,
+      exp: now + hours * 3600,
+      'wlcg.ver': '1.0',
+      jti: `j-${hours}-${Math.random()}`,
+    })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .sign(rsa.privateKey);
     secrets.add(token);
     return token;
   };
   /** The newest outbox row of one entry and type. */
-  const newest = async (entry: string, type: string) => (await deliveries(`&entry=${entry}`)).filter((d) => d.type === type).sort((a, b) => b.version - a.version)[0];
+  const newest = async (entry: string, type: string) =>
+    (await deliveries(`&entry=${entry}`)).filter((d) => d.type === type).sort((a, b) => b.version - a.version)[0];
   /** Waits until the factory's cache and file hold `version` of (entry, type); returns the file's bytes. */
   const arrived = (entry: string, type: 'idtoken' | 'scitoken', version: number, timeoutMs = 15_000) =>
-    until(`${entry}/${type} v${version} in the factory cache and file`, async () => {
-      const row = await cacheRow(entry, type);
-      const bytes = readCred(entry, type);
-      return row?.version === version && bytes !== undefined ? bytes : undefined;
-    }, timeoutMs);
+    until(
+      `${entry}/${type} v${version} in the factory cache and file`,
+      async () => {
+        const row = await cacheRow(entry, type);
+        const bytes = readCred(entry, type);
+        return row?.version === version && bytes !== undefined ? bytes : undefined;
+      },
+      timeoutMs,
+    );
   const drained = () => until('no pending deliveries', async () => ((await deliveries('&state=pending')).length === 0 ? true : undefined));
 
   /** No credential in either process's logs, nor in the listings and metrics that describe them. */
@@ -153,7 +169,7 @@ describe('forwarding between a frontend process and a factory process', () => {
       expect([name, (await faApi().put(`/factory/entries/${name}`, entry)).status]).toEqual([name, 201]);
     }
     // The frontend reads the entries on its own (1 s tick): no manual sync anywhere in this test.
-    await until('the frontend to see the factory\'s entries', async () => {
+    await until("the frontend to see the factory's entries", async () => {
       const f = (await feApi().get('/factories')).json[0];
       return f.entries?.length === 3 ? f : undefined;
     });
@@ -172,7 +188,12 @@ describe('forwarding between a frontend process and a factory process', () => {
       return d?.state === 'delivered' ? d : undefined;
     });
     expect(v1).toMatchObject({ factory: 'factory-1', source: SITE, attempts: 0 });
-    expect(await cacheRow(ENTRY, 'idtoken')).toMatchObject({ frontend: FRONTEND, state: 'valid', version: v1.version, fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(await cacheRow(ENTRY, 'idtoken')).toMatchObject({
+      frontend: FRONTEND,
+      state: 'valid',
+      version: v1.version,
+      fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
 
     // A SciToken for trust domain OSG reaches the entry whose auth method takes one: identical bytes.
     const jwks = { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] };
@@ -199,10 +220,14 @@ describe('forwarding between a frontend process and a factory process', () => {
       idtoken: { send: false, reason: "site NotOurs is not one of this frontend's sites" },
       scitoken: { send: false, reason: 'no SciToken with trust domain CMS' },
     });
-    for (const e of ['OSG_US_Nebraska_old', 'Elsewhere_ce']) for (const type of ['idtoken', 'scitoken'] as const) expect([e, type, existsSync(fileOf(e, type))]).toEqual([e, type, false]);
+    for (const e of ['OSG_US_Nebraska_old', 'Elsewhere_ce'])
+      for (const type of ['idtoken', 'scitoken'] as const) expect([e, type, existsSync(fileOf(e, type))]).toEqual([e, type, false]);
     // The factory lists what Elsewhere_ce lacks.
     const missing = (await faApi().get('/factory/cache?entry=Elsewhere_ce')).json.map((c: CacheRow) => [c.type, c.state]).sort();
-    expect(missing).toEqual([['idtoken', 'missing'], ['scitoken', 'missing']]);
+    expect(missing).toEqual([
+      ['idtoken', 'missing'],
+      ['scitoken', 'missing'],
+    ]);
     expect(await deliveries('&state=pending')).toEqual([]);
     await expectNoCredentialShown();
   });

@@ -17,7 +17,14 @@ async function selfRegistered(t: TestApp, factoryName = 'self') {
   return { admin, frontendApiKey: reg.json.apiKey as string, frontendName: fe.name as string };
 }
 
-const entry = (site: string, over: Record<string, unknown> = {}) => ({ site, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3', ...over });
+const entry = (site: string, over: Record<string, unknown> = {}) => ({
+  site,
+  gatekeeper: 'ce.example.org:9619',
+  trustDomain: 'OSG',
+  authMethod: 'grid_proxy,scitoken',
+  condorVersion: '23.0.3',
+  ...over,
+});
 
 describe.each(ENGINES)('forwarding on %s', (engine) => {
   let t: TestApp;
@@ -31,7 +38,7 @@ describe.each(ENGINES)('forwarding on %s', (engine) => {
     removeDir(cacheDir);
   });
 
-  it('a site and a matching entry put the site\'s current token in the factory cache and its file; entries that get nothing say why', async () => {
+  it("a site and a matching entry put the site's current token in the factory cache and its file; entries that get nothing say why", async () => {
     const { admin, frontendName } = await selfRegistered(t);
     expect((await admin.put('/factory/entries/OSG_US_Nebraska_ce1', entry('Nebraska'))).status).toBe(201);
     expect((await admin.put('/factory/entries/OSG_US_Nebraska_old', entry('Nebraska', { condorVersion: '8.8.15' }))).status).toBe(201);
@@ -53,7 +60,9 @@ describe.each(ENGINES)('forwarding on %s', (engine) => {
     const token = readFileSync(file, 'utf8');
     const verified = await admin.post('/tokens/verify', { token });
     expect(verified.json).toMatchObject({ valid: true, site: 'Nebraska' });
-    expect(existsSync(join(cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}.main_OSG_US_Nebraska_old.idtoken`))).toBe(false);
+    expect(existsSync(join(cacheDir, `user_${frontendName}`, 'glidein_gfactory_instance', `credential_${frontendName}.main_OSG_US_Nebraska_old.idtoken`))).toBe(
+      false,
+    );
 
     const factories = (await admin.get('/factories')).json;
     const seen = Object.fromEntries(factories[0].entries.map((e: { name: string }) => [e.name, e]));
@@ -63,7 +72,9 @@ describe.each(ENGINES)('forwarding on %s', (engine) => {
     expect(seen.OSG_US_Nebraska_ce1.scitoken).toEqual({ send: false, reason: 'no SciToken with trust domain OSG' });
 
     const deliveries = (await admin.get('/deliveries')).json;
-    expect(deliveries).toEqual([expect.objectContaining({ factory: 'self', entry: 'OSG_US_Nebraska_ce1', type: 'idtoken', source: 'Nebraska', state: 'delivered', attempts: 0 })]);
+    expect(deliveries).toEqual([
+      expect.objectContaining({ factory: 'self', entry: 'OSG_US_Nebraska_ce1', type: 'idtoken', source: 'Nebraska', state: 'delivered', attempts: 0 }),
+    ]);
     expect(JSON.stringify(deliveries)).not.toMatch(/eyJ/);
     const sealed = await t.db.dataSource.query(`SELECT sealed_value FROM deliveries`);
     expect(sealed[0].sealed_value).toBeNull();
@@ -99,11 +110,35 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
   let api: ReturnType<typeof client>;
   const scitoken = (expHours: number) => {
     const now = Math.floor(clock.now() / 1000);
-    return new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'https://ce.example.org', scope: 'compute.create', iat: now, nbf: now, exp: now + expHours * 3600, 'wlcg.ver': '1.0', jti: `j-${Math.random()}` })
+    return new SignJWT({
+      iss: ISSUER,
+      sub: 'vo-pilot',
+      aud: 'https://ce.example.org',
+      scope: 'compute.create',
+      iat: now,
+      nbf: now,
+      exp: now + expHours * 3600,
+      'wlcg.ver': '1.0',
+      jti: `j-${Math.random()}`,
+    })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .sign(rsa.privateKey);
   };
-  const rows = (q = '') => api.get(`/deliveries?limit=1000${q}`).then((r) => r.json as { entry: string; type: string; kind: string; reason: string | null; state: string; attempts: number; lastError: string | null; nextAttemptAt: string | null; source: string }[]);
+  const rows = (q = '') =>
+    api.get(`/deliveries?limit=1000${q}`).then(
+      (r) =>
+        r.json as {
+          entry: string;
+          type: string;
+          kind: string;
+          reason: string | null;
+          state: string;
+          attempts: number;
+          lastError: string | null;
+          nextAttemptAt: string | null;
+          source: string;
+        }[],
+    );
   const pendingOf = async (entry: string, type: string) => (await rows(`&entry=${entry}&state=pending`)).filter((d) => d.type === type);
   const drain = () => a.app.get(DelivererService).drain();
 
@@ -116,12 +151,19 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
     const bAdmin = client(b.api, b.adminKey);
     const fe = (await api.get('/frontend/identity')).json;
     const apiKey = (await bAdmin.post('/factory/frontends', { name: fe.name, publicKey: fe.publicKey })).json.apiKey;
-    expect((await api.post('/factories', { name: 'factory-b', url: b.url, apiKey, publicKey: (await bAdmin.get('/factory/identity')).json.publicKey })).status).toBe(201);
-    for (const [name, site] of [['E1', 'S1'], ['E2', 'S2']]) {
+    expect(
+      (await api.post('/factories', { name: 'factory-b', url: b.url, apiKey, publicKey: (await bAdmin.get('/factory/identity')).json.publicKey })).status,
+    ).toBe(201);
+    for (const [name, site] of [
+      ['E1', 'S1'],
+      ['E2', 'S2'],
+    ]) {
       expect((await bAdmin.put(`/factory/entries/${name}`, entry(site))).status).toBe(201);
       expect((await api.post('/sites', { name: site })).status).toBe(201);
     }
-    expect((await api.put('/scitoken-issuers/vo', { issuer: ISSUER, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status).toBe(201);
+    expect(
+      (await api.put('/scitoken-issuers/vo', { issuer: ISSUER, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status,
+    ).toBe(201);
     expect((await api.put('/scitokens/vo-pilot', { token: await scitoken(48), trustDomain: 'OSG' })).status).toBe(201);
     const sync = await api.post('/factories/factory-b/sync');
     expect(sync.json).toMatchObject({ entries: 2, queued: 4, delivery: { delivered: 4 } });
@@ -145,7 +187,10 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
     expect([row.attempts, wait >= 2000 && wait <= 4000]).toEqual([2, true]);
     const sync = await api.post('/factories/factory-b/sync');
     expect(sync.json).toMatchObject({ entries: null, error: expect.stringMatching(/^UNREACHABLE: /) });
-    expect((await api.get('/factories')).json[0]).toMatchObject({ syncError: expect.stringMatching(/^UNREACHABLE/), entries: expect.arrayContaining([expect.objectContaining({ name: 'E1' })]) });
+    expect((await api.get('/factories')).json[0]).toMatchObject({
+      syncError: expect.stringMatching(/^UNREACHABLE/),
+      entries: expect.arrayContaining([expect.objectContaining({ name: 'E1' })]),
+    });
     const metrics = await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${a.adminKey}` } })).text();
     expect(metrics).toMatch(/glidekey_delivery_attempts_total\{factory="factory-b",result="UNREACHABLE"\} [1-9]/);
     expect(metrics).toMatch(/glidekey_deliveries\{state="pending"\} 1\b/);
@@ -154,7 +199,11 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
   it('a newer credential supersedes an undelivered older one, whose sealed copy is wiped', async () => {
     expect((await api.post('/sites/S1/rotate', { graceSeconds: 0 })).status).toBe(200);
     const e1 = (await rows('&entry=E1')).filter((d) => d.type === 'idtoken');
-    expect(e1.map((d) => [d.state, d.attempts])).toEqual([['pending', 0], ['superseded', 2], ['delivered', 0]]);
+    expect(e1.map((d) => [d.state, d.attempts])).toEqual([
+      ['pending', 0],
+      ['superseded', 2],
+      ['delivered', 0],
+    ]);
     const sealed = await a.db.dataSource.query(`SELECT state, sealed_value FROM deliveries WHERE entry = 'E1' AND type = 'idtoken'`);
     for (const r of sealed) expect([r.state, r.sealed_value === null]).toEqual([r.state, r.state !== 'pending']);
   });
@@ -167,7 +216,14 @@ describe.each(ENGINES)('the outbox while a factory is down, on %s', (engine) => 
     for (const e of ['E1', 'E2']) {
       const sci = (await rows(`&entry=${e}`)).filter((d) => d.type === 'scitoken');
       // Newest first: the withdrawal (the factory had the first copy), the undelivered update it superseded, the delivered first copy.
-      expect([e, sci.map((d) => [d.kind, d.state, d.reason])]).toEqual([e, [['withdrawal', 'pending', 'SCITOKEN_REVOKED'], ['credential', 'superseded', null], ['credential', 'delivered', null]]]);
+      expect([e, sci.map((d) => [d.kind, d.state, d.reason])]).toEqual([
+        e,
+        [
+          ['withdrawal', 'pending', 'SCITOKEN_REVOKED'],
+          ['credential', 'superseded', null],
+          ['credential', 'delivered', null],
+        ],
+      ]);
     }
     const sealed = await a.db.dataSource.query(`SELECT sealed_value FROM deliveries WHERE type = 'scitoken'`);
     expect(sealed.every((r: { sealed_value: string | null }) => r.sealed_value === null)).toBe(true);
@@ -215,7 +271,16 @@ describe('matching rules, end to end: what GET /factories says is what lands in 
     ['v8_9_1', 'Nebraska', 'OSG', 'idtoken', '8.9.1', null, 'send', 'auth method idtoken does not use a scitoken'],
     ['v23_0_3', 'Nebraska', 'OSG', 'grid_proxy,scitoken', '23.0.3', null, 'send', 'osg'],
     ['el7_build', 'Nebraska', 'OSG', 'scitoken+project_id', '9.0.17-1.el7', null, 'send', 'osg'],
-    ['no_version', 'Nebraska', 'OSG', 'scitoken', null, null, 'the entry does not say which HTCondor version its glideins run (IDTOKENs need 8.9.1 or later)', 'osg'],
+    [
+      'no_version',
+      'Nebraska',
+      'OSG',
+      'scitoken',
+      null,
+      null,
+      'the entry does not say which HTCondor version its glideins run (IDTOKENs need 8.9.1 or later)',
+      'osg',
+    ],
     ['proxy_only', 'Nebraska', 'OSG', 'grid_proxy+project_id', '23.0.3', null, 'send', 'auth method grid_proxy+project_id does not use a scitoken'],
     ['cms_prod', 'Nebraska', 'CMS', 'scitoken', '23.0.3', 'prod', 'send', 'cms-prod'],
     ['cms_test', 'Nebraska', 'CMS', 'scitoken', '23.0.3', 'test', 'send', 'no SciToken with trust domain CMS and security class test'],
@@ -226,19 +291,43 @@ describe('matching rules, end to end: what GET /factories says is what lands in 
   it('for a table of entries: trust domains, auth method strings, HTCondor versions (8.8.15, 8.9.1, 23.0.3, missing ...)', async () => {
     const { admin, frontendName } = await selfRegistered(t);
     expect((await admin.post('/sites', { name: 'Nebraska' })).status).toBe(201);
-    expect((await admin.put('/scitoken-issuers/vo', { issuer: ISSUER, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status).toBe(201);
+    expect(
+      (await admin.put('/scitoken-issuers/vo', { issuer: ISSUER, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status,
+    ).toBe(201);
     const now = Math.floor(t.clock.now() / 1000);
-    const sign = (sub: string) => new SignJWT({ iss: ISSUER, sub, aud: 'https://wlcg.cern.ch/jwt/v1/any', scope: 'compute.create', iat: now, nbf: now, exp: now + 86_400 * 2, 'wlcg.ver': '1.0', jti: sub }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(rsa.privateKey);
+    const sign = (sub: string) =>
+      new SignJWT({
+        iss: ISSUER,
+        sub,
+        aud: 'https://wlcg.cern.ch/jwt/v1/any',
+        scope: 'compute.create',
+        iat: now,
+        nbf: now,
+        exp: now + 86_400 * 2,
+        'wlcg.ver': '1.0',
+        jti: sub,
+      })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .sign(rsa.privateKey);
     expect((await admin.put('/scitokens/osg', { token: await sign('osg'), trustDomain: 'OSG' })).status).toBe(201);
     expect((await admin.put('/scitokens/cms-prod', { token: await sign('cms'), trustDomain: 'CMS', securityClass: 'prod' })).status).toBe(201);
     for (const [name, site, trustDomain, authMethod, condorVersion, securityClass] of TABLE) {
-      const res = await admin.put(`/factory/entries/${name}`, { site, gatekeeper: 'ce.example.org', trustDomain, authMethod, ...(condorVersion ? { condorVersion } : {}), ...(securityClass ? { securityClass } : {}) });
+      const res = await admin.put(`/factory/entries/${name}`, {
+        site,
+        gatekeeper: 'ce.example.org',
+        trustDomain,
+        authMethod,
+        ...(condorVersion ? { condorVersion } : {}),
+        ...(securityClass ? { securityClass } : {}),
+      });
       expect([name, res.status]).toEqual([name, 201]);
     }
     expect((await admin.post('/factories/self/sync')).json).toMatchObject({ entries: TABLE.length, error: null, delivery: { failed: 0, refused: 0 } });
 
     const seen = Object.fromEntries((await admin.get('/factories')).json[0].entries.map((e: { name: string }) => [e.name, e]));
-    const cached = new Set((await admin.get(`/factory/cache?frontend=${frontendName}`)).json.map((c: { entry: string; type: string }) => `${c.entry}/${c.type}`));
+    const cached = new Set(
+      (await admin.get(`/factory/cache?frontend=${frontendName}`)).json.map((c: { entry: string; type: string }) => `${c.entry}/${c.type}`),
+    );
     for (const [name, site, , , , , idtoken, scitoken] of TABLE) {
       const e = seen[name];
       expect([name, e.idtoken]).toEqual([name, idtoken === 'send' ? { send: true, site } : { send: false, reason: idtoken }]);

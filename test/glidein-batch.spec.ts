@@ -12,7 +12,15 @@ describe.each(ENGINES)('batched glidein fetches on %s', (engine) => {
   const idOf = (ticket: string) => ticket.split('_')[1];
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_TICKETS_MAX_COUNT: '200', GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000', GLIDEKEY_METRICS_CACHE_SECONDS: '0', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+    t = await startTestApp({
+      engine,
+      env: {
+        GLIDEKEY_TICKETS_MAX_COUNT: '200',
+        GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000',
+        GLIDEKEY_METRICS_CACHE_SECONDS: '0',
+        GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600',
+      },
+    });
     api = client(t.api, t.adminKey);
     ({ frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' }));
     const token = await mintToken(t, 'SiteA');
@@ -39,12 +47,18 @@ describe.each(ENGINES)('batched glidein fetches on %s', (engine) => {
     const codes = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { code: string }).code] : []));
     expect(codes).toEqual(Array(100).fill('TICKET_INVALID'));
     const ids = tickets.map(idOf);
-    const rows: { id: string; consumed_at: unknown; consumed_by: unknown }[] = await t.db.read((m) => m.query('SELECT id, consumed_at, consumed_by FROM glidein_tickets'));
+    const rows: { id: string; consumed_at: unknown; consumed_by: unknown }[] = await t.db.read((m) =>
+      m.query('SELECT id, consumed_at, consumed_by FROM glidein_tickets'),
+    );
     const mine = rows.filter((r) => ids.includes(r.id));
     expect(mine.filter((r) => r.consumed_at !== null && r.consumed_by !== null)).toHaveLength(100);
-    const consumes = (await api.get('/audit?action=ticket.consume&limit=500')).json.entries.filter((e: { actor: string }) => ids.includes(e.actor.slice('ticket:'.length)));
+    const consumes = (await api.get('/audit?action=ticket.consume&limit=500')).json.entries.filter((e: { actor: string }) =>
+      ids.includes(e.actor.slice('ticket:'.length)),
+    );
     expect(consumes).toHaveLength(100);
-    const issued = (await api.get('/audit?action=renewal.issue&limit=500')).json.entries.filter((e: { actor: string }) => ids.includes(e.actor.slice('ticket:'.length)));
+    const issued = (await api.get('/audit?action=renewal.issue&limit=500')).json.entries.filter((e: { actor: string }) =>
+      ids.includes(e.actor.slice('ticket:'.length)),
+    );
     expect(issued).toHaveLength(100);
     const renewals: { ticket_id: string }[] = await t.db.read((m) => m.query('SELECT ticket_id FROM glidein_renewals'));
     expect(renewals.filter((r) => ids.includes(r.ticket_id))).toHaveLength(100);

@@ -8,10 +8,14 @@ import { selfRegistered } from './support/fixtures.js';
 
 const SCRIPT = join(ROOT, 'scripts', 'glidein-fetch-token.sh');
 /** The lines after the token paths: the expiry, when to renew, and the end of the pilot's life. */
-const EXPIRY_LINES = 'export GLIDEKEY_TOKEN_EXPIRES_AT=\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z GLIDEKEY_RENEW_IN=\\d+\\nexport GLIDEKEY_RENEWAL_EXPIRES_AT=\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\n';
+const EXPIRY_LINES =
+  'export GLIDEKEY_TOKEN_EXPIRES_AT=\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z GLIDEKEY_RENEW_IN=\\d+\\nexport GLIDEKEY_RENEWAL_EXPIRES_AT=\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\n';
 
 /** better-sqlite3 (no type package installed), to look at the service's database read-only. */
-const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string, o: { readonly: boolean }) => {
+const Database = createRequire(import.meta.url)('better-sqlite3') as new (
+  path: string,
+  o: { readonly: boolean },
+) => {
   prepare(sql: string): { get(...params: unknown[]): unknown };
   close(): void;
 };
@@ -41,13 +45,22 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     expect(res.status).toBe(201);
     return res.json.tickets;
   };
-  const env = (ticket: string, over: Record<string, string> = {}) => ({ GLIDEKEY_URL: svc.url, GLIDEKEY_TICKET: ticket, GLIDEKEY_CA_BUNDLE: pki.ca, GLIDEKEY_RETRIES: '0', ...over });
+  const env = (ticket: string, over: Record<string, string> = {}) => ({
+    GLIDEKEY_URL: svc.url,
+    GLIDEKEY_TICKET: ticket,
+    GLIDEKEY_CA_BUNDLE: pki.ca,
+    GLIDEKEY_RETRIES: '0',
+    ...over,
+  });
 
   beforeAll(async () => {
     work = tempDir('glidekey-bootstrap-');
     pki = makeTestPki(work);
     // The service forwards to itself over HTTPS, so its own fetch must trust the test CA too.
-    svc = await startService({ tls: { cert: pki.cert, key: pki.key, ca: pki.ca }, env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+    svc = await startService({
+      tls: { cert: pki.cert, key: pki.key, ca: pki.ca },
+      env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' },
+    });
     admin = client(svc.api, svc.adminKey, { ca: pki.ca });
     // The forwarding flow, both roles in one process: register each side with the other, then sync.
     ({ frontendName: frontend } = await selfRegistered(admin, svc.url));
@@ -135,10 +148,23 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     expect(r.code).toBe(5);
     // An expected refusal: one warning line per attempt, with its code and the client's address; no error line, no stack.
     await new Promise((ok) => setTimeout(ok, 200));
-    const lines = svc.output().slice(logged).split('\n').filter((l) => l.includes('CREDENTIAL_STALE'));
+    const lines = svc
+      .output()
+      .slice(logged)
+      .split('\n')
+      .filter((l) => l.includes('CREDENTIAL_STALE'));
     expect(lines).toHaveLength(3);
     for (const l of lines) {
-      expect(JSON.parse(l)).toEqual(expect.objectContaining({ level: 'warn', msg: 'request', route: '/api/v1/glidein/credentials', status: 503, code: 'CREDENTIAL_STALE', client: '127.0.0.1' }));
+      expect(JSON.parse(l)).toEqual(
+        expect.objectContaining({
+          level: 'warn',
+          msg: 'request',
+          route: '/api/v1/glidein/credentials',
+          status: 503,
+          code: 'CREDENTIAL_STALE',
+          client: '127.0.0.1',
+        }),
+      );
     }
     expect(svc.output().slice(logged)).not.toContain('"level":"error"');
     expect(r.stderr).toContain('glidekey: HTTP 503 CREDENTIAL_STALE; retry 1 of 2 in 1s');
@@ -168,12 +194,12 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     const shim = join(work, 'shim');
     mkdirSync(shim);
     const log = join(work, 'curl-argv.log');
-    const realCurl = (await new Promise<string>((ok) => {
+    const realCurl = await new Promise<string>((ok) => {
       const p = spawn('sh', ['-c', 'command -v curl'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let out = '';
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
       p.once('exit', () => ok(out.trim()));
-    }));
+    });
     writeFileSync(join(shim, 'curl'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realCurl}' "$@"\n`);
     chmodSync(join(shim, 'curl'), 0o755);
     const [ticket] = await tickets(1);
@@ -191,7 +217,7 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     for (const k of renewals) expect(argv).not.toContain(k.slice(21));
   });
 
-  it('--renew replaces the token and the renewal credential; a replayed one is refused (3), a lost answer\'s taken once within the grace', async () => {
+  it("--renew replaces the token and the renewal credential; a replayed one is refused (3), a lost answer's taken once within the grace", async () => {
     const [ticket] = await tickets(1);
     const dir = freshDir();
     expect((await runScript(env(ticket), [dir])).code).toBe(0);
@@ -221,7 +247,7 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     expect((await runScript(env(''), ['--renew', dir])).code).toBe(3);
   });
 
-  it('--renew exits 3 once the admin revoked the glidein, 10 once the entry\'s credential is gone', async () => {
+  it("--renew exits 3 once the admin revoked the glidein, 10 once the entry's credential is gone", async () => {
     const [ticket] = await tickets(1);
     const dir = freshDir();
     expect((await runScript(env(ticket), [dir])).code).toBe(0);
@@ -238,7 +264,10 @@ describe('glidein bootstrap over HTTPS: the real script, real curl, the real ser
     expect((await runScript(env(other), [dir2])).code).toBe(0);
     expect((await admin.del('/factory/entries/OSG_T_ce2')).status).toBe(204);
     const gone = await runScript(env(''), ['--renew', dir2]);
-    expect([gone.code, gone.stderr]).toEqual([10, "glidekey: the factory no longer holds this entry's credential (HTTP 410 CREDENTIAL_WITHDRAWN); no more renewals\n"]);
+    expect([gone.code, gone.stderr]).toEqual([
+      10,
+      "glidekey: the factory no longer holds this entry's credential (HTTP 410 CREDENTIAL_WITHDRAWN); no more renewals\n",
+    ]);
     expect(readdirSync(dir2).sort()).toEqual(['T2_Test.idtoken', 'glidekey.renewal']);
   });
 

@@ -44,7 +44,10 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
   beforeAll(async () => {
     work = tempDir('glidekey-gwms-');
     pki = makeTestPki(work);
-    svc = await startService({ tls: { cert: pki.cert, key: pki.key, ca: pki.ca }, env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+    svc = await startService({
+      tls: { cert: pki.cert, key: pki.key, ca: pki.ca },
+      env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' },
+    });
     admin = client(svc.api, svc.adminKey, { ca: pki.ca });
     // Both roles in one process: the frontend forwards T2_Test's token to its own factory role.
     ({ frontendName: frontend } = await selfRegistered(admin, svc.url));
@@ -59,7 +62,7 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     if (work) removeDir(work);
   });
 
-  it('replaces the factory-shipped glidein token: one credential_*.idtoken, published, reported -ok, and setup_x509.sh\'s refresh keeps it so', async () => {
+  it("replaces the factory-shipped glidein token: one credential_*.idtoken, published, reported -ok, and setup_x509.sh's refresh keeps it so", async () => {
     const g = glidein({}, shipped);
     expect((await setupX509(g)).code).toBe(0);
     expect(configValue(g, 'GLIDEIN_CONDOR_TOKEN')).toBe(join(g.creds, FACTORY));
@@ -83,7 +86,13 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     expect(await verify(token.trim())).toMatchObject({ valid: true, site: 'T2_Test' });
     expect(parseReport(r.report)).toEqual({
       status: 'OK',
-      metrics: { glidekey_site: 'T2_Test', idtoken: join(g.creds, OURS), glidekey_expires_at: configValue(g, 'GLIDEKEY_TOKEN_EXPIRES_AT'), glidekey_renew_at: configValue(g, 'GLIDEKEY_RENEW_AT'), glidekey_replaced: FACTORY },
+      metrics: {
+        glidekey_site: 'T2_Test',
+        idtoken: join(g.creds, OURS),
+        glidekey_expires_at: configValue(g, 'GLIDEKEY_TOKEN_EXPIRES_AT'),
+        glidekey_renew_at: configValue(g, 'GLIDEKEY_RENEW_AT'),
+        glidekey_replaced: FACTORY,
+      },
       detail: undefined,
     });
     noSecrets(g, r, [token, readFileSync(join(g.workspace, 'glidekey', 'glidekey.renewal'), 'utf8')]);
@@ -94,7 +103,7 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     expect(readFileSync(join(g.creds, OURS), 'utf8')).toBe(token);
   });
 
-  it('with no factory-shipped token, installs and publishes glidekey\'s; the ticket may come from glidein_config', async () => {
+  it("with no factory-shipped token, installs and publishes glidekey's; the ticket may come from glidein_config", async () => {
     const g = glidein({ GLIDEKEY_TICKET: await ticket() });
     expect((await setupX509(g)).code).toBe(0);
     expect(configValue(g, 'GLIDEIN_CONDOR_TOKEN')).toBe('');
@@ -107,7 +116,7 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     expect(await verify(readFileSync(join(g.creds, OURS), 'utf8').trim())).toMatchObject({ valid: true });
   });
 
-  it('a refused ticket or an unreachable service: error_gen -error with its category, exit non-zero, the factory\'s token left as it was', async () => {
+  it("a refused ticket or an unreachable service: error_gen -error with its category, exit non-zero, the factory's token left as it was", async () => {
     const used = await ticket();
     expect((await fetchToken(glidein(), { GLIDEKEY_TICKET: used })).code).toBe(0);
     const g = glidein({}, shipped);
@@ -115,7 +124,11 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     const before = readFileSync(g.config, 'utf8');
     const refused = await fetchToken(g, { GLIDEKEY_TICKET: used });
     expect([refused.code, refused.stdout]).toEqual([3, '']);
-    expect(parseReport(refused.report)).toEqual({ status: 'ERROR', metrics: { failure: 'VO_Proxy', glidekey_exit: '3' }, detail: 'glidekey: the ticket was refused (unknown, already used, or expired)' });
+    expect(parseReport(refused.report)).toEqual({
+      status: 'ERROR',
+      metrics: { failure: 'VO_Proxy', glidekey_exit: '3' },
+      detail: 'glidekey: the ticket was refused (unknown, already used, or expired)',
+    });
     expect(readFileSync(g.config, 'utf8')).toBe(before);
     expect([glideinTokens(g.start), glideinTokens(g.creds)]).toEqual([[FACTORY], [FACTORY]]);
 
@@ -130,7 +143,7 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     const none = glidein();
     const missing = await fetchToken(none);
     expect([missing.code, parseReport(missing.report).metrics.failure]).toEqual([2, 'VO_Config']);
-    expect(parseReport(missing.report).detail).toContain('no ticket: GLIDEKEY_TICKET is neither in the glidein\'s environment nor in');
+    expect(parseReport(missing.report).detail).toContain("no ticket: GLIDEKEY_TICKET is neither in the glidein's environment nor in");
   });
 
   it('without GLIDEKEY_URL in glidein_config glidekey is off: -ok, nothing changed', async () => {
@@ -173,11 +186,21 @@ describe('glidein-fetch-token.sh as a GlideinWMS custom script: glidein_config, 
     expect((await admin.post(`/factory/renewals/${readFileSync(renewal, 'utf8').split('_')[1]}/revoke`)).json).toEqual({ revoked: 1 });
     setConfigValue(g, 'GLIDEKEY_RENEW_AT', '0');
     const revoked = await fetchToken(g, {}, true);
-    expect([revoked.code, parseReport(revoked.report)]).toEqual([3, { status: 'ERROR', metrics: { failure: 'VO_Proxy', glidekey_exit: '3' }, detail: 'glidekey: the renewal credential was revoked by the factory admin; no more renewals' }]);
+    expect([revoked.code, parseReport(revoked.report)]).toEqual([
+      3,
+      {
+        status: 'ERROR',
+        metrics: { failure: 'VO_Proxy', glidekey_exit: '3' },
+        detail: 'glidekey: the renewal credential was revoked by the factory admin; no more renewals',
+      },
+    ]);
     expect(configValue(g, 'GLIDEKEY_RENEWALS_ENDED')).toBe('3');
     const logged = svc.output().length;
     const after = await fetchToken(g, {}, true);
-    expect([after.code, parseReport(after.report).detail]).toEqual([3, 'glidekey: renewals ended in an earlier run (exit 3); the token stays until it expires']);
+    expect([after.code, parseReport(after.report).detail]).toEqual([
+      3,
+      'glidekey: renewals ended in an earlier run (exit 3); the token stays until it expires',
+    ]);
     expect(svc.output().slice(logged)).not.toContain('/glidein/credentials/renew');
     expect(glideinTokens(g.creds)).toEqual([OURS]);
   });

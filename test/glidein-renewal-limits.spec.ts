@@ -7,14 +7,16 @@ describe('glidein renewal rate limiting', () => {
   let frontend: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { GLIDEKEY_TICKETS_FAILURE_LIMIT: '3', GLIDEKEY_TICKETS_LIMITED_LOOKUPS_PER_SECOND: '1', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
+    t = await startTestApp({
+      env: { GLIDEKEY_TICKETS_FAILURE_LIMIT: '3', GLIDEKEY_TICKETS_LIMITED_LOOKUPS_PER_SECOND: '1', GLIDEKEY_METRICS_CACHE_SECONDS: '0' },
+    });
     ({ frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' }));
     const token = await mintToken(t, 'SiteA');
     await seedCache(t, { frontend, entry: 'E1', type: 'idtoken', value: token.token, expiresAt: token.expiresAt });
   });
   afterAll(() => t?.close());
 
-  it('shares the fetch\'s per-address failure count: 429 with Retry-After, past the allowance before any lookup, spending nothing', async () => {
+  it("shares the fetch's per-address failure count: 429 with Retry-After, past the allowance before any lookup, spending nothing", async () => {
     const api = client(t.api, t.adminKey);
     const tickets: string[] = (await api.post('/factory/entries/E1/tickets', { frontend, count: 2 })).json.tickets;
     const credential = (await fetchCredentials(t, tickets[0])).json.renewal as string;

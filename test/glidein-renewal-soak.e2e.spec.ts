@@ -81,7 +81,11 @@ describe('glidein renewal soak: a 2-minute token kept valid for 10 minutes by th
     expect((await faApi().put(`/factory/entries/${SHORT}`, { ...entry, maxPilotLifeSeconds: 60 })).status).toBe(201);
     expect((await feApi().post('/sites', { name: SITE, lifetimeSeconds: 120 })).status).toBe(201);
     for (const e of [ENTRY, SHORT]) {
-      await until(`the IDTOKEN of ${e} in the factory cache`, async () => ((await faApi().get(`/factory/cache?entry=${e}`)).json.some((c: { type: string; state: string }) => c.type === 'idtoken' && c.state !== 'missing') ? true : undefined));
+      await until(`the IDTOKEN of ${e} in the factory cache`, async () =>
+        (await faApi().get(`/factory/cache?entry=${e}`)).json.some((c: { type: string; state: string }) => c.type === 'idtoken' && c.state !== 'missing')
+          ? true
+          : undefined,
+      );
     }
   });
 
@@ -94,7 +98,8 @@ describe('glidein renewal soak: a 2-minute token kept valid for 10 minutes by th
   it(
     'at every check the token file holds a token that verifies with time left; the frontend renewed and the glidein renewed many times; the short pilot stops (exit 9)',
     async () => {
-      const ticketFor = async (entry: string) => (await faApi().post(`/factory/entries/${entry}/tickets`, { frontend: 'frontend.example.org', count: 1 })).json.tickets[0] as string;
+      const ticketFor = async (entry: string) =>
+        (await faApi().post(`/factory/entries/${entry}/tickets`, { frontend: 'frontend.example.org', count: 1 })).json.tickets[0] as string;
       const dir = join(work, 'glidein');
       const boot = await runScript(scriptEnv(await ticketFor(ENTRY)), [dir]);
       expect([boot.code, boot.stderr]).toEqual([0, '']);
@@ -138,7 +143,8 @@ describe('glidein renewal soak: a 2-minute token kept valid for 10 minutes by th
         const v = (await feApi().post('/tokens/verify', { token })).json;
         const left = (v.claims?.exp ?? 0) - Date.now() / 1000;
         checks++;
-        if (!v.valid || !(left > 0)) failures.push(`after ${Math.round((Date.now() - start) / 1000)} s: valid=${v.valid} reason=${v.reason} left=${Math.round(left)} s`);
+        if (!v.valid || !(left > 0))
+          failures.push(`after ${Math.round((Date.now() - start) / 1000)} s: valid=${v.valid} reason=${v.reason} left=${Math.round(left)} s`);
         if (v.claims?.jti) jtis.add(v.claims.jti);
         await sleep(CHECK_EVERY_MS);
       }

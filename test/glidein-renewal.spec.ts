@@ -38,7 +38,10 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
   const rows = () => t.db.read((m) => m.query('SELECT * FROM glidein_renewals ORDER BY id'));
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000', GLIDEKEY_METRICS_CACHE_SECONDS: '0', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+    t = await startTestApp({
+      engine,
+      env: { GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000', GLIDEKEY_METRICS_CACHE_SECONDS: '0', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' },
+    });
     api = client(t.api, t.adminKey);
     ({ frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' }));
     token = await mintToken(t, 'SiteA');
@@ -46,7 +49,7 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
   });
   afterAll(() => t?.close());
 
-  it('answers the entry\'s current credentials like the fetch, with a new credential for the same glidein; a replayed old one is refused', async () => {
+  it("answers the entry's current credentials like the fetch, with a new credential for the same glidein; a replayed old one is refused", async () => {
     const b = await bootstrap();
     expect(Date.parse(b.renewalExpiresAt)).toBe(t.clock.now() + 604_800_000);
     const fresh = await mintToken(t, 'SiteA');
@@ -74,7 +77,11 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
     await ok(r2.renewal);
     const audit = (await api.get(`/audit?action=glidein.renew&actor=renewal:${idOf(b.renewal)}`)).json.entries;
     expect(audit.map((e: { detail: { generation: number } }) => e.detail.generation)).toEqual([3, 2, 1]);
-    expect(audit[2]).toMatchObject({ target: 'entry:E1', result: 'success', detail: { renewal: idOf(b.renewal), lostAnswer: false, site: 'SiteA', address: '127.0.0.1', idtokenVersion: 2 } });
+    expect(audit[2]).toMatchObject({
+      target: 'entry:E1',
+      result: 'success',
+      detail: { renewal: idOf(b.renewal), lostAnswer: false, site: 'SiteA', address: '127.0.0.1', idtokenVersion: 2 },
+    });
     const issued = (await api.get('/audit?action=renewal.issue&limit=1')).json.entries[0];
     expect(issued).toMatchObject({ target: 'entry:E1', detail: { renewal: expect.stringMatching(/^[0-9a-f]{16}$/), expiresAt: expect.any(String) } });
   });
@@ -94,7 +101,7 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
     await ok(b.renewal);
   });
 
-  it('takes a lost answer\'s credential once more within the grace while its successor was never used, retiring both', async () => {
+  it("takes a lost answer's credential once more within the grace while its successor was never used, retiring both", async () => {
     const b = await bootstrap();
     t.clock.advance(10);
     const lost = await ok(b.renewal); // the glidein never saw this answer
@@ -134,9 +141,16 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
     expect(lines).toHaveLength(2);
   });
 
-  it('stops at the entry\'s maximum pilot life, also when the admin shortens it for running glideins; the field is checked', async () => {
+  it("stops at the entry's maximum pilot life, also when the admin shortens it for running glideins; the field is checked", async () => {
     await factorySetup(t, { entry: 'E7', site: 'SiteA' });
-    const put = await api.put('/factory/entries/E7', { site: 'SiteA', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3', maxPilotLifeSeconds: 600 });
+    const put = await api.put('/factory/entries/E7', {
+      site: 'SiteA',
+      gatekeeper: 'ce.example.org',
+      trustDomain: 'OSG',
+      authMethod: 'scitoken',
+      condorVersion: '23.0.3',
+      maxPilotLifeSeconds: 600,
+    });
     expect([put.status, put.json.maxPilotLifeSeconds]).toEqual([200, 600]);
     await seedCache(t, { frontend, entry: 'E7', type: 'idtoken', value: token.token, expiresAt: token.expiresAt });
     const b = await bootstrap('E7');
@@ -161,7 +175,7 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
     expect((await api.get('/factory/entries')).json.find((e: { name: string }) => e.name === 'E7').maxPilotLifeSeconds).toBe(3600);
   });
 
-  it('is refused at once when the entry\'s credential is gone (410) or too short-lived (503), keeping the credential', async () => {
+  it("is refused at once when the entry's credential is gone (410) or too short-lived (503), keeping the credential", async () => {
     await factorySetup(t, { entry: 'E9', site: 'SiteA' });
     await seedCache(t, { frontend, entry: 'E9', type: 'idtoken', value: token.token, expiresAt: token.expiresAt });
     const b = await bootstrap('E9');
@@ -239,7 +253,8 @@ describe.each(ENGINES)('glidein renewal on %s', (engine) => {
     const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
     expect(handedOut.length).toBeGreaterThan(20);
     for (const k of handedOut) {
-      for (const [name, haystack] of Object.entries({ table, audit, metrics, logs: t.logs() })) expect([name, haystack.includes(secretOf(k))]).toEqual([name, false]);
+      for (const [name, haystack] of Object.entries({ table, audit, metrics, logs: t.logs() }))
+        expect([name, haystack.includes(secretOf(k))]).toEqual([name, false]);
       expect(metrics.includes(idOf(k))).toBe(false);
     }
     const value = (re: RegExp) => Number(re.exec(metrics)?.[1] ?? NaN);

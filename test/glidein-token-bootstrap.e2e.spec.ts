@@ -38,13 +38,23 @@ describe('glidein-fetch-token.sh bootstraps with the factory-shipped IDTOKEN whe
     return g;
   };
   const run = (g: Glidein, periodic = false) => runStep(g, SCRIPT, { periodic });
-  const entry = (site: string, glideinBootstrap?: string) => ({ site, gatekeeper: `ce-${site.length}.example.org ce-${site.length}.example.org:9619`, trustDomain: 'OSG', authMethod: 'idtoken', condorVersion: '23.0.3', ...(glideinBootstrap ? { glideinBootstrap } : {}) });
+  const entry = (site: string, glideinBootstrap?: string) => ({
+    site,
+    gatekeeper: `ce-${site.length}.example.org ce-${site.length}.example.org:9619`,
+    trustDomain: 'OSG',
+    authMethod: 'idtoken',
+    condorVersion: '23.0.3',
+    ...(glideinBootstrap ? { glideinBootstrap } : {}),
+  });
 
   beforeAll(async () => {
     work = tempDir('glidekey-tokboot-');
     cacheDir = join(work, 'client-proxies');
     pki = makeTestPki(work);
-    svc = await startService({ tls: { cert: pki.cert, key: pki.key, ca: pki.ca }, env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FACTORY_CACHE_DIR: cacheDir } });
+    svc = await startService({
+      tls: { cert: pki.cert, key: pki.key, ca: pki.ca },
+      env: { NODE_EXTRA_CA_CERTS: pki.ca, GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FACTORY_CACHE_DIR: cacheDir },
+    });
     admin = client(svc.api, svc.adminKey, { ca: pki.ca });
     await selfRegistered(admin, svc.url);
     expect((await admin.put('/factory/entries/OSG_T_ce1', entry('T2_Test', 'token'))).json).toMatchObject({ glideinBootstrap: 'token' });
@@ -66,7 +76,10 @@ describe('glidein-fetch-token.sh bootstraps with the factory-shipped IDTOKEN whe
     expect([r.code, r.stdout]).toEqual([0, '']);
     expect(r.stderr).toContain(`glidekey: no ticket: bootstrapping with the factory-shipped ${shipped('OSG_T_ce1')} for entry OSG_T_ce1\n`);
     const ours = 'credential_glidekey_T2_Test.idtoken';
-    expect(parseReport(r.report)).toMatchObject({ status: 'OK', metrics: { glidekey_site: 'T2_Test', idtoken: join(g.creds, ours), glidekey_replaced: shipped('OSG_T_ce1') } });
+    expect(parseReport(r.report)).toMatchObject({
+      status: 'OK',
+      metrics: { glidekey_site: 'T2_Test', idtoken: join(g.creds, ours), glidekey_replaced: shipped('OSG_T_ce1') },
+    });
     // The factory's token went only after glidekey's was in place: exactly one glidein token, glidekey's.
     expect([glideinTokens(g.start), glideinTokens(g.creds)]).toEqual([[ours], [ours]]);
     expect(configValue(g, 'GLIDEIN_CONDOR_TOKEN')).toBe(join(g.creds, ours));
@@ -97,14 +110,19 @@ describe('glidein-fetch-token.sh bootstraps with the factory-shipped IDTOKEN whe
     expect([glideinTokens(g.start), glideinTokens(g.creds)]).toEqual([['credential_glidekey_T2_Test.idtoken'], ['credential_glidekey_T2_Test.idtoken']]);
   });
 
-  it('refused (exit 3, error_gen -error, the factory\'s token left as it was): an entry that takes tickets, another entry\'s token, a tampered token', async () => {
+  it("refused (exit 3, error_gen -error, the factory's token left as it was): an entry that takes tickets, another entry's token, a tampered token", async () => {
     const detail = 'glidekey: the factory-shipped token was refused (not one the factory holds for this entry, or it expired)';
-    const off = 'glidekey: the entry takes no token bootstrap, or the factory-shipped token also serves an entry that takes tickets only (HTTP 403 TOKEN_BOOTSTRAP_OFF): give the glidein a ticket';
+    const off =
+      'glidekey: the entry takes no token bootstrap, or the factory-shipped token also serves an entry that takes tickets only (HTTP 403 TOKEN_BOOTSTRAP_OFF): give the glidein a ticket';
     const ticketOnly = await glidein('OSG_T_ce2');
     {
       const before = readFileSync(ticketOnly.config, 'utf8');
       const r = await run(ticketOnly);
-      expect([r.code, r.stdout, parseReport(r.report)]).toEqual([3, '', { status: 'ERROR', metrics: { failure: 'VO_Proxy', glidekey_exit: '3' }, detail: off }]);
+      expect([r.code, r.stdout, parseReport(r.report)]).toEqual([
+        3,
+        '',
+        { status: 'ERROR', metrics: { failure: 'VO_Proxy', glidekey_exit: '3' }, detail: off },
+      ]);
       expect(readFileSync(ticketOnly.config, 'utf8')).toBe(before);
     }
     const cases = [await glidein('OSG_T_ce1', 'OSG_T_ce2')];
@@ -125,7 +143,7 @@ describe('glidein-fetch-token.sh bootstraps with the factory-shipped IDTOKEN whe
     }
   });
 
-  it('the route tells a holder of a ticket-only entry\'s real token why (403), answers a bad one as a bad ticket, and refuses API keys', async () => {
+  it("the route tells a holder of a ticket-only entry's real token why (403), answers a bad one as a bad ticket, and refuses API keys", async () => {
     const token = readFileSync(await cacheFile('OSG_T_ce2'), 'utf8');
     const sig = token.split('.')[2];
     const tampered = token.slice(0, -sig.length) + (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1);
@@ -135,7 +153,12 @@ describe('glidein-fetch-token.sh bootstraps with the factory-shipped IDTOKEN whe
       [svc.adminKey, { status: 401, code: 'TICKET_INVALID' }],
     ];
     for (const [bearer, want] of cases) {
-      const res = await httpCall(`${svc.api}/glidein/credentials`, { method: 'POST', ca: pki.ca, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ entry: 'OSG_T_ce2' }) });
+      const res = await httpCall(`${svc.api}/glidein/credentials`, {
+        method: 'POST',
+        ca: pki.ca,
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ entry: 'OSG_T_ce2' }),
+      });
       expect({ status: res.status, code: JSON.parse(res.text).error.code }).toEqual(want);
     }
   });

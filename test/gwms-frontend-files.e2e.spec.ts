@@ -80,7 +80,9 @@ describe('GlideinWMS frontend files kept by glidekey (node dist/main.js)', () =>
   it('keeps every group and site file present, current, 0600, without a newline, and younger than the reuse window, across rotations and renewals', async () => {
     const foreignBefore = snapshot(tokensD, foreign);
     expect((await api().post('/sites', { name: 'siteA', lifetimeSeconds: 60, gwmsGroups: ['main'] })).status).toBe(201);
-    expect((await api().post('/sites', { name: 'siteB', lifetimeSeconds: 60, rotation: { enabled: true, intervalSeconds: 4, graceSeconds: 0 } })).status).toBe(201);
+    expect((await api().post('/sites', { name: 'siteB', lifetimeSeconds: 60, rotation: { enabled: true, intervalSeconds: 4, graceSeconds: 0 } })).status).toBe(
+      201,
+    );
     // siteC's token does not change during the run: only the mtime renewal keeps its files young.
     expect((await api().post('/sites', { name: 'siteC' })).status).toBe(201);
     expect((await api().get('/sites/siteA')).json.gwmsGroups).toEqual(['main']);
@@ -166,7 +168,12 @@ describe('GlideinWMS frontend files kept by glidekey (node dist/main.js)', () =>
     writeFileSync(file('cms', 'siteC'), 'edited');
     chmodSync(file('cms', 'siteC'), 0o644);
     await until('the drift to be repaired', () =>
-      GROUPS.every((g) => existsSync(file(g, 'siteC')) && jtiOf(readFileSync(file(g, 'siteC'), 'utf8')) === replacement && (statSync(file(g, 'siteC')).mode & 0o777) === 0o600) ? true : undefined,
+      GROUPS.every(
+        (g) =>
+          existsSync(file(g, 'siteC')) && jtiOf(readFileSync(file(g, 'siteC'), 'utf8')) === replacement && (statSync(file(g, 'siteC')).mode & 0o777) === 0o600,
+      )
+        ? true
+        : undefined,
     );
     // Repaired by the next sync: a tick's, or one a renewal elsewhere set off.
     await until('the repair to be logged', () => (/(tick|change): repaired [^"]*main\.siteC\.idtoken/.test(svc.output()) ? true : undefined));
@@ -182,7 +189,16 @@ describe('GlideinWMS frontend files kept by glidekey (node dist/main.js)', () =>
     expect((await api().put('/scitoken-issuers/vo', { issuer: ISSUER, jwks })).status).toBe(201);
     const sign = (lifetime: number, jti: string) => {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'https://wlcg.cern.ch/jwt/v1/any', scope: 'compute.create', iat: now, exp: now + lifetime, 'wlcg.ver': '1.0', jti })
+      return new SignJWT({
+        iss: ISSUER,
+        sub: 'vo-pilot',
+        aud: 'https://wlcg.cern.ch/jwt/v1/any',
+        scope: 'compute.create',
+        iat: now,
+        exp: now + lifetime,
+        'wlcg.ver': '1.0',
+        jti,
+      })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .sign(rsa.privateKey);
     };
@@ -225,7 +241,11 @@ describe('GlideinWMS frontend files kept by glidekey (node dist/main.js)', () =>
     utimesSync(join(fe, 'tokens.d', 'main.Nebraska.idtoken'), halfHourAgo, halfHourAgo);
     const gk = await startService({ env: { GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: join(fe, 'tokens.d'), GLIDEKEY_SCHEDULER_TICK_SECONDS: '600' } });
     try {
-      const r = await shell(readmeCommand('site import "$FE_HOME/passwords.d"'), { FE_HOME: fe, GLIDEKEY_URL: gk.url, GLIDEKEY_API_KEY_FILE: join(gk.dataDir, 'admin.key') });
+      const r = await shell(readmeCommand('site import "$FE_HOME/passwords.d"'), {
+        FE_HOME: fe,
+        GLIDEKEY_URL: gk.url,
+        GLIDEKEY_API_KEY_FILE: join(gk.dataDir, 'admin.key'),
+      });
       for (const site of Object.keys(keys)) expect(r.stdout).toMatch(new RegExp(`${site} +created`));
       expect(existsSync(join(fe, 'passwords.d'))).toBe(false);
       expect(readdirSync(join(fe, 'passwords.d.before-glidekey')).sort()).toEqual(['Nebraska', 'UCSD']);

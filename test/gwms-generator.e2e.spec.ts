@@ -39,7 +39,12 @@ const entry = (name: string, gatekeeper: string | null): Record<string, string |
   const tokens: Record<string, string> = {};
   const admin = () => client(fe.api, fe.adminKey, { ca: fe.ca });
   /** The service's configuration, for the host CLI. */
-  const hostEnv = () => ({ GLIDEKEY_DATA_DIR: fe.dataDir, GLIDEKEY_ROLES: 'frontend', GLIDEKEY_TRUST_DOMAIN: 'collector.example.org:9618', GLIDEKEY_FRONTEND_NAME: 'frontend.example.org' });
+  const hostEnv = () => ({
+    GLIDEKEY_DATA_DIR: fe.dataDir,
+    GLIDEKEY_ROLES: 'frontend',
+    GLIDEKEY_TRUST_DOMAIN: 'collector.example.org:9618',
+    GLIDEKEY_FRONTEND_NAME: 'frontend.example.org',
+  });
 
   const sign = (key: typeof rsa, iss: string, aud: string | string[], jti: string, lifetime = 6 * 3600) => {
     const now = Math.floor(Date.now() / 1000);
@@ -52,13 +57,22 @@ const entry = (name: string, gatekeeper: string | null): Record<string, string |
   /** One frontend iteration: the calls in one python3 process, with the given environment. */
   const generate = async (calls: Call[], env: Record<string, string> = {}): Promise<{ results: Result[]; log: string[] }> => {
     // No __pycache__ in the checkout.
-    const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PYTHONDONTWRITEBYTECODE: '1', GLIDEKEY_URL: fe.url, GLIDEKEY_API_KEY_FILE: readerKeyFile, GLIDEKEY_CA_BUNDLE: pki.ca };
+    const base = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      PYTHONDONTWRITEBYTECODE: '1',
+      GLIDEKEY_URL: fe.url,
+      GLIDEKEY_API_KEY_FILE: readerKeyFile,
+      GLIDEKEY_CA_BUNDLE: pki.ca,
+    };
     const { stdout } = await run('python3', [DRIVER, PLUGIN_DIR, JSON.stringify(calls)], { env: { ...base, ...env }, timeout: 60_000 });
     return JSON.parse(stdout);
   };
   const handouts = async () => {
     const text = (await client(fe.url, fe.adminKey, { ca: fe.ca }).get('/metrics')).text;
-    return Object.fromEntries([...text.matchAll(/^glidekey_gwms_scitoken_handouts_total\{result="(\w+)",scitoken="([^"]*)"\} (\d+)$/gm)].map((m) => [`${m[1]}:${m[2]}`, Number(m[3])]));
+    return Object.fromEntries(
+      [...text.matchAll(/^glidekey_gwms_scitoken_handouts_total\{result="(\w+)",scitoken="([^"]*)"\} (\d+)$/gm)].map((m) => [`${m[1]}:${m[2]}`, Number(m[3])]),
+    );
   };
   const expectLifetime = (r: Result, token: string) => {
     const left = (decodeJwt(token).exp as number) - Math.floor(Date.now() / 1000);
@@ -120,7 +134,19 @@ const entry = (name: string, gatekeeper: string | null): Record<string, string |
     const lines = async () => (await admin().get('/audit?action=scitoken.handout&target=scitoken:cms-a&limit=10')).json.entries;
     const first = await lines();
     expect(first).toHaveLength(1);
-    expect(first[0]).toMatchObject({ actor: 'api-key:gwms-generator', detail: { jti: 'cms-a', entry: 'CMS_T2_A', gatekeeper: 'cea.cern.ch:443', factory: FACTORY, group: 'main', trustDomain: 'CMS', match: 'ce', unauditedHandouts: 0 } });
+    expect(first[0]).toMatchObject({
+      actor: 'api-key:gwms-generator',
+      detail: {
+        jti: 'cms-a',
+        entry: 'CMS_T2_A',
+        gatekeeper: 'cea.cern.ch:443',
+        factory: FACTORY,
+        group: 'main',
+        trustDomain: 'CMS',
+        match: 'ce',
+        unauditedHandouts: 0,
+      },
+    });
     const before = await handouts();
     const { results } = await generate([['main', entry('CMS_T2_A', 'cea.cern.ch:443'), 'CMS']]);
     expect(results[0].token).toBe(tokens['cms-a']);
@@ -169,7 +195,10 @@ const entry = (name: string, gatekeeper: string | null): Record<string, string |
     const auditorFile = join(dir, 'auditor.key');
     writeFileSync(auditorFile, auditor + '\n', { mode: 0o600 });
     const refused = await generate([['main', entry('OSG_US_UNL_ce1', 'ce1.unl.edu:9619'), 'OSG']], { GLIDEKEY_API_KEY_FILE: auditorFile });
-    expect(refused.results[0]).toMatchObject({ error: 'ValueError', message: expect.stringContaining('(403 FORBIDDEN): it must be a live key of the credential-reader role') });
+    expect(refused.results[0]).toMatchObject({
+      error: 'ValueError',
+      message: expect.stringContaining('(403 FORBIDDEN): it must be a live key of the credential-reader role'),
+    });
     expect(refused.results[0].message).not.toContain(auditor.slice(20));
     const loose = join(dir, 'loose.key');
     writeFileSync(loose, readerKey);
@@ -201,7 +230,12 @@ const entry = (name: string, gatekeeper: string | null): Record<string, string |
     const none = await reader.post('/gwms/credentials/scitoken', { group: 'main', entry: { name: 'e', gatekeeper: 'ce.example.org' }, trustDomain: 'NOPE' });
     expect([none.status, none.json.error.code]).toEqual([404, 'CREDENTIAL_NO_MATCH']);
     const ok = await reader.post('/gwms/credentials/scitoken', { group: 'main', entry: { name: 'e', gatekeeper: 'ce1.unl.edu:9619' }, trustDomain: 'OSG' });
-    expect(ok.json).toEqual({ token: tokens['osg-ce1'], lifetimeSeconds: expect.any(Number), name: 'osg-ce1', expiresAt: new Date((decodeJwt(tokens['osg-ce1']).exp as number) * 1000).toISOString() });
+    expect(ok.json).toEqual({
+      token: tokens['osg-ce1'],
+      lifetimeSeconds: expect.any(Number),
+      name: 'osg-ce1',
+      expiresAt: new Date((decodeJwt(tokens['osg-ce1']).exp as number) * 1000).toISOString(),
+    });
   });
 
   it("stops working once the README's revoke command revokes its key (within the service's 5 s key cache)", async () => {

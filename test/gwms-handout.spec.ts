@@ -9,7 +9,11 @@ import { client } from './support/service.js';
  */
 
 const ISSUER = 'https://vo-issuer.example.org';
-const ASK = { group: 'main', entry: { name: 'OSG_US_UNL_ce1', gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619', factory: 'gfactory@factory.example.org' }, trustDomain: 'OSG' };
+const ASK = {
+  group: 'main',
+  entry: { name: 'OSG_US_UNL_ce1', gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619', factory: 'gfactory@factory.example.org' },
+  trustDomain: 'OSG',
+};
 
 describe('SciToken handouts to GlideinWMS credential generators', () => {
   const vo = new VoIssuer(ISSUER);
@@ -20,7 +24,8 @@ describe('SciToken handouts to GlideinWMS credential generators', () => {
     const now = t.clock.nowSeconds();
     return vo.sign({ sub: 'vo-pilot', aud: 'ce1.unl.edu:9619', scope: 'compute.create', iat: now, exp: now + lifetime, 'wlcg.ver': '1.0', jti });
   };
-  const lines = async () => (await admin().get('/audit?action=scitoken.handout&limit=100')).json.entries as { target: string; detail: Record<string, unknown> }[];
+  const lines = async () =>
+    (await admin().get('/audit?action=scitoken.handout&limit=100')).json.entries as { target: string; detail: Record<string, unknown> }[];
 
   beforeAll(async () => {
     t = await startTestApp({ env: { GLIDEKEY_ROLES: 'frontend', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
@@ -39,7 +44,9 @@ describe('SciToken handouts to GlideinWMS credential generators', () => {
       expect([res.status, res.json.token, res.json.lifetimeSeconds]).toEqual([200, token, 4 * 3600 - i * 60]);
       t.clock.advance(60);
     }
-    expect(await lines()).toEqual([expect.objectContaining({ target: 'scitoken:osg', detail: expect.objectContaining({ jti: 'v1', entry: 'OSG_US_UNL_ce1', unauditedHandouts: 0 }) })]);
+    expect(await lines()).toEqual([
+      expect.objectContaining({ target: 'scitoken:osg', detail: expect.objectContaining({ jti: 'v1', entry: 'OSG_US_UNL_ce1', unauditedHandouts: 0 }) }),
+    ]);
     t.clock.advance(3600);
     expect((await reader.post('/gwms/credentials/scitoken', ASK)).status).toBe(200);
     const after = await lines();

@@ -23,7 +23,7 @@ async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void
  * in a staging directory of its own, and the root-side sync makes the frontend's tokens.d of it,
  * read through the model of an unmodified frontend (support/gwms-frontend.ts).
  */
-describe('the service staging the frontend\'s tokens.d + contrib/glidekey-gwms-sync (node dist/main.js)', () => {
+describe("the service staging the frontend's tokens.d + contrib/glidekey-gwms-sync (node dist/main.js)", () => {
   const base = tempDir('gwms-sync-e2e-');
   afterAll(() => removeDir(base));
 
@@ -48,7 +48,12 @@ describe('the service staging the frontend\'s tokens.d + contrib/glidekey-gwms-s
     };
     const REFRESH = 2;
     const svc = await startService({
-      env: { GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: staging, GLIDEKEY_GWMS_FRONTEND_GROUPS: 'main,cms', GLIDEKEY_GWMS_FRONTEND_REFRESH_SECONDS: String(REFRESH), GLIDEKEY_SCHEDULER_TICK_SECONDS: '1' },
+      env: {
+        GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: staging,
+        GLIDEKEY_GWMS_FRONTEND_GROUPS: 'main,cms',
+        GLIDEKEY_GWMS_FRONTEND_REFRESH_SECONDS: String(REFRESH),
+        GLIDEKEY_SCHEDULER_TICK_SECONDS: '1',
+      },
     });
     try {
       const api = client(svc.api, svc.adminKey);
@@ -75,7 +80,16 @@ describe('the service staging the frontend\'s tokens.d + contrib/glidekey-gwms-s
               const name = `${group}.${site}.idtoken`;
               const read = frontendReadsIdtoken(home, group, site);
               const st = statSync(read.path);
-              const got = [name, read.action, read.advertised, jtiOf(read.token!), (st.mode & 0o777).toString(8), `${st.uid}:${st.gid}`, read.token, st.mtimeMs];
+              const got = [
+                name,
+                read.action,
+                read.advertised,
+                jtiOf(read.token!),
+                (st.mode & 0o777).toString(8),
+                `${st.uid}:${st.gid}`,
+                read.token,
+                st.mtimeMs,
+              ];
               const exp = [name, 'reuse', true, jti, '600', FRONTEND, readFileSync(join(staging, name), 'utf8'), statSync(join(staging, name)).mtimeMs];
               if (JSON.stringify(got) !== JSON.stringify(exp)) wrong.push({ got, exp });
               mtimes[name] = st.mtimeMs;

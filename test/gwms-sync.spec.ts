@@ -1,5 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, ROOT, tempDir } from './support/service.js';
 
@@ -77,11 +90,16 @@ describe('contrib/glidekey-gwms-sync', () => {
     l.stageFile(join(l.ssrc, 'osg.scitoken'), JWT(3));
     const first = l.run();
     expect([first.code, first.stderr]).toEqual([0, expect.stringContaining(`glidekey-gwms-sync: installed ${l.dst}/main.siteA.idtoken\n`)]);
-    expect(l.frontend(l.dst)).toEqual({ 'cms.siteA.idtoken': l.like(join(l.src, 'cms.siteA.idtoken')), 'main.siteA.idtoken': l.like(join(l.src, 'main.siteA.idtoken')) });
+    expect(l.frontend(l.dst)).toEqual({
+      'cms.siteA.idtoken': l.like(join(l.src, 'cms.siteA.idtoken')),
+      'main.siteA.idtoken': l.like(join(l.src, 'main.siteA.idtoken')),
+    });
     expect(l.frontend(l.sdst)).toEqual({ 'osg.scitoken': l.like(join(l.ssrc, 'osg.scitoken')) });
     expect(statSync(join(l.dst, 'main.siteA.idtoken')).mtimeMs).toBe(1_700_000_000_250);
     // Its manifest is outside the frontend's directories and root's; no temp file is left behind.
-    expect(readFileSync(join(l.state, 'manifest'), 'utf8')).toBe([`${l.dst}/cms.siteA.idtoken`, `${l.dst}/main.siteA.idtoken`, `${l.sdst}/osg.scitoken`].sort().join('\n') + '\n');
+    expect(readFileSync(join(l.state, 'manifest'), 'utf8')).toBe(
+      [`${l.dst}/cms.siteA.idtoken`, `${l.dst}/main.siteA.idtoken`, `${l.sdst}/osg.scitoken`].sort().join('\n') + '\n',
+    );
     expect([...readdirSync(l.dst), ...readdirSync(l.sdst)].filter((f) => f.startsWith('.'))).toEqual([]);
 
     const inodes = [l.dst, l.sdst].flatMap((d) => readdirSync(d).map((f) => statSync(join(d, f)).ino));
@@ -89,7 +107,7 @@ describe('contrib/glidekey-gwms-sync', () => {
     expect([l.dst, l.sdst].flatMap((d) => readdirSync(d).map((f) => statSync(join(d, f)).ino))).toEqual(inodes);
   });
 
-  it('carries a renewed mtime alone (glidekey\'s refresh touches the file), follows new bytes, removes what left staging, even the last file, and repairs a loosened file', () => {
+  it("carries a renewed mtime alone (glidekey's refresh touches the file), follows new bytes, removes what left staging, even the last file, and repairs a loosened file", () => {
     const l = make();
     const a = join(l.src, 'main.a.idtoken');
     l.stageFile(a, JWT(1), 1_700_000_000);
@@ -110,7 +128,12 @@ describe('contrib/glidekey-gwms-sync', () => {
     const r = l.run();
     expect([r.code, r.stderr.split('\n').sort()]).toEqual([
       0,
-      ['', `glidekey-gwms-sync: installed ${l.dst}/main.a.idtoken`, `glidekey-gwms-sync: removed ${l.dst}/main.b.idtoken (no longer in ${l.src})`, `glidekey-gwms-sync: removed ${l.sdst}/osg.scitoken (no longer in ${l.ssrc})`].sort(),
+      [
+        '',
+        `glidekey-gwms-sync: installed ${l.dst}/main.a.idtoken`,
+        `glidekey-gwms-sync: removed ${l.dst}/main.b.idtoken (no longer in ${l.src})`,
+        `glidekey-gwms-sync: removed ${l.sdst}/osg.scitoken (no longer in ${l.ssrc})`,
+      ].sort(),
     ]);
     expect(l.frontend(l.dst)).toEqual({ 'main.a.idtoken': l.like(a) });
     expect(readdirSync(l.sdst)).toEqual([]);
@@ -120,10 +143,10 @@ describe('contrib/glidekey-gwms-sync', () => {
     expect(l.frontend(l.dst)).toEqual({ 'main.a.idtoken': l.like(a) });
   });
 
-  it('never overwrites or removes a file it did not install: the frontend\'s own token is reported and kept, an identical one left alone quietly', () => {
+  it("never overwrites or removes a file it did not install: the frontend's own token is reported and kept, an identical one left alone quietly", () => {
     const l = make();
-    writeFileSync(join(l.dst, 'main.siteA.idtoken'), 'the frontend\'s own token', { mode: 0o600 });
-    writeFileSync(join(l.dst, 'notes.txt'), 'the admin\'s notes', { mode: 0o644 });
+    writeFileSync(join(l.dst, 'main.siteA.idtoken'), "the frontend's own token", { mode: 0o600 });
+    writeFileSync(join(l.dst, 'notes.txt'), "the admin's notes", { mode: 0o644 });
     writeFileSync(join(l.sdst, 'mine.scitoken'), JWT(7), { mode: 0o600 });
     l.stageFile(join(l.src, 'main.siteA.idtoken'), JWT(1));
     l.stageFile(join(l.src, 'main.siteB.idtoken'), JWT(2));
@@ -132,20 +155,20 @@ describe('contrib/glidekey-gwms-sync', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`not overwriting ${l.dst}/main.siteA.idtoken: not installed by glidekey-gwms-sync (move it away to hand it over)`);
     expect(r.stderr).toContain(`leaving ${l.sdst}/mine.scitoken alone: not installed by glidekey-gwms-sync, though it holds the same bytes`);
-    expect(readFileSync(join(l.dst, 'main.siteA.idtoken'), 'utf8')).toBe('the frontend\'s own token');
+    expect(readFileSync(join(l.dst, 'main.siteA.idtoken'), 'utf8')).toBe("the frontend's own token");
     expect(readFileSync(join(l.dst, 'main.siteB.idtoken'), 'utf8')).toBe(JWT(2));
     for (const f of ['main.siteA.idtoken', 'main.siteB.idtoken']) unlinkSync(join(l.src, f));
     unlinkSync(join(l.ssrc, 'mine.scitoken'));
     expect(l.run().code).toBe(0);
     expect(readdirSync(l.dst).sort()).toEqual(['main.siteA.idtoken', 'notes.txt']);
-    expect(readFileSync(join(l.dst, 'notes.txt'), 'utf8')).toBe('the admin\'s notes');
+    expect(readFileSync(join(l.dst, 'notes.txt'), 'utf8')).toBe("the admin's notes");
     expect(readdirSync(l.sdst)).toEqual(['mine.scitoken']);
   });
 
   it('refuses symlinks, non-regular files, hard links, files not owned by glidekey, empty or oversized files and names glidekey never writes; installs the rest', () => {
     const l = make();
     const secret = join(l.base, 'secret');
-    writeFileSync(secret, 'root\'s secret', { mode: 0o600 });
+    writeFileSync(secret, "root's secret", { mode: 0o600 });
     symlinkSync(secret, join(l.src, 'main.link.idtoken'));
     mkdirSync(join(l.src, 'main.dir.idtoken'));
     spawnSync('mkfifo', [join(l.src, 'main.fifo.idtoken')]);
@@ -167,7 +190,9 @@ describe('contrib/glidekey-gwms-sync', () => {
       `refusing ${l.src}/main.hard.idtoken: it has 2 hard links`,
       `refusing ${l.src}/main.empty.idtoken: empty`,
       `refusing ${l.src}/main.big.idtoken: over 65536 bytes`,
-      ...['main.a.scitoken', 'notes.txt', '.main.a.idtoken', 'main a.idtoken'].map((n) => `refusing ${l.src}/${n}: not a name glidekey writes there (<...>.idtoken`),
+      ...['main.a.scitoken', 'notes.txt', '.main.a.idtoken', 'main a.idtoken'].map(
+        (n) => `refusing ${l.src}/${n}: not a name glidekey writes there (<...>.idtoken`,
+      ),
       `refusing ${l.ssrc}/osg.idtoken: not a name glidekey writes there (<...>.scitoken`,
       ...(asRoot ? [`refusing ${l.src}/main.roots.idtoken: owned by uid 0, not by the owner of ${l.src}`] : []),
     ])
@@ -196,13 +221,27 @@ describe('contrib/glidekey-gwms-sync', () => {
     expect(l.run([], { GWMS_SYNC_SCITOKENS_SOURCE: '' })).toEqual({ code: 1, stderr: `glidekey-gwms-sync: refusing ${l.dst}: writable by group or others\n` });
     spawnSync('chmod', ['0700', l.dst]);
     removeDir(l.src);
-    expect(l.run([], { GWMS_SYNC_SCITOKENS_SOURCE: '' })).toEqual({ code: 1, stderr: expect.stringContaining(`the staging directory ${l.src} does not exist (glidekey's gwms.frontend.tokensDir); nothing changed`) });
+    expect(l.run([], { GWMS_SYNC_SCITOKENS_SOURCE: '' })).toEqual({
+      code: 1,
+      stderr: expect.stringContaining(`the staging directory ${l.src} does not exist (glidekey's gwms.frontend.tokensDir); nothing changed`),
+    });
     expect(existsSync(join(l.dst, 'main.a.idtoken'))).toBe(true);
 
     const usage = spawnSync('sh', [SYNC, '--help'], { encoding: 'utf8' }).stdout;
-    for (const v of ['GWMS_SYNC_TOKENS_SOURCE', 'GWMS_SYNC_TOKENS_DIR', 'GWMS_SYNC_SCITOKENS_SOURCE', 'GWMS_SYNC_SCITOKENS_DIR', 'GWMS_SYNC_OWNER', 'GWMS_SYNC_STATE_DIR']) expect(usage).toContain(v);
+    for (const v of [
+      'GWMS_SYNC_TOKENS_SOURCE',
+      'GWMS_SYNC_TOKENS_DIR',
+      'GWMS_SYNC_SCITOKENS_SOURCE',
+      'GWMS_SYNC_SCITOKENS_DIR',
+      'GWMS_SYNC_OWNER',
+      'GWMS_SYNC_STATE_DIR',
+    ])
+      expect(usage).toContain(v);
     expect(l.run(['--bogus'])).toEqual({ code: 2, stderr: 'glidekey-gwms-sync: unknown argument --bogus (see --help)\n' });
-    expect(l.run([], { GWMS_SYNC_OWNER: 'no-such-user-here' })).toEqual({ code: 2, stderr: 'glidekey-gwms-sync: no user no-such-user-here (GWMS_SYNC_OWNER: the frontend\'s user)\n' });
+    expect(l.run([], { GWMS_SYNC_OWNER: 'no-such-user-here' })).toEqual({
+      code: 2,
+      stderr: "glidekey-gwms-sync: no user no-such-user-here (GWMS_SYNC_OWNER: the frontend's user)\n",
+    });
     expect(l.run([], { GWMS_SYNC_OWNER: 'root' }).code).toBe(2);
     expect(l.run([], { GWMS_SYNC_OWNER: '1:x' }).code).toBe(2);
     expect(l.run([], { GWMS_SYNC_TOKENS_DIR: 'relative/tokens.d' }).code).toBe(2);

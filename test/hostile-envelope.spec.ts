@@ -35,8 +35,10 @@ describe.each(ENGINES)('a hostile envelope on %s', (engine) => {
     return { v: 1, from: b64(fe.publicKey), nonce: b64(nonce), box: b64(box) };
   };
   const send = (env: unknown) => client(t.api, feKey).post('/factory/credentials', env);
-  const cacheRows = () => t.db.read((m) => m.query('SELECT frontend, entry, type, version, expires_at, fingerprint FROM cached_credentials ORDER BY entry, type'));
-  const consumedAt = async (ticket: string) => (await t.db.read((m) => m.query(`SELECT consumed_at FROM glidein_tickets WHERE id = '${ticket.split('_')[1]}'`)))[0].consumed_at;
+  const cacheRows = () =>
+    t.db.read((m) => m.query('SELECT frontend, entry, type, version, expires_at, fingerprint FROM cached_credentials ORDER BY entry, type'));
+  const consumedAt = async (ticket: string) =>
+    (await t.db.read((m) => m.query(`SELECT consumed_at FROM glidein_tickets WHERE id = '${ticket.split('_')[1]}'`)))[0].consumed_at;
 
   beforeAll(async () => {
     await sodium.ready;
@@ -46,7 +48,17 @@ describe.each(ENGINES)('a hostile envelope on %s', (engine) => {
     feKey = (await api.post('/factory/frontends', { name: FE, publicKey: Buffer.from(fe.publicKey).toString('base64') })).json.apiKey;
     factoryKey = Buffer.from((await api.get('/factory/identity')).json.publicKey, 'base64');
     for (const e of ['CE_1', 'CE_2']) {
-      expect((await api.put(`/factory/entries/${e}`, { site: 'S1', gatekeeper: 'ce1.example.org', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3' })).status).toBeLessThan(300);
+      expect(
+        (
+          await api.put(`/factory/entries/${e}`, {
+            site: 'S1',
+            gatekeeper: 'ce1.example.org',
+            trustDomain: 'OSG',
+            authMethod: 'scitoken',
+            condorVersion: '23.0.3',
+          })
+        ).status,
+      ).toBeLessThan(300);
     }
     const first = await send(await sealEnvelope({ v: 1, frontend: FE, id: randomUUID(), createdAt: t.clock.now(), credentials: [cred()] }, fe, factoryKey));
     expect(first.json.results).toEqual([expect.objectContaining({ result: 'stored' })]);

@@ -9,7 +9,15 @@ import { client } from './support/service.js';
 const TIMEOUT_S = 5;
 /** Well under TIMEOUT_S: before per-factory lanes, the healthy factory waited out the hang. */
 const BOUND_MS = 3000;
-const entry = (name: string, site = 'S1') => ({ name, site, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy', condorVersion: '23.0.3', securityClass: null });
+const entry = (name: string, site = 'S1') => ({
+  name,
+  site,
+  gatekeeper: 'ce.example.org:9619',
+  trustDomain: 'OSG',
+  authMethod: 'grid_proxy',
+  condorVersion: '23.0.3',
+  securityClass: null,
+});
 
 /**
  * A hostile factory on loopback. GET entries answers per `mode`: ok, the same entry twice, or
@@ -73,19 +81,40 @@ describe.each(ENGINES)('a hostile factory on %s', (engine) => {
   let t: TestApp;
   let api: ReturnType<typeof client>;
   let hostile: HostileFactory;
-  const selfVersion = async () => (await api.get('/factory/cache?entry=SELF_CE')).json.find((c: { type: string }) => c.type === 'idtoken')?.version as number | undefined;
+  const selfVersion = async () =>
+    (await api.get('/factory/cache?entry=SELF_CE')).json.find((c: { type: string }) => c.type === 'idtoken')?.version as number | undefined;
   const seen = async () => t.db.read((m) => m.query(`SELECT factory, entry, site FROM factory_entries_seen WHERE factory = 'hang' ORDER BY entry`));
   const syncError = async () => (await api.get('/factories')).json.find((f: { name: string }) => f.name === 'hang').syncError as string | null;
 
   beforeAll(async () => {
     hostile = new HostileFactory();
     await hostile.start();
-    t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FORWARDING_REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_S), GLIDEKEY_METRICS_PUBLIC: 'true', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
+    t = await startTestApp({
+      engine,
+      env: {
+        GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600',
+        GLIDEKEY_FORWARDING_REQUEST_TIMEOUT_SECONDS: String(TIMEOUT_S),
+        GLIDEKEY_METRICS_PUBLIC: 'true',
+        GLIDEKEY_METRICS_CACHE_SECONDS: '0',
+      },
+    });
     api = client(t.api, t.adminKey);
     // The healthy factory is this process itself (both roles), as in forwarding.spec.ts.
     const { frontendApiKey } = await selfRegistered(api, t.url);
-    expect((await api.post('/factories', { name: 'hang', url: hostile.url, apiKey: frontendApiKey, publicKey: randomBytes(32).toString('base64') })).status).toBe(201);
-    expect((await api.put('/factory/entries/SELF_CE', { site: 'S1', gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy', condorVersion: '23.0.3' })).status).toBe(201);
+    expect(
+      (await api.post('/factories', { name: 'hang', url: hostile.url, apiKey: frontendApiKey, publicKey: randomBytes(32).toString('base64') })).status,
+    ).toBe(201);
+    expect(
+      (
+        await api.put('/factory/entries/SELF_CE', {
+          site: 'S1',
+          gatekeeper: 'ce.example.org:9619',
+          trustDomain: 'OSG',
+          authMethod: 'grid_proxy',
+          condorVersion: '23.0.3',
+        })
+      ).status,
+    ).toBe(201);
     expect((await api.post('/sites', { name: 'S1' })).status).toBe(201);
     const first = await api.post('/factories/self/sync');
     expect([first.status, first.json.delivery.delivered]).toEqual([200, 1]);
@@ -117,7 +146,11 @@ describe.each(ENGINES)('a hostile factory on %s', (engine) => {
     expect(hostile.open).toBeGreaterThan(0);
 
     // The hanging delivery ends at the exchange deadline, counted as TIMEOUT; its row stays pending.
-    await until('the hanging delivery to time out', async () => /glidekey_delivery_attempts_total\{factory="hang",result="TIMEOUT"\} [1-9]/.test(await (await fetch(`${t.url}/metrics`)).text()), (TIMEOUT_S + 3) * 1000);
+    await until(
+      'the hanging delivery to time out',
+      async () => /glidekey_delivery_attempts_total\{factory="hang",result="TIMEOUT"\} [1-9]/.test(await (await fetch(`${t.url}/metrics`)).text()),
+      (TIMEOUT_S + 3) * 1000,
+    );
     expect((await api.get('/deliveries?factory=hang&state=pending')).json.length).toBeGreaterThan(0);
   }, 30_000);
 

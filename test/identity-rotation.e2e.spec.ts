@@ -12,14 +12,20 @@ describe('rotating the frontend identity while deliveries flow', () => {
   let fa2: Service;
   let fa2Port: number;
   const fa2Api = () => client(fa2.api, fa2.adminKey);
-  const audit = async (api: ReturnType<typeof client>, action: string) => (await api.get(`/audit?action=${action}&limit=100`)).json.entries as { detail: Record<string, unknown>; target: string; result: string }[];
-  const pinnedAt = async (api: ReturnType<typeof client>) => ((await api.get('/factory/frontends')).json as { name: string; fingerprint: string }[]).find((f) => f.name === FRONTEND)!.fingerprint;
+  const audit = async (api: ReturnType<typeof client>, action: string) =>
+    (await api.get(`/audit?action=${action}&limit=100`)).json.entries as { detail: Record<string, unknown>; target: string; result: string }[];
+  const pinnedAt = async (api: ReturnType<typeof client>) =>
+    ((await api.get('/factory/frontends')).json as { name: string; fingerprint: string }[]).find((f) => f.name === FRONTEND)!.fingerprint;
   const validAt = (api: () => ReturnType<typeof client>, entry: string) =>
-    until(`a valid idtoken for ${entry}`, async () => {
-      const rows = (await api().get(`/factory/cache?entry=${entry}`)).json as { type: string; state: string; version: number }[];
-      const row = rows.find((r) => r.type === 'idtoken');
-      return row?.state === 'valid' ? row : undefined;
-    }, 30_000);
+    until(
+      `a valid idtoken for ${entry}`,
+      async () => {
+        const rows = (await api().get(`/factory/cache?entry=${entry}`)).json as { type: string; state: string; version: number }[];
+        const row = rows.find((r) => r.type === 'idtoken');
+        return row?.state === 'valid' ? row : undefined;
+      },
+      30_000,
+    );
   const sites = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   /** Creates sites and their entries at both factories. */
   async function addSites(names: string[]): Promise<void> {
@@ -70,7 +76,13 @@ describe('rotating the frontend identity while deliveries flow', () => {
     for (const s of [...sites('Pre', 3), ...burst]) await validAt(p.faApi, `CE_${s}`);
     await until('factory-1 to re-pin', async () => ((await pinnedAt(p.faApi())) === rotated.json.fingerprint ? true : undefined), 30_000);
     const follows = await audit(p.faApi(), 'factory.frontend.key-follow');
-    expect(follows).toEqual([expect.objectContaining({ target: `frontend:${FRONTEND}`, result: 'success', detail: expect.objectContaining({ fromFingerprint: before.fingerprint, toFingerprint: rotated.json.fingerprint }) })]);
+    expect(follows).toEqual([
+      expect.objectContaining({
+        target: `frontend:${FRONTEND}`,
+        result: 'success',
+        detail: expect.objectContaining({ fromFingerprint: before.fingerprint, toFingerprint: rotated.json.fingerprint }),
+      }),
+    ]);
     expect((await audit(p.feApi(), 'delivery.identity.accepted')).map((a) => a.target)).toEqual(['factory:factory-1']);
     // factory-2 has not followed: the previous key stays.
     expect((await client(p.fe.api).get('/frontend/identity')).json.previous?.fingerprint).toBe(before.fingerprint);
@@ -84,7 +96,10 @@ describe('rotating the frontend identity while deliveries flow', () => {
     }
     for (const s of burst) await validAt(fa2Api, `CE2_${s}`);
     expect(await pinnedAt(fa2Api())).toBe(rotated.json.fingerprint);
-    expect((await audit(fa2Api(), 'factory.frontend.key-follow'))[0].detail).toMatchObject({ fromFingerprint: before.fingerprint, toFingerprint: rotated.json.fingerprint });
+    expect((await audit(fa2Api(), 'factory.frontend.key-follow'))[0].detail).toMatchObject({
+      fromFingerprint: before.fingerprint,
+      toFingerprint: rotated.json.fingerprint,
+    });
     const dropped = await until('the previous key to be dropped', async () => {
       const lines = await audit(p.feApi(), 'frontend.identity.previous-drop');
       return lines.length ? lines : undefined;
@@ -98,7 +113,8 @@ describe('rotating the frontend identity while deliveries flow', () => {
     expect((await audit(p.faApi(), 'factory.frontend.key-follow')).length).toBe(1);
     expect((await p.deliveries()).filter((d) => d.state === 'refused')).toEqual([]);
     // No window where deliveries failed: neither factory refused an envelope at any point.
-    for (const api of [p.faApi(), fa2Api()]) expect((await api.get('/audit?action=factory.credentials.receive&result=failure&limit=100')).json.entries).toEqual([]);
+    for (const api of [p.faApi(), fa2Api()])
+      expect((await api.get('/audit?action=factory.credentials.receive&result=failure&limit=100')).json.entries).toEqual([]);
     for (const svc of p.all) expect(svc.output().match(JWT)).toBeNull();
   });
 });

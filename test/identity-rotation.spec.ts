@@ -15,15 +15,33 @@ describe.each(ENGINES)('rotating the frontend identity, on %s', (engine) => {
   const clock = new FakeClock();
   const TRANSITION = 3600;
   const admin = () => client(t.api, t.adminKey);
-  const identityRow = async () => (await t.db.dataSource.query("SELECT public_key, sealed_private_key, previous_public_key, sealed_previous_private_key, rotated_at FROM identities WHERE role = 'frontend'"))[0];
+  const identityRow = async () =>
+    (
+      await t.db.dataSource.query(
+        "SELECT public_key, sealed_private_key, previous_public_key, sealed_previous_private_key, rotated_at FROM identities WHERE role = 'frontend'",
+      )
+    )[0];
   const audit = async (action: string) => (await admin().get(`/audit?action=${action}&limit=10`)).json.entries;
 
   beforeAll(async () => {
     await sodium.ready;
-    t = await startTestApp({ engine, clock, env: { GLIDEKEY_ROLES: 'frontend', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FORWARDING_IDENTITY_TRANSITION_SECONDS: String(TRANSITION) } });
+    t = await startTestApp({
+      engine,
+      clock,
+      env: { GLIDEKEY_ROLES: 'frontend', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_FORWARDING_IDENTITY_TRANSITION_SECONDS: String(TRANSITION) },
+    });
     // A factory that will never answer: it can never follow, so only the time limit ends the transition.
     const factory = sodium.crypto_box_keypair();
-    expect((await admin().post('/factories', { name: 'never', url: 'http://127.0.0.1:9', apiKey: `gk_${'0'.repeat(16)}_${'A'.repeat(43)}`, publicKey: b64(factory.publicKey) })).status).toBe(201);
+    expect(
+      (
+        await admin().post('/factories', {
+          name: 'never',
+          url: 'http://127.0.0.1:9',
+          apiKey: `gk_${'0'.repeat(16)}_${'A'.repeat(43)}`,
+          publicKey: b64(factory.publicKey),
+        })
+      ).status,
+    ).toBe(201);
   });
   afterAll(() => t.close());
 
@@ -44,7 +62,11 @@ describe.each(ENGINES)('rotating the frontend identity, on %s', (engine) => {
     expect([row.public_key, row.previous_public_key, Number(row.rotated_at)]).toEqual([after.publicKey, before.publicKey, clock.now()]);
     expect(row.sealed_previous_private_key).toEqual(expect.any(String));
     expect(row.sealed_previous_private_key).not.toBe(row.sealed_private_key);
-    expect((await audit('frontend.identity.rotate'))[0]).toMatchObject({ result: 'success', target: 'identity:frontend', detail: { fromFingerprint: before.fingerprint, toFingerprint: res.json.fingerprint, factories: 1 } });
+    expect((await audit('frontend.identity.rotate'))[0]).toMatchObject({
+      result: 'success',
+      target: 'identity:frontend',
+      detail: { fromFingerprint: before.fingerprint, toFingerprint: res.json.fingerprint, factories: 1 },
+    });
   });
 
   it('seals the previous private key bound to its own public key: swapped into the current slot it does not open', async () => {
@@ -79,7 +101,10 @@ describe.each(ENGINES)('rotating the frontend identity, on %s', (engine) => {
     const row = await identityRow();
     expect([row.previous_public_key, row.sealed_previous_private_key]).toEqual([null, null]);
     expect((await client(t.api).get('/frontend/identity')).json.previous).toBeUndefined();
-    expect((await audit('frontend.identity.previous-drop'))[0]).toMatchObject({ actor: 'system:forwarding', detail: { reason: 'TRANSITION_EXPIRED', notFollowed: ['never'] } });
+    expect((await audit('frontend.identity.previous-drop'))[0]).toMatchObject({
+      actor: 'system:forwarding',
+      detail: { reason: 'TRANSITION_EXPIRED', notFollowed: ['never'] },
+    });
     // The transition is over: the next rotation is allowed.
     expect((await admin().post('/frontend/identity/rotate')).status).toBe(200);
   });

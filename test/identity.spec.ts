@@ -8,8 +8,8 @@ describe('role identities (X25519)', () => {
     await sodium.ready;
     const dataDir = tempDir();
     const first = await startTestApp({ dataDir });
-    const fe = await (await fetch(`${first.api}/frontend/identity`)).json() as { name: string; publicKey: string; fingerprint: string };
-    const fa = await (await fetch(`${first.api}/factory/identity`)).json() as { publicKey: string; fingerprint: string };
+    const fe = (await (await fetch(`${first.api}/frontend/identity`)).json()) as { name: string; publicKey: string; fingerprint: string };
+    const fa = (await (await fetch(`${first.api}/factory/identity`)).json()) as { publicKey: string; fingerprint: string };
     expect(fe.name).toBe('frontend.example.org');
     expect(Buffer.from(fe.publicKey, 'base64')).toHaveLength(32);
     expect(fe.fingerprint).toBe(publicKeyFingerprint(Buffer.from(fe.publicKey, 'base64')));

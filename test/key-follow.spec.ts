@@ -33,14 +33,28 @@ describe.each(ENGINES)('a factory following a frontend to a new identity key, on
   let version = 5;
   const FE = 'fe.example.org';
 
-  const cred = (over: Partial<EnvelopeCredential> = {}): EnvelopeCredential => ({ entry: 'CE_1', type: 'idtoken', version: ++version, expiresAt: Math.floor(t.clock.now() / 1000) + 3600, value: `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.sig`, ...over });
-  const body = (over: Partial<CredentialsBody> = {}): CredentialsBody => ({ v: 1, frontend: FE, id: randomUUID(), createdAt: t.clock.now(), credentials: [cred()], ...over });
+  const cred = (over: Partial<EnvelopeCredential> = {}): EnvelopeCredential => ({
+    entry: 'CE_1',
+    type: 'idtoken',
+    version: ++version,
+    expiresAt: Math.floor(t.clock.now() / 1000) + 3600,
+    value: `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.sig`,
+    ...over,
+  });
+  const body = (over: Partial<CredentialsBody> = {}): CredentialsBody => ({
+    v: 1,
+    frontend: FE,
+    id: randomUUID(),
+    createdAt: t.clock.now(),
+    credentials: [cred()],
+    ...over,
+  });
   const send = (env: unknown, key = feKey) => client(t.api, key).post('/factory/credentials', env);
   const q = (sql: string) => t.db.dataSource.query(sql);
   /** Everything a follow or an intake changes. */
   const snapshot = async () => ({
     cache: await q('SELECT frontend, entry, type, version, fingerprint FROM cached_credentials ORDER BY entry, type'),
-    pinned: await q("SELECT name, public_key FROM registered_frontends ORDER BY name"),
+    pinned: await q('SELECT name, public_key FROM registered_frontends ORDER BY name'),
     retired: await q('SELECT frontend, public_key, successor_key FROM retired_frontend_keys ORDER BY public_key'),
     follows: (await client(t.api, t.adminKey).get('/audit?action=factory.frontend.key-follow&limit=100')).json.entries.length,
   });
@@ -63,7 +77,13 @@ describe.each(ENGINES)('a factory following a frontend to a new identity key, on
     const message = Buffer.concat([Buffer.from('glidekey key-follow v1\0'), k2.publicKey, nonce, at]);
     const proofNonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
     const proof = sodium.crypto_box_easy(message, proofNonce, factoryKey, k1.privateKey);
-    return { v: 2, from: b64(k2.publicKey), nonce: b64(nonce), box: b64(box), keyProof: { previous: b64(k1.publicKey), nonce: b64(proofNonce), box: b64(proof) } };
+    return {
+      v: 2,
+      from: b64(k2.publicKey),
+      nonce: b64(nonce),
+      box: b64(box),
+      keyProof: { previous: b64(k1.publicKey), nonce: b64(proofNonce), box: b64(proof) },
+    };
   }
 
   beforeAll(async () => {
@@ -74,7 +94,9 @@ describe.each(ENGINES)('a factory following a frontend to a new identity key, on
     feKey = (await admin.post('/factory/frontends', { name: FE, publicKey: b64(k1.publicKey) })).json.apiKey;
     otherKey = (await admin.post('/factory/frontends', { name: 'other.example.org', publicKey: b64(stranger.publicKey) })).json.apiKey;
     factoryKey = Buffer.from((await admin.get('/factory/identity')).json.publicKey, 'base64');
-    expect((await admin.put('/factory/entries/CE_1', { site: 'S1', gatekeeper: 'ce1.example.org', trustDomain: 'OSG', authMethod: 'scitoken' })).status).toBe(201);
+    expect((await admin.put('/factory/entries/CE_1', { site: 'S1', gatekeeper: 'ce1.example.org', trustDomain: 'OSG', authMethod: 'scitoken' })).status).toBe(
+      201,
+    );
     takenUnderK1 = await sealEnvelope(body(), k1, factoryKey);
     expect((await send(takenUnderK1)).status).toBe(200);
     unsentUnderK1 = await sealEnvelope(body(), k1, factoryKey);
@@ -103,7 +125,7 @@ describe.each(ENGINES)('a factory following a frontend to a new identity key, on
       await refused(handmade(t.clock.now(), t.clock.now() - 1), 400, 'ENVELOPE_BAD_KEY_PROOF');
     });
 
-    it('a good proof presented with another frontend\'s API key, or outside the window, or without a proof: refused, and no follow', async () => {
+    it("a good proof presented with another frontend's API key, or outside the window, or without a proof: refused, and no follow", async () => {
       await refused(await sealEnvelope(body(), k2, factoryKey, k1), 403, 'ENVELOPE_SENDER_MISMATCH', otherKey);
       await refused(await sealEnvelope(body({ createdAt: t.clock.now() - 3_600_000 }), k2, factoryKey, k1), 400, 'ENVELOPE_STALE');
       await refused(await sealEnvelope(body(), k2, factoryKey), 403, 'ENVELOPE_UNKNOWN_SENDER');
@@ -119,9 +141,13 @@ describe.each(ENGINES)('a factory following a frontend to a new identity key, on
       const res = await send(following);
       expect([res.status, res.json.results.map((r: { result: string }) => r.result)]).toEqual([200, ['stored']]);
       expect(await pinnedKey()).toBe(b64(k2.publicKey));
-      expect(await q('SELECT frontend, public_key, successor_key FROM retired_frontend_keys')).toEqual([{ frontend: FE, public_key: b64(k1.publicKey), successor_key: b64(k2.publicKey) }]);
+      expect(await q('SELECT frontend, public_key, successor_key FROM retired_frontend_keys')).toEqual([
+        { frontend: FE, public_key: b64(k1.publicKey), successor_key: b64(k2.publicKey) },
+      ]);
       const audit = (await client(t.api, t.adminKey).get('/audit?action=factory.frontend.key-follow&limit=10')).json.entries;
-      expect(audit).toEqual([expect.objectContaining({ target: `frontend:${FE}`, result: 'success', detail: { fromFingerprint: fp(k1), toFingerprint: fp(k2), envelope: sent.id } })]);
+      expect(audit).toEqual([
+        expect.objectContaining({ target: `frontend:${FE}`, result: 'success', detail: { fromFingerprint: fp(k1), toFingerprint: fp(k2), envelope: sent.id } }),
+      ]);
     });
 
     it('the same envelope again: 409 ENVELOPE_REPLAYED', async () => {

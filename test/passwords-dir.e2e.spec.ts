@@ -37,7 +37,11 @@ function actual(dir: string, unmanaged: string[]): Map<string, Buffer> {
   return out;
 }
 
-const flat = (m: Map<string, Buffer>) => [...m].map(([k, v]) => `${k}=${v.toString('hex')}`).sort().join(',');
+const flat = (m: Map<string, Buffer>) =>
+  [...m]
+    .map(([k, v]) => `${k}=${v.toString('hex')}`)
+    .sort()
+    .join(',');
 const same = (a: Map<string, Buffer>, b: Map<string, Buffer>) => flat(a) === flat(b);
 const sameFiles = (a: Map<string, Buffer>, b: Map<string, Buffer>) =>
   expect([...a].map(([k, v]) => `${k}=${v.toString('hex')}`).sort()).toEqual([...b].map(([k, v]) => `${k}=${v.toString('hex')}`).sort());
@@ -46,7 +50,7 @@ describe('passwords.d kept in line with the database (node dist/main.js)', () =>
   it('matches the database after every rotation, removes retired keys, leaves the admin file alone, repairs drift at start', async () => {
     const dir = tempDir('passwords.d-');
     const revocationFile = join(tempDir('condor-config-'), '99-glidekey-revocation.conf');
-    const pool = Buffer.from('the admin POOL key, not glidekey\'s');
+    const pool = Buffer.from("the admin POOL key, not glidekey's");
     writeFileSync(join(dir, 'POOL'), pool, { mode: 0o600 });
     const env = { GLIDEKEY_FRONTEND_PASSWORDS_DIR: dir, GLIDEKEY_FRONTEND_REVOCATION_FILE: revocationFile, GLIDEKEY_SCHEDULER_TICK_SECONDS: '1' };
     let svc = await startService({ env });
@@ -88,7 +92,8 @@ describe('passwords.d kept in line with the database (node dist/main.js)', () =>
     // down (a restart with an hour's tick would not retire it, and the comparison below would race).
     for (const s of sites) expect((await api.patch(`/sites/${s}`, { rotation: { enabled: false } })).status).toBe(200);
     const quiet = Date.now() + 10_000;
-    while (Date.now() < quiet && ((await api.get('/sites/fast')).json.keys as KeyView[]).some((k) => k.state === 'grace')) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < quiet && ((await api.get('/sites/fast')).json.keys as KeyView[]).some((k) => k.state === 'grace'))
+      await new Promise((r) => setTimeout(r, 200));
     expect(((await api.get('/sites/fast')).json.keys as KeyView[]).some((k) => k.state === 'grace')).toBe(false);
 
     // Drift while stopped: a managed file deleted, another edited, a stale one left behind.

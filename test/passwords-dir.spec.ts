@@ -43,7 +43,9 @@ describe('passwords.d and the revocation file, in process', () => {
   it('writes subjects into the revocation file with no $ form for HTCondor to expand', async () => {
     expect((await api.post('/revocations/subjects', { subject: 'x$(FULL_HOSTNAME)"y@fe' })).status).toBe(200);
     const content = readFileSync(revocationFile, 'utf8');
-    expect(content).toMatch(/^# Written by glidekey[^\n]*\nSEC_TOKEN_REVOCATION_EXPR = \(sub =\?= strcat\("x\$", "\(FULL_HOSTNAME\)\\"y@fe"\) && iat <= \d+\)\n$/);
+    expect(content).toMatch(
+      /^# Written by glidekey[^\n]*\nSEC_TOKEN_REVOCATION_EXPR = \(sub =\?= strcat\("x\$", "\(FULL_HOSTNAME\)\\"y@fe"\) && iat <= \d+\)\n$/,
+    );
     const [line] = readConfig(content);
     expect(line.macros).toEqual([]);
     expect(revokes(parseOld(line.value), { sub: 'x$(FULL_HOSTNAME)"y@fe', iat: 1 })).toBe(true);

@@ -19,7 +19,7 @@ const shell = (command: string, env: Record<string, string>) =>
   run('/bin/sh', ['-c', `umask 022; ${command}`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } });
 
 describe('glidekey prune', () => {
-  it("runs as the README shows: archives an old audit line to a new 0600 file, prunes it, audits the run, never overwrites", async () => {
+  it('runs as the README shows: archives an old audit line to a new 0600 file, prunes it, audits the run, never overwrites', async () => {
     const retention = { GLIDEKEY_RETENTION_AUDIT_DAYS: '30', GLIDEKEY_RETENTION_LEDGER_DAYS: '30' };
     const svc = await startService({ env: retention });
     const backupDir = tempDir('glidekey-prune-');
@@ -39,7 +39,11 @@ describe('glidekey prune', () => {
       const file = join(backupDir, files[0]);
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(r.stderr).toContain(`archived 0 ledger row(s) and 1 audit line(s) to ${file}`);
-      const lines = gunzipSync(readFileSync(file)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = gunzipSync(readFileSync(file))
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines).toEqual([{ table: 'audit_log', row: expect.objectContaining({ actor: 'old', action: 'old.thing' }) }]);
       const audit = await api.get('/audit?action=retention.prune');
       expect(audit.json.entries).toHaveLength(1);
@@ -47,7 +51,9 @@ describe('glidekey prune', () => {
 
       const before = readFileSync(file);
       const cli = join(ROOT, 'dist', 'cli.js');
-      const over = await run(process.execPath, [cli, 'prune', '--archive', file], { cwd: ROOT, env: { PATH: process.env.PATH, ...env } }).catch((e: { code: number; stderr: string }) => e);
+      const over = await run(process.execPath, [cli, 'prune', '--archive', file], { cwd: ROOT, env: { PATH: process.env.PATH, ...env } }).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
       expect([(over as { code: number }).code, (over as { stderr: string }).stderr]).toEqual([1, expect.stringContaining('exists: refusing to overwrite it')]);
       expect(readFileSync(file).equals(before)).toBe(true);
 

@@ -23,7 +23,14 @@ describe('install (scripts/install.sh), as the README shows it', () => {
   const work = tempDir('glidekey-install-');
   afterAll(() => removeDir(work));
   const block = readmeCommand('scripts/install.sh');
-  const UNITS = ['glidekey.service', 'glidekey-reconfig.path', 'glidekey-reconfig.service', 'glidekey-gwms-sync.path', 'glidekey-gwms-sync.service', 'glidekey-gwms-sync.timer'];
+  const UNITS = [
+    'glidekey.service',
+    'glidekey-reconfig.path',
+    'glidekey-reconfig.service',
+    'glidekey-gwms-sync.path',
+    'glidekey-gwms-sync.service',
+    'glidekey-gwms-sync.timer',
+  ];
   const destdir = join(work, 'destdir');
 
   it('installs under DESTDIR exactly the files and modes the README lists, and leaves the host alone', async () => {
@@ -110,7 +117,8 @@ describe('install (scripts/install.sh), as the README shows it', () => {
       const syncs = ['/usr/libexec/glidekey/glidekey-collector-sync', '/usr/libexec/glidekey/glidekey-gwms-sync'];
       for (const u of UNITS) {
         let text = readFileSync(join(destdir, 'etc/systemd/system', u), 'utf8');
-        for (const [from, to] of [...syncs.map((s) => [s, join(destdir, s)]), ['/usr/bin/node', process.execPath]]) if (syncs.includes(from) || !existsSync(from)) text = text.replace(new RegExp(`^ExecStart=${from}( |$)`, 'gm'), `ExecStart=${to}$1`);
+        for (const [from, to] of [...syncs.map((s) => [s, join(destdir, s)]), ['/usr/bin/node', process.execPath]])
+          if (syncs.includes(from) || !existsSync(from)) text = text.replace(new RegExp(`^ExecStart=${from}( |$)`, 'gm'), `ExecStart=${to}$1`);
         writeFileSync(join(dir, u), text);
       }
       const r = spawnSync('systemd-analyze', ['verify', ...UNITS.map((u) => join(dir, u))], { encoding: 'utf8' });

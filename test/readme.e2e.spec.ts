@@ -56,7 +56,9 @@ describe("the README's shell blocks, as written, against `npm start`", () => {
   const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', GLIDEKEY_URL: url });
 
   beforeAll(async () => {
-    const line = readmeCommand('npm start').split('\n').find((l) => l.startsWith('npm start'))!;
+    const line = readmeCommand('npm start')
+      .split('\n')
+      .find((l) => l.startsWith('npm start'))!;
     const port = await freePort();
     mkdirSync(join(work, 'npm-home'));
     npm = spawn('bash', ['-c', line], {
@@ -82,7 +84,13 @@ describe("the README's shell blocks, as written, against `npm start`", () => {
     for (const deadline = Date.now() + 45_000; ; await new Promise((r) => setTimeout(r, 150))) {
       if (npm.exitCode !== null) throw new Error(`npm start exited ${npm.exitCode}:\n${npmOut}`);
       if (Date.now() > deadline) throw new Error(`npm start did not become ready:\n${npmOut}`);
-      if (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) break;
+      if (
+        await fetch(`${url}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        )
+      )
+        break;
     }
   }, 60_000);
   afterAll(async () => {
@@ -94,7 +102,8 @@ describe("the README's shell blocks, as written, against `npm start`", () => {
   it('quick start: npm start serves both roles, with master.key and admin.key (0600) in the data directory', async () => {
     for (const f of ['master.key', 'admin.key']) expect(statSync(join(dataDir, f)).mode & 0o777).toBe(0o600);
     // The log line naming the file may follow readiness by a moment (the logger writes asynchronously).
-    for (const deadline = Date.now() + 5000; !npmOut.includes(join(dataDir, 'admin.key')) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    for (const deadline = Date.now() + 5000; !npmOut.includes(join(dataDir, 'admin.key')) && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 50));
     expect(npmOut).toContain(join(dataDir, 'admin.key'));
     expect(npmOut).not.toContain(readFileSync(join(dataDir, 'admin.key'), 'utf8').trim());
     expect((await admin().get('/apikeys')).json[0].roles).toEqual(['frontend-admin', 'factory-admin']);
@@ -119,7 +128,14 @@ describe("the README's shell blocks, as written, against `npm start`", () => {
     expect(JSON.parse(r.out('"name":"el7_osg35"'))).toMatchObject({ name: 'el7_osg35', issuer: 'collector.example.org:9618', key: { version: 1, length: 64 } });
     expect(JSON.parse(r.out('ce_site2'))).toMatchObject({ name: 'ce_site2', key: { source: 'condor', length: 64 } });
     const api = admin();
-    const exported = async (site: string) => Buffer.from(await (await fetch(`${url}/api/v1/sites/${site}/keyfile`, { headers: { authorization: `Bearer ${readFileSync(join(dataDir, 'admin.key'), 'utf8').trim()}` } })).arrayBuffer());
+    const exported = async (site: string) =>
+      Buffer.from(
+        await (
+          await fetch(`${url}/api/v1/sites/${site}/keyfile`, {
+            headers: { authorization: `Bearer ${readFileSync(join(dataDir, 'admin.key'), 'utf8').trim()}` },
+          })
+        ).arrayBuffer(),
+      );
     expect((await exported('ce_site2')).equals(imported)).toBe(true);
     // Step 2: the collector's file, as HTCondor takes it (owned by the user installing it, 0600); none left behind.
     const keyFile = readFileSync(join(passwordsD, 'el7_osg35'));
@@ -140,9 +156,13 @@ describe("the README's shell blocks, as written, against `npm start`", () => {
     expect(r.out('/revocations/condor')).toContain(token.jti);
     const ledger = JSON.parse(r.out('state=active'));
     expect(ledger.tokens.length).toBeGreaterThan(0);
-    expect(ledger.tokens.every((t: { site: string; state: string; jti: string }) => t.site === 'el7_osg35' && t.state === 'active' && t.jti !== token.jti)).toBe(true);
+    expect(
+      ledger.tokens.every((t: { site: string; state: string; jti: string }) => t.site === 'el7_osg35' && t.state === 'active' && t.jti !== token.jti),
+    ).toBe(true);
     const audit = JSON.parse(r.out('/audit?target=site:el7_osg35'));
-    expect(audit.entries.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['site.create', 'site.keyfile.export', 'token.mint', 'token.revoke']));
+    expect(audit.entries.map((e: { action: string }) => e.action)).toEqual(
+      expect.arrayContaining(['site.create', 'site.keyfile.export', 'token.mint', 'token.revoke']),
+    );
     expect(r.out('state=active') + r.out('/audit')).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
 
     expect(readdirSync(cwd)).toEqual(['token.json']);
@@ -171,15 +191,36 @@ describe("the README's shell blocks, as written, against `npm start`", () => {
     const fe = (await api.get('/frontend/identity')).json;
     const reg = await api.post('/factory/frontends', { name: fe.name, publicKey: fe.publicKey });
     expect([reg.status, fe.name]).toEqual([201, 'frontend.example.org']);
-    expect((await api.post('/factories', { name: 'self', url, apiKey: reg.json.apiKey, publicKey: (await api.get('/factory/identity')).json.publicKey })).status).toBe(201);
+    expect(
+      (await api.post('/factories', { name: 'self', url, apiKey: reg.json.apiKey, publicKey: (await api.get('/factory/identity')).json.publicKey })).status,
+    ).toBe(201);
     expect((await api.post('/sites', { name: 'T2_US_Nebraska' })).status).toBe(201);
-    const entryBody = { site: 'T2_US_Nebraska', gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3', glideinScitoken: true };
+    const entryBody = {
+      site: 'T2_US_Nebraska',
+      gatekeeper: 'ce.example.org:9619',
+      trustDomain: 'OSG',
+      authMethod: 'grid_proxy,scitoken',
+      condorVersion: '23.0.3',
+      glideinScitoken: true,
+    };
     expect((await api.put(`/factory/entries/${entry}`, entryBody)).status).toBe(201);
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const issuer = 'https://vo.example.org';
-    expect((await api.put('/scitoken-issuers/vo', { issuer, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status).toBe(201);
+    expect((await api.put('/scitoken-issuers/vo', { issuer, jwks: { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256' }] } })).status).toBe(
+      201,
+    );
     const now = Math.floor(Date.now() / 1000);
-    const sci = await new SignJWT({ iss: issuer, sub: 'vo-pilot', aud: 'https://ce.example.org', scope: 'compute.create', iat: now, nbf: now, exp: now + 20, 'wlcg.ver': '1.0', jti: 'readme-1' })
+    const sci = await new SignJWT({
+      iss: issuer,
+      sub: 'vo-pilot',
+      aud: 'https://ce.example.org',
+      scope: 'compute.create',
+      iat: now,
+      nbf: now,
+      exp: now + 20,
+      'wlcg.ver': '1.0',
+      jti: 'readme-1',
+    })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .sign(rsa.privateKey);
     expect((await api.put('/scitokens/vo', { token: sci, trustDomain: 'OSG' })).status).toBe(201);
@@ -212,7 +253,12 @@ describe("the README's shell blocks, as written, against `npm start`", () => {
       'rc=0; wait $! || rc=$?; echo "loop exited $rc"',
     ].join('\n');
     let proc: ChildProcess | undefined;
-    const run = bash(script, { cwd: glidein, env: { ...baseEnv(), HOME: glidein, GLIDEKEY_TICKET: batch.tickets[0], GLIDEKEY_ALLOW_HTTP: '1' }, detached: true, onSpawn: (p) => (proc = p) });
+    const run = bash(script, {
+      cwd: glidein,
+      env: { ...baseEnv(), HOME: glidein, GLIDEKEY_TICKET: batch.tickets[0], GLIDEKEY_ALLOW_HTTP: '1' },
+      detached: true,
+      onSpawn: (p) => (proc = p),
+    });
     try {
       let renewals: { id: string; renewals: number }[] = [];
       for (const deadline = Date.now() + 30_000; !(renewals[0]?.renewals >= 1); await new Promise((r) => setTimeout(r, 200))) {
@@ -236,7 +282,10 @@ describe("the README's shell blocks, as written, against `npm start`", () => {
       expect(loose(dir)).toEqual([]);
 
       // A failed bootstrap (the ticket is spent now) stops the startup script with the script's status.
-      const again = await bash(`export -n GLIDEKEY_URL\n${bootstrap}\necho still running`, { cwd: glidein, env: { ...baseEnv(), HOME: glidein, GLIDEKEY_TICKET: batch.tickets[0], GLIDEKEY_ALLOW_HTTP: '1' } });
+      const again = await bash(`export -n GLIDEKEY_URL\n${bootstrap}\necho still running`, {
+        cwd: glidein,
+        env: { ...baseEnv(), HOME: glidein, GLIDEKEY_TICKET: batch.tickets[0], GLIDEKEY_ALLOW_HTTP: '1' },
+      });
       expect([again.code, again.stdout, again.stderr]).toEqual([3, '', 'glidekey: the ticket was refused (unknown, already used, or expired)\n']);
     } finally {
       if (proc?.pid && proc.exitCode === null) process.kill(-proc.pid, 'SIGKILL');

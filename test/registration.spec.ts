@@ -16,7 +16,11 @@ describe('registration both ways', () => {
   it('a factory admin registers a frontend and gets its API key (role frontend) once, in one transaction', async () => {
     const res = await api.post('/factory/frontends', { name: 'frontend.example.org', publicKey: frontendKey });
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ name: 'frontend.example.org', publicKey: frontendKey, fingerprint: expect.stringMatching(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/) });
+    expect(res.json).toMatchObject({
+      name: 'frontend.example.org',
+      publicKey: frontendKey,
+      fingerprint: expect.stringMatching(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/),
+    });
     expect(res.json.apiKey).toMatch(/^gk_[0-9a-f]{16}_/);
     const keys = (await api.get('/apikeys')).json;
     expect(keys).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'frontend:frontend.example.org', roles: ['frontend'] })]));
@@ -48,7 +52,9 @@ describe('registration both ways', () => {
     const row = await t.db.dataSource.query(`SELECT sealed_api_key FROM factories WHERE name = 'factory-a'`);
     expect(row[0].sealed_api_key).toMatch(/^v1:/);
     expect(row[0].sealed_api_key).not.toContain(apiKey.slice(20));
-    expect((await api.post('/factories', { name: 'factory-a', url: 'https://x.example.org', apiKey, publicKey: factoryKey })).json.error.code).toBe('FACTORY_EXISTS');
+    expect((await api.post('/factories', { name: 'factory-a', url: 'https://x.example.org', apiKey, publicKey: factoryKey })).json.error.code).toBe(
+      'FACTORY_EXISTS',
+    );
     expect((await api.post('/factories', { name: 'factory-b', url: 'ftp://x', apiKey, publicKey: factoryKey })).status).toBe(400);
     expect((await api.post('/factories', { name: 'factory-b', url: 'https://x.example.org', apiKey: 'nope', publicKey: factoryKey })).status).toBe(400);
   });
@@ -64,7 +70,13 @@ describe('factory entries', () => {
   afterAll(() => t.close());
 
   it('are created, replaced, listed (to registered frontends too) and deleted, every change audited', async () => {
-    const body = { site: 'CMS_T2_US_Nebraska', gatekeeper: 'red-ce1.unl.edu:9619', trustDomain: 'CMS', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3' };
+    const body = {
+      site: 'CMS_T2_US_Nebraska',
+      gatekeeper: 'red-ce1.unl.edu:9619',
+      trustDomain: 'CMS',
+      authMethod: 'grid_proxy,scitoken',
+      condorVersion: '23.0.3',
+    };
     const created = await api.put('/factory/entries/CMS_T2_US_Nebraska_ce1', body);
     expect(created.status).toBe(201);
     expect(created.json).toMatchObject({ name: 'CMS_T2_US_Nebraska_ce1', ...body, securityClass: null });
@@ -82,7 +94,13 @@ describe('factory entries', () => {
 
   it('refuses malformed fields with 400 and stores nothing', async () => {
     const ok = { site: 's', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'scitoken' };
-    for (const bad of [{ ...ok, gatekeeper: 'ce example' }, { ...ok, authMethod: 'scitoken;rm -rf' }, { ...ok, condorVersion: 'latest' }, { ...ok, site: '../x' }, { ...ok, extra: 1 }]) {
+    for (const bad of [
+      { ...ok, gatekeeper: 'ce example' },
+      { ...ok, authMethod: 'scitoken;rm -rf' },
+      { ...ok, condorVersion: 'latest' },
+      { ...ok, site: '../x' },
+      { ...ok, extra: 1 },
+    ]) {
       expect((await api.put('/factory/entries/e1', bad)).status).toBe(400);
     }
     expect((await api.put('/factory/entries/a%20b', ok)).status).toBe(400);

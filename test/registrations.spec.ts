@@ -10,7 +10,14 @@ import { fetchCredentials, renew, seedCache } from './support/glidein.js';
 import { client, removeDir, tempDir } from './support/service.js';
 
 const ISSUER = 'https://vo-issuer.example.org';
-const entry = (site: string, over: Record<string, unknown> = {}) => ({ site, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3', ...over });
+const entry = (site: string, over: Record<string, unknown> = {}) => ({
+  site,
+  gatekeeper: 'ce.example.org:9619',
+  trustDomain: 'OSG',
+  authMethod: 'grid_proxy,scitoken',
+  condorVersion: '23.0.3',
+  ...over,
+});
 
 /**
  * One process with both roles registers itself as its own factory (as two hosts would), so every
@@ -61,7 +68,9 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     const repinned = await api.patch('/factories/moving', { publicKey: faPublicKey });
     expect([repinned.status, repinned.json.publicKey]).toEqual([200, faPublicKey]);
     expect(await drain()).toMatchObject({ delivered: 1, failed: 0 });
-    expect((await api.get('/factory/cache?entry=E1')).json).toEqual(expect.arrayContaining([expect.objectContaining({ frontend: fe.name, type: 'idtoken', state: 'valid' })]));
+    expect((await api.get('/factory/cache?entry=E1')).json).toEqual(
+      expect.arrayContaining([expect.objectContaining({ frontend: fe.name, type: 'idtoken', state: 'valid' })]),
+    );
     expect(existsSync(fileOf('E1', 'idtoken'))).toBe(true);
     // The identity it accepted is recorded, and forgotten when the URL changes (it may be another glidekey).
     const accepted = async () => (await t.db.dataSource.query(`SELECT accepted_identity_key AS k FROM factories WHERE name = 'moving'`))[0].k;
@@ -139,7 +148,11 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
   it('DELETE /factories removes the factory, its outbox and its last-seen entries, and nothing else; nothing is sent to it afterwards', async () => {
     expect((await api.post('/factories', { name: 'other', url: t.url, apiKey: feApiKey, publicKey: faPublicKey })).status).toBe(201);
     expect((await api.post('/factories/other/sync')).json).toMatchObject({ entries: 1, error: null });
-    const of = (f: string) => Promise.all([count(`SELECT COUNT(*) AS n FROM deliveries WHERE factory = '${f}'`), count(`SELECT COUNT(*) AS n FROM factory_entries_seen WHERE factory = '${f}'`)]);
+    const of = (f: string) =>
+      Promise.all([
+        count(`SELECT COUNT(*) AS n FROM deliveries WHERE factory = '${f}'`),
+        count(`SELECT COUNT(*) AS n FROM factory_entries_seen WHERE factory = '${f}'`),
+      ]);
     expect((await of('moving')).every((n) => n > 0)).toBe(true);
     const otherBefore = await of('other');
 
@@ -159,10 +172,36 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
 
     // A row a writer queued while the delete ran: the deliverer discards it, sends nothing, audits nothing against the factory.
     const now = t.clock.now();
-    await t.db.tx((m) => m.insert(Delivery, { id: randomUUID(), factory: 'moving', entry: 'E1', type: 'idtoken', kind: 'withdrawal', reason: 'SITE_DELETED', source: 'Nebraska', sourceRef: 'x', keyId: null, version: 99, expiresAt: now + 3_600_000, sealedValue: null, state: 'pending', attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, updatedAt: now, deliveredAt: null }));
+    await t.db.tx((m) =>
+      m.insert(Delivery, {
+        id: randomUUID(),
+        factory: 'moving',
+        entry: 'E1',
+        type: 'idtoken',
+        kind: 'withdrawal',
+        reason: 'SITE_DELETED',
+        source: 'Nebraska',
+        sourceRef: 'x',
+        keyId: null,
+        version: 99,
+        expiresAt: now + 3_600_000,
+        sealedValue: null,
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        lastError: null,
+        createdAt: now,
+        updatedAt: now,
+        deliveredAt: null,
+      }),
+    );
     expect(await drain()).toMatchObject({ delivered: 0, failed: 0 });
     expect(await of('moving')).toEqual([0, 0]);
-    expect((await api.get('/audit?limit=20')).json.entries.filter((e: { action: string; target: string }) => e.target === 'factory:moving' && e.action.startsWith('delivery.'))).toEqual([]);
+    expect(
+      (await api.get('/audit?limit=20')).json.entries.filter(
+        (e: { action: string; target: string }) => e.target === 'factory:moving' && e.action.startsWith('delivery.'),
+      ),
+    ).toEqual([]);
     expect((await api.del('/factories/moving')).json.error.code).toBe('FACTORY_NOT_FOUND');
   });
 
@@ -170,7 +209,16 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     const vo = new VoIssuer(ISSUER);
     expect((await vo.register(api)).status).toBe(201);
     const now = Math.floor(Date.now() / 1000);
-    const token = await vo.sign({ sub: 'vo-pilot', aud: 'https://wlcg.cern.ch/jwt/v1/any', scope: 'compute.create', iat: now, nbf: now, exp: now + 86_400, 'wlcg.ver': '1.0', jti: 'j1' });
+    const token = await vo.sign({
+      sub: 'vo-pilot',
+      aud: 'https://wlcg.cern.ch/jwt/v1/any',
+      scope: 'compute.create',
+      iat: now,
+      nbf: now,
+      exp: now + 86_400,
+      'wlcg.ver': '1.0',
+      jti: 'j1',
+    });
     expect((await api.put('/scitokens/vo-pilot', { token, trustDomain: 'OSG' })).status).toBe(201);
     await api.post('/factories/other/sync');
     expect((await api.get('/factory/cache?entry=E1')).json).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'scitoken', state: 'valid' })]));
@@ -181,7 +229,9 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     const latest = (await api.get('/deliveries?factory=other&entry=E1')).json.filter((d: { type: string }) => d.type === 'scitoken')[0];
     expect(latest).toMatchObject({ kind: 'withdrawal', reason: 'SCITOKEN_REVOKED' });
     await drain();
-    expect((await api.get('/factory/cache?entry=E1')).json).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'scitoken', state: 'withdrawn' })]));
+    expect((await api.get('/factory/cache?entry=E1')).json).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'scitoken', state: 'withdrawn' })]),
+    );
     expect(existsSync(fileOf('E1', 'scitoken'))).toBe(false);
     // A sync queues it no more, and the factories list says why.
     expect((await api.post('/factories/other/sync')).json).toMatchObject({ queued: 0 });
@@ -200,7 +250,9 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
       expect([JSON.stringify(body), (await api.patch(`/factory/frontends/${fe.name}`, body)).status]).toEqual([JSON.stringify(body), 400]);
     }
     expect((await api.patch('/factory/frontends/nobody', { rotateApiKey: true })).json.error.code).toBe('FRONTEND_NOT_FOUND');
-    expect((await api.get('/apikeys')).json.filter((k: { name: string; revokedAt: string | null }) => k.name === `frontend:${fe.name}` && !k.revokedAt)).toHaveLength(1);
+    expect(
+      (await api.get('/apikeys')).json.filter((k: { name: string; revokedAt: string | null }) => k.name === `frontend:${fe.name}` && !k.revokedAt),
+    ).toHaveLength(1);
 
     const repinned = await api.patch(`/factory/frontends/${fe.name}`, { publicKey: Buffer.alloc(32, 4).toString('base64') });
     expect(repinned.status).toBe(200);
@@ -222,17 +274,43 @@ describe.each(ENGINES)('registrations with a life on %s', (engine) => {
     const boot = await fetchCredentials(t, used);
     expect(boot.status).toBe(200);
     const renewal = boot.json.renewal as string;
-    await t.db.tx((m) => m.insert(WithdrawnCredential, { frontend: fe.name, entry: 'E0', type: 'idtoken', version: 1, reason: 'SITE_DELETED', withdrawnAt: t.clock.now(), envelopeId: randomUUID() }));
+    await t.db.tx((m) =>
+      m.insert(WithdrawnCredential, {
+        frontend: fe.name,
+        entry: 'E0',
+        type: 'idtoken',
+        version: 1,
+        reason: 'SITE_DELETED',
+        withdrawnAt: t.clock.now(),
+        envelopeId: randomUUID(),
+      }),
+    );
     // Another frontend's cache, ticket and tombstone, which must stay.
     await seedCache(t, { frontend: 'keep-fe', entry: 'E1', type: 'idtoken', value: 'keep', expiresAt: t.clock.now() + 3_600_000 });
-    await t.db.tx((m) => m.insert(WithdrawnCredential, { frontend: 'keep-fe', entry: 'E0', type: 'idtoken', version: 1, reason: 'SITE_DELETED', withdrawnAt: t.clock.now(), envelopeId: randomUUID() }));
+    await t.db.tx((m) =>
+      m.insert(WithdrawnCredential, {
+        frontend: 'keep-fe',
+        entry: 'E0',
+        type: 'idtoken',
+        version: 1,
+        reason: 'SITE_DELETED',
+        withdrawnAt: t.clock.now(),
+        envelopeId: randomUUID(),
+      }),
+    );
     const keepTicket = (await api.post('/factory/entries/E1/tickets', { frontend: 'keep-fe', count: 1 })).json.tickets[0] as string;
     const of = (f: string) =>
-      Promise.all(['cached_credentials', 'withdrawn_credentials', 'glidein_tickets', 'glidein_renewals', 'registered_frontends'].map((tb) => count(`SELECT COUNT(*) AS n FROM ${tb} WHERE ${tb === 'registered_frontends' ? 'name' : 'frontend'} = '${f}'`)));
+      Promise.all(
+        ['cached_credentials', 'withdrawn_credentials', 'glidein_tickets', 'glidein_renewals', 'registered_frontends'].map((tb) =>
+          count(`SELECT COUNT(*) AS n FROM ${tb} WHERE ${tb === 'registered_frontends' ? 'name' : 'frontend'} = '${f}'`),
+        ),
+      );
     const [credentials, withdrawn, tickets, renewals] = await of(fe.name);
     expect([credentials, withdrawn, tickets, renewals].every((n) => n > 0)).toBe(true);
     const keepBefore = await of('keep-fe');
-    await t.db.dataSource.query(`INSERT INTO retired_frontend_keys (frontend, public_key, successor_key, retired_at) VALUES ('${fe.name}', '${Buffer.alloc(32, 5).toString('base64')}', '${fe.publicKey}', 1)`);
+    await t.db.dataSource.query(
+      `INSERT INTO retired_frontend_keys (frontend, public_key, successor_key, retired_at) VALUES ('${fe.name}', '${Buffer.alloc(32, 5).toString('base64')}', '${fe.publicKey}', 1)`,
+    );
     const envelopes = await count(`SELECT COUNT(*) AS n FROM seen_envelopes`);
     expect(existsSync(fileOf('E1', 'idtoken'))).toBe(true);
 

@@ -14,7 +14,11 @@ describe('renewal on revocation between a frontend process and a factory process
 
   beforeAll(async () => {
     await p.start();
-    for (const [entry, site] of [['CE_jti', 'SiteJ'], ['CE_sub', 'SiteS'], ['CE_ahead', 'SiteA']]) {
+    for (const [entry, site] of [
+      ['CE_jti', 'SiteJ'],
+      ['CE_sub', 'SiteS'],
+      ['CE_ahead', 'SiteA'],
+    ]) {
       await p.putEntry(entry, site);
       expect((await p.feApi().post('/sites', { name: site })).status).toBe(201);
     }
@@ -38,7 +42,9 @@ describe('renewal on revocation between a frontend process and a factory process
     const got = await p.fetchWith(ticket);
     expect([got.status, got.json.idtoken === fresh]).toEqual([200, true]);
     p.expectNeverServed(old);
-    const audit = (await p.feApi().get('/audit?action=token.renew&limit=20')).json.entries.find((e: { target: string; detail: { jti: string } }) => e.detail.jti === newJti);
+    const audit = (await p.feApi().get('/audit?action=token.renew&limit=20')).json.entries.find(
+      (e: { target: string; detail: { jti: string } }) => e.detail.jti === newJti,
+    );
     expect(audit).toMatchObject({ target: 'site:SiteJ', detail: { reason: 'revoked' } });
   });
 
@@ -83,23 +89,46 @@ describe('renewal on revocation between a frontend process and a factory process
     p.all.push(fa2);
     try {
       const fa2Api = client(fa2.api, fa2.adminKey);
-      for (const [entry, site] of [['CE_jti', 'SiteJ'], ['CE_sub', 'SiteS'], ['CE_ahead', 'SiteA']]) expect((await fa2Api.put(`/factory/entries/${entry}`, { site, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy', condorVersion: '23.0.3' })).status).toBe(201);
+      for (const [entry, site] of [
+        ['CE_jti', 'SiteJ'],
+        ['CE_sub', 'SiteS'],
+        ['CE_ahead', 'SiteA'],
+      ])
+        expect(
+          (
+            await fa2Api.put(`/factory/entries/${entry}`, {
+              site,
+              gatekeeper: 'ce.example.org:9619',
+              trustDomain: 'OSG',
+              authMethod: 'grid_proxy',
+              condorVersion: '23.0.3',
+            })
+          ).status,
+        ).toBe(201);
       await p.register('factory-2', fa2, fa2.adminKey);
       const rows = await until('factory-2 to be given what it should have', async () => {
         const r = (await p.deliveries('&factory=factory-2')).filter((d) => d.type === 'idtoken');
         return r.length === 2 && r.every((d) => d.state === 'delivered') ? r : undefined;
       });
       // One credential per entry that may have one, none at all for the withdrawn identity, never a revoked jti.
-      expect(rows.map((d) => [d.entry, d.kind]).sort()).toEqual([['CE_jti', 'credential'], ['CE_sub', 'credential']]);
+      expect(rows.map((d) => [d.entry, d.kind]).sort()).toEqual([
+        ['CE_jti', 'credential'],
+        ['CE_sub', 'credential'],
+      ]);
       for (const entry of ['CE_jti', 'CE_sub']) {
         expect([entry, (await p.cacheRow(entry, 'idtoken', fa2Api))?.state]).toEqual([entry, 'valid']);
-        const token = readFileSync(join(dir2, 'user_frontend.example.org', 'glidein_gfactory_instance', `credential_frontend.example.org.main_${entry}.idtoken`), 'utf8');
+        const token = readFileSync(
+          join(dir2, 'user_frontend.example.org', 'glidein_gfactory_instance', `credential_frontend.example.org.main_${entry}.idtoken`),
+          'utf8',
+        );
         // The replacement, exactly what the first factory now holds; not the revoked first token.
         expect([entry, (await p.verify(token)).valid, token === p.readCred(entry, 'idtoken'), token === first.get(entry)]).toEqual([entry, true, true, false]);
       }
       expect(await p.cacheRow('CE_ahead', 'idtoken', fa2Api)).toMatchObject({ state: 'missing' });
       // Its audit names every credential it ever stored: exactly one per entry, the ones above.
-      const received = (await fa2Api.get('/audit?action=factory.credentials.receive&limit=50')).json.entries.flatMap((e: { detail: { credentials: { entry: string }[] } }) => e.detail.credentials ?? []);
+      const received = (await fa2Api.get('/audit?action=factory.credentials.receive&limit=50')).json.entries.flatMap(
+        (e: { detail: { credentials: { entry: string }[] } }) => e.detail.credentials ?? [],
+      );
       expect(received.map((c: { entry: string }) => c.entry).sort()).toEqual(['CE_jti', 'CE_sub']);
     } finally {
       await fa2.stop();

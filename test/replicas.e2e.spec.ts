@@ -47,7 +47,9 @@ suite(`two replicas on one PostgreSQL database${PG ? '' : ' (SKIPPED: GLIDEKEY_T
     await db.connect();
     try {
       for (const s of sites) {
-        const res = await db.query(`SELECT at, detail FROM audit_log WHERE action = 'site.rotate' AND target = $1 AND result = 'success' ORDER BY at`, [`site:${s}`]);
+        const res = await db.query(`SELECT at, detail FROM audit_log WHERE action = 'site.rotate' AND target = $1 AND result = 'success' ORDER BY at`, [
+          `site:${s}`,
+        ]);
         const lines = res.rows.map((r: { at: string; detail: string }) => ({ at: Number(r.at), ...JSON.parse(r.detail) })) as RotationLine[];
         expect(lines.length).toBeGreaterThanOrEqual(3);
         // Every version came from exactly one rotation, in order...
@@ -91,10 +93,11 @@ suite(`two replicas on one PostgreSQL database${PG ? '' : ' (SKIPPED: GLIDEKEY_T
       expect(holders).toHaveLength(1);
       for (const s of svcs) expect((await client(s.api, holders[0].adminKey).get('/apikeys')).json).toEqual([expect.objectContaining({ name: 'admin' })]);
     } finally {
-      for (const s of started) if (s.status === 'fulfilled') {
-        await s.value.stop();
-        removeDir(s.value.dataDir);
-      }
+      for (const s of started)
+        if (s.status === 'fulfilled') {
+          await s.value.stop();
+          removeDir(s.value.dataDir);
+        }
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
       removeDir(keyDir);
@@ -121,7 +124,11 @@ suite(`two replicas on one PostgreSQL database${PG ? '' : ' (SKIPPED: GLIDEKEY_T
       expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
       expect(['IDENTITY_TRANSITION_PENDING', 'CONFLICT']).toContain(answers.find((r) => r.status === 409)!.json.error.code);
       const won = answers.find((r) => r.status === 200)!.json;
-      for (const r of [a, b]) expect((await client(r.api).get('/frontend/identity')).json).toMatchObject({ fingerprint: won.fingerprint, previous: { fingerprint: before.fingerprint } });
+      for (const r of [a, b])
+        expect((await client(r.api).get('/frontend/identity')).json).toMatchObject({
+          fingerprint: won.fingerprint,
+          previous: { fingerprint: before.fingerprint },
+        });
       const lines = await client(a.api, a.adminKey).get('/audit?action=frontend.identity.rotate&result=success');
       expect(lines.json.entries).toHaveLength(1);
     } finally {

@@ -17,7 +17,15 @@ describe.each(ENGINES)('retention on %s', (engine) => {
   let dir: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_RETENTION_LEDGER_DAYS: '30', GLIDEKEY_RETENTION_AUDIT_DAYS: '30', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
+    t = await startTestApp({
+      engine,
+      env: {
+        GLIDEKEY_RETENTION_LEDGER_DAYS: '30',
+        GLIDEKEY_RETENTION_AUDIT_DAYS: '30',
+        GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600',
+        GLIDEKEY_METRICS_CACHE_SECONDS: '0',
+      },
+    });
     api = client(t.api, t.adminKey);
     prune = new PruneService(t.db, t.app.get(Settings), t.clock, t.app.get(AuditService));
     dir = tempDir('glidekey-retention-');
@@ -55,13 +63,19 @@ describe.each(ENGINES)('retention on %s', (engine) => {
     expect([r.ledgerRows, r.auditLines]).toEqual([oldLedger.length, oldAudit.length]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(r.sha256).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
-    const lines = gunzipSync(readFileSync(file)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = gunzipSync(readFileSync(file))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.table === 'issued_tokens').map((l) => l.row.jti)).toEqual(oldLedger);
     expect(lines.filter((l) => l.table === 'audit_log').map((l) => l.row.id)).toEqual(oldAudit.map((a) => Number(a.id)));
     expect(JSON.stringify(lines)).not.toContain(old.json.token);
     expect(lines.find((l) => l.row.jti === old.json.jti).row).toMatchObject({ jti: old.json.jti, site_name: 'old_site', revoked_at: null });
 
-    expect((await rows('SELECT jti FROM issued_tokens ORDER BY jti')).map((x) => x.jti)).toEqual(ledgerBefore.map((x) => x.jti).filter((j) => !oldLedger.includes(j)));
+    expect((await rows('SELECT jti FROM issued_tokens ORDER BY jti')).map((x) => x.jti)).toEqual(
+      ledgerBefore.map((x) => x.jti).filter((j) => !oldLedger.includes(j)),
+    );
     expect(ledgerBefore.map((x) => x.jti)).toContain(kept.json.jti);
     expect((await api.get('/revocations/condor')).text).toBe(expr);
     const left = await rows('SELECT id, action, detail FROM audit_log ORDER BY id');

@@ -77,7 +77,11 @@ describe.each(ENGINES)('revocations a collector reads as meant (%s)', (engine) =
   it('refuses what no expression can carry (a NUL at the edge, an unpaired surrogate) with a code, and changes nothing', async () => {
     const before = (await api.get('/revocations/condor')).text;
     const file = readFileSync(revocationFile, 'utf8');
-    for (const [subject, code] of [['a\u0000b@fe', 'VALIDATION_FAILED'], ['a\ud800@fe', 'SUBJECT_NOT_REPRESENTABLE'], ['\ud800', 'SUBJECT_NOT_REPRESENTABLE']]) {
+    for (const [subject, code] of [
+      ['a\u0000b@fe', 'VALIDATION_FAILED'],
+      ['a\ud800@fe', 'SUBJECT_NOT_REPRESENTABLE'],
+      ['\ud800', 'SUBJECT_NOT_REPRESENTABLE'],
+    ]) {
       const res = await api.post('/revocations/subjects', { subject });
       expect([res.status, res.json.error.code, res.json.error.field ?? 'subject']).toEqual([400, code, 'subject']);
     }
@@ -94,7 +98,12 @@ describe.each(ENGINES)('revocations a collector reads as meant (%s)', (engine) =
     expect((await api.get(`/tokens?site=rsite&state=active`)).json.tokens.map((x: { jti: string }) => x.jti)).toContain(tokens[3].jti);
     expect(await metric('glidekey_revocation_limit_refusals_total{kind="jti"}')).toBe(refusedBefore + 1);
     let set = await t.app.get(TokensService).revocationSet();
-    expect(set.jtis.sort()).toEqual(tokens.slice(0, 3).map((x) => x.jti).sort());
+    expect(set.jtis.sort()).toEqual(
+      tokens
+        .slice(0, 3)
+        .map((x) => x.jti)
+        .sort(),
+    );
     // A subject rule covers all four: their jtis leave the list, and the expression still revokes them.
     expect((await api.post('/revocations/subjects', { subject: 'busy@fe' })).status).toBe(200);
     set = await t.app.get(TokensService).revocationSet();
@@ -134,7 +143,14 @@ describe.each(ENGINES)('the last good revocation file (%s)', (engine) => {
     const refusedBefore = { check_failed: await refused('check_failed'), limit: await refused('limit') };
     // Rules the expression cannot take: on SQLite one holding a NUL (as a hand edit could leave
     // it; PostgreSQL text cannot hold one), on PostgreSQL two more subjects than the ceiling of 4.
-    const row = (id: number, subject: string) => ({ id: `00000000-0000-4000-8000-00000000000${id}`, subject, issuedBefore: 1, expiresAt: 253_402_300_799_000, createdAt: t.clock.now(), createdBy: 'test' });
+    const row = (id: number, subject: string) => ({
+      id: `00000000-0000-4000-8000-00000000000${id}`,
+      subject,
+      issuedBefore: 1,
+      expiresAt: 253_402_300_799_000,
+      createdAt: t.clock.now(),
+      createdBy: 'test',
+    });
     const rows = engine === 'sqlite' ? [row(1, 'bad\u0000@fe')] : [row(1, 'extra1@fe'), row(2, 'extra2@fe')];
     await t.db.dataSource.createQueryBuilder().insert().into(SubjectRevocation).values(rows).execute();
     const reason = engine === 'sqlite' ? 'check_failed' : 'limit';

@@ -86,7 +86,10 @@ describe.each(ENGINES)('rotation and renewal with a controlled clock on %s', (en
     expect(JSON.parse(Buffer.from(fresh.split('.')[0], 'base64url').toString()).kid).toBe('gentle_v2');
     expect(await verify(old)).toMatchObject({ valid: true, keyVersion: 1 });
     expect(await verify(fresh)).toMatchObject({ valid: true, keyVersion: 2 });
-    expect((await api.get('/sites/gentle')).json.keys.map((k: { kid: string; state: string }) => `${k.kid}:${k.state}`)).toEqual(['gentle_v2:active', 'gentle:grace']);
+    expect((await api.get('/sites/gentle')).json.keys.map((k: { kid: string; state: string }) => `${k.kid}:${k.state}`)).toEqual([
+      'gentle_v2:active',
+      'gentle:grace',
+    ]);
     t.clock.advance(599);
     expect((await verify(old)).valid).toBe(true);
     t.clock.advance(1);
@@ -122,7 +125,9 @@ describe.each(ENGINES)('rotation and renewal with a controlled clock on %s', (en
     const subject = 'we"ird\\user$(SEC_TOKEN_REVOCATION_EXPR)@fe.example.org';
     const iat = Math.floor(t.clock.now() / 1000) - 10;
     const h = Buffer.from(JSON.stringify({ alg: 'HS256', kid: v.kid, typ: 'JWT' })).toString('base64url');
-    const p = Buffer.from(JSON.stringify({ sub: subject, iat, nbf: iat, iss: 'collector.example.org:9618', exp: iat + HOUR, scope: 'condor:/READ' })).toString('base64url');
+    const p = Buffer.from(JSON.stringify({ sub: subject, iat, nbf: iat, iss: 'collector.example.org:9618', exp: iat + HOUR, scope: 'condor:/READ' })).toString(
+      'base64url',
+    );
     const token = `${h}.${p}.${createHmac('sha256', Buffer.from(v.derived_key_hex, 'hex')).update(`${h}.${p}`).digest('base64url')}`;
     expect((await verify(token)).valid).toBe(true);
     const res = await api.post('/revocations/subjects', { subject });

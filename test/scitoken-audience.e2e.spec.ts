@@ -55,7 +55,8 @@ describe('SciToken audiences between a frontend process and a factory process', 
       const row = (await faApi().get(`/factory/cache?entry=${entry}`)).json.find((c: { type: string }) => c.type === 'scitoken');
       return row?.state === 'valid' && fileText(entry) === token ? true : undefined;
     });
-  const scitokenRows = async (entry: EntryName) => (await feApi().get(`/deliveries?limit=1000&entry=${entry}`)).json.filter((d: { type: string }) => d.type === 'scitoken');
+  const scitokenRows = async (entry: EntryName) =>
+    (await feApi().get(`/deliveries?limit=1000&entry=${entry}`)).json.filter((d: { type: string }) => d.type === 'scitoken');
 
   beforeAll(async () => {
     [fe, fa] = await Promise.all([
@@ -94,7 +95,9 @@ describe('SciToken audiences between a frontend process and a factory process', 
     expect(s.OSG_CE1.scitoken).toEqual({ send: true, name: 'osg-ce1', match: 'ce' });
     expect(s.OSG_CE2.scitoken).toEqual({
       send: false,
-      reason: expect.stringMatching(/^no SciToken with trust domain OSG is meant for this entry's CE \(gatekeeper ce2\.unl\.edu:9619\): osg-ce1 \(aud ce1\.unl\.edu:9619\);.*allEntries: true$/),
+      reason: expect.stringMatching(
+        /^no SciToken with trust domain OSG is meant for this entry's CE \(gatekeeper ce2\.unl\.edu:9619\): osg-ce1 \(aud ce1\.unl\.edu:9619\);.*allEntries: true$/,
+      ),
     });
     expect(s.OSG_ARC.scitoken.reason).toContain('gatekeeper https://arc1.example.org:443/arex');
     expect(JSON.stringify(s)).not.toContain(token.split('.')[2]);

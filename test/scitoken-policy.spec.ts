@@ -13,7 +13,16 @@ describe('SciToken expiry relative to lifetime, and allEntries', () => {
   let api: ReturnType<typeof client>;
   const sign = (claims: Record<string, unknown>) => {
     const now = Math.floor(t.clock.now() / 1000);
-    return vo.sign({ sub: 'vo-pilot', aud: 'ce1.unl.edu:9619', scope: 'compute.create', iat: now, exp: now + 6 * HOUR, 'wlcg.ver': '1.0', jti: `j-${Math.random()}`, ...claims });
+    return vo.sign({
+      sub: 'vo-pilot',
+      aud: 'ce1.unl.edu:9619',
+      scope: 'compute.create',
+      iat: now,
+      exp: now + 6 * HOUR,
+      'wlcg.ver': '1.0',
+      jti: `j-${Math.random()}`,
+      ...claims,
+    });
   };
   const state = async (name: string) => (await api.get(`/scitokens/${name}`)).json.state;
 
@@ -43,7 +52,9 @@ describe('SciToken expiry relative to lifetime, and allEntries', () => {
   it('takes the lifetime from nbf without iat, and from when it was stored without either', async () => {
     const now = Math.floor(t.clock.now() / 1000);
     // nbf an hour ago, 1 h left: lifetime 2 h, expiring under 24 min left.
-    expect((await api.put('/scitokens/nbf', { token: await sign({ iat: undefined, nbf: now - HOUR, exp: now + HOUR }), trustDomain: 'OSG' })).json.state).toBe('valid');
+    expect((await api.put('/scitokens/nbf', { token: await sign({ iat: undefined, nbf: now - HOUR, exp: now + HOUR }), trustDomain: 'OSG' })).json.state).toBe(
+      'valid',
+    );
     expect((await api.put('/scitokens/bare', { token: await sign({ iat: undefined, exp: now + HOUR }), trustDomain: 'OSG' })).json.state).toBe('valid');
     t.clock.advance(36 * 60); // 24 min left for both: nbf's window is 24 min, bare's (1 h from storing) 12 min
     expect([await state('nbf'), await state('bare')]).toEqual(['valid', 'valid']);
@@ -56,30 +67,42 @@ describe('SciToken expiry relative to lifetime, and allEntries', () => {
 
   it('stores allEntries, shows it in GET and audits it; a PUT without it clears it', async () => {
     const token = await sign({});
-    expect((await api.put('/scitokens/everywhere', { token, trustDomain: 'OSG', allEntries: true })).json).toMatchObject({ name: 'everywhere', allEntries: true });
-    expect((await api.get('/scitokens')).json.find((s: { name: string }) => s.name === 'everywhere')).toMatchObject({ allEntries: true, audience: ['ce1.unl.edu:9619'] });
+    expect((await api.put('/scitokens/everywhere', { token, trustDomain: 'OSG', allEntries: true })).json).toMatchObject({
+      name: 'everywhere',
+      allEntries: true,
+    });
+    expect((await api.get('/scitokens')).json.find((s: { name: string }) => s.name === 'everywhere')).toMatchObject({
+      allEntries: true,
+      audience: ['ce1.unl.edu:9619'],
+    });
     const audit = (await api.get('/audit?action=scitoken.store&limit=1')).json.entries[0];
     expect(audit).toMatchObject({ target: 'scitoken:everywhere', detail: { allEntries: true } });
     expect((await api.put('/scitokens/everywhere', { token, trustDomain: 'OSG' })).json.allEntries).toBe(false);
     expect((await api.get('/audit?action=scitoken.store&limit=1')).json.entries[0].detail.allEntries).toBe(false);
   });
 
-  it.each([['a string', 'yes'], ['the string true', 'true'], ['a number', 1], ['a list', [true]], ['an object', { all: true }]])(
-    'refuses allEntries as %s with 400 VALIDATION_FAILED and changes nothing',
-    async (_, allEntries) => {
-      expect((await api.put('/scitokens/kept', { token: await sign({}), trustDomain: 'OSG', allEntries: true })).status).toBeLessThan(300);
-      const before = (await api.get('/scitokens/kept')).json;
-      const auditBefore = (await api.get('/audit?limit=1000')).json.entries.length;
-      // Refused requests are audited as failures; nothing else is recorded.
-      const newAudit = async () => (await api.get('/audit?limit=1000')).json.entries.slice(0, -auditBefore || undefined);
-      const res = await api.put('/scitokens/kept', { token: await sign({}), trustDomain: 'CMS', allEntries });
-      expect(res.status).toBe(400);
-      expect(res.json.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'allEntries' });
-      expect((await api.get('/scitokens/kept')).json).toEqual(before);
-      const created = await api.put('/scitokens/never-made', { token: await sign({}), trustDomain: 'OSG', allEntries });
-      expect(created.status).toBe(400);
-      expect((await api.get('/scitokens/never-made')).status).toBe(404);
-      expect((await newAudit()).map((e: { result: string; code: string }) => [e.result, e.code])).toEqual([['failure', 'VALIDATION_FAILED'], ['failure', 'VALIDATION_FAILED']]);
-    },
-  );
+  it.each([
+    ['a string', 'yes'],
+    ['the string true', 'true'],
+    ['a number', 1],
+    ['a list', [true]],
+    ['an object', { all: true }],
+  ])('refuses allEntries as %s with 400 VALIDATION_FAILED and changes nothing', async (_, allEntries) => {
+    expect((await api.put('/scitokens/kept', { token: await sign({}), trustDomain: 'OSG', allEntries: true })).status).toBeLessThan(300);
+    const before = (await api.get('/scitokens/kept')).json;
+    const auditBefore = (await api.get('/audit?limit=1000')).json.entries.length;
+    // Refused requests are audited as failures; nothing else is recorded.
+    const newAudit = async () => (await api.get('/audit?limit=1000')).json.entries.slice(0, -auditBefore || undefined);
+    const res = await api.put('/scitokens/kept', { token: await sign({}), trustDomain: 'CMS', allEntries });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'VALIDATION_FAILED', field: 'allEntries' });
+    expect((await api.get('/scitokens/kept')).json).toEqual(before);
+    const created = await api.put('/scitokens/never-made', { token: await sign({}), trustDomain: 'OSG', allEntries });
+    expect(created.status).toBe(400);
+    expect((await api.get('/scitokens/never-made')).status).toBe(404);
+    expect((await newAudit()).map((e: { result: string; code: string }) => [e.result, e.code])).toEqual([
+      ['failure', 'VALIDATION_FAILED'],
+      ['failure', 'VALIDATION_FAILED'],
+    ]);
+  });
 });

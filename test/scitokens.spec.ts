@@ -49,14 +49,27 @@ describe('SciTokens', () => {
     const now = Math.floor(t.clock.now() / 1000);
     const alg = opts.alg ?? 'RS256';
     const key = opts.key ?? (alg === 'RS256' ? rsa.privateKey : await importPKCS8(pem('ec.key'), 'ES256'));
-    return new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'https://ce.example.org', scope: 'compute.create', iat: now, nbf: now, exp: now + 2 * 24 * HOUR, 'wlcg.ver': '1.0', jti: `j-${Math.random()}`, ...claims })
+    return new SignJWT({
+      iss: ISSUER,
+      sub: 'vo-pilot',
+      aud: 'https://ce.example.org',
+      scope: 'compute.create',
+      iat: now,
+      nbf: now,
+      exp: now + 2 * 24 * HOUR,
+      'wlcg.ver': '1.0',
+      jti: `j-${Math.random()}`,
+      ...claims,
+    })
       .setProtectedHeader({ alg, kid: opts.kid ?? (alg === 'RS256' ? 'key-rs256' : 'key-es256') })
       .sign(key as Parameters<SignJWT['sign']>[0]);
   };
 
   beforeAll(async () => {
     sourceDir = tempDir('scitoken-sources-');
-    t = await startTestApp({ env: { GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '300', GLIDEKEY_SCITOKENS_SOURCE_DIRS: sourceDir, GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
+    t = await startTestApp({
+      env: { GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '300', GLIDEKEY_SCITOKENS_SOURCE_DIRS: sourceDir, GLIDEKEY_METRICS_CACHE_SECONDS: '0' },
+    });
     api = client(t.api, t.adminKey);
     const put = await api.put('/scitoken-issuers/test-issuer', { issuer: ISSUER, jwks: await jwks() });
     expect(put.status).toBe(201);
@@ -76,14 +89,39 @@ describe('SciTokens', () => {
         ['scitokens2', 'scitokens2'],
       ])('stores an ES256 token of the %s profile and reports its claims and state', async (profile, expected) => {
         const token = execFileSync('scitokens-create', [
-          '--cred', join(keys, 'ec.pub'), '--key', join(keys, 'ec.key'), '--keyid', 'key-es256', '--issuer', ISSUER, '--profile', profile,
-          '--claim', 'sub=vo-pilot', '--claim', 'aud=https://ce.example.org', '--claim', 'scope=compute.create compute.read',
-        ]).toString().trim();
+          '--cred',
+          join(keys, 'ec.pub'),
+          '--key',
+          join(keys, 'ec.key'),
+          '--keyid',
+          'key-es256',
+          '--issuer',
+          ISSUER,
+          '--profile',
+          profile,
+          '--claim',
+          'sub=vo-pilot',
+          '--claim',
+          'aud=https://ce.example.org',
+          '--claim',
+          'scope=compute.create compute.read',
+        ])
+          .toString()
+          .trim();
         const res = await api.put(`/scitokens/cpp-${profile}`, { token, trustDomain: 'OSG', securityClass: 'frontend' });
         expect(res.status).toBe(201);
         expect(res.json).toMatchObject({
-          name: `cpp-${profile}`, trustDomain: 'OSG', securityClass: 'frontend', state: 'valid', issuer: ISSUER, subject: 'vo-pilot',
-          audience: ['https://ce.example.org'], scope: 'compute.create compute.read', profile: expected, alg: 'ES256', kid: 'key-es256',
+          name: `cpp-${profile}`,
+          trustDomain: 'OSG',
+          securityClass: 'frontend',
+          state: 'valid',
+          issuer: ISSUER,
+          subject: 'vo-pilot',
+          audience: ['https://ce.example.org'],
+          scope: 'compute.create compute.read',
+          profile: expected,
+          alg: 'ES256',
+          kid: 'key-es256',
         });
         // scitokens-create issues 600 s tokens: valid, then expiring (under 300 s left), then expired.
         expect(res.json.secondsToExpiry).toBeGreaterThan(590);
@@ -124,23 +162,43 @@ describe('SciTokens', () => {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const cases: [string, () => Promise<string>, number, string][] = [
       ['alg none', async () => `${b64({ alg: 'none' })}.${b64({ iss: ISSUER, exp: 4_000_000_000, 'wlcg.ver': '1.0' })}.`, 400, 'SCITOKEN_MALFORMED'],
-      ['alg none with a signature segment', async () => `${b64({ alg: 'none' })}.${b64({ iss: ISSUER, exp: 4_000_000_000, 'wlcg.ver': '1.0' })}.AAAA`, 400, 'SCITOKEN_BAD_ALG'],
-      ['HS256 keyed with the public key', async () => {
-        const h = b64({ alg: 'HS256', kid: 'key-rs256' });
-        const p = b64({ iss: ISSUER, exp: Math.floor(t.clock.now() / 1000) + HOUR, 'wlcg.ver': '1.0' });
-        const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
-        return `${h}.${p}.${createHmac('sha256', pem).update(`${h}.${p}`).digest('base64url')}`;
-      }, 400, 'SCITOKEN_BAD_ALG'],
+      [
+        'alg none with a signature segment',
+        async () => `${b64({ alg: 'none' })}.${b64({ iss: ISSUER, exp: 4_000_000_000, 'wlcg.ver': '1.0' })}.AAAA`,
+        400,
+        'SCITOKEN_BAD_ALG',
+      ],
+      [
+        'HS256 keyed with the public key',
+        async () => {
+          const h = b64({ alg: 'HS256', kid: 'key-rs256' });
+          const p = b64({ iss: ISSUER, exp: Math.floor(t.clock.now() / 1000) + HOUR, 'wlcg.ver': '1.0' });
+          const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
+          return `${h}.${p}.${createHmac('sha256', pem).update(`${h}.${p}`).digest('base64url')}`;
+        },
+        400,
+        'SCITOKEN_BAD_ALG',
+      ],
       ['a signature by a key not in the JWKS', () => sign({}, { alg: 'ES256', key: stranger.privateKey, kid: 'key-es256' }), 400, 'SCITOKEN_BAD_SIGNATURE'],
       ['an untrusted issuer', () => sign({ iss: 'https://evil.example.org' }), 400, 'SCITOKEN_UNKNOWN_ISSUER'],
       ['no exp', () => sign({ exp: undefined }), 400, 'SCITOKEN_NO_EXPIRY'],
-      ['expired', () => sign({ iat: Math.floor(t.clock.now() / 1000) - 600, nbf: Math.floor(t.clock.now() / 1000) - 600, exp: Math.floor(t.clock.now() / 1000) - 1 }), 400, 'SCITOKEN_EXPIRED'],
+      [
+        'expired',
+        () => sign({ iat: Math.floor(t.clock.now() / 1000) - 600, nbf: Math.floor(t.clock.now() / 1000) - 600, exp: Math.floor(t.clock.now() / 1000) - 1 }),
+        400,
+        'SCITOKEN_EXPIRED',
+      ],
       ['not valid for an hour', () => sign({ nbf: Math.floor(t.clock.now() / 1000) + HOUR }), 400, 'SCITOKEN_NOT_YET_VALID'],
       ['no profile', () => sign({ 'wlcg.ver': undefined }), 400, 'SCITOKEN_UNKNOWN_PROFILE'],
       ['truncated', async () => (await sign({})).slice(0, 120), 400, 'SCITOKEN_MALFORMED'],
       ['a non-JSON payload', async () => `${b64({ alg: 'RS256' })}.${Buffer.from('not json').toString('base64url')}.AAAA`, 400, 'SCITOKEN_MALFORMED'],
       ['iat later than exp', () => sign({ iat: Math.floor(t.clock.now() / 1000) + 50, exp: Math.floor(t.clock.now() / 1000) + 40 }), 400, 'SCITOKEN_MALFORMED'],
-      ['an unencoded payload header (b64: false)', async () => `${b64({ alg: 'RS256', b64: false, crit: ['b64'] })}.${b64({ iss: ISSUER })}.AAAA`, 400, 'SCITOKEN_MALFORMED'],
+      [
+        'an unencoded payload header (b64: false)',
+        async () => `${b64({ alg: 'RS256', b64: false, crit: ['b64'] })}.${b64({ iss: ISSUER })}.AAAA`,
+        400,
+        'SCITOKEN_MALFORMED',
+      ],
     ];
     it.each(cases)('%s', async (_label, make, status, code) => {
       const res = await api.put('/scitokens/refused', { token: await make(), trustDomain: 'OSG' });
@@ -157,7 +215,9 @@ describe('SciTokens', () => {
     it('a private key or a symmetric key in an issuer JWKS', async () => {
       const priv = { ...(await exportJWK(rsa.privateKey)), kid: 'oops' };
       expect((await api.put('/scitoken-issuers/leaky', { issuer: 'https://leaky.example.org', jwks: { keys: [priv] } })).json.error.code).toBe('INVALID_JWKS');
-      expect((await api.put('/scitoken-issuers/sym', { issuer: 'https://sym.example.org', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } })).json.error.code).toBe('INVALID_JWKS');
+      expect(
+        (await api.put('/scitoken-issuers/sym', { issuer: 'https://sym.example.org', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } })).json.error.code,
+      ).toBe('INVALID_JWKS');
       const slow = { ...(await exportJWK(rsa.publicKey)), e: 'AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB', kid: 'slow' };
       expect((await api.put('/scitoken-issuers/slow', { issuer: 'https://slow.example.org', jwks: { keys: [slow] } })).json.error.code).toBe('INVALID_JWKS');
       expect((await api.get('/scitoken-issuers')).json.map((i: { id: string }) => i.id)).not.toEqual(expect.arrayContaining(['leaky', 'sym', 'slow']));
@@ -277,11 +337,18 @@ describe('SciTokens configured but not supplied, and issuers from a file', () =>
     const dir = tempDir('scitoken-config-');
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const file = join(dir, 'issuers.json');
-    writeFileSync(file, JSON.stringify({ 'from-file': { issuer: 'https://file-issuer.example.org', jwks: { keys: [{ ...ec.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' }] } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'from-file': { issuer: 'https://file-issuer.example.org', jwks: { keys: [{ ...ec.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' }] } },
+      }),
+    );
     const t = await startTestApp({ env: { GLIDEKEY_SCITOKENS_ISSUERS_FILE: file, GLIDEKEY_SCITOKENS_SOURCE_DIRS: dir } });
     try {
       const api = client(t.api, t.adminKey);
-      expect((await api.get('/scitoken-issuers')).json).toEqual([expect.objectContaining({ id: 'from-file', issuer: 'https://file-issuer.example.org', keys: [{ kid: 'k1', kty: 'EC', alg: 'ES256' }] })]);
+      expect((await api.get('/scitoken-issuers')).json).toEqual([
+        expect.objectContaining({ id: 'from-file', issuer: 'https://file-issuer.example.org', keys: [{ kid: 'k1', kty: 'EC', alg: 'ES256' }] }),
+      ]);
       const put = await api.put('/scitokens/pending', { sourcePath: join(dir, 'not-yet.token'), trustDomain: 'OSG' });
       expect(put.status).toBe(201);
       expect(put.json).toMatchObject({ state: 'missing', expiresAt: null, refreshError: { code: 'SOURCE_MISSING' } });

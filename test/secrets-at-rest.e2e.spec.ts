@@ -17,7 +17,14 @@ describe('secrets at rest and in logs', () => {
       secrets[`${name} raw`] = Buffer.from(v.password_hex, 'hex');
       secrets[`${name} scrambled`] = Buffer.from(v.scrambled_file_hex, 'hex');
       secrets[`${name} derived`] = Buffer.from(v.derived_key_hex, 'hex');
-      expect((await api.post('/sites', { name: site, key: { format: 'condor', data: v.scrambled_file_hex && Buffer.from(v.scrambled_file_hex, 'hex').toString('base64') } })).status).toBe(201);
+      expect(
+        (
+          await api.post('/sites', {
+            name: site,
+            key: { format: 'condor', data: v.scrambled_file_hex && Buffer.from(v.scrambled_file_hex, 'hex').toString('base64') },
+          })
+        ).status,
+      ).toBe(201);
       const minted = await api.post(`/sites/${site}/tokens`, {});
       expect(minted.status).toBe(201);
       secrets[`${name} token`] = Buffer.from(minted.json.token);

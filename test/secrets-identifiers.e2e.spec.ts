@@ -61,7 +61,11 @@ describe('secrets never become identifiers', () => {
           ['DELETE', `/sites/${e}`],
           ['POST', `/sites/${e}/tokens`, {}],
           ['POST', `/tokens/${e}/revoke`, {}],
-          ['PUT', `/factory/entries/${e}`, { site: 'SiteA', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3' }],
+          [
+            'PUT',
+            `/factory/entries/${e}`,
+            { site: 'SiteA', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3' },
+          ],
           ['DELETE', `/factory/entries/${e}`],
           ['POST', `/factory/entries/${e}/tickets`, { frontend, count: 1 }],
           ['POST', `/factories/${e}/sync`, {}],

@@ -36,7 +36,7 @@ function get(url: string, agent: Agent): Promise<{ status: number; socket: TLSSo
 }
 
 async function waitFor(what: () => boolean, ms = 10_000): Promise<void> {
-  for (const end = Date.now() + ms; !what(); ) {
+  for (const end = Date.now() + ms; !what();) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -111,7 +111,9 @@ describe('signals', () => {
       let answer = '';
       sock.on('data', (d: Buffer) => (answer += d.toString()));
       const body = '{"name":"drained_site"}';
-      sock.write(`POST /api/v1/sites HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`);
+      sock.write(
+        `POST /api/v1/sites HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+      );
       await new Promise((r) => setTimeout(r, 200));
       const exited = svc.stop('SIGTERM');
       await waitFor(() => svc.output().includes('SIGTERM: draining'));

@@ -18,9 +18,14 @@ describe('start-up and the host CLI', () => {
     const dir = tempDir();
     // Pointed at a data directory with no database, the CLI refuses (exit 1, one line) and creates nothing.
     for (const target of [dir, join(dir, 'not-there')]) {
-      const refused = await cli(target, 'apikey', 'list').then(() => undefined, (e: { code: number; stderr: string }) => e);
+      const refused = await cli(target, 'apikey', 'list').then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
       expect(refused?.code).toBe(1);
-      expect(refused?.stderr).toBe(`glidekey: there is no database at ${join(target, 'glidekey.sqlite')}: the CLI creates a database (and its master key) only with --init; point GLIDEKEY_CONFIG or GLIDEKEY_DATA_DIR at the service's data, or pass --init for a new installation\n`);
+      expect(refused?.stderr).toBe(
+        `glidekey: there is no database at ${join(target, 'glidekey.sqlite')}: the CLI creates a database (and its master key) only with --init; point GLIDEKEY_CONFIG or GLIDEKEY_DATA_DIR at the service's data, or pass --init for a new installation\n`,
+      );
     }
     expect(readdirSync(dir)).toEqual([]);
     const made = await cli(dir, 'apikey', 'create', '--init', '--name', 'alice', '--role', 'frontend-admin', '--role', 'auditor');
@@ -29,18 +34,27 @@ describe('start-up and the host CLI', () => {
     expect(made.stderr).toContain('alice');
     expect(made.stderr).not.toContain(secret);
     const listed = await cli(dir, 'apikey', 'list');
-    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ name: 'alice', roles: ['frontend-admin', 'auditor'], createdBy: expect.stringMatching(/^cli:/) })]);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ name: 'alice', roles: ['frontend-admin', 'auditor'], createdBy: expect.stringMatching(/^cli:/) }),
+    ]);
     expect(listed.stdout).not.toContain(secret.slice(20));
 
     // The service on the same data dir honours the key, and with a key present creates no admin key.
     const port = String(await freePort());
-    const proc = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: dir, GLIDEKEY_PORT: port }, stdio: 'ignore' });
+    const proc = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: dir, GLIDEKEY_PORT: port },
+      stdio: 'ignore',
+    });
     try {
       let status = 0;
       // A loaded CI machine can take well over 10 s to start a service.
-      for (const end = Date.now() + 30_000; Date.now() < end && status !== 200; ) {
+      for (const end = Date.now() + 30_000; Date.now() < end && status !== 200;) {
         await new Promise((r) => setTimeout(r, 100));
-        status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+        status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
       }
       expect(status).toBe(200);
       expect(existsSync(join(dir, 'admin.key'))).toBe(false);
@@ -61,29 +75,40 @@ describe('start-up and the host CLI', () => {
     }
   });
 
-  (PG ? it : it.skip)(`refuses an uninitialised PostgreSQL database in the host CLI unless --init${PG ? '' : ' (SKIPPED: GLIDEKEY_TEST_POSTGRES_URL is not set)'}`, async () => {
-    const admin = new pg.Client({ connectionString: PG });
-    const name = `glidekey_cli_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(PG!);
-    url.pathname = `/${name}`;
-    const dir = tempDir();
-    const pgCli = (...args: string[]) =>
-      run(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: dir, GLIDEKEY_DATABASE_URL: url.toString() } });
-    try {
-      const refused = await pgCli('apikey', 'list').then(() => undefined, (e: { code: number; stderr: string }) => e);
-      expect(refused?.code).toBe(1);
-      expect(refused?.stderr).toContain('the PostgreSQL database (database.url) has never been initialised: the CLI creates a database (and its master key) only with --init');
-      expect(readdirSync(dir)).toEqual([]);
-      expect((await pgCli('apikey', 'create', '--init', '--name', 'bob', '--role', 'auditor')).stdout).toMatch(/^gk_/);
-      expect(JSON.parse((await pgCli('apikey', 'list')).stdout)).toEqual([expect.objectContaining({ name: 'bob' })]);
-    } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-      removeDir(dir);
-    }
-  });
+  (PG ? it : it.skip)(
+    `refuses an uninitialised PostgreSQL database in the host CLI unless --init${PG ? '' : ' (SKIPPED: GLIDEKEY_TEST_POSTGRES_URL is not set)'}`,
+    async () => {
+      const admin = new pg.Client({ connectionString: PG });
+      const name = `glidekey_cli_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      const url = new URL(PG!);
+      url.pathname = `/${name}`;
+      const dir = tempDir();
+      const pgCli = (...args: string[]) =>
+        run(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH, GLIDEKEY_DATA_DIR: dir, GLIDEKEY_DATABASE_URL: url.toString() },
+        });
+      try {
+        const refused = await pgCli('apikey', 'list').then(
+          () => undefined,
+          (e: { code: number; stderr: string }) => e,
+        );
+        expect(refused?.code).toBe(1);
+        expect(refused?.stderr).toContain(
+          'the PostgreSQL database (database.url) has never been initialised: the CLI creates a database (and its master key) only with --init',
+        );
+        expect(readdirSync(dir)).toEqual([]);
+        expect((await pgCli('apikey', 'create', '--init', '--name', 'bob', '--role', 'auditor')).stdout).toMatch(/^gk_/);
+        expect(JSON.parse((await pgCli('apikey', 'list')).stdout)).toEqual([expect.objectContaining({ name: 'bob' })]);
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+        removeDir(dir);
+      }
+    },
+  );
 
   it('says a missing TLS file, a busy port or a misspelt variable in one line, without a stack trace, and creates nothing', async () => {
     const dir = tempDir();
@@ -93,7 +118,10 @@ describe('start-up and the host CLI', () => {
     try {
       const base = { GLIDEKEY_DATA_DIR: join(dir, 'data'), GLIDEKEY_PORT: String(port) };
       const cases: [Record<string, string>, string][] = [
-        [{ GLIDEKEY_TLS_CERT: join(dir, 'no-cert.pem'), GLIDEKEY_TLS_KEY: join(dir, 'no-key.pem') }, `glidekey: tls.cert: cannot read ${join(dir, 'no-cert.pem')} (no such file)\n`],
+        [
+          { GLIDEKEY_TLS_CERT: join(dir, 'no-cert.pem'), GLIDEKEY_TLS_KEY: join(dir, 'no-key.pem') },
+          `glidekey: tls.cert: cannot read ${join(dir, 'no-cert.pem')} (no such file)\n`,
+        ],
         [{ GLIDEKEY_PORTT: '1' }, 'glidekey: invalid configuration:\n  GLIDEKEY_PORTT: unknown environment variable (did you mean GLIDEKEY_PORT?)\n'],
       ];
       for (const [env, expected] of cases) {
@@ -106,9 +134,14 @@ describe('start-up and the host CLI', () => {
       expect(r.code).toBe(1);
       // The start-up log lines (JSON, on stdout) come before it, and a Fastify deprecation warning that
       // Nest's adapter triggers at every start; the refusal is the one other line, on stderr.
-      const plain = r.output.trim().split('\n').filter((l) => !l.startsWith('{') && !/^\(node:\d+\) \[FSTDEP022\]|^\(Use `node --trace-warnings/.test(l));
+      const plain = r.output
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('{') && !/^\(node:\d+\) \[FSTDEP022\]|^\(Use `node --trace-warnings/.test(l));
       expect(r.output).not.toContain('"level":"error"');
-      expect(plain).toEqual([`glidekey: cannot listen on 127.0.0.1:${port} (host, port; env GLIDEKEY_HOST, GLIDEKEY_PORT): the address is already in use (another glidekey, or another service on that port?)`]);
+      expect(plain).toEqual([
+        `glidekey: cannot listen on 127.0.0.1:${port} (host, port; env GLIDEKEY_HOST, GLIDEKEY_PORT): the address is already in use (another glidekey, or another service on that port?)`,
+      ]);
       expect(r.output).not.toMatch(/\n\s+at /);
     } finally {
       busy.close();
@@ -122,7 +155,10 @@ describe('start-up and the host CLI', () => {
     try {
       const plain = readmeCommand('apikey create --name alice');
       const init = readmeCommand('apikey create --init');
-      const refused = await shell(plain, env).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      const refused = await shell(plain, env).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
       expect(refused?.code).toBe(1);
       expect(refused?.stderr).toContain(`glidekey: there is no database at ${join(dir, 'glidekey.sqlite')}`);
       expect(readdirSync(dir)).toEqual([]);

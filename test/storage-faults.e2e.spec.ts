@@ -101,7 +101,14 @@ describe('storage faults under a write burst (process level, SQLite)', () => {
     await svc.stop('SIGKILL');
     svc = (await serviceOn(fs.dir, started.svc.dataDir)).svc;
     expect(withErrors(await ledger.verify(svc.api, svc.adminKey, started.passwords), before)).toEqual([]);
-    expect({ ackedBefore: ackedBefore > 0, refusedWhileFull, readyWhileFull, refusals: refusalsAtFree > 0, readyAfterFree, ackedAfterFree: ackedAfterFree > 0 }).toEqual({
+    expect({
+      ackedBefore: ackedBefore > 0,
+      refusedWhileFull,
+      readyWhileFull,
+      refusals: refusalsAtFree > 0,
+      readyAfterFree,
+      ackedAfterFree: ackedAfterFree > 0,
+    }).toEqual({
       ackedBefore: true,
       refusedWhileFull: true,
       readyWhileFull: 503,

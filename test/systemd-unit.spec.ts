@@ -7,7 +7,14 @@ import { loadConfig } from '../src/config/config.loader.js';
 import { ROOT } from './support/service.js';
 
 const UNITS = join(ROOT, 'contrib', 'systemd');
-const UNIT_FILES = ['glidekey.service', 'glidekey-reconfig.path', 'glidekey-reconfig.service', 'glidekey-gwms-sync.path', 'glidekey-gwms-sync.timer', 'glidekey-gwms-sync.service'];
+const UNIT_FILES = [
+  'glidekey.service',
+  'glidekey-reconfig.path',
+  'glidekey-reconfig.service',
+  'glidekey-gwms-sync.path',
+  'glidekey-gwms-sync.timer',
+  'glidekey-gwms-sync.service',
+];
 
 /** Debian's systemd package ships systemd-analyze; .ci/run installs it. */
 const analyze = (() => {
@@ -55,7 +62,8 @@ describe('the production layout (contrib/)', () => {
       ['ConfigurationDirectory', 'glidekey'],
       ['ExecReload', '/bin/kill -HUP $MAINPID'],
       ['Environment', 'GLIDEKEY_CONFIG=/etc/glidekey/glidekey.yaml'],
-    ]) expect(value(k)).toContain(v);
+    ])
+      expect(value(k)).toContain(v);
     expect(value('SystemCallFilter')).toContain('@system-service');
     // glidekey writes nothing outside /var/lib/glidekey: the collector's files are root's (the sync's).
     expect(value('ReadWritePaths')).toEqual([]);
@@ -72,16 +80,21 @@ describe('the production layout (contrib/)', () => {
     for (const p of [config.frontend.passwordsDir!, config.frontend.revocationFile!]) expect(p.startsWith('/var/lib/glidekey/')).toBe(true);
     // The path unit watches what the shipped configuration has glidekey write, and the sync reads
     // exactly that by default.
-    const path = directives(readFileSync(join(UNITS, 'glidekey-reconfig.path'), 'utf8'), 'Path').filter(([k]) => k === 'PathChanged').map(([, v]) => v);
+    const path = directives(readFileSync(join(UNITS, 'glidekey-reconfig.path'), 'utf8'), 'Path')
+      .filter(([k]) => k === 'PathChanged')
+      .map(([, v]) => v);
     expect(path).toEqual([config.frontend.passwordsDir, config.frontend.revocationFile]);
     const sync = readFileSync(join(ROOT, 'contrib', 'glidekey-collector-sync'), 'utf8');
     const syncDefault = (name: string) => new RegExp(`^: "\\$\\{${name}=([^}]*)\\}"$`, 'm').exec(sync)?.[1];
-    expect([syncDefault('COLLECTOR_SYNC_SOURCE'), syncDefault('COLLECTOR_SYNC_REVOCATION_SOURCE')]).toEqual([config.frontend.passwordsDir, config.frontend.revocationFile]);
+    expect([syncDefault('COLLECTOR_SYNC_SOURCE'), syncDefault('COLLECTOR_SYNC_REVOCATION_SOURCE')]).toEqual([
+      config.frontend.passwordsDir,
+      config.frontend.revocationFile,
+    ]);
     expect(syncDefault('COLLECTOR_SYNC_REVOCATION_FILE')).toBe('/etc/condor/config.d/99-glidekey-revocation.conf');
     expect(config.frontend.reloadCommand).toBeUndefined();
   });
 
-  it('runs the collector sync as root, sandboxed: it may write only the collector\'s passwords.d and config.d (and /tmp, for condor_reconfig)', () => {
+  it("runs the collector sync as root, sandboxed: it may write only the collector's passwords.d and config.d (and /tmp, for condor_reconfig)", () => {
     const reconfig = directives(readFileSync(join(UNITS, 'glidekey-reconfig.service'), 'utf8'), 'Service');
     const v = (k: string) => reconfig.filter(([key]) => key === k).map(([, x]) => x);
     expect(v('ExecStart')).toEqual(['/usr/libexec/glidekey/glidekey-collector-sync']);
@@ -93,10 +106,12 @@ describe('the production layout (contrib/)', () => {
     expect(v('RestrictAddressFamilies')).toEqual(['AF_INET AF_INET6 AF_UNIX AF_NETLINK']);
     for (const k of ['NoNewPrivileges', 'PrivateDevices', 'MemoryDenyWriteExecute', 'RestrictSUIDSGID']) expect(v(k)).toEqual(['true']);
     // The shipped script is what scripts/install.sh puts at that path.
-    expect(readFileSync(join(ROOT, 'scripts', 'install.sh'), 'utf8')).toContain('install -m 0755 contrib/glidekey-collector-sync "$root/usr/libexec/glidekey/glidekey-collector-sync"');
+    expect(readFileSync(join(ROOT, 'scripts', 'install.sh'), 'utf8')).toContain(
+      'install -m 0755 contrib/glidekey-collector-sync "$root/usr/libexec/glidekey/glidekey-collector-sync"',
+    );
   });
 
-  it('runs the GlideinWMS frontend sync as root, sandboxed: it may write only the frontend\'s two directories, with CAP_DAC_OVERRIDE and CAP_CHOWN, started by its path unit and a timer', () => {
+  it("runs the GlideinWMS frontend sync as root, sandboxed: it may write only the frontend's two directories, with CAP_DAC_OVERRIDE and CAP_CHOWN, started by its path unit and a timer", () => {
     const unitOf = (f: string, section: string) => directives(readFileSync(join(UNITS, f), 'utf8'), section);
     const svc = unitOf('glidekey-gwms-sync.service', 'Service');
     const v = (k: string) => svc.filter(([key]) => key === k).map(([, x]) => x);
@@ -108,7 +123,8 @@ describe('the production layout (contrib/)', () => {
     expect(v('StateDirectory')).toEqual(['glidekey-gwms-sync']);
     expect(v('CapabilityBoundingSet')).toEqual(['CAP_DAC_OVERRIDE CAP_CHOWN']);
     expect(v('RestrictAddressFamilies')).toEqual(['AF_UNIX']);
-    for (const k of ['NoNewPrivileges', 'PrivateDevices', 'PrivateNetwork', 'PrivateTmp', 'MemoryDenyWriteExecute', 'RestrictSUIDSGID']) expect(v(k)).toEqual(['true']);
+    for (const k of ['NoNewPrivileges', 'PrivateDevices', 'PrivateNetwork', 'PrivateTmp', 'MemoryDenyWriteExecute', 'RestrictSUIDSGID'])
+      expect(v(k)).toEqual(['true']);
     // The commented gwms settings of the shipped configuration, uncommented, are accepted, and are
     // what the path unit watches and what the sync reads by default.
     const yaml = readFileSync(join(ROOT, 'contrib', 'glidekey.yaml'), 'utf8');
@@ -119,19 +135,30 @@ describe('the production layout (contrib/)', () => {
       expect((load(block) as { gwms: object }).gwms).toBeDefined();
       const gwms = loadConfig({ GLIDEKEY_CONFIG: join(dir, 'glidekey.yaml') }).gwms.frontend;
       expect([gwms.tokensDir, gwms.scitokensDir]).toEqual(['/var/lib/glidekey/gwms/tokens.d', '/var/lib/glidekey/gwms/scitokens']);
-      const watched = unitOf('glidekey-gwms-sync.path', 'Path').filter(([k]) => k === 'PathChanged').map(([, x]) => x);
+      const watched = unitOf('glidekey-gwms-sync.path', 'Path')
+        .filter(([k]) => k === 'PathChanged')
+        .map(([, x]) => x);
       expect(watched).toEqual([gwms.tokensDir, gwms.scitokensDir]);
       const sync = readFileSync(join(ROOT, 'contrib', 'glidekey-gwms-sync'), 'utf8');
       const syncDefault = (name: string) => new RegExp(`^: "\\$\\{${name}=([^}]*)\\}"$`, 'm').exec(sync)?.[1];
       expect([syncDefault('GWMS_SYNC_TOKENS_SOURCE'), syncDefault('GWMS_SYNC_SCITOKENS_SOURCE')]).toEqual([gwms.tokensDir, gwms.scitokensDir]);
       // The sync's default targets are the directories its unit may write.
-      expect([syncDefault('GWMS_SYNC_TOKENS_DIR'), syncDefault('GWMS_SYNC_SCITOKENS_DIR'), syncDefault('GWMS_SYNC_OWNER')]).toEqual(['/var/lib/gwms-frontend/tokens.d', '/var/lib/gwms-frontend/scitokens', 'frontend']);
+      expect([syncDefault('GWMS_SYNC_TOKENS_DIR'), syncDefault('GWMS_SYNC_SCITOKENS_DIR'), syncDefault('GWMS_SYNC_OWNER')]).toEqual([
+        '/var/lib/gwms-frontend/tokens.d',
+        '/var/lib/gwms-frontend/scitokens',
+        'frontend',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     expect(unitOf('glidekey-gwms-sync.path', 'Path').find(([k]) => k === 'Unit')?.[1]).toBe('glidekey-gwms-sync.service');
     const timer = unitOf('glidekey-gwms-sync.timer', 'Timer');
-    expect(timer).toEqual(expect.arrayContaining([['OnUnitActiveSec', '5min'], ['Unit', 'glidekey-gwms-sync.service']]));
+    expect(timer).toEqual(
+      expect.arrayContaining([
+        ['OnUnitActiveSec', '5min'],
+        ['Unit', 'glidekey-gwms-sync.service'],
+      ]),
+    );
     const install = readFileSync(join(ROOT, 'scripts', 'install.sh'), 'utf8');
     expect(install).toContain('install -m 0755 contrib/glidekey-gwms-sync "$root/usr/libexec/glidekey/glidekey-gwms-sync"');
     expect(install).toContain('install -m 0644 contrib/glidekey-sync-lib.sh "$root/usr/libexec/glidekey/glidekey-sync-lib.sh"');

@@ -27,7 +27,12 @@ const hex = () => randomBytes(8).toString('hex');
 /** Both bearers a glidein presents: the bootstrap ticket and the renewal credential (the same lookup recipe). */
 const KINDS = [
   { kind: 'ticket', prefix: 'gkt', invalid: 'TICKET_INVALID', call: (t: TestApp, bearer: string) => t.app.get(GlideinService).fetch(bearer, '192.0.2.7') },
-  { kind: 'renewal credential', prefix: 'gkr', invalid: 'RENEWAL_INVALID', call: (t: TestApp, bearer: string) => t.app.get(RenewalService).renew(bearer, '192.0.2.7') },
+  {
+    kind: 'renewal credential',
+    prefix: 'gkr',
+    invalid: 'RENEWAL_INVALID',
+    call: (t: TestApp, bearer: string) => t.app.get(RenewalService).renew(bearer, '192.0.2.7'),
+  },
 ] as const;
 const CASES = ENGINES.flatMap((engine) => KINDS.map((k) => [k.kind, engine, k] as const));
 
@@ -37,7 +42,10 @@ describe.each(CASES)('%s refusals take the same time whether the id exists, on %
 
   beforeAll(async () => {
     // A limit of 3: nearly every sample below is refused while rate-limited, as in the report.
-    t = await startTestApp({ engine, env: { GLIDEKEY_TICKETS_FAILURE_LIMIT: '3', GLIDEKEY_TICKETS_MAX_COUNT: '1000', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
+    t = await startTestApp({
+      engine,
+      env: { GLIDEKEY_TICKETS_FAILURE_LIMIT: '3', GLIDEKEY_TICKETS_MAX_COUNT: '1000', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' },
+    });
     const { frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' });
     const res = await client(t.api, t.adminKey).post('/factory/entries/E1/tickets', { frontend, count: 50 });
     known = (res.json.tickets as string[]).map((k) => k.split('_')[1]);
@@ -45,7 +53,9 @@ describe.each(CASES)('%s refusals take the same time whether the id exists, on %
       // Known renewal ids: 50 glideins bootstrapped.
       const token = await mintToken(t, 'SiteA');
       await seedCache(t, { frontend, entry: 'E1', type: 'idtoken', value: token.token, expiresAt: token.expiresAt });
-      known = await Promise.all((res.json.tickets as string[]).map(async (ticket) => ((await fetchCredentials(t, ticket)).json.renewal as string).split('_')[1]));
+      known = await Promise.all(
+        (res.json.tickets as string[]).map(async (ticket) => ((await fetchCredentials(t, ticket)).json.renewal as string).split('_')[1]),
+      );
     }
   });
   afterAll(() => t?.close());

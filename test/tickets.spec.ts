@@ -27,7 +27,16 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, env: { GLIDEKEY_TICKETS_MAX_COUNT: '200', GLIDEKEY_TICKETS_MAX_TTL_SECONDS: '86400', GLIDEKEY_TICKETS_DEFAULT_TTL_SECONDS: '3600', GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000', GLIDEKEY_METRICS_CACHE_SECONDS: '0' } });
+    t = await startTestApp({
+      engine,
+      env: {
+        GLIDEKEY_TICKETS_MAX_COUNT: '200',
+        GLIDEKEY_TICKETS_MAX_TTL_SECONDS: '86400',
+        GLIDEKEY_TICKETS_DEFAULT_TTL_SECONDS: '3600',
+        GLIDEKEY_TICKETS_FAILURE_LIMIT: '100000',
+        GLIDEKEY_METRICS_CACHE_SECONDS: '0',
+      },
+    });
     api = client(t.api, t.adminKey);
     ({ frontend } = await factorySetup(t, { entry: 'E1', site: 'SiteA' }));
     token = await mintToken(t, 'SiteA');
@@ -105,7 +114,8 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
       for (const k of issued) {
         // (a boolean, so that a failure does not print the haystack)
-        for (const [name, haystack] of Object.entries({ rows, audit, metrics, logs: t.logs() })) expect([name, haystack.includes(secretOf(k))]).toEqual([name, false]);
+        for (const [name, haystack] of Object.entries({ rows, audit, metrics, logs: t.logs() }))
+          expect([name, haystack.includes(secretOf(k))]).toEqual([name, false]);
       }
       expect(rows).toContain(res.json.tickets[0].split('_')[1]);
       const line = (await api.get('/audit?action=ticket.issue&limit=1')).json.entries[0];
@@ -114,7 +124,7 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
   });
 
   describe('fetching', () => {
-    it('trades a ticket for the entry\'s current IDTOKEN once; the token verifies at the frontend', async () => {
+    it("trades a ticket for the entry's current IDTOKEN once; the token verifies at the frontend", async () => {
       const ticket = await one();
       const res = await fetchCredentials(t, ticket);
       expect(res.status).toBe(200);
@@ -133,7 +143,11 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       expect([again.status, again.json.error]).toEqual([401, { code: 'TICKET_INVALID', message: REFUSED }]);
       expect(await consumedAt(ticket)).not.toBeNull();
       const audit = (await api.get('/audit?action=ticket.consume&limit=1')).json.entries[0];
-      expect(audit).toMatchObject({ actor: `ticket:${ticket.split('_')[1]}`, target: 'entry:E1', detail: { ticket: ticket.split('_')[1], address: '127.0.0.1', site: 'SiteA' } });
+      expect(audit).toMatchObject({
+        actor: `ticket:${ticket.split('_')[1]}`,
+        target: 'entry:E1',
+        detail: { ticket: ticket.split('_')[1], address: '127.0.0.1', site: 'SiteA' },
+      });
       expect(JSON.stringify(audit)).not.toContain(secretOf(ticket));
     });
 
@@ -159,7 +173,9 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       const statuses = results.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
       expect(statuses.filter((s) => s === 401)).toHaveLength(49);
-      const consumes = (await api.get('/audit?action=ticket.consume&limit=500')).json.entries.filter((e: { actor: string }) => e.actor === `ticket:${ticket.split('_')[1]}`);
+      const consumes = (await api.get('/audit?action=ticket.consume&limit=500')).json.entries.filter(
+        (e: { actor: string }) => e.actor === `ticket:${ticket.split('_')[1]}`,
+      );
       expect(consumes).toHaveLength(1);
     });
 
@@ -182,7 +198,9 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       expect((await fetchCredentials(t, ticket)).status).toBe(503);
       expect(await consumedAt(ticket)).toBeNull();
       // One audit line per ticket, not one per retry.
-      const stale = (await api.get('/audit?action=ticket.refuse&limit=100')).json.entries.filter((e: { actor: string }) => e.actor === `ticket:${ticket.split('_')[1]}`);
+      const stale = (await api.get('/audit?action=ticket.refuse&limit=100')).json.entries.filter(
+        (e: { actor: string }) => e.actor === `ticket:${ticket.split('_')[1]}`,
+      );
       expect(stale).toHaveLength(1);
       expect(stale[0]).toMatchObject({ result: 'failure', code: 'CREDENTIAL_STALE', target: 'entry:E2' });
       const fresh = await mintToken(t, 'SiteB');
@@ -191,7 +209,7 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       expect([ok.status, ok.json.idtoken, ok.json.site]).toEqual([200, fresh.token, 'SiteB']);
     });
 
-    it('a ticket is bound to its frontend: another frontend\'s cached token for the same entry is not handed out', async () => {
+    it("a ticket is bound to its frontend: another frontend's cached token for the same entry is not handed out", async () => {
       await factorySetup(t, { frontend: 'other.example.org', entry: 'E3', site: 'SiteC' });
       const mine = (await api.post('/factory/entries/E3/tickets', { frontend, count: 1 })).json.tickets[0];
       const theirs = await mintToken(t, 'SiteC');
@@ -201,7 +219,7 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       expect([ok.status, ok.json.idtoken]).toEqual([200, theirs.token]);
     });
 
-    it('also hands out the SciToken where the entry\'s policy says so, and waits for one', async () => {
+    it("also hands out the SciToken where the entry's policy says so, and waits for one", async () => {
       await factorySetup(t, { entry: 'E4', site: 'SiteA', glideinScitoken: true });
       expect((await api.get('/factory/entries')).json.find((e: { name: string }) => e.name === 'E4')).toMatchObject({ glideinScitoken: true });
       await seedCache(t, { frontend, entry: 'E4', type: 'idtoken', value: token.token, expiresAt: token.expiresAt });
@@ -211,7 +229,13 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       await seedCache(t, { frontend, entry: 'E4', type: 'scitoken', value: scitoken, expiresAt: t.clock.now() + 3600_000 });
       const res = await fetchCredentials(t, ticket);
       expect(res.status).toBe(200);
-      expect(res.json).toMatchObject({ site: 'SiteA', entry: 'E4', idtoken: token.token, scitoken, scitokenExpiresAt: new Date(t.clock.now() + 3600_000).toISOString() });
+      expect(res.json).toMatchObject({
+        site: 'SiteA',
+        entry: 'E4',
+        idtoken: token.token,
+        scitoken,
+        scitokenExpiresAt: new Date(t.clock.now() + 3600_000).toISOString(),
+      });
       // Without the policy, no SciToken even when one is cached.
       await seedCache(t, { frontend, entry: 'E1', type: 'scitoken', value: scitoken, expiresAt: t.clock.now() + 3600_000 });
       expect((await fetchCredentials(t, await one('E1'))).json.scitoken).toBeUndefined();
@@ -243,7 +267,9 @@ describe.each(ENGINES)('glidein tickets on %s', (engine) => {
       expect(await t.app.get(TicketsService).purgeExpired()).not.toHaveProperty('E6');
       const line = (await api.get('/audit?action=ticket.expire&target=entry:E6')).json.entries;
       expect(line).toEqual([expect.objectContaining({ actor: 'system', detail: { count: 1 } })]);
-      expect(await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text()).toMatch(/glidekey_tickets_expired_total\{entry="E6"\} 1\b/);
+      expect(await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text()).toMatch(
+        /glidekey_tickets_expired_total\{entry="E6"\} 1\b/,
+      );
     });
   });
 

@@ -19,8 +19,11 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
   let version = 0;
 
   /** A JWT-shaped token with an exp claim (Unix s); the factory never checks its signature, only its bytes. */
-  const token = (exp: number) => `eyJhbGciOiJIUzI1NiIsImtpZCI6IlMxIn0.${Buffer.from(JSON.stringify({ sub: 'S1@fe', exp, jti: randomUUID() })).toString('base64url')}.${Buffer.from(randomUUID()).toString('base64url')}`;
-  const send = async (body: { v: 1; credentials: EnvelopeCredential[] } | { v: 2; withdrawals: { entry: string; type: 'idtoken'; version: number; reason: 'TOKEN_REVOKED' }[] }) => {
+  const token = (exp: number) =>
+    `eyJhbGciOiJIUzI1NiIsImtpZCI6IlMxIn0.${Buffer.from(JSON.stringify({ sub: 'S1@fe', exp, jti: randomUUID() })).toString('base64url')}.${Buffer.from(randomUUID()).toString('base64url')}`;
+  const send = async (
+    body: { v: 1; credentials: EnvelopeCredential[] } | { v: 2; withdrawals: { entry: string; type: 'idtoken'; version: number; reason: 'TOKEN_REVOKED' }[] },
+  ) => {
     const env = await sealEnvelope({ frontend: FE, id: randomUUID(), createdAt: t.clock.now(), ...body } as EnvelopeBody, fe, factoryKey);
     const res = await client(t.api, feKey).post('/factory/credentials', env);
     expect(res.status).toBe(200);
@@ -35,17 +38,41 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
     return value;
   };
   const boot = async (bearer: string, body: unknown = { entry: 'CE_T' }) => {
-    const res = await fetch(`${t.api}/glidein/credentials`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${t.api}/glidein/credentials`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
   const refused = { status: 401, json: { error: { code: 'TICKET_INVALID', message: 'the ticket is not valid: unknown, already used, or expired' } } };
-  const off = { status: 403, json: { error: { code: 'TOKEN_BOOTSTRAP_OFF', message: 'this entry takes glidein bootstraps with a ticket only (glideinBootstrap "ticket")' } } };
-  const putEntry = (name: string, over: Record<string, unknown> = {}) => admin.put(`/factory/entries/${name}`, { site: 'S1', gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'idtoken', condorVersion: '23.0.3', glideinBootstrap: 'token', ...over });
+  const off = {
+    status: 403,
+    json: { error: { code: 'TOKEN_BOOTSTRAP_OFF', message: 'this entry takes glidein bootstraps with a ticket only (glideinBootstrap "ticket")' } },
+  };
+  const putEntry = (name: string, over: Record<string, unknown> = {}) =>
+    admin.put(`/factory/entries/${name}`, {
+      site: 'S1',
+      gatekeeper: 'ce.example.org:9619',
+      trustDomain: 'OSG',
+      authMethod: 'idtoken',
+      condorVersion: '23.0.3',
+      glideinBootstrap: 'token',
+      ...over,
+    });
 
   beforeAll(async () => {
     await sodium.ready;
     fe = sodium.crypto_box_keypair();
-    t = await startTestApp({ engine, env: { GLIDEKEY_ROLES: 'factory', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_TICKETS_MAX_TOKEN_BOOTSTRAPS: '4', GLIDEKEY_TICKETS_FAILURE_LIMIT: '40' } });
+    t = await startTestApp({
+      engine,
+      env: {
+        GLIDEKEY_ROLES: 'factory',
+        GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600',
+        GLIDEKEY_TICKETS_MAX_TOKEN_BOOTSTRAPS: '4',
+        GLIDEKEY_TICKETS_FAILURE_LIMIT: '40',
+      },
+    });
     admin = client(t.api, t.adminKey);
     feKey = (await admin.post('/factory/frontends', { name: FE, publicKey: Buffer.from(fe.publicKey).toString('base64') })).json.apiKey;
     factoryKey = Buffer.from((await admin.get('/factory/identity')).json.publicKey, 'base64');
@@ -63,7 +90,7 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
     expect((await admin.get('/factory/entries')).json.map((e: { name: string }) => e.name)).not.toContain('CE_X');
   });
 
-  it('the cached IDTOKEN, with its entry, buys the entry\'s credentials and a renewal chain that renews, audited as a token bootstrap', async () => {
+  it("the cached IDTOKEN, with its entry, buys the entry's credentials and a renewal chain that renews, audited as a token bootstrap", async () => {
     const v1 = await cacheToken();
     const r = await boot(v1);
     expect(r.status).toBe(200);
@@ -74,7 +101,11 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
     expect((await boot(v1)).status).toBe(200);
 
     const issued = (await admin.get('/audit?action=renewal.issue&limit=1')).json.entries[0];
-    expect(issued).toMatchObject({ target: 'entry:CE_T', actor: expect.stringMatching(/^idtoken-version:[0-9a-f]{16}$/), detail: { bootstrap: 'token', idtokenVersionId: expect.stringMatching(/^[0-9a-f]{16}$/) } });
+    expect(issued).toMatchObject({
+      target: 'entry:CE_T',
+      actor: expect.stringMatching(/^idtoken-version:[0-9a-f]{16}$/),
+      detail: { bootstrap: 'token', idtokenVersionId: expect.stringMatching(/^[0-9a-f]{16}$/) },
+    });
     expect(JSON.stringify(issued)).not.toContain(v1.split('.')[2]);
     const mine = (await admin.get('/factory/renewals?entry=CE_T')).json;
     expect(mine).toHaveLength(2);
@@ -139,7 +170,9 @@ describe.each(ENGINES)('TokenBootstrap, on %s', (engine) => {
     // Only the newest three are kept: a (two before c) is dropped.
     expect(await boot(a)).toEqual(refused);
     expect((await boot(c)).status).toBe(200);
-    expect(await send({ v: 2, withdrawals: [{ entry: 'CE_T', type: 'idtoken', version: ++version, reason: 'TOKEN_REVOKED' }] })).toEqual([{ entry: 'CE_T', type: 'idtoken', version, result: 'withdrawn' }]);
+    expect(await send({ v: 2, withdrawals: [{ entry: 'CE_T', type: 'idtoken', version: ++version, reason: 'TOKEN_REVOKED' }] })).toEqual([
+      { entry: 'CE_T', type: 'idtoken', version, result: 'withdrawn' },
+    ]);
     expect(await boot(c)).toEqual(refused);
   });
 

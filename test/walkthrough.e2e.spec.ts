@@ -112,7 +112,9 @@ describe('README walk-through against node dist/main.js', () => {
     const audit = await api.get('/audit?target=site:el7_osg35');
     const actions = audit.json.entries.map((e: { action: string }) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['site.create', 'site.keyfile.export', 'token.mint', 'token.revoke', 'token.renew']));
-    expect(audit.json.entries.every((e: { actor: string; requestId: string }) => ['api-key:admin', 'system', 'system:renewal'].includes(e.actor) && e.requestId)).toBe(true);
+    expect(
+      audit.json.entries.every((e: { actor: string; requestId: string }) => ['api-key:admin', 'system', 'system:renewal'].includes(e.actor) && e.requestId),
+    ).toBe(true);
     expect(audit.text).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
   });
 
@@ -131,13 +133,20 @@ describe('README walk-through against node dist/main.js', () => {
     // Every route documents the error body, and the bearer scheme says what the secrets look like.
     const full = doc as unknown as {
       paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
-      components: { schemas: Record<string, { properties: { error: { required: string[] } } }>; securitySchemes: Record<string, { scheme: string; bearerFormat: string }> };
+      components: {
+        schemas: Record<string, { properties: { error: { required: string[] } } }>;
+        securitySchemes: Record<string, { scheme: string; bearerFormat: string }>;
+      };
     };
     const ops = Object.values(full.paths).flatMap((item) => Object.values(item));
     expect(ops.length).toBeGreaterThan(30);
-    for (const op of ops) for (const range of ['4XX', '5XX']) expect(op.responses[range].content?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorBody' });
+    for (const op of ops)
+      for (const range of ['4XX', '5XX']) expect(op.responses[range].content?.['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorBody' });
     expect(full.components.schemas.ErrorBody.properties.error.required).toEqual(['code', 'message']);
-    expect(full.components.securitySchemes.bearer).toMatchObject({ scheme: 'bearer', bearerFormat: expect.stringMatching(/^gk_<16 hex id>_<43 base64url> \(API key\)/) });
+    expect(full.components.securitySchemes.bearer).toMatchObject({
+      scheme: 'bearer',
+      bearerFormat: expect.stringMatching(/^gk_<16 hex id>_<43 base64url> \(API key\)/),
+    });
     expect(svc.adminKey).toMatch(/^gk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     expect((await fetch(`${svc.url}/api/docs`)).status).toBe(200);
   });
@@ -146,7 +155,10 @@ describe('README walk-through against node dist/main.js', () => {
     const res = await fetch(`${svc.api}/sites`, { headers: { authorization: `Bearer ${svc.adminKey}`, 'x-request-id': 'walkthrough-42' } });
     expect(res.headers.get('x-request-id')).toBe('walkthrough-42');
     await new Promise((r) => setTimeout(r, 200));
-    const line = svc.output().split('\n').find((l) => l.includes('walkthrough-42'));
+    const line = svc
+      .output()
+      .split('\n')
+      .find((l) => l.includes('walkthrough-42'));
     expect(JSON.parse(line!)).toMatchObject({ requestId: 'walkthrough-42', method: 'GET', route: '/api/v1/sites', status: 200, actor: 'admin' });
     expect(svc.output()).not.toContain(svc.adminKey);
     expect(svc.output()).not.toMatch(/eyJhbGciOi[A-Za-z0-9_-]+\.eyJ/);

@@ -63,7 +63,8 @@ describe('withdrawals between a frontend process and a factory process', () => {
   it('revoking (DELETE) a SciToken withdraws it from every entry it went to; an entry whose glideins need it refuses tickets with 410', async () => {
     const [ticket] = await p.tickets('CE_sci');
     expect((await p.feApi().del(`/scitokens/${SCI}`)).status).toBe(204);
-    for (const e of ['CE_del', 'CE_sci', 'CE_match']) expect(await p.withdrawn(e, 'scitoken')).toMatchObject({ state: 'withdrawn', reason: 'SCITOKEN_REVOKED' });
+    for (const e of ['CE_del', 'CE_sci', 'CE_match'])
+      expect(await p.withdrawn(e, 'scitoken')).toMatchObject({ state: 'withdrawn', reason: 'SCITOKEN_REVOKED' });
     const refused = await p.fetchWith(ticket);
     expect([refused.status, refused.json.error.code]).toEqual([410, 'CREDENTIAL_WITHDRAWN']);
     // An entry that does not hand SciTokens to glideins keeps working on its IDTOKEN.
@@ -88,7 +89,7 @@ describe('withdrawals between a frontend process and a factory process', () => {
     const tomb = (await p.cacheRow('CE_match', 'idtoken'))!;
     await p.putEntry('CE_match', 'SiteK', { condorVersion: '23.0.3' });
     const fresh = await p.arrivedOther('CE_match', old);
-    expect((await p.verify(fresh))).toMatchObject({ valid: true, site: 'SiteK' });
+    expect(await p.verify(fresh)).toMatchObject({ valid: true, site: 'SiteK' });
     expect((await p.cacheRow('CE_match', 'idtoken'))!.version!).toBeGreaterThan(tomb.version!);
     p.expectNeverServed(old, mark);
   });
@@ -100,12 +101,19 @@ describe('withdrawals between a frontend process and a factory process', () => {
     expect(p.readCred('CE_del', 'scitoken')).toBe(token);
     expect((await p.feApi().put('/scitokens/vo-b', { token, trustDomain: 'CMS' })).status).toBe(200);
     // Queued by the PUT's transaction (the frontend also syncs every second, which would catch it too).
-    expect((await p.deliveries('&entry=CE_del&kind=withdrawal')).find((d) => d.type === 'scitoken' && d.state !== 'superseded')).toMatchObject({ reason: 'NO_LONGER_MATCHES' });
+    expect((await p.deliveries('&entry=CE_del&kind=withdrawal')).find((d) => d.type === 'scitoken' && d.state !== 'superseded')).toMatchObject({
+      reason: 'NO_LONGER_MATCHES',
+    });
     expect(await p.withdrawn('CE_del', 'scitoken')).toMatchObject({ reason: 'NO_LONGER_MATCHES' });
   });
 
-  it('no credential in either process\'s output, nor in the listings', async () => {
-    const texts = [...p.all.map((s) => s.output()), (await p.feApi().get('/deliveries?limit=1000')).text, (await p.faApi().get('/factory/cache')).text, (await p.faApi().get('/audit?limit=500')).text];
+  it("no credential in either process's output, nor in the listings", async () => {
+    const texts = [
+      ...p.all.map((s) => s.output()),
+      (await p.feApi().get('/deliveries?limit=1000')).text,
+      (await p.faApi().get('/factory/cache')).text,
+      (await p.faApi().get('/audit?limit=500')).text,
+    ];
     for (const t of texts) expect(t.match(JWT)).toBeNull();
   });
 });

@@ -19,12 +19,23 @@ describe.each(ENGINES)('the factory applies withdrawals, on %s', (engine) => {
   let feKey: string;
   const FE = 'fe.example.org';
   const file = (entry: string) => join(cacheDir, `user_${FE}`, 'glidein_gfactory_instance', `credential_${FE}.main_${entry}.idtoken`);
-  const cred = (version: number, entry = 'CE_1'): EnvelopeCredential => ({ entry, type: 'idtoken', version, expiresAt: Math.floor(t.clock.now() / 1000) + 2 * 86_400, value: `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.sig` });
+  const cred = (version: number, entry = 'CE_1'): EnvelopeCredential => ({
+    entry,
+    type: 'idtoken',
+    version,
+    expiresAt: Math.floor(t.clock.now() / 1000) + 2 * 86_400,
+    value: `eyJhbGciOiJIUzI1NiJ9.${randomUUID()}.sig`,
+  });
   const wd = (version: number, entry = 'CE_1'): EnvelopeWithdrawal => ({ entry, type: 'idtoken', version, reason: 'TOKEN_REVOKED' });
-  const post = async (body: object) => client(t.api, feKey).post('/factory/credentials', await sealEnvelope({ frontend: FE, id: randomUUID(), createdAt: t.clock.now(), ...body } as never, fe, factoryKey));
+  const post = async (body: object) =>
+    client(t.api, feKey).post(
+      '/factory/credentials',
+      await sealEnvelope({ frontend: FE, id: randomUUID(), createdAt: t.clock.now(), ...body } as never, fe, factoryKey),
+    );
   const credentials = (...c: EnvelopeCredential[]) => post({ v: 1, credentials: c });
   const withdrawals = (...w: EnvelopeWithdrawal[]) => post({ v: 2, withdrawals: w });
-  const row = async (entry = 'CE_1') => (await client(t.api, t.adminKey).get(`/factory/cache?entry=${entry}`)).json.find((c: { type: string }) => c.type === 'idtoken');
+  const row = async (entry = 'CE_1') =>
+    (await client(t.api, t.adminKey).get(`/factory/cache?entry=${entry}`)).json.find((c: { type: string }) => c.type === 'idtoken');
 
   beforeAll(async () => {
     await sodium.ready;
@@ -34,7 +45,18 @@ describe.each(ENGINES)('the factory applies withdrawals, on %s', (engine) => {
     const admin = client(t.api, t.adminKey);
     feKey = (await admin.post('/factory/frontends', { name: FE, publicKey: b64(fe.publicKey) })).json.apiKey;
     factoryKey = Buffer.from((await admin.get('/factory/identity')).json.publicKey, 'base64');
-    for (const e of ['CE_1', 'CE_2']) expect((await admin.put(`/factory/entries/${e}`, { site: 'S1', gatekeeper: 'ce1.example.org', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3' })).status).toBe(201);
+    for (const e of ['CE_1', 'CE_2'])
+      expect(
+        (
+          await admin.put(`/factory/entries/${e}`, {
+            site: 'S1',
+            gatekeeper: 'ce1.example.org',
+            trustDomain: 'OSG',
+            authMethod: 'scitoken',
+            condorVersion: '23.0.3',
+          })
+        ).status,
+      ).toBe(201);
   });
   afterAll(async () => {
     await t.close();
@@ -92,13 +114,24 @@ describe.each(ENGINES)('the factory applies withdrawals, on %s', (engine) => {
 describe.each(ENGINES)('the outbox never re-sends what was revoked, and a crash before the renewer is repaired, on %s', (engine) => {
   let t: TestApp;
   let api: ReturnType<typeof client>;
-  const rows = async (entry: string) => (await api.get(`/deliveries?entry=${entry}&limit=100`)).json as { kind: string; state: string; reason: string | null; type: string }[];
+  const rows = async (entry: string) =>
+    (await api.get(`/deliveries?entry=${entry}&limit=100`)).json as { kind: string; state: string; reason: string | null; type: string }[];
 
   beforeAll(async () => {
     t = await startTestApp({ engine, env: { GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
     api = client(t.api, t.adminKey);
     await selfRegistered(api, t.url);
-    expect((await api.put('/factory/entries/CE_R', { site: 'SiteR', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'grid_proxy', condorVersion: '23.0.3' })).status).toBe(201);
+    expect(
+      (
+        await api.put('/factory/entries/CE_R', {
+          site: 'SiteR',
+          gatekeeper: 'ce.example.org',
+          trustDomain: 'OSG',
+          authMethod: 'grid_proxy',
+          condorVersion: '23.0.3',
+        })
+      ).status,
+    ).toBe(201);
     expect((await api.post('/sites', { name: 'SiteR' })).status).toBe(201);
     expect((await api.post('/factories/self/sync')).json).toMatchObject({ queued: 1, delivery: { delivered: 1 } });
   });
@@ -129,7 +162,9 @@ describe.each(ENGINES)('the outbox never re-sends what was revoked, and a crash 
     const sub = `SiteR@${(await api.get('/frontend/identity')).json.name}`;
     // A rule applied with no renewer, then a pending copy of the current token (as a factory outage
     // leaves one). In this order: a background pass that picks the row up early must see the rule too.
-    await t.db.dataSource.query(`INSERT INTO subject_revocations (id, subject, issued_before, expires_at, created_at, created_by) VALUES ('${randomUUID()}', '${sub}', ${Math.floor(t.clock.now() / 1000)}, 253402300799000, ${t.clock.now()}, 'test')`);
+    await t.db.dataSource.query(
+      `INSERT INTO subject_revocations (id, subject, issued_before, expires_at, created_at, created_by) VALUES ('${randomUUID()}', '${sub}', ${Math.floor(t.clock.now() / 1000)}, 253402300799000, ${t.clock.now()}, 'test')`,
+    );
     await t.db.dataSource.query(`UPDATE deliveries SET state = 'pending', next_attempt_at = 0 WHERE source_ref = '${jti}'`);
     const report = await t.app.get(DelivererService).drain();
     // This pass or a background one dropped it; none sent it.

@@ -31,7 +31,10 @@ export class AuditController {
   list(@Query() q: AuditQueryDto) {
     const limit = q.limit ?? 100;
     return this.db.read(async (m) => {
-      const qb = m.createQueryBuilder(AuditEntry, 'a').orderBy('a.id', 'DESC').take(limit + 1);
+      const qb = m
+        .createQueryBuilder(AuditEntry, 'a')
+        .orderBy('a.id', 'DESC')
+        .take(limit + 1);
       if (q.action?.endsWith('.')) qb.andWhere('a.action LIKE :p', { p: `${q.action}%` });
       else if (q.action) qb.andWhere('a.action = :action', { action: q.action });
       if (q.actor) qb.andWhere('a.actor = :actor', { actor: q.actor });

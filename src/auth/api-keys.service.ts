@@ -100,11 +100,19 @@ export class ApiKeysService {
    */
   async create(grantor: Principal | undefined, name: string, roles: ApiRole[], createdBy: string): Promise<{ key: ApiKey; secret: string }> {
     // Two creates of one name at once both pass the existence check; the loser's insert is a conflict.
-    return this.db.tx((m) => this.createIn(m, grantor, name, roles, createdBy)).catch(asConflict(() => new DomainError('API_KEY_EXISTS', `an API key named ${name} exists`, 'name')));
+    return this.db
+      .tx((m) => this.createIn(m, grantor, name, roles, createdBy))
+      .catch(asConflict(() => new DomainError('API_KEY_EXISTS', `an API key named ${name} exists`, 'name')));
   }
 
   /** create() inside the caller's transaction, so a key and the row it belongs to land together. */
-  async createIn(m: EntityManager, grantor: Principal | undefined, name: string, roles: ApiRole[], createdBy: string): Promise<{ key: ApiKey; secret: string }> {
+  async createIn(
+    m: EntityManager,
+    grantor: Principal | undefined,
+    name: string,
+    roles: ApiRole[],
+    createdBy: string,
+  ): Promise<{ key: ApiKey; secret: string }> {
     const unique = [...new Set(roles)];
     const enabled = this.enabledRoles();
     const off = unique.find((r) => !enabled.includes(r));

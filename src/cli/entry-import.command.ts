@@ -53,9 +53,25 @@ export const importEntries: Verb = {
     const path = oneArg(ctx, 'glideinWMS.xml');
     const xml = readXml(path);
     const dir = join(dirname(path), 'config.d');
-    const fragments = !ctx.opts['no-config-d'] && existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.xml')).sort() : [];
-    const body = { xml, ...(fragments.length ? { configD: fragments.map((f) => readXml(join(dir, f))) } : {}), ...(ctx.opts['dry-run'] ? { dryRun: true } : {}), ...(ctx.opts.prune ? { prune: true } : {}) };
-    const { data } = await ctx.api().call<{ dryRun: boolean; summary: Record<string, number>; warnings: { code: string; message: string }[]; entries: Outcome[] }>('POST', '/factory/entries/import', body);
+    const fragments =
+      !ctx.opts['no-config-d'] && existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith('.xml'))
+            .sort()
+        : [];
+    const body = {
+      xml,
+      ...(fragments.length ? { configD: fragments.map((f) => readXml(join(dir, f))) } : {}),
+      ...(ctx.opts['dry-run'] ? { dryRun: true } : {}),
+      ...(ctx.opts.prune ? { prune: true } : {}),
+    };
+    const { data } = await ctx
+      .api()
+      .call<{ dryRun: boolean; summary: Record<string, number>; warnings: { code: string; message: string }[]; entries: Outcome[] }>(
+        'POST',
+        '/factory/entries/import',
+        body,
+      );
     if (ctx.json) {
       json(data);
       return EXIT.OK;
@@ -64,7 +80,9 @@ export const importEntries: Verb = {
     for (const w of data.warnings) note(`warning ${w.code}: ${w.message}`);
     for (const o of data.entries) out(line(o));
     const s = data.summary;
-    note(`${data.dryRun ? 'dry run, nothing changed: would have ' : ''}created ${s.created}, updated ${s.updated}, unchanged ${s.unchanged}, skipped ${s.skipped}, deleted ${s.deleted}`);
+    note(
+      `${data.dryRun ? 'dry run, nothing changed: would have ' : ''}created ${s.created}, updated ${s.updated}, unchanged ${s.unchanged}, skipped ${s.skipped}, deleted ${s.deleted}`,
+    );
     return EXIT.OK;
   },
 };

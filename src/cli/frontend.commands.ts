@@ -40,12 +40,16 @@ const registerFrontend: Verb = {
   options: {
     'public-key': { type: 'string', help: "<base64>  the frontend's X25519 key (its GET /frontend/identity)" },
     'key-out': { type: 'string', help: '<file>  write the new API key here, mode 0600' },
-    'local-user': { type: 'string', help: "<user>  the local user GlideinWMS maps its security class to (cache files under user_<user>/); default the name" },
+    'local-user': { type: 'string', help: '<user>  the local user GlideinWMS maps its security class to (cache files under user_<user>/); default the name' },
   },
   async run(ctx) {
     const name = oneArg(ctx, 'frontend name');
     const localUser = str(ctx.opts, 'local-user');
-    const { data } = await ctx.api().call<FrontendView & { apiKey: string }>('POST', '/factory/frontends', { name, publicKey: required(ctx.opts, 'public-key'), ...(localUser !== undefined ? { localUser } : {}) });
+    const { data } = await ctx.api().call<FrontendView & { apiKey: string }>('POST', '/factory/frontends', {
+      name,
+      publicKey: required(ctx.opts, 'public-key'),
+      ...(localUser !== undefined ? { localUser } : {}),
+    });
     return printWithKey(ctx, data, 'registered', 'revoke it (apikey revoke) and register again');
   },
 };
@@ -68,7 +72,8 @@ const updateFrontend: Verb = {
     if (!Object.keys(body).length) throw usageError('give -public-key or -rotate-api-key');
     if (str(ctx.opts, 'key-out') !== undefined && !body.rotateApiKey) throw usageError('-key-out goes with -rotate-api-key');
     const { data } = await ctx.api().call<FrontendView & { apiKey?: string }>('PATCH', `/factory/frontends/${enc(name)}`, body);
-    if (data.apiKey !== undefined) return printWithKey(ctx, data as FrontendView & { apiKey: string }, 'updated', 'rotate it again (frontend update -rotate-api-key)');
+    if (data.apiKey !== undefined)
+      return printWithKey(ctx, data as FrontendView & { apiKey: string }, 'updated', 'rotate it again (frontend update -rotate-api-key)');
     if (ctx.json) json(data);
     else out(keyValues(data as unknown as Record<string, unknown>));
     return EXIT.OK;
@@ -87,6 +92,10 @@ export const frontendNoun: Noun = {
     ]),
     register: registerFrontend,
     update: updateFrontend,
-    delete: deleteVerb('forget a frontend: its API key, cached credentials and their files, tickets and renewals', 'frontend', (n) => `/factory/frontends/${enc(n)}`),
+    delete: deleteVerb(
+      'forget a frontend: its API key, cached credentials and their files, tickets and renewals',
+      'frontend',
+      (n) => `/factory/frontends/${enc(n)}`,
+    ),
   },
 };

@@ -96,7 +96,14 @@ async function main(argv: string[]): Promise<number> {
 /** The host verbs (apikey, backup, prune): on the database directly, with the service's configuration. Returns the exit code. */
 export function runHost(argv: string[]): Promise<number> {
   return main(argv).catch((err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof MasterKeyError || err instanceof DatabaseMismatchError || err instanceof DatabaseMissingError || err instanceof BackupError || err instanceof ArchiveError || (err as { code?: string }).code !== undefined;
+    const known =
+      err instanceof ConfigError ||
+      err instanceof MasterKeyError ||
+      err instanceof DatabaseMismatchError ||
+      err instanceof DatabaseMissingError ||
+      err instanceof BackupError ||
+      err instanceof ArchiveError ||
+      (err as { code?: string }).code !== undefined;
     console.error(`glidekey: ${known ? (err as Error).message : String(err)}`);
     return 1;
   });

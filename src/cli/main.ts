@@ -36,7 +36,11 @@ function overview(): string {
     for (const [v, verb] of Object.entries(noun.verbs)) lines.push(`  ${`${name}${v ? ' ' + v : ''}`.padEnd(22)} ${verb.summary}`);
   }
   lines.push('', 'host verbs (on the service host, on its database directly; see README):');
-  lines.push(`  ${'apikey create|list|revoke'.padEnd(22)} API keys, for bootstrap`, `  ${'backup DEST'.padEnd(22)} consistent SQLite copy`, `  ${'prune --archive FILE'.padEnd(22)} archive, then delete old ledger rows and audit lines`);
+  lines.push(
+    `  ${'apikey create|list|revoke'.padEnd(22)} API keys, for bootstrap`,
+    `  ${'backup DEST'.padEnd(22)} consistent SQLite copy`,
+    `  ${'prune --archive FILE'.padEnd(22)} archive, then delete old ledger rows and audit lines`,
+  );
   lines.push('', CONNECTION_HELP, EXIT_HELP);
   return lines.join('\n') + '\n';
 }
@@ -58,7 +62,11 @@ function verbHelp(name: string, verbName: string, verb: Verb): string {
   const lines = [`usage: glidekey ${name}${verbName ? ' ' + verbName : ''} ${verb.usage}`.trimEnd(), '', verb.summary];
   if (verb.details) lines.push('', verb.details);
   if (verb.options && Object.keys(verb.options).length) lines.push('', 'options:', ...optionLines(verb.options));
-  lines.push('', verb.offline ? 'common options:' : 'common options (connection):', ...optionLines(verb.offline ? { json: GLOBAL_OPTIONS.json, help: GLOBAL_OPTIONS.help } : GLOBAL_OPTIONS));
+  lines.push(
+    '',
+    verb.offline ? 'common options:' : 'common options (connection):',
+    ...optionLines(verb.offline ? { json: GLOBAL_OPTIONS.json, help: GLOBAL_OPTIONS.help } : GLOBAL_OPTIONS),
+  );
   lines.push('', EXIT_HELP);
   return lines.join('\n') + '\n';
 }

@@ -12,7 +12,16 @@ const show = (v: unknown): string => {
 export function table<T>(rows: T[], columns: Column<T>[]): string {
   const cells = [columns.map(([h]) => h.toUpperCase()), ...rows.map((r) => columns.map(([, f]) => show(f(r))))];
   const widths = columns.map((_, i) => Math.max(...cells.map((c) => c[i].length)));
-  return cells.map((c) => c.map((s, i) => (i === c.length - 1 ? s : s.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    cells
+      .map((c) =>
+        c
+          .map((s, i) => (i === c.length - 1 ? s : s.padEnd(widths[i])))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** `key: value` lines for one object, nested objects flattened as `a.b`. */

@@ -67,7 +67,7 @@ const updateFactory: Verb = {
   details: 'Pending deliveries go at once with the new values. The API key is read from a 0600 file, never from the command line, and never shown.',
   options: {
     'factory-url': { type: 'string', help: "<url>  the factory's new glidekey base URL" },
-    'public-key': { type: 'string', help: "<base64>  its new X25519 key (GET /factory/identity), pinned" },
+    'public-key': { type: 'string', help: '<base64>  its new X25519 key (GET /factory/identity), pinned' },
     'factory-key-file': { type: 'string', help: '<file>  0600 file with the new API key the factory admin made for us' },
     'row-version': { type: 'string', help: '<n>  the rowVersion last read (factory list --json): refuse if it moved' },
   },
@@ -113,11 +113,15 @@ interface EntryView {
 }
 
 const putEntry: Verb = {
-  usage: '<entry> -site <site> -gatekeeper <ce> -trust-domain <label> -auth-method <methods> [-condor-version <v>] [-security-class <c>] [-glidein-scitoken] [-max-pilot-life <s>] [-glidein-bootstrap ticket|token]',
+  usage:
+    '<entry> -site <site> -gatekeeper <ce> -trust-domain <label> -auth-method <methods> [-condor-version <v>] [-security-class <c>] [-glidein-scitoken] [-max-pilot-life <s>] [-glidein-bootstrap ticket|token]',
   summary: 'create or replace a factory entry',
   options: {
     site: { type: 'string', help: '<site>  the Glidein_Site it serves' },
-    gatekeeper: { type: 'string', help: '<ce>  as in glideinWMS.xml: host[:port], "host host:port" (HTCondor-CE), https://host[:port][/path], host/path, user@host' },
+    gatekeeper: {
+      type: 'string',
+      help: '<ce>  as in glideinWMS.xml: host[:port], "host host:port" (HTCondor-CE), https://host[:port][/path], host/path, user@host',
+    },
     'trust-domain': { type: 'string', help: "<label>  GlideinWMS's trust_domain matching label (OSG, grid), not HTCondor's TRUST_DOMAIN" },
     'auth-method': { type: 'string', help: '<methods>  e.g. scitoken, grid_proxy+project_id' },
     'condor-version': { type: 'string', help: "<v>  the CE's HTCondor version" },

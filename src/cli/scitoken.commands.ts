@@ -23,7 +23,7 @@ const put: Verb = {
     file: { type: 'string', help: '<file>  0600 file holding the SciToken' },
     'source-path': { type: 'string', help: '<path>  a file under scitokens.sourceDirs the service follows' },
     'security-class': { type: 'string', help: '<c>  GlideinWMS security class' },
-    'all-entries': { type: 'boolean', help: "send it to every entry of its label, whatever its aud" },
+    'all-entries': { type: 'boolean', help: 'send it to every entry of its label, whatever its aud' },
     force: { type: 'boolean', help: 'replace a token that expires later' },
   },
   async run(ctx) {
@@ -75,7 +75,7 @@ export const issuerNoun: Noun = {
     ]),
     put: {
       usage: '<id> -issuer <url> -jwks <file>',
-      summary: "trust an issuer: its iss and public keys (a JWKS file, {\"keys\": [...]})",
+      summary: 'trust an issuer: its iss and public keys (a JWKS file, {"keys": [...]})',
       options: {
         issuer: { type: 'string', help: '<url>  the iss its tokens carry' },
         jwks: { type: 'string', help: '<file>  its public keys as a JWKS (JSON)' },
@@ -86,6 +86,10 @@ export const issuerNoun: Noun = {
         return printResult(ctx, (await ctx.api().call('PUT', `/scitoken-issuers/${enc(id)}`, body)).data);
       },
     },
-    delete: deleteVerb('stop trusting an issuer: its stored SciTokens read invalid and are withdrawn from factories', 'issuer', (id) => `/scitoken-issuers/${enc(id)}`),
+    delete: deleteVerb(
+      'stop trusting an issuer: its stored SciTokens read invalid and are withdrawn from factories',
+      'issuer',
+      (id) => `/scitoken-issuers/${enc(id)}`,
+    ),
   },
 };

@@ -20,7 +20,9 @@ export function readSecretFile(path: string, what: string): string {
     if (!st.isFile()) throw localError(`the ${what} file ${path} is not a regular file`);
     const mode = st.mode & 0o777;
     if (mode & 0o077) {
-      throw localError(`the ${what} file ${path} is open to group or others (mode ${mode.toString(8).padStart(4, '0')}): refusing to use it; chmod 600 ${path}`);
+      throw localError(
+        `the ${what} file ${path} is open to group or others (mode ${mode.toString(8).padStart(4, '0')}): refusing to use it; chmod 600 ${path}`,
+      );
     }
     const uid = process.getuid?.();
     if (uid !== undefined && uid !== 0 && st.uid !== uid) throw localError(`the ${what} file ${path} is not owned by you: refusing to use it`);

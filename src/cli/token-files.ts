@@ -97,7 +97,8 @@ export function tokenDirLines(dir: string): Buffer {
 
 /** condor_token_create -token NAME: the token and a newline, 0600, in the token directory (made 0700). */
 export function writeTokenToDir(dir: string, name: string, token: string): string {
-  if (!name || name !== basename(name) || name === '.' || name === '..') throw usageError("-token must be a plain file name (HTCondor: \"Token name isn't a plain filename\")");
+  if (!name || name !== basename(name) || name === '.' || name === '..')
+    throw usageError('-token must be a plain file name (HTCondor: "Token name isn\'t a plain filename")');
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -124,5 +125,8 @@ export function tokensInFile(path: string): string[] {
   } catch (err) {
     throw localError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }

@@ -116,7 +116,10 @@ const verify: Verb = {
     if (ctx.json) json(file !== undefined ? verdicts : verdicts[0]);
     else
       for (const v of verdicts) {
-        if (v.valid) out(`valid: site ${v.site}, key version ${v.keyVersion}, sub ${v.claims?.sub}, jti ${v.claims?.jti}, expires ${new Date(Number(v.claims?.exp) * 1000).toISOString()}\n`);
+        if (v.valid)
+          out(
+            `valid: site ${v.site}, key version ${v.keyVersion}, sub ${v.claims?.sub}, jti ${v.claims?.jti}, expires ${new Date(Number(v.claims?.exp) * 1000).toISOString()}\n`,
+          );
         else out(`not valid: ${v.reason}\n`);
       }
     return verdicts.every((v) => v.valid) ? EXIT.OK : EXIT.CHECK_FAILED;

@@ -85,7 +85,11 @@ describe(writeFilesAtomic.name, () => {
       ['view', new Uint8Array(backing.buffer, backing.byteOffset + 4, 4)],
     ]);
     expect(readdirSync(dir).sort()).toEqual(['binary', 'old', 'view']);
-    expect([readFileSync(join(dir, 'old'), 'utf8'), readFileSync(join(dir, 'binary')).toString('hex'), readFileSync(join(dir, 'view'), 'utf8')]).toEqual(['new', '00ff0a0d00', 'view']);
+    expect([readFileSync(join(dir, 'old'), 'utf8'), readFileSync(join(dir, 'binary')).toString('hex'), readFileSync(join(dir, 'view'), 'utf8')]).toEqual([
+      'new',
+      '00ff0a0d00',
+      'view',
+    ]);
     for (const f of readdirSync(dir)) expect([f, statSync(join(dir, f)).mode & 0o777]).toEqual([f, 0o600]);
   });
 
@@ -93,12 +97,20 @@ describe(writeFilesAtomic.name, () => {
     mkdirSync(join(dir, 'taken'));
     writeFileSync(join(dir, 'taken', 'inside'), 'keep');
     writeFileSync(join(dir, 'z'), 'old');
-    expect(() => writeFilesAtomic(dir, [['a', Buffer.from('1')], ['taken', Buffer.from('2')], ['z', Buffer.from('3')]])).toThrow(
-      expect.objectContaining({ code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/) }),
-    );
+    expect(() =>
+      writeFilesAtomic(dir, [
+        ['a', Buffer.from('1')],
+        ['taken', Buffer.from('2')],
+        ['z', Buffer.from('3')],
+      ]),
+    ).toThrow(expect.objectContaining({ code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/) }));
     // `a` was renamed before the failure; `z` was not, and keeps its old content.
     expect(readdirSync(dir).sort()).toEqual(['a', 'taken', 'z']);
-    expect([readFileSync(join(dir, 'a'), 'utf8'), readFileSync(join(dir, 'z'), 'utf8'), readFileSync(join(dir, 'taken', 'inside'), 'utf8')]).toEqual(['1', 'old', 'keep']);
+    expect([readFileSync(join(dir, 'a'), 'utf8'), readFileSync(join(dir, 'z'), 'utf8'), readFileSync(join(dir, 'taken', 'inside'), 'utf8')]).toEqual([
+      '1',
+      'old',
+      'keep',
+    ]);
   });
 
   it('does nothing for no files', () => {

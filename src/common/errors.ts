@@ -143,7 +143,13 @@ export class StorageUnavailableError extends RetryLaterError {
     /** COMMIT_UNCERTAIN: the storage failed around COMMIT, so the write may or may not be on disk (check before retrying). */
     code: 'STORAGE_UNAVAILABLE' | 'COMMIT_UNCERTAIN' = 'STORAGE_UNAVAILABLE',
   ) {
-    super(code, code === 'COMMIT_UNCERTAIN' ? 'storage failed while the change was committed: it may or may not have been made; check before retrying' : 'storage is unavailable; try again later', retryAfterSeconds);
+    super(
+      code,
+      code === 'COMMIT_UNCERTAIN'
+        ? 'storage failed while the change was committed: it may or may not have been made; check before retrying'
+        : 'storage is unavailable; try again later',
+      retryAfterSeconds,
+    );
     this.name = 'StorageUnavailableError';
   }
 }

@@ -57,7 +57,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     else if (!(err instanceof DomainError) && status >= 500) this.log.error({ requestId: req.id, err }, `unhandled error on ${req.method} ${routeOf(req)}`);
     if (reply.sent) return;
     if (err instanceof RetryLaterError) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
-    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ error: field ? { code, message, field } : { code, message } });
+    void reply
+      .status(status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send({ error: field ? { code, message, field } : { code, message } });
   }
 }
 

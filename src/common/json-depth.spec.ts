@@ -11,7 +11,7 @@ describe('nestsDeeperThan', () => {
   it('ignores brackets inside strings, escaped quotes included', () => {
     expect(nestsDeeperThan(JSON.stringify({ a: '[[[[{{{{' }), 1)).toBe(false);
     expect(nestsDeeperThan(JSON.stringify({ a: 'x"[[[[\\"{{{{' }), 1)).toBe(false);
-    expect(nestsDeeperThan(JSON.stringify({ a: 'x\\' , b: [[[1]]] }), 3)).toBe(true);
+    expect(nestsDeeperThan(JSON.stringify({ a: 'x\\', b: [[[1]]] }), 3)).toBe(true);
   });
 
   it('scans a 20 KB hostile body in well under a millisecond per KB', () => {

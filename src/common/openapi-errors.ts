@@ -2,7 +2,8 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import { ERROR_STATUS } from './errors.js';
 
 /** The bearer secrets glidekey takes, as they look (the id part is what logs and the audit show). */
-export const BEARER_FORMAT = 'gk_<16 hex id>_<43 base64url> (API key); on /glidein routes gkt_<16 hex>_<43 base64url> (ticket), gkr_<16 hex>_<43 base64url> (renewal credential), or on POST /glidein/credentials for an entry with glideinBootstrap token the factory-shipped IDTOKEN (a compact JWT)';
+export const BEARER_FORMAT =
+  'gk_<16 hex id>_<43 base64url> (API key); on /glidein routes gkt_<16 hex>_<43 base64url> (ticket), gkr_<16 hex>_<43 base64url> (renewal credential), or on POST /glidein/credentials for an entry with glideinBootstrap token the factory-shipped IDTOKEN (a compact JWT)';
 
 const ERROR_BODY = {
   type: 'object',

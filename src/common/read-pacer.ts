@@ -39,7 +39,8 @@ export class Pacer {
       this.tokens -= 1;
       return Promise.resolve();
     }
-    if (this.waiting.length >= this.queue) return Promise.reject(new RetryLaterError('RATE_LIMITED', 'too many list or metrics requests at once; try again shortly', 1));
+    if (this.waiting.length >= this.queue)
+      return Promise.reject(new RetryLaterError('RATE_LIMITED', 'too many list or metrics requests at once; try again shortly', 1));
     return new Promise((ok) => {
       this.waiting.push(ok);
       this.arm();
@@ -54,15 +55,18 @@ export class Pacer {
 
   private arm(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.refill();
-      while (this.waiting.length && this.tokens >= 1) {
-        this.tokens -= 1;
-        this.waiting.shift()!();
-      }
-      if (this.waiting.length) this.arm();
-    }, Math.max(1, Math.ceil(1000 / this.rate)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.refill();
+        while (this.waiting.length && this.tokens >= 1) {
+          this.tokens -= 1;
+          this.waiting.shift()!();
+        }
+        if (this.waiting.length) this.arm();
+      },
+      Math.max(1, Math.ceil(1000 / this.rate)),
+    );
     this.timer.unref();
   }
 }

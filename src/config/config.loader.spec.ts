@@ -42,9 +42,14 @@ describe(loadConfig.name, () => {
 
   it('makes SciTokens expiring in the last fifth of their lifetime unless an absolute span is set', () => {
     expect(loadConfig({}).scitokens).toEqual({ expiringFraction: 0.2, sourceDirs: [] });
-    expect(loadConfig({ GLIDEKEY_SCITOKENS_EXPIRING_FRACTION: '0.1', GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '3600' }).scitokens).toMatchObject({ expiringFraction: 0.1, expiringSeconds: 3600 });
+    expect(loadConfig({ GLIDEKEY_SCITOKENS_EXPIRING_FRACTION: '0.1', GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '3600' }).scitokens).toMatchObject({
+      expiringFraction: 0.1,
+      expiringSeconds: 3600,
+    });
     for (const bad of ['0', '1', '1.5', '-0.2', 'a fifth']) {
-      expect(configError({ GLIDEKEY_SCITOKENS_EXPIRING_FRACTION: bad }).message).toContain('scitokens.expiringFraction (env GLIDEKEY_SCITOKENS_EXPIRING_FRACTION)');
+      expect(configError({ GLIDEKEY_SCITOKENS_EXPIRING_FRACTION: bad }).message).toContain(
+        'scitokens.expiringFraction (env GLIDEKEY_SCITOKENS_EXPIRING_FRACTION)',
+      );
     }
     expect(configError({ GLIDEKEY_SCITOKENS_EXPIRING_SECONDS: '10' }).message).toContain('scitokens.expiringSeconds (env GLIDEKEY_SCITOKENS_EXPIRING_SECONDS)');
   });
@@ -132,12 +137,18 @@ describe(loadConfig.name, () => {
 
   it('reads the GlideinWMS frontend files settings, and keeps a tokens.d file younger than the frontend reuses it', () => {
     expect(loadConfig({}).gwms.frontend).toEqual({ groups: ['main'], refreshSeconds: 1200 });
-    const c = loadConfig({ GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: '/var/lib/gwms-frontend/tokens.d', GLIDEKEY_GWMS_FRONTEND_GROUPS: 'main, cms_t1', GLIDEKEY_GWMS_FRONTEND_SCITOKENS_DIR: '/x' });
+    const c = loadConfig({
+      GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: '/var/lib/gwms-frontend/tokens.d',
+      GLIDEKEY_GWMS_FRONTEND_GROUPS: 'main, cms_t1',
+      GLIDEKEY_GWMS_FRONTEND_SCITOKENS_DIR: '/x',
+    });
     expect(c.gwms.frontend).toEqual({ tokensDir: '/var/lib/gwms-frontend/tokens.d', groups: ['main', 'cms_t1'], refreshSeconds: 1200, scitokensDir: '/x' });
     expect(configError({ GLIDEKEY_GWMS_FRONTEND_GROUPS: 'main,a.b' }).message).toContain('(env GLIDEKEY_GWMS_FRONTEND_GROUPS)');
     expect(configError({ GLIDEKEY_GWMS_FRONTEND_GROUPS: ' , ' }).message).toContain('(env GLIDEKEY_GWMS_FRONTEND_GROUPS)');
     const tooSlow = { GLIDEKEY_GWMS_FRONTEND_TOKENS_DIR: '/t', GLIDEKEY_GWMS_FRONTEND_REFRESH_SECONDS: '2950', GLIDEKEY_SCHEDULER_TICK_SECONDS: '60' };
-    expect(configError(tooSlow).message).toContain('gwms.frontend.refreshSeconds (env GLIDEKEY_GWMS_FRONTEND_REFRESH_SECONDS): with scheduler.tickSeconds must add up to at most 3000');
+    expect(configError(tooSlow).message).toContain(
+      'gwms.frontend.refreshSeconds (env GLIDEKEY_GWMS_FRONTEND_REFRESH_SECONDS): with scheduler.tickSeconds must add up to at most 3000',
+    );
     expect(() => loadConfig({ ...tooSlow, GLIDEKEY_SCHEDULER_TICK_SECONDS: '50' })).not.toThrow();
   });
 

@@ -48,8 +48,7 @@ export function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] 
   return Object.entries(def.shape as Record<string, z.ZodType>).flatMap(([k, s]) => leafPaths(s, [...prefix, k]));
 }
 
-export const envName = (path: string[]) =>
-  'GLIDEKEY_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+export const envName = (path: string[]) => 'GLIDEKEY_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
 
 /**
  * GLIDEKEY_* variables that are not settings but are read by something else in this repository:

@@ -18,7 +18,14 @@ const DEFAULTS = {
   database: { sqliteSynchronous: 'FULL' },
   frontend: { name: HOST, reloadDebounceMs: 1000, reloadTimeoutSeconds: 30 },
   gwms: { frontend: { groups: ['main'], refreshSeconds: 1200 } },
-  forwarding: { minLifetimeSeconds: 300, retryBaseSeconds: 2, retryMaxSeconds: 600, requestTimeoutSeconds: 15, allowHttp: false, identityTransitionSeconds: 2592000 },
+  forwarding: {
+    minLifetimeSeconds: 300,
+    retryBaseSeconds: 2,
+    retryMaxSeconds: 600,
+    requestTimeoutSeconds: 15,
+    allowHttp: false,
+    identityTransitionSeconds: 2592000,
+  },
   factory: { instanceName: 'gfactory_instance', envelopeWindowSeconds: 300, expiringSeconds: 3600 },
   tickets: {
     maxTtlSeconds: 604800,
@@ -42,7 +49,9 @@ const DEFAULTS = {
   metrics: { public: false, cacheSeconds: 5 },
   log: { level: 'info' },
 };
-const SECTIONS = Object.keys(DEFAULTS).filter((k) => typeof DEFAULTS[k as keyof typeof DEFAULTS] === 'object' && !Array.isArray(DEFAULTS[k as keyof typeof DEFAULTS]));
+const SECTIONS = Object.keys(DEFAULTS).filter(
+  (k) => typeof DEFAULTS[k as keyof typeof DEFAULTS] === 'object' && !Array.isArray(DEFAULTS[k as keyof typeof DEFAULTS]),
+);
 
 describe('configSchema defaults', () => {
   it('parses {} to exactly the documented defaults (no key added, dropped or changed)', () => {

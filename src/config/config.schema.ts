@@ -11,7 +11,16 @@ const boolish = z.preprocess((v) => {
 }, z.boolean());
 
 const csv = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  );
 
 /** HTCondor TRUST_DOMAIN values are matched verbatim by clients: no whitespace or commas. */
 const trustDomain = z.string().regex(/^[^\s,"\\]{1,255}$/, 'must be 1-255 characters without spaces, commas, quotes or backslashes');
@@ -47,19 +56,27 @@ export const configSchema = z
     port: z.coerce.number().int().min(0).max(65535).default(8080),
     host: z.string().min(1).default('127.0.0.1'),
     dataDir: z.string().min(1).default('./data'),
-    roles: csv(z.enum(ROLES)).pipe(z.array(z.enum(ROLES)).min(1)).default(['frontend', 'factory']),
+    roles: csv(z.enum(ROLES))
+      .pipe(z.array(z.enum(ROLES)).min(1))
+      .default(['frontend', 'factory']),
     trustDomain: trustDomain.default(() => hostname()),
     masterKeyFile: z.string().min(1).optional(),
     database: z
       .object({
-        url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL (leave unset for the embedded SQLite default)').optional(),
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL (leave unset for the embedded SQLite default)')
+          .optional(),
         sqliteSynchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
       })
       .strict()
       .prefault({}),
     frontend: z
       .object({
-        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/, 'must be a host-like name').default(() => hostname()),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/, 'must be a host-like name')
+          .default(() => hostname()),
         passwordsDir: z.string().min(1).optional(),
         revocationFile: z.string().min(1).optional(),
         /** Run (without a shell) after glidekey changes the collector's files, e.g. `condor_reconfig -daemon collector`. */
@@ -110,7 +127,10 @@ export const configSchema = z
         /** GlideinWMS's client-proxies directory; unset: the cache lives in the database only. */
         cacheDir: z.string().min(1).optional(),
         /** The factory's glidein instance name: files go under user_<frontend>/glidein_<instanceName>/. */
-        instanceName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be a plain name').default('gfactory_instance'),
+        instanceName: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be a plain name')
+          .default('gfactory_instance'),
         /** Envelopes created further than this from now (either way) are refused; ids are remembered twice as long. */
         envelopeWindowSeconds: seconds(10, 86_400).default(300),
         /** A cached credential with less than this left is `expiring`. */
@@ -146,7 +166,10 @@ export const configSchema = z
       .object({ ledgerDays: seconds(30, 36_500).optional(), auditDays: seconds(30, 36_500).optional() })
       .strict()
       .prefault({}),
-    scheduler: z.object({ tickSeconds: seconds(1, 3600).default(60) }).strict().prefault({}),
+    scheduler: z
+      .object({ tickSeconds: seconds(1, 3600).default(60) })
+      .strict()
+      .prefault({}),
     tokens: z
       .object({
         defaultLifetimeSeconds: seconds(60, 31_536_000).default(86_400),
@@ -195,7 +218,10 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    tls: z.object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().prefault({}),
+    tls: z
+      .object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+      .strict()
+      .prefault({}),
     metrics: z
       .object({
         /** Serve /metrics without an API key. Off by default: the figures name sites and entries. */
@@ -223,7 +249,11 @@ export const configSchema = z
     }
     if (c.gwms.frontend.tokensDir && c.gwms.frontend.refreshSeconds + c.scheduler.tickSeconds > GWMS_MAX_FILE_AGE_SECONDS) {
       // A file is refreshed on the first tick after refreshSeconds: its age peaks near their sum, which must stay well inside GlideinWMS's 3600 s.
-      ctx.addIssue({ code: 'custom', path: ['gwms', 'frontend', 'refreshSeconds'], message: `with scheduler.tickSeconds must add up to at most ${GWMS_MAX_FILE_AGE_SECONDS} (GlideinWMS reuses a token file for 3600 s)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gwms', 'frontend', 'refreshSeconds'],
+        message: `with scheduler.tickSeconds must add up to at most ${GWMS_MAX_FILE_AGE_SECONDS} (GlideinWMS reuses a token file for 3600 s)`,
+      });
     }
     if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key must be set together' });

@@ -52,7 +52,7 @@ describe('condor-key', () => {
       expect(deriveSigningKey(scrambled, v.kid).toString('hex')).not.toBe(v.derived_key_hex);
     });
 
-    it('leaves the caller\'s bytes untouched', () => {
+    it("leaves the caller's bytes untouched", () => {
       const copy = Buffer.from(password);
       deriveSigningKey(copy, v.kid);
       expect(copy.toString('hex')).toBe(v.password_hex);

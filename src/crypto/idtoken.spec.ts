@@ -18,7 +18,15 @@ interface Vector {
 // Read at load time on purpose: a missing vectors file fails the suite instead of skipping it.
 const VECTORS: Vector[] = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../test/fixtures/idtoken-vectors.json'), 'utf8')).vectors;
 const b64u = (s: string | Buffer) => Buffer.from(s).toString('base64url');
-const claimsOf = ({ claims_input: c }: Vector): IdTokenClaims => ({ sub: c.sub, iat: c.iat, nbf: c.iat, jti: c.jti, iss: c.iss, exp: c.iat + c.duration, scope: c.scope });
+const claimsOf = ({ claims_input: c }: Vector): IdTokenClaims => ({
+  sub: c.sub,
+  iat: c.iat,
+  nbf: c.iat,
+  jti: c.jti,
+  iss: c.iss,
+  exp: c.iat + c.duration,
+  scope: c.scope,
+});
 const hmac = (alg: string, key: Buffer, input: string) => createHmac(alg, key).update(input).digest('base64url');
 /** A token over raw header/payload JSON text, HMAC'd independently of the code under test. */
 const forge = (header: string, payload: string, key: Buffer, alg = 'sha256') => {

@@ -79,7 +79,6 @@ function decodeSegment(s: string): { json: Record<string, unknown>; text: string
   }
 }
 
-
 /**
  * Parses a compact token without trusting it: three base64url segments, JSON object header and
  * payload, a non-empty kid, and integer dates where present (HTCondor's parser rejects 1.7e9).

@@ -105,7 +105,9 @@ describe(Sealer.name, () => {
     it('is not a plain hash of the secret', () => {
       const fp = sealer.fingerprint('site-key', secret);
       const sha = createHash('sha256').update(secret).digest('hex');
-      const labelled = createHash('sha256').update(Buffer.concat([Buffer.from('site-key\0'), secret])).digest('hex');
+      const labelled = createHash('sha256')
+        .update(Buffer.concat([Buffer.from('site-key\0'), secret]))
+        .digest('hex');
       expect(sha.startsWith(fp)).toBe(false);
       expect(labelled.startsWith(fp)).toBe(false);
     });

@@ -6,7 +6,6 @@ import { asStorageError, storageFailure } from './storage-errors.js';
 import { assertStillWritable } from '../common/atomic-file.js';
 import type { DomainEvent } from '../events/events.js';
 
-
 /** The better-sqlite3 handle under TypeORM's driver: `inTransaction` is SQLite's own answer (not autocommit). */
 interface SqliteHandle {
   readonly inTransaction: boolean;

@@ -23,4 +23,29 @@ import { Ticket } from '../tickets/ticket.entity.js';
 import { GlideinRenewal } from '../glidein/renewal.entity.js';
 import { IdtokenVersion } from '../factory/idtoken-version.entity.js';
 
-export const ENTITIES = [MetaEntry, ApiKey, AuditEntry, Site, SiteKey, IssuedToken, Lease, CurrentToken, SubjectRevocation, SciTokenIssuer, SciToken, Identity, RegisteredFrontend, Factory, FactoryEntry, Delivery, SeenEntry, CachedCredential, WithdrawnCredential, SeenEnvelope, RetiredFrontendKey, Ticket, GlideinRenewal, IdtokenVersion];
+export const ENTITIES = [
+  MetaEntry,
+  ApiKey,
+  AuditEntry,
+  Site,
+  SiteKey,
+  IssuedToken,
+  Lease,
+  CurrentToken,
+  SubjectRevocation,
+  SciTokenIssuer,
+  SciToken,
+  Identity,
+  RegisteredFrontend,
+  Factory,
+  FactoryEntry,
+  Delivery,
+  SeenEntry,
+  CachedCredential,
+  WithdrawnCredential,
+  SeenEnvelope,
+  RetiredFrontendKey,
+  Ticket,
+  GlideinRenewal,
+  IdtokenVersion,
+];

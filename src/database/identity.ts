@@ -16,11 +16,13 @@ export class DatabaseMismatchError extends Error {}
 /** The host CLI found no initialised database where the configuration points, and was not told to create one. */
 export class DatabaseMissingError extends Error {}
 
-const NOT_CREATING = 'the CLI creates a database (and its master key) only with --init; point GLIDEKEY_CONFIG or GLIDEKEY_DATA_DIR at the service\'s data, or pass --init for a new installation';
+const NOT_CREATING =
+  "the CLI creates a database (and its master key) only with --init; point GLIDEKEY_CONFIG or GLIDEKEY_DATA_DIR at the service's data, or pass --init for a new installation";
 
 /** Refuses a database file that is not there yet, before anything creates it. */
 export function requireSqliteFile(settings: Settings): void {
-  if (!settings.config.database.url && !existsSync(settings.sqlitePath)) throw new DatabaseMissingError(`there is no database at ${settings.sqlitePath}: ${NOT_CREATING}`);
+  if (!settings.config.database.url && !existsSync(settings.sqlitePath))
+    throw new DatabaseMissingError(`there is no database at ${settings.sqlitePath}: ${NOT_CREATING}`);
 }
 
 /** Refuses a database that no service has initialised (PostgreSQL: its schema may just have been migrated, but it holds no identity or key). */

@@ -17,7 +17,8 @@ const NET_STORAGE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
 const isPgStorageState = (s: string) => /^(08|53)[0-9A-Z]{3}$/.test(s) || ['57P01', '57P02', '57P03', '58030', '25006'].includes(s);
 
 /** What node-postgres throws, without a code, when the server goes away mid-query or a connection cannot be had. */
-const PG_CONNECTION_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly)/i;
+const PG_CONNECTION_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly)/i;
 
 interface Coded {
   code?: unknown;

@@ -9,7 +9,6 @@ import { CachedCredential, cachedCredentialAd, groupsOf } from './cached-credent
 import { localUserOf, RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 
-
 /**
  * Keeps the optional file copy of the cache (factory.cacheDir) following the database: after each
  * committed change (`cache.changed`), and at start-up, when a crash between a commit and its files
@@ -33,11 +32,21 @@ export class CacheFilesSync implements OnModuleInit, OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.files.enabled) return;
-    const [rows, withdrawn, users] = await this.db.read(async (m) => [await m.find(CachedCredential), await m.find(WithdrawnCredential, { select: { frontend: true, entry: true, type: true } }), await this.localUsers(m)] as const);
+    const [rows, withdrawn, users] = await this.db.read(
+      async (m) =>
+        [
+          await m.find(CachedCredential),
+          await m.find(WithdrawnCredential, { select: { frontend: true, entry: true, type: true } }),
+          await this.localUsers(m),
+        ] as const,
+    );
     const held = new Set(rows.map(keyOf));
     // A crash between a withdrawal's (or an entry deletion's) commit and its files' removal must not leave the credential on disk.
     const gone = [...withdrawn, ...this.files.refs()].filter((r) => !held.has(keyOf(r)));
-    const done = this.files.apply(rows.map((r) => this.fileSet(r, users)), gone);
+    const done = this.files.apply(
+      rows.map((r) => this.fileSet(r, users)),
+      gone,
+    );
     if (done.written) this.log.warn(`rewrote ${done.written} cache file(s) that did not match the database`);
     if (done.removed) this.log.warn(`removed ${done.removed} cache file(s) of withdrawn credentials, of groups no longer served, or of the older layout`);
   }
@@ -48,7 +57,10 @@ export class CacheFilesSync implements OnModuleInit, OnApplicationBootstrap {
       ? await this.db.read(async (m) => [await this.rowsOf(m, stored), await this.localUsers(m)] as const)
       : [[], new Map<string, string>()];
     try {
-      this.files.apply(rows.map((r) => this.fileSet(r, users)), removed);
+      this.files.apply(
+        rows.map((r) => this.fileSet(r, users)),
+        removed,
+      );
     } catch (err) {
       this.log.error({ err }, 'could not update the cache files; the next start repairs them');
     }
@@ -79,6 +91,10 @@ export class CacheFilesSync implements OnModuleInit, OnApplicationBootstrap {
 
   private fileSet(r: CachedCredential, users: Map<string, string>): CacheFileSet {
     const ref = { frontend: r.frontend, entry: r.entry, type: r.type };
-    return { ref, value: Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8'), paths: this.files.pathsOf(users.get(r.frontend) ?? r.frontend, ref, groupsOf(r)) };
+    return {
+      ref,
+      value: Buffer.from(this.sealer.open(r.sealedValue, cachedCredentialAd(r))).toString('utf8'),
+      paths: this.files.pathsOf(users.get(r.frontend) ?? r.frontend, ref, groupsOf(r)),
+    };
   }
 }

@@ -9,7 +9,10 @@ describe(CacheFiles.name, () => {
   let base: string;
   let cacheDir: string;
   let files: CacheFiles;
-  const make = () => new CacheFiles(new Settings(loadConfig({ GLIDEKEY_DATA_DIR: join(base, 'data'), GLIDEKEY_FACTORY_CACHE_DIR: cacheDir, GLIDEKEY_FACTORY_INSTANCE_NAME: 'f1' })));
+  const make = () =>
+    new CacheFiles(
+      new Settings(loadConfig({ GLIDEKEY_DATA_DIR: join(base, 'data'), GLIDEKEY_FACTORY_CACHE_DIR: cacheDir, GLIDEKEY_FACTORY_INSTANCE_NAME: 'f1' })),
+    );
   beforeEach(() => {
     base = mkdtempSync(join(tmpdir(), 'cache-files-'));
     cacheDir = join(base, 'client-proxies');
@@ -34,7 +37,12 @@ describe(CacheFiles.name, () => {
     const c = { frontend: 'fe', entry: 'x', type: 'idtoken' as const };
     const d = { frontend: 'fe', entry: 'y', type: 'idtoken' as const };
     const same = files.pathsOf('fe', c, ['m']);
-    expect(files.apply([{ ref: c, value: 'c', paths: same }, { ref: d, value: 'd', paths: same }])).toEqual({ written: 1, removed: 0 });
+    expect(
+      files.apply([
+        { ref: c, value: 'c', paths: same },
+        { ref: d, value: 'd', paths: same },
+      ]),
+    ).toEqual({ written: 1, removed: 0 });
     expect(readFileSync(join(cacheDir, same[0]), 'utf8')).toBe('c');
   });
 

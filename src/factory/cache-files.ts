@@ -91,7 +91,11 @@ export class CacheFiles {
     }
     for (const [dir, files] of byDir) {
       try {
-        writeFilesAtomic(dir, files.map(([name, data]) => [name, data] as const), 0o600);
+        writeFilesAtomic(
+          dir,
+          files.map(([name, data]) => [name, data] as const),
+          0o600,
+        );
         done.written += files.length;
       } catch (err) {
         this.log.error({ err }, `could not write the cache file(s) ${files.map((f) => f[2]).join(', ')}; the next start rewrites them`);
@@ -124,7 +128,9 @@ export class CacheFiles {
       const paths = s.paths.filter((p) => {
         const other = owner.get(p);
         if (other !== undefined && other !== key) {
-          this.log.error(`not writing the cache file ${p} for ${key}: it is the file of ${other} (GlideinWMS's file names of the two collide; rename an entry, group or frontend)`);
+          this.log.error(
+            `not writing the cache file ${p} for ${key}: it is the file of ${other} (GlideinWMS's file names of the two collide; rename an entry, group or frontend)`,
+          );
           return false;
         }
         owner.set(p, key);

@@ -94,7 +94,11 @@ export class CacheService {
     for (const r of rows) {
       const version = Number(r.version);
       const expiresAt = Number(r.expires_at);
-      out[r.type] = { value: this.open(rowKey(frontend, entry, r.type), r.sealed_value, cachedCredentialAd({ frontend, entry, type: r.type, version }), expiresAt), version, expiresAt };
+      out[r.type] = {
+        value: this.open(rowKey(frontend, entry, r.type), r.sealed_value, cachedCredentialAd({ frontend, entry, type: r.type, version }), expiresAt),
+        version,
+        expiresAt,
+      };
     }
     // What is no longer cached (withdrawn, deleted) is forgotten here too.
     for (const type of CREDENTIAL_TYPES) if (!out[type]) this.forget(rowKey(frontend, entry, type));
@@ -152,11 +156,14 @@ export class CacheService {
     const now = this.clock.now();
     const where = { ...(filter.frontend ? { frontend: filter.frontend } : {}), ...(filter.entry ? { entry: filter.entry } : {}) };
     const order = { frontend: 'ASC', entry: 'ASC', type: 'ASC' } as const;
-    const [rows, tombs, entries] = await this.db.read(async (m) => [
-      await m.find(CachedCredential, { where, order }),
-      await m.find(WithdrawnCredential, { where, order }),
-      await m.find(FactoryEntry, { where: filter.entry ? { name: filter.entry } : {}, order: { name: 'ASC' } }),
-    ] as const);
+    const [rows, tombs, entries] = await this.db.read(
+      async (m) =>
+        [
+          await m.find(CachedCredential, { where, order }),
+          await m.find(WithdrawnCredential, { where, order }),
+          await m.find(FactoryEntry, { where: filter.entry ? { name: filter.entry } : {}, order: { name: 'ASC' } }),
+        ] as const,
+    );
     const cached = [...rows.map((r) => cacheResponse(r, this.stateOf(r.expiresAt, now), now)), ...tombs.map(withdrawnResponse)];
     const have = new Set([...rows, ...tombs].map((r) => `${r.entry}\0${r.type}`));
     const missing = filter.frontend
@@ -164,7 +171,17 @@ export class CacheService {
       : entries.flatMap((e) => {
           return needsOf(e)
             .filter((t) => !have.has(`${e.name}\0${t}`))
-            .map((type) => ({ frontend: null, entry: e.name, type, state: 'missing' as const, version: null, fingerprint: null, expiresAt: null, secondsToExpiry: null, receivedAt: null }));
+            .map((type) => ({
+              frontend: null,
+              entry: e.name,
+              type,
+              state: 'missing' as const,
+              version: null,
+              fingerprint: null,
+              expiresAt: null,
+              secondsToExpiry: null,
+              receivedAt: null,
+            }));
         });
     return [...cached, ...missing];
   }
@@ -174,24 +191,42 @@ export class CacheService {
    * many credentials are valid, expiring or expired and the soonest expiry; and how many an entry
    * needs that no frontend sent. Only the entries' own rows (as many as the admin defined) reach JS.
    */
-  async summary(): Promise<{ byType: { type: CredentialType; valid: number; expiring: number; expired: number; soonest: number | null }[]; missing: Record<CredentialType, number>; withdrawn: Record<CredentialType, number>; now: number }> {
+  async summary(): Promise<{
+    byType: { type: CredentialType; valid: number; expiring: number; expired: number; soonest: number | null }[];
+    missing: Record<CredentialType, number>;
+    withdrawn: Record<CredentialType, number>;
+    now: number;
+  }> {
     const now = this.clock.now();
     const soon = now + this.settings.config.factory.expiringSeconds * 1000;
-    const [rows, pairs, entries, tombs] = await this.db.read(async (m) => [
-      await m
-        .createQueryBuilder(CachedCredential, 'c')
-        .select('c.type', 'type')
-        .addSelect('SUM(CASE WHEN c.expires_at <= :now THEN 1 ELSE 0 END)', 'expired')
-        .addSelect('SUM(CASE WHEN c.expires_at > :now AND c.expires_at < :soon THEN 1 ELSE 0 END)', 'expiring')
-        .addSelect('COUNT(*)', 'n')
-        .addSelect('MIN(c.expires_at)', 'soonest')
-        .setParameters({ now, soon })
-        .groupBy('c.type')
-        .getRawMany<{ type: CredentialType; expired: string | number; expiring: string | number; n: string | number; soonest: string | number | null }>(),
-      await m.createQueryBuilder(CachedCredential, 'c').select('c.entry', 'entry').addSelect('c.type', 'type').distinct(true).getRawMany<{ entry: string; type: string }>(),
-      await m.find(FactoryEntry, { select: { name: true, condorVersion: true, authMethod: true } }),
-      await m.createQueryBuilder(WithdrawnCredential, 'w').select('w.entry', 'entry').addSelect('w.type', 'type').distinct(true).getRawMany<{ entry: string; type: CredentialType }>(),
-    ] as const);
+    const [rows, pairs, entries, tombs] = await this.db.read(
+      async (m) =>
+        [
+          await m
+            .createQueryBuilder(CachedCredential, 'c')
+            .select('c.type', 'type')
+            .addSelect('SUM(CASE WHEN c.expires_at <= :now THEN 1 ELSE 0 END)', 'expired')
+            .addSelect('SUM(CASE WHEN c.expires_at > :now AND c.expires_at < :soon THEN 1 ELSE 0 END)', 'expiring')
+            .addSelect('COUNT(*)', 'n')
+            .addSelect('MIN(c.expires_at)', 'soonest')
+            .setParameters({ now, soon })
+            .groupBy('c.type')
+            .getRawMany<{ type: CredentialType; expired: string | number; expiring: string | number; n: string | number; soonest: string | number | null }>(),
+          await m
+            .createQueryBuilder(CachedCredential, 'c')
+            .select('c.entry', 'entry')
+            .addSelect('c.type', 'type')
+            .distinct(true)
+            .getRawMany<{ entry: string; type: string }>(),
+          await m.find(FactoryEntry, { select: { name: true, condorVersion: true, authMethod: true } }),
+          await m
+            .createQueryBuilder(WithdrawnCredential, 'w')
+            .select('w.entry', 'entry')
+            .addSelect('w.type', 'type')
+            .distinct(true)
+            .getRawMany<{ entry: string; type: CredentialType }>(),
+        ] as const,
+    );
     const have = new Set([...pairs, ...tombs].map((p) => `${p.entry}\0${p.type}`));
     const withdrawn: Record<CredentialType, number> = { idtoken: 0, scitoken: 0 };
     const cachedPairs = new Set(pairs.map((p) => `${p.entry}\0${p.type}`));

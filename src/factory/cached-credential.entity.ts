@@ -48,7 +48,8 @@ export const DEFAULT_GROUPS: readonly string[] = ['main'];
 
 export const groupsOf = (c: Pick<CachedCredential, 'groups'>): string[] => (c.groups ? c.groups.split(',') : [...DEFAULT_GROUPS]);
 /** The column value for a list of groups: null for the default, so rows from before groups stay as they were. */
-export const groupsColumn = (groups: readonly string[] | undefined): string | null => (!groups || (groups.length === 1 && groups[0] === 'main') ? null : [...groups].join(','));
+export const groupsColumn = (groups: readonly string[] | undefined): string | null =>
+  !groups || (groups.length === 1 && groups[0] === 'main') ? null : [...groups].join(',');
 
 export const cachedCredentialAd = (c: Pick<CachedCredential, 'frontend' | 'entry' | 'type' | 'version'>) =>
   `cached-credential:${c.frontend}:${c.entry}:${c.type}:${c.version}`;

@@ -22,7 +22,6 @@ import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 
 export type { CredentialOutcome, IntakeResult, RefusalCode } from './withdrawal-intake.js';
 
-
 /**
  * POST /factory/credentials. An envelope is taken only when: its sender's public key is a
  * registered frontend (or a key proof from that key announces it: FrontendKeyFollow, and the
@@ -61,7 +60,8 @@ export class CredentialIntakeService {
     }
     const { frontend, follow } = resolved;
     if (follow) checkKeyProofTime(body, follow.createdAt);
-    if (body.frontend !== frontend.name) throw new DomainError('ENVELOPE_SENDER_MISMATCH', `the envelope names frontend ${body.frontend}, registered here as ${frontend.name}`);
+    if (body.frontend !== frontend.name)
+      throw new DomainError('ENVELOPE_SENDER_MISMATCH', `the envelope names frontend ${body.frontend}, registered here as ${frontend.name}`);
     const windowMs = this.settings.config.factory.envelopeWindowSeconds * 1000;
     checkFreshness(body, this.clock.now(), windowMs);
     const results = await this.db.tx(async (m) => {
@@ -94,13 +94,20 @@ export class CredentialIntakeService {
     const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_read' as const } } : {};
     const now = await m.findOne(RegisteredFrontend, { where: { name }, ...lock });
     if (!now || now.apiKeyId !== who.id || !keys.includes(now.publicKey)) {
-      throw new DomainError('ENVELOPE_UNKNOWN_SENDER', "the envelope's sender changed while it was being opened (deleted, its key re-pinned or its API key rotated)");
+      throw new DomainError(
+        'ENVELOPE_UNKNOWN_SENDER',
+        "the envelope's sender changed while it was being opened (deleted, its key re-pinned or its API key rotated)",
+      );
     }
   }
 
   /** Caches each credential unless the cache holds a newer version or a withdrawal at least as new (or it is expired, or for an unknown entry). */
   private async store(m: EntityManager, frontend: string, body: CredentialsBody, now: number): Promise<CredentialOutcome[]> {
-    const { entries, held, tombs } = await heldFor(m, frontend, body.credentials.map((c) => c.entry));
+    const { entries, held, tombs } = await heldFor(
+      m,
+      frontend,
+      body.credentials.map((c) => c.entry),
+    );
     const out: CredentialOutcome[] = [];
     const stored: CachedCredential[] = [];
     for (const c of body.credentials) {
@@ -117,7 +124,20 @@ export class CredentialIntakeService {
       else if (tomb && c.version <= tomb.version) code = 'CREDENTIAL_OLDER';
       if (code) {
         out.push({ ...base, result: 'refused', code });
-        await this.audit.record(m, { action: 'factory.credential.refuse', target: `entry:${c.entry}`, result: 'failure', code, detail: { frontend, type: c.type, version: c.version, heldVersion: have?.version ?? null, withdrawnVersion: tomb?.version ?? null, envelope: body.id } });
+        await this.audit.record(m, {
+          action: 'factory.credential.refuse',
+          target: `entry:${c.entry}`,
+          result: 'failure',
+          code,
+          detail: {
+            frontend,
+            type: c.type,
+            version: c.version,
+            heldVersion: have?.version ?? null,
+            withdrawnVersion: tomb?.version ?? null,
+            envelope: body.id,
+          },
+        });
         continue;
       }
       const groups = groupsColumn(c.groups);
@@ -131,7 +151,17 @@ export class CredentialIntakeService {
         } else out.push({ ...base, result: 'unchanged' });
         continue;
       }
-      const row = Object.assign(new CachedCredential(), { frontend, entry: c.entry, type: c.type, version: c.version, fingerprint, expiresAt: c.expiresAt * 1000, receivedAt: now, envelopeId: body.id, groups });
+      const row = Object.assign(new CachedCredential(), {
+        frontend,
+        entry: c.entry,
+        type: c.type,
+        version: c.version,
+        fingerprint,
+        expiresAt: c.expiresAt * 1000,
+        receivedAt: now,
+        envelopeId: body.id,
+        groups,
+      });
       row.sealedValue = this.sealer.seal(Buffer.from(c.value, 'utf8'), cachedCredentialAd(row));
       await upsertCached(m, row);
       // Kept for the token bootstrap (entries with glideinBootstrap 'token'): a hash only.
@@ -148,9 +178,16 @@ export class CredentialIntakeService {
     await this.audit.record(m, {
       action: 'factory.credentials.receive',
       target: `frontend:${frontend}`,
-      detail: { envelope: body.id, stored: count('stored'), unchanged: count('unchanged'), refused: count('refused'), credentials: stored.slice(0, 50).map((r) => ({ entry: r.entry, type: r.type, version: r.version, fingerprint: r.fingerprint, groups: groupsOf(r) })) },
+      detail: {
+        envelope: body.id,
+        stored: count('stored'),
+        unchanged: count('unchanged'),
+        refused: count('refused'),
+        credentials: stored.slice(0, 50).map((r) => ({ entry: r.entry, type: r.type, version: r.version, fingerprint: r.fingerprint, groups: groupsOf(r) })),
+      },
     });
-    if (stored.length) this.events.publish(m, 'cache.changed', { stored: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })), removed: [] });
+    if (stored.length)
+      this.events.publish(m, 'cache.changed', { stored: stored.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })), removed: [] });
     return out;
   }
 }
@@ -165,8 +202,14 @@ async function upsertCached(m: EntityManager, r: CachedCredential): Promise<void
   const cols = ['frontend', 'entry', 'type', 'version', 'sealed_value', 'fingerprint', 'expires_at', 'received_at', 'envelope_id', 'groups'];
   const values = [r.frontend, r.entry, r.type, r.version, r.sealedValue, r.fingerprint, r.expiresAt, r.receivedAt, r.envelopeId, r.groups];
   const marks = values.map((_, i) => (pg ? `$${i + 1}` : '?')).join(', ');
-  const update = cols.slice(3).map((c) => `"${c}" = excluded."${c}"`).join(', ');
-  await m.query(`INSERT INTO cached_credentials (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${marks}) ON CONFLICT (frontend, entry, type) DO UPDATE SET ${update}`, values);
+  const update = cols
+    .slice(3)
+    .map((c) => `"${c}" = excluded."${c}"`)
+    .join(', ');
+  await m.query(
+    `INSERT INTO cached_credentials (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${marks}) ON CONFLICT (frontend, entry, type) DO UPDATE SET ${update}`,
+    values,
+  );
 }
 
 /** A primary-key or unique violation, on PostgreSQL (23505) or SQLite. */

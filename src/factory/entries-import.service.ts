@@ -70,7 +70,8 @@ export class EntriesImportService {
       }
     });
     const listed = docs.flatMap((d) => d.entries);
-    if (listed.length > MAX_IMPORT_ENTRIES) throw new DomainError('XML_TOO_MANY_ENTRIES', `the XML defines ${listed.length} entries; at most ${MAX_IMPORT_ENTRIES} per import`, 'xml');
+    if (listed.length > MAX_IMPORT_ENTRIES)
+      throw new DomainError('XML_TOO_MANY_ENTRIES', `the XML defines ${listed.length} entries; at most ${MAX_IMPORT_ENTRIES} per import`, 'xml');
     const seen = new Set<string>();
     for (const e of listed) {
       if (e.name && seen.has(e.name)) throw new DomainError('XML_DUPLICATE_ENTRY', `entry ${e.name} is defined twice`, 'xml');
@@ -84,7 +85,11 @@ export class EntriesImportService {
       return plan;
     };
     // A PUT of the same new entry committing meanwhile (PostgreSQL) is a conflict to retry, not a 500.
-    const plan = dryRun ? await this.db.read(run) : await this.db.tx(run).catch(asConflict(() => new DomainError('IMPORT_CONFLICT', 'an entry was created while the import ran; nothing was imported: run it again')));
+    const plan = dryRun
+      ? await this.db.read(run)
+      : await this.db
+          .tx(run)
+          .catch(asConflict(() => new DomainError('IMPORT_CONFLICT', 'an entry was created while the import ran; nothing was imported: run it again')));
     const count = (r: ImportResult) => plan.outcomes.filter((o) => o.result === r).length;
     return {
       dryRun,
@@ -143,7 +148,11 @@ export class EntriesImportService {
         updatedAt: now,
       });
       await m.save(FactoryEntry, entry);
-      await this.audit.record(m, { action: w.existing ? 'factory.entry.update' : 'factory.entry.create', target: `entry:${w.name}`, detail: { ...entryResponse(entry), source: 'glideinWMS.xml' } });
+      await this.audit.record(m, {
+        action: w.existing ? 'factory.entry.update' : 'factory.entry.create',
+        target: `entry:${w.name}`,
+        detail: { ...entryResponse(entry), source: 'glideinWMS.xml' },
+      });
     }
     for (const name of plan.deletes) await this.entries.removeIn(m, name);
     const count = (r: ImportResult) => plan.outcomes.filter((o) => o.result === r).length;
@@ -159,9 +168,14 @@ export class EntriesImportService {
     const { instanceName, cacheDir } = this.settings.config.factory;
     const out: { code: string; message: string }[] = [];
     const name = docs.find((d) => d.glideinName)?.glideinName;
-    if (name && name !== instanceName) out.push({ code: 'INSTANCE_NAME_DIFFERS', message: `the XML's glidein_name is ${name}, factory.instanceName is ${instanceName}: cache files go under glidein_${instanceName}/` });
+    if (name && name !== instanceName)
+      out.push({
+        code: 'INSTANCE_NAME_DIFFERS',
+        message: `the XML's glidein_name is ${name}, factory.instanceName is ${instanceName}: cache files go under glidein_${instanceName}/`,
+      });
     const dir = docs.find((d) => d.clientProxiesDir)?.clientProxiesDir;
-    if (dir && cacheDir && dir.replace(/\/+$/, '') !== cacheDir.replace(/\/+$/, '')) out.push({ code: 'CACHE_DIR_DIFFERS', message: `the XML's base_client_proxies_dir is ${dir}, factory.cacheDir is ${cacheDir}` });
+    if (dir && cacheDir && dir.replace(/\/+$/, '') !== cacheDir.replace(/\/+$/, ''))
+      out.push({ code: 'CACHE_DIR_DIFFERS', message: `the XML's base_client_proxies_dir is ${dir}, factory.cacheDir is ${cacheDir}` });
     return out;
   }
 }
@@ -169,7 +183,8 @@ export class EntriesImportService {
 /** One XML entry as the fields of a glidekey entry, validated as PUT /factory/entries validates them, or why it is skipped. */
 function checkEntry(x: XmlEntry): { fields: XmlFields; warnings: { code: string; message: string }[] } | { reason: string; message: string } {
   if (!PLAIN_NAME.test(x.name)) return { reason: 'INVALID_NAME', message: `entry name must match ${PLAIN_NAME.source}` };
-  if (x.kind === 'entry_set') return { reason: 'ENTRY_SET', message: 'an entry set picks one of several sub-entries (CEs) per glidein; define it with PUT /factory/entries/{alias}' };
+  if (x.kind === 'entry_set')
+    return { reason: 'ENTRY_SET', message: 'an entry set picks one of several sub-entries (CEs) per glidein; define it with PUT /factory/entries/{alias}' };
   const enabled = x.enabled.trim().toLowerCase();
   if (enabled === 'false') return { reason: 'DISABLED', message: 'enabled="False": not imported; an existing entry of this name is kept (prune deletes it)' };
   if (enabled !== 'true') return { reason: 'INVALID_FIELD', message: 'enabled must be True or False' };
@@ -178,7 +193,10 @@ function checkEntry(x: XmlEntry): { fields: XmlFields; warnings: { code: string;
   const warnings: { code: string; message: string }[] = [];
   let condorVersion: string | null = x.attrs.get('CONDOR_VERSION') ?? null;
   if (condorVersion !== null && !CONDOR_VERSION.test(condorVersion)) {
-    warnings.push({ code: 'CONDOR_VERSION_UNKNOWN', message: `CONDOR_VERSION ${JSON.stringify(condorVersion.slice(0, 64))} is not a version (e.g. 23.0.3): imported as unknown, so no IDTOKEN is sent to this entry` });
+    warnings.push({
+      code: 'CONDOR_VERSION_UNKNOWN',
+      message: `CONDOR_VERSION ${JSON.stringify(condorVersion.slice(0, 64))} is not a version (e.g. 23.0.3): imported as unknown, so no IDTOKEN is sent to this entry`,
+    });
     condorVersion = null;
   }
   const fields: XmlFields = { site, gatekeeper: x.gatekeeper ?? '', trustDomain: x.trustDomain, authMethod: x.authMethod, condorVersion };
@@ -186,7 +204,9 @@ function checkEntry(x: XmlEntry): { fields: XmlFields; warnings: { code: string;
   const errors = validateSync(dto);
   if (errors.length) {
     const e = errors[0];
-    const xmlName = { site: 'GLIDEIN_Site', gatekeeper: 'gatekeeper', trustDomain: 'trust_domain', authMethod: 'auth_method', condorVersion: 'CONDOR_VERSION' }[e.property] ?? e.property;
+    const xmlName =
+      { site: 'GLIDEIN_Site', gatekeeper: 'gatekeeper', trustDomain: 'trust_domain', authMethod: 'auth_method', condorVersion: 'CONDOR_VERSION' }[e.property] ??
+      e.property;
     return { reason: 'INVALID_FIELD', message: `${xmlName}: ${Object.values(e.constraints ?? {})[0] ?? 'invalid'}` };
   }
   return { fields, warnings };

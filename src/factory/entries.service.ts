@@ -79,6 +79,7 @@ export class EntriesService {
     await forgetIdtokenVersions(m, { entry: name });
     await m.delete(FactoryEntry, { name });
     await this.audit.record(m, { action: 'factory.entry.delete', target: `entry:${name}`, detail: { cachedCredentialsRemoved: rows.length } });
-    if (rows.length) this.events.publish(m, 'cache.changed', { stored: [], removed: rows.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) });
+    if (rows.length)
+      this.events.publish(m, 'cache.changed', { stored: [], removed: rows.map((r) => ({ frontend: r.frontend, entry: r.entry, type: r.type })) });
   }
 }

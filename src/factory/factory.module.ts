@@ -19,7 +19,19 @@ import { FrontendForgetters } from './frontend-forgetters.js';
 @Module({
   imports: [AuthModule],
   controllers: [FrontendsController, EntriesController, CredentialsController],
-  providers: [FrontendsService, EntriesService, EntriesImportService, CacheService, CacheFiles, CacheFilesSync, CacheMetrics, CredentialIntakeService, WithdrawalIntake, FrontendKeyFollow, FrontendForgetters],
+  providers: [
+    FrontendsService,
+    EntriesService,
+    EntriesImportService,
+    CacheService,
+    CacheFiles,
+    CacheFilesSync,
+    CacheMetrics,
+    CredentialIntakeService,
+    WithdrawalIntake,
+    FrontendKeyFollow,
+    FrontendForgetters,
+  ],
   exports: [FrontendsService, EntriesService, CacheService, FrontendForgetters],
 })
 export class FactoryModule {}

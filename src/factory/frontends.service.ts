@@ -41,21 +41,38 @@ export class FrontendsService {
   /** Registers a frontend and creates its API key (role frontend), both in one transaction; the key is returned once. */
   register(who: Principal, dto: RegisterFrontendDto) {
     // A concurrent register of the same frontend (its row, or its API key's name) is the same conflict.
-    return this.db.tx(async (m) => {
-      if ((await m.existsBy(RegisteredFrontend, { name: dto.name })) || (await m.existsBy(RegisteredFrontend, { publicKey: dto.publicKey }))) {
-        throw new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name');
-      }
-      // On PostgreSQL a concurrent register that committed between the check above and this one shows
-      // first as its API key's name: the same conflict, said the same way.
-      const { key, secret } = await this.keys.createIn(m, who, `frontend:${dto.name}`, ['frontend'], actorName(who)).catch((err: unknown) => {
-        if (err instanceof DomainError && err.code === 'API_KEY_EXISTS') throw new DomainError('FRONTEND_EXISTS', `a frontend with this name or public key is registered (or the API key name frontend:${dto.name} is taken)`, 'name');
-        throw err;
-      });
-      const row = Object.assign(new RegisteredFrontend(), { name: dto.name, publicKey: dto.publicKey, apiKeyId: key.id, localUser: dto.localUser ?? null, createdAt: this.clock.now() });
-      await m.insert(RegisteredFrontend, row);
-      await this.audit.record(m, { action: 'factory.frontend.register', target: `frontend:${dto.name}`, detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id, localUser: localUserOf(row) } });
-      return { ...frontendResponse(row), apiKey: secret };
-    }).catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name')));
+    return this.db
+      .tx(async (m) => {
+        if ((await m.existsBy(RegisteredFrontend, { name: dto.name })) || (await m.existsBy(RegisteredFrontend, { publicKey: dto.publicKey }))) {
+          throw new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name');
+        }
+        // On PostgreSQL a concurrent register that committed between the check above and this one shows
+        // first as its API key's name: the same conflict, said the same way.
+        const { key, secret } = await this.keys.createIn(m, who, `frontend:${dto.name}`, ['frontend'], actorName(who)).catch((err: unknown) => {
+          if (err instanceof DomainError && err.code === 'API_KEY_EXISTS')
+            throw new DomainError(
+              'FRONTEND_EXISTS',
+              `a frontend with this name or public key is registered (or the API key name frontend:${dto.name} is taken)`,
+              'name',
+            );
+          throw err;
+        });
+        const row = Object.assign(new RegisteredFrontend(), {
+          name: dto.name,
+          publicKey: dto.publicKey,
+          apiKeyId: key.id,
+          localUser: dto.localUser ?? null,
+          createdAt: this.clock.now(),
+        });
+        await m.insert(RegisteredFrontend, row);
+        await this.audit.record(m, {
+          action: 'factory.frontend.register',
+          target: `frontend:${dto.name}`,
+          detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id, localUser: localUserOf(row) },
+        });
+        return { ...frontendResponse(row), apiKey: secret };
+      })
+      .catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name')));
   }
 
   /**
@@ -64,31 +81,38 @@ export class FrontendsService {
    * the old one revoked in the same transaction). Audited with old and new fingerprints.
    */
   async update(who: Principal, name: string, dto: UpdateFrontendDto) {
-    if (dto.publicKey === undefined && dto.rotateApiKey === undefined) throw new DomainError('VALIDATION_FAILED', 'give publicKey or rotateApiKey', 'publicKey');
-    const out = await this.db.tx(async (m) => {
-      const f = await this.locked(m, name);
-      const row = Object.assign(new RegisteredFrontend(), f);
-      if (dto.publicKey !== undefined && dto.publicKey !== f.publicKey) {
-        if (await m.existsBy(RegisteredFrontend, { publicKey: dto.publicKey, name: Not(name) })) throw new DomainError('FRONTEND_EXISTS', 'another registered frontend holds this public key', 'publicKey');
-        row.publicKey = dto.publicKey;
-      }
-      let secret: string | undefined;
-      if (dto.rotateApiKey) {
-        await this.keys.retireIn(m, f.apiKeyId, actorName(who));
-        const made = await this.keys.createIn(m, who, `frontend:${name}`, ['frontend'], actorName(who));
-        row.apiKeyId = made.key.id;
-        secret = made.secret;
-      }
-      await m.update(RegisteredFrontend, { name }, { publicKey: row.publicKey, apiKeyId: row.apiKeyId });
-      const before = frontendResponse(f).fingerprint;
-      const after = frontendResponse(row).fingerprint;
-      await this.audit.record(m, {
-        action: 'factory.frontend.update',
-        target: `frontend:${name}`,
-        detail: { ...(before !== after ? { fingerprint: { from: before, to: after } } : {}), ...(secret ? { apiKeyId: { from: f.apiKeyId, to: row.apiKeyId } } : {}) },
-      });
-      return { ...frontendResponse(row), ...(secret ? { apiKey: secret } : {}) };
-    }).catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'another registered frontend holds this public key', 'publicKey')));
+    if (dto.publicKey === undefined && dto.rotateApiKey === undefined)
+      throw new DomainError('VALIDATION_FAILED', 'give publicKey or rotateApiKey', 'publicKey');
+    const out = await this.db
+      .tx(async (m) => {
+        const f = await this.locked(m, name);
+        const row = Object.assign(new RegisteredFrontend(), f);
+        if (dto.publicKey !== undefined && dto.publicKey !== f.publicKey) {
+          if (await m.existsBy(RegisteredFrontend, { publicKey: dto.publicKey, name: Not(name) }))
+            throw new DomainError('FRONTEND_EXISTS', 'another registered frontend holds this public key', 'publicKey');
+          row.publicKey = dto.publicKey;
+        }
+        let secret: string | undefined;
+        if (dto.rotateApiKey) {
+          await this.keys.retireIn(m, f.apiKeyId, actorName(who));
+          const made = await this.keys.createIn(m, who, `frontend:${name}`, ['frontend'], actorName(who));
+          row.apiKeyId = made.key.id;
+          secret = made.secret;
+        }
+        await m.update(RegisteredFrontend, { name }, { publicKey: row.publicKey, apiKeyId: row.apiKeyId });
+        const before = frontendResponse(f).fingerprint;
+        const after = frontendResponse(row).fingerprint;
+        await this.audit.record(m, {
+          action: 'factory.frontend.update',
+          target: `frontend:${name}`,
+          detail: {
+            ...(before !== after ? { fingerprint: { from: before, to: after } } : {}),
+            ...(secret ? { apiKeyId: { from: f.apiKeyId, to: row.apiKeyId } } : {}),
+          },
+        });
+        return { ...frontendResponse(row), ...(secret ? { apiKey: secret } : {}) };
+      })
+      .catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'another registered frontend holds this public key', 'publicKey')));
     return out;
   }
 

@@ -45,7 +45,8 @@ function scan(xml: string): void {
   let amp = xml.indexOf('&', i);
   while (lt >= 0 || amp >= 0) {
     if (amp >= 0 && (lt < 0 || amp < lt)) {
-      if (!REF_AT.test(xml.slice(amp, amp + 12))) throw malformed("'&' must start &amp;, &lt;, &gt;, &quot;, &apos; or a character reference &#...;", lineAt(xml, amp));
+      if (!REF_AT.test(xml.slice(amp, amp + 12)))
+        throw malformed("'&' must start &amp;, &lt;, &gt;, &quot;, &apos; or a character reference &#...;", lineAt(xml, amp));
       i = amp + 1;
     } else if (xml.startsWith('<!--', lt) || xml.startsWith('<![CDATA[', lt)) {
       const comment = xml.startsWith('<!--', lt);
@@ -53,7 +54,11 @@ function scan(xml: string): void {
       if (close < 0) throw malformed(`a ${comment ? 'comment' : 'CDATA section'} is never closed`, lineAt(xml, lt));
       i = close + 3;
     } else if (/^<!(DOCTYPE|ENTITY)/i.test(xml.slice(lt, lt + 9))) {
-      throw new DomainError('XML_DOCTYPE', `line ${lineAt(xml, lt)}: a DOCTYPE or entity declaration is refused (glideinWMS.xml needs none; entities could expand without bound or read local files)`, 'xml');
+      throw new DomainError(
+        'XML_DOCTYPE',
+        `line ${lineAt(xml, lt)}: a DOCTYPE or entity declaration is refused (glideinWMS.xml needs none; entities could expand without bound or read local files)`,
+        'xml',
+      );
     } else {
       i = lt + 2;
     }
@@ -89,7 +94,8 @@ const parser = new XMLParser({
   attributeValueProcessor: (_name, value) => decode(value),
 });
 
-const children = (node: Node | undefined, name: string): Node[] => (node && Array.isArray(node[name]) ? (node[name] as Node[]) : []).filter((n) => typeof n === 'object' && n !== null);
+const children = (node: Node | undefined, name: string): Node[] =>
+  (node && Array.isArray(node[name]) ? (node[name] as Node[]) : []).filter((n) => typeof n === 'object' && n !== null);
 const attrsOf = (node: Node | undefined) => (node && typeof node.$ === 'object' ? node.$ : {});
 
 function attrMap(owner: Node | undefined, inherited?: Map<string, string>): Map<string, string> {
@@ -139,7 +145,11 @@ export function parseGlideinXml(xml: string): GlideinXml {
   // An empty <glidein/> parses as ''.
   const root = (doc.glidein === '' ? {} : doc.glidein) as Node | undefined;
   if (roots.length !== 1 || typeof root !== 'object' || root === null || Array.isArray(root)) {
-    throw new DomainError('XML_NOT_GLIDEINWMS', `the document's root must be one <glidein> element (a glideinWMS.xml or a config.d fragment); found ${roots.map((r) => `<${r}>`).join(', ') || 'none'}`, 'xml');
+    throw new DomainError(
+      'XML_NOT_GLIDEINWMS',
+      `the document's root must be one <glidein> element (a glideinWMS.xml or a config.d fragment); found ${roots.map((r) => `<${r}>`).join(', ') || 'none'}`,
+      'xml',
+    );
   }
   const globals = attrMap(root);
   const entries: XmlEntry[] = [];

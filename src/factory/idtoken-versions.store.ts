@@ -11,10 +11,20 @@ export const KEPT_VERSIONS = 3;
  * the frontend sent (what the factory's cache file holds and GlideinWMS ships), then the versions
  * beyond KEPT_VERSIONS dropped.
  */
-export async function recordIdtokenVersion(m: EntityManager, id: string, c: { frontend: string; entry: string; version: number; expiresAt: number; receivedAt: number }, value: string): Promise<void> {
+export async function recordIdtokenVersion(
+  m: EntityManager,
+  id: string,
+  c: { frontend: string; entry: string; version: number; expiresAt: number; receivedAt: number },
+  value: string,
+): Promise<void> {
   // Plain SQL with bound parameters: this runs for every IDTOKEN of every envelope.
   const pg = m.connection.options.type === 'postgres';
-  await bulkInsert(m, 'idtoken_versions', ['id', 'frontend', 'entry', 'version', 'token_hash', 'expires_at', 'received_at', 'bootstraps'], [[id, c.frontend, c.entry, c.version, hashSecret(value), c.expiresAt, c.receivedAt, 0]]);
+  await bulkInsert(
+    m,
+    'idtoken_versions',
+    ['id', 'frontend', 'entry', 'version', 'token_hash', 'expires_at', 'received_at', 'bootstraps'],
+    [[id, c.frontend, c.entry, c.version, hashSecret(value), c.expiresAt, c.receivedAt, 0]],
+  );
   await m.query(
     `DELETE FROM idtoken_versions WHERE id IN (SELECT id FROM idtoken_versions WHERE frontend = ${pg ? '$1' : '?'} AND entry = ${pg ? '$2' : '?'} ORDER BY version DESC, received_at DESC LIMIT ${pg ? 'ALL' : '-1'} OFFSET ${KEPT_VERSIONS})`,
     [c.frontend, c.entry],
@@ -23,7 +33,11 @@ export async function recordIdtokenVersion(m: EntityManager, id: string, c: { fr
 
 /** A withdrawal (or the entry's deletion): no version up to `version` bootstraps any more. */
 export async function forgetIdtokenVersions(m: EntityManager, where: { frontend?: string; entry: string; upTo?: number }): Promise<void> {
-  await m.delete(IdtokenVersion, { ...(where.frontend ? { frontend: where.frontend } : {}), entry: where.entry, ...(where.upTo !== undefined ? { version: LessThanOrEqual(where.upTo) } : {}) });
+  await m.delete(IdtokenVersion, {
+    ...(where.frontend ? { frontend: where.frontend } : {}),
+    entry: where.entry,
+    ...(where.upTo !== undefined ? { version: LessThanOrEqual(where.upTo) } : {}),
+  });
 }
 
 /** A deleted frontend's versions go with its cache. */

@@ -17,7 +17,6 @@ export interface Follow {
   createdAt: number;
 }
 
-
 /**
  * Which registered frontend sent an envelope, and whether it asks the factory to follow it to a
  * new key. An envelope sealed with the pinned key needs nothing more (a key proof it carries is
@@ -39,7 +38,11 @@ export class FrontendKeyFollow {
     if (pinned) return { frontend: this.presentedBy(pinned, who), follow: null };
     const frontend = env.v === 2 ? await this.db.read((m) => m.findOneBy(RegisteredFrontend, { publicKey: env.keyProof.previous })) : null;
     const retired = await this.db.read((m) => m.findOneBy(RetiredFrontendKey, { publicKey: env.from, ...(frontend ? { frontend: frontend.name } : {}) }));
-    if (retired) throw new DomainError('ENVELOPE_KEY_RETIRED', 'the envelope is sealed with a key this factory has followed its frontend away from (an identity rotation)');
+    if (retired)
+      throw new DomainError(
+        'ENVELOPE_KEY_RETIRED',
+        'the envelope is sealed with a key this factory has followed its frontend away from (an identity rotation)',
+      );
     if (!frontend || env.v !== 2) throw new DomainError('ENVELOPE_UNKNOWN_SENDER', 'the envelope is sealed by a key no registered frontend holds');
     this.presentedBy(frontend, who);
     const createdAt = await verifyKeyProof(env, Buffer.from(frontend.publicKey, 'base64'), recipientPrivateKey);
@@ -55,8 +58,18 @@ export class FrontendKeyFollow {
       if (now?.publicKey === follow.to) return;
       throw new DomainError('ENVELOPE_UNKNOWN_SENDER', `the key pinned for frontend ${frontend} changed while this envelope was being opened`);
     }
-    await m.createQueryBuilder().insert().into(RetiredFrontendKey).values({ frontend, publicKey: follow.from, successorKey: follow.to, retiredAt: this.clock.now() }).orIgnore().execute();
-    await this.audit.record(m, { action: 'factory.frontend.key-follow', target: `frontend:${frontend}`, detail: { fromFingerprint: fp(follow.from), toFingerprint: fp(follow.to), envelope } });
+    await m
+      .createQueryBuilder()
+      .insert()
+      .into(RetiredFrontendKey)
+      .values({ frontend, publicKey: follow.from, successorKey: follow.to, retiredAt: this.clock.now() })
+      .orIgnore()
+      .execute();
+    await this.audit.record(m, {
+      action: 'factory.frontend.key-follow',
+      target: `frontend:${frontend}`,
+      detail: { fromFingerprint: fp(follow.from), toFingerprint: fp(follow.to), envelope },
+    });
   }
 
   private presentedBy(frontend: RegisteredFrontend, who: Principal): RegisteredFrontend {

@@ -28,7 +28,8 @@ export interface CredentialOutcome {
 export async function heldFor(m: EntityManager, frontend: string, entryNames: string[]) {
   // Deleted since its envelope was opened: nothing of it is stored again (FOR SHARE waits for a DELETE in flight).
   const lock = m.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_read' as const } } : {};
-  if (!(await m.findOne(RegisteredFrontend, { select: { name: true }, where: { name: frontend }, ...lock }))) throw new DomainError('ENVELOPE_UNKNOWN_SENDER', 'the envelope\'s sender is no longer a registered frontend');
+  if (!(await m.findOne(RegisteredFrontend, { select: { name: true }, where: { name: frontend }, ...lock })))
+    throw new DomainError('ENVELOPE_UNKNOWN_SENDER', "the envelope's sender is no longer a registered frontend");
   const names = [...new Set(entryNames)];
   const entries = new Set<string>();
   const held = new Map<string, CachedCredential>();
@@ -58,7 +59,11 @@ export class WithdrawalIntake {
   ) {}
 
   async apply(m: EntityManager, frontend: string, body: WithdrawalsBody, now: number): Promise<CredentialOutcome[]> {
-    const { entries, held, tombs } = await heldFor(m, frontend, body.withdrawals.map((w) => w.entry));
+    const { entries, held, tombs } = await heldFor(
+      m,
+      frontend,
+      body.withdrawals.map((w) => w.entry),
+    );
     const out: CredentialOutcome[] = [];
     const removed: CacheRef[] = [];
     const audited: { entry: string; type: string; version: number; reason: string; result: IntakeResult }[] = [];
@@ -73,7 +78,13 @@ export class WithdrawalIntake {
         result = 'unchanged';
       } else if (have && have.version >= w.version) {
         out.push({ ...base, result: 'refused', code: 'CREDENTIAL_OLDER' });
-        await this.audit.record(m, { action: 'factory.credential.refuse', target: `entry:${w.entry}`, result: 'failure', code: 'CREDENTIAL_OLDER', detail: { frontend, type: w.type, version: w.version, heldVersion: have.version, withdrawal: true, envelope: body.id } });
+        await this.audit.record(m, {
+          action: 'factory.credential.refuse',
+          target: `entry:${w.entry}`,
+          result: 'failure',
+          code: 'CREDENTIAL_OLDER',
+          detail: { frontend, type: w.type, version: w.version, heldVersion: have.version, withdrawal: true, envelope: body.id },
+        });
         continue;
       } else {
         if (have) {
@@ -83,7 +94,15 @@ export class WithdrawalIntake {
         }
         // A withdrawn IDTOKEN (and every version before it) no longer bootstraps a glidein.
         if (w.type === 'idtoken') await forgetIdtokenVersions(m, { frontend, entry: w.entry, upTo: w.version });
-        const row = Object.assign(new WithdrawnCredential(), { frontend, entry: w.entry, type: w.type, version: w.version, reason: w.reason, withdrawnAt: now, envelopeId: body.id });
+        const row = Object.assign(new WithdrawnCredential(), {
+          frontend,
+          entry: w.entry,
+          type: w.type,
+          version: w.version,
+          reason: w.reason,
+          withdrawnAt: now,
+          envelopeId: body.id,
+        });
         await m.save(WithdrawnCredential, row);
         tombs.set(key, row);
         result = have ? 'withdrawn' : 'unchanged';

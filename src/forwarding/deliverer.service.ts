@@ -194,7 +194,13 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
         this.leaseAt = now;
       }
       report.ran = true;
-      const due = await this.db.read((m) => m.find(Delivery, { where: { state: 'pending', nextAttemptAt: LessThanOrEqual(now), ...(only ? { factory: only } : {}) }, order: { createdAt: 'ASC' }, take: BATCH }));
+      const due = await this.db.read((m) =>
+        m.find(Delivery, {
+          where: { state: 'pending', nextAttemptAt: LessThanOrEqual(now), ...(only ? { factory: only } : {}) },
+          order: { createdAt: 'ASC' },
+          take: BATCH,
+        }),
+      );
       // Rows of a factory whose send is in flight wait for that send to end.
       const busy = new Set<string>();
       const free = due.filter((d) => {
@@ -256,7 +262,9 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
         this.attempts.inc({ factory: name, result: 'ok' });
         await this.acknowledge(chunk, results, report);
         // Its 200 says it opened an envelope sealed with this key: it pins it now (or followed to it).
-        await this.transition.accepted(factory, sealedWith).catch((err: unknown) => this.log.error({ err }, `recording the identity factory ${name} accepted failed; the next delivery records it`));
+        await this.transition
+          .accepted(factory, sealedWith)
+          .catch((err: unknown) => this.log.error({ err }, `recording the identity factory ${name} accepted failed; the next delivery records it`));
       } catch (err) {
         const code = err instanceof FactoryCallError ? err.code : 'INTERNAL';
         if (!(err instanceof FactoryCallError)) this.log.error({ err }, `delivering to factory ${name} failed`);
@@ -290,7 +298,11 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Marks rows by the factory's answer: stored, unchanged or withdrawn is delivered; refused ends the row with the factory's code. */
-  private async acknowledge(chunk: Delivery[], results: { entry: string; type: string; version: number; result: string; code?: string }[], report: DrainReport): Promise<void> {
+  private async acknowledge(
+    chunk: Delivery[],
+    results: { entry: string; type: string; version: number; result: string; code?: string }[],
+    report: DrainReport,
+  ): Promise<void> {
     const answer = new Map(results.map((r) => [`${r.entry}\0${r.type}\0${r.version}`, r]));
     const delivered: string[] = [];
     const refused = new Map<string, string[]>();
@@ -308,11 +320,30 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       for (const [code, ids] of refused) {
         const n = await this.outbox.settle(m, ids, 'refused', code.slice(0, 64));
         report.refused += n;
-        if (n) await this.audit.record(m, { action: 'delivery.refused', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, result: 'failure', code: code.slice(0, 64), detail: { kind: chunk[0].kind, count: ids.length } });
+        if (n)
+          await this.audit.record(m, {
+            action: 'delivery.refused',
+            actor: 'system:forwarding',
+            target: `factory:${chunk[0].factory}`,
+            result: 'failure',
+            code: code.slice(0, 64),
+            detail: { kind: chunk[0].kind, count: ids.length },
+          });
       }
       // A withdrawal the factory applied is a security fact: when each factory stopped holding what.
       if (chunk[0].kind === 'withdrawal' && settled) {
-        await this.audit.record(m, { action: 'delivery.withdrawal.ack', actor: 'system:forwarding', target: `factory:${chunk[0].factory}`, detail: { count: delivered.length, withdrawals: chunk.filter((d) => delivered.includes(d.id)).slice(0, 50).map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason })) } });
+        await this.audit.record(m, {
+          action: 'delivery.withdrawal.ack',
+          actor: 'system:forwarding',
+          target: `factory:${chunk[0].factory}`,
+          detail: {
+            count: delivered.length,
+            withdrawals: chunk
+              .filter((d) => delivered.includes(d.id))
+              .slice(0, 50)
+              .map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason })),
+          },
+        });
       }
     });
     if (chunk[0].kind === 'withdrawal') for (const r of results) this.withdrawals.inc({ factory: chunk[0].factory, result: r.code ?? r.result });
@@ -325,7 +356,11 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     await this.db.tx(async (m) => {
       for (const d of rows) {
         const attempts = d.attempts + 1;
-        await m.update(Delivery, { id: d.id, state: 'pending' }, { attempts, lastError: code.slice(0, 64), nextAttemptAt: now + backoffMs(attempts, retryBaseSeconds, retryMaxSeconds), updatedAt: now });
+        await m.update(
+          Delivery,
+          { id: d.id, state: 'pending' },
+          { attempts, lastError: code.slice(0, 64), nextAttemptAt: now + backoffMs(attempts, retryBaseSeconds, retryMaxSeconds), updatedAt: now },
+        );
       }
     });
   }
@@ -338,7 +373,11 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   private async planNext(): Promise<void> {
     const busy = [...this.lanes.keys()];
     const next = await this.db.read((m) =>
-      m.findOne(Delivery, { select: { nextAttemptAt: true }, where: { state: 'pending', ...(busy.length ? { factory: Not(In(busy)) } : {}) }, order: { nextAttemptAt: 'ASC' } }),
+      m.findOne(Delivery, {
+        select: { nextAttemptAt: true },
+        where: { state: 'pending', ...(busy.length ? { factory: Not(In(busy)) } : {}) },
+        order: { nextAttemptAt: 'ASC' },
+      }),
     );
     if (!next) return;
     const tick = this.settings.config.scheduler.tickSeconds * 1000;

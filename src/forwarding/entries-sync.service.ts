@@ -57,7 +57,8 @@ export class EntriesSyncService {
       names.map((name) =>
         this.sync(name).catch((err: unknown): SyncResult => {
           // Deleted while this pass ran: nothing left to sync.
-          if (err instanceof DomainError && err.code === 'FACTORY_NOT_FOUND') return { factory: name, entries: null, queued: 0, error: 'FACTORY_NOT_FOUND: deleted during the sync' };
+          if (err instanceof DomainError && err.code === 'FACTORY_NOT_FOUND')
+            return { factory: name, entries: null, queued: 0, error: 'FACTORY_NOT_FOUND: deleted during the sync' };
           this.log.error({ err }, `syncing factory ${name} failed`);
           return { factory: name, entries: null, queued: 0, error: 'INTERNAL: the sync failed' };
         }),
@@ -104,7 +105,13 @@ export class EntriesSyncService {
       }
       await m.update(Factory, { name }, { syncedAt: now, syncError: null });
       const { queued: n } = await this.reconciler.reconcile(m, name);
-      if (n) await this.audit.record(m, { action: 'delivery.queue', actor: 'system:forwarding', target: `factory:${name}`, detail: { queued: n, reason: 'entries' } });
+      if (n)
+        await this.audit.record(m, {
+          action: 'delivery.queue',
+          actor: 'system:forwarding',
+          target: `factory:${name}`,
+          detail: { queued: n, reason: 'entries' },
+        });
       return n;
     });
     if (factory.syncError) this.log.log(`factory ${name} answers again; ${entries.length} entries`);

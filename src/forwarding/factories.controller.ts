@@ -74,7 +74,8 @@ export class FactoriesController {
   async syncNow(@Param('name', new FactoryNamePipe()) name: string) {
     const synced = await this.sync.sync(name);
     // Recorded as the factory's syncError; the caller learns it from a 502, not a 200 or a 500.
-    if (synced.contractError) throw new DomainError('FACTORY_BAD_RESPONSE', `factory ${name} answered in a form glidekey cannot use (${synced.error}); its last-seen entries stay`);
+    if (synced.contractError)
+      throw new DomainError('FACTORY_BAD_RESPONSE', `factory ${name} answered in a form glidekey cannot use (${synced.error}); its last-seen entries stay`);
     const drained = await this.deliverer.drain(name);
     return { ...synced, delivery: drained };
   }

@@ -65,24 +65,30 @@ export class FactoriesService {
 
   register(dto: RegisterFactoryDto) {
     this.requireSecure(dto.url);
-    return this.db.tx(async (m) => {
-      if (await m.existsBy(Factory, { name: dto.name })) throw new DomainError('FACTORY_EXISTS', `a factory named ${dto.name} is registered`, 'name');
-      const now = this.clock.now();
-      const row = Object.assign(new Factory(), {
-        name: dto.name,
-        url: dto.url.replace(/\/+$/, ''),
-        publicKey: dto.publicKey,
-        sealedApiKey: this.sealer.seal(Buffer.from(dto.apiKey), factoryApiKeyAd(dto.name)),
-        createdAt: now,
-        updatedAt: now,
-        rowVersion: 1,
-        syncedAt: null,
-        syncError: null,
-      });
-      await m.insert(Factory, row);
-      await this.audit.record(m, { action: 'factory.register', target: `factory:${dto.name}`, detail: { url: row.url, fingerprint: factoryResponse(row).fingerprint } });
-      return factoryResponse(row);
-    }).catch(asConflict(() => new DomainError('FACTORY_EXISTS', `a factory named ${dto.name} is registered`, 'name')));
+    return this.db
+      .tx(async (m) => {
+        if (await m.existsBy(Factory, { name: dto.name })) throw new DomainError('FACTORY_EXISTS', `a factory named ${dto.name} is registered`, 'name');
+        const now = this.clock.now();
+        const row = Object.assign(new Factory(), {
+          name: dto.name,
+          url: dto.url.replace(/\/+$/, ''),
+          publicKey: dto.publicKey,
+          sealedApiKey: this.sealer.seal(Buffer.from(dto.apiKey), factoryApiKeyAd(dto.name)),
+          createdAt: now,
+          updatedAt: now,
+          rowVersion: 1,
+          syncedAt: null,
+          syncError: null,
+        });
+        await m.insert(Factory, row);
+        await this.audit.record(m, {
+          action: 'factory.register',
+          target: `factory:${dto.name}`,
+          detail: { url: row.url, fingerprint: factoryResponse(row).fingerprint },
+        });
+        return factoryResponse(row);
+      })
+      .catch(asConflict(() => new DomainError('FACTORY_EXISTS', `a factory named ${dto.name} is registered`, 'name')));
   }
 
   /**
@@ -91,11 +97,13 @@ export class FactoriesService {
    * Its pending deliveries are due at once, so the next envelope goes to the new URL, sealed to the new key.
    */
   update(name: string, dto: UpdateFactoryDto) {
-    if (dto.url === undefined && dto.apiKey === undefined && dto.publicKey === undefined) throw new DomainError('VALIDATION_FAILED', 'give at least one of url, apiKey, publicKey', 'url');
+    if (dto.url === undefined && dto.apiKey === undefined && dto.publicKey === undefined)
+      throw new DomainError('VALIDATION_FAILED', 'give at least one of url, apiKey, publicKey', 'url');
     if (dto.url !== undefined) this.requireSecure(dto.url);
     return this.db.tx(async (m) => {
       const f = await this.locked(m, name);
-      if (dto.rowVersion !== undefined && dto.rowVersion !== f.rowVersion) throw new DomainError('STALE_VERSION', `factory ${name} is at rowVersion ${f.rowVersion}`, 'rowVersion');
+      if (dto.rowVersion !== undefined && dto.rowVersion !== f.rowVersion)
+        throw new DomainError('STALE_VERSION', `factory ${name} is at rowVersion ${f.rowVersion}`, 'rowVersion');
       const now = this.clock.now();
       const next = Object.assign(new Factory(), f, { updatedAt: now, rowVersion: f.rowVersion + 1 });
       if (dto.url !== undefined) next.url = dto.url.replace(/\/+$/, '');
@@ -109,11 +117,26 @@ export class FactoriesService {
       // Conditional on the version read, as for sites: a second writer never overwrites a change it did not see.
       // Another URL or key may be another glidekey, which has not seen our current identity yet: key proofs go to it again during a transition.
       if (next.url !== f.url || next.publicKey !== f.publicKey) next.acceptedIdentityKey = null;
-      const res = await m.update(Factory, { name, rowVersion: f.rowVersion }, { url: next.url, publicKey: next.publicKey, sealedApiKey: next.sealedApiKey, updatedAt: now, rowVersion: next.rowVersion, acceptedIdentityKey: next.acceptedIdentityKey });
+      const res = await m.update(
+        Factory,
+        { name, rowVersion: f.rowVersion },
+        {
+          url: next.url,
+          publicKey: next.publicKey,
+          sealedApiKey: next.sealedApiKey,
+          updatedAt: now,
+          rowVersion: next.rowVersion,
+          acceptedIdentityKey: next.acceptedIdentityKey,
+        },
+      );
       if (!res.affected) throw new DomainError('STALE_VERSION', `factory ${name} changed concurrently; read it again`, 'rowVersion');
       const before = factoryResponse(f);
       const after = factoryResponse(next);
-      const changed = [...(next.url !== f.url ? ['url'] : []), ...(dto.apiKey !== undefined ? ['apiKey'] : []), ...(next.publicKey !== f.publicKey ? ['publicKey'] : [])];
+      const changed = [
+        ...(next.url !== f.url ? ['url'] : []),
+        ...(dto.apiKey !== undefined ? ['apiKey'] : []),
+        ...(next.publicKey !== f.publicKey ? ['publicKey'] : []),
+      ];
       const retried = (await m.update(Delivery, { factory: name, state: 'pending' }, { nextAttemptAt: now })).affected ?? 0;
       if (retried) this.events.publish(m, 'outbox.queued', { factory: name });
       await this.audit.record(m, {
@@ -142,7 +165,11 @@ export class FactoriesService {
       const deliveries = (await m.delete(Delivery, { factory: name })).affected ?? 0;
       const entries = (await m.delete(SeenEntry, { factory: name })).affected ?? 0;
       await m.delete(Factory, { name });
-      await this.audit.record(m, { action: 'factory.delete', target: `factory:${name}`, detail: { url: f.url, fingerprint: factoryResponse(f).fingerprint, deliveries, pending, entries } });
+      await this.audit.record(m, {
+        action: 'factory.delete',
+        target: `factory:${name}`,
+        detail: { url: f.url, fingerprint: factoryResponse(f).fingerprint, deliveries, pending, entries },
+      });
     });
   }
 
@@ -156,7 +183,11 @@ export class FactoriesService {
   /** Envelopes are sealed either way, but the API key in each request's header is not: plain http only on loopback, unless allowed. */
   private requireSecure(url: string): void {
     if (plainHttpOffLoopback(url) && !this.settings.config.forwarding.allowHttp) {
-      throw new DomainError('FACTORY_URL_INSECURE', 'url is plain http:// off loopback: its API key would cross the network in clear; use https:// (or set forwarding.allowHttp)', 'url');
+      throw new DomainError(
+        'FACTORY_URL_INSECURE',
+        'url is plain http:// off loopback: its API key would cross the network in clear; use https:// (or set forwarding.allowHttp)',
+        'url',
+      );
     }
   }
 
@@ -167,7 +198,10 @@ export class FactoriesService {
       const entries = await m.find(SeenEntry, { order: { factory: 'ASC', entry: 'ASC' } });
       const sites = new Set(await sitesStore.names(m));
       const labels = await this.sources.scitokens.labels(m, this.clock.now());
-      return factories.map((f) => ({ ...factoryResponse(f), entries: entries.filter((e) => e.factory === f.name).map((e) => seenEntryResponse(e, sites, labels)) }));
+      return factories.map((f) => ({
+        ...factoryResponse(f),
+        entries: entries.filter((e) => e.factory === f.name).map((e) => seenEntryResponse(e, sites, labels)),
+      }));
     });
   }
 }

@@ -58,7 +58,11 @@ describe(FactoryClient.name, () => {
   it('still reads an answer under the cap', async () => {
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify([{ name: 'E1', site: 'S1', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'idtoken', condorVersion: '24.0.1', securityClass: null }]));
+      res.end(
+        JSON.stringify([
+          { name: 'E1', site: 'S1', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'idtoken', condorVersion: '24.0.1', securityClass: null },
+        ]),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {

@@ -92,7 +92,10 @@ export class FactoryClient {
     }
     if (!res.ok) {
       const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
-      throw new FactoryCallError(typeof code === 'string' && /^[A-Z][A-Z_]{0,47}$/.test(code) ? code : `HTTP_${res.status}`, `the factory answered ${res.status}`);
+      throw new FactoryCallError(
+        typeof code === 'string' && /^[A-Z][A-Z_]{0,47}$/.test(code) ? code : `HTTP_${res.status}`,
+        `the factory answered ${res.status}`,
+      );
     }
     return json;
   }

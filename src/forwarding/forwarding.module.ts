@@ -18,7 +18,19 @@ import { SendableFilter } from './sendable.service.js';
 @Module({
   imports: [SitesModule],
   controllers: [FactoriesController, IdentityRotationController],
-  providers: [FactoriesService, OutboxService, OutboxReconciler, SendableFilter, FactoryClient, DelivererService, EntriesSyncService, DeliveriesService, ForwardingCron, IdentityTransitionService, CredentialSources],
+  providers: [
+    FactoriesService,
+    OutboxService,
+    OutboxReconciler,
+    SendableFilter,
+    FactoryClient,
+    DelivererService,
+    EntriesSyncService,
+    DeliveriesService,
+    ForwardingCron,
+    IdentityTransitionService,
+    CredentialSources,
+  ],
   exports: [FactoriesService, OutboxService, OutboxReconciler, DelivererService, EntriesSyncService, CredentialSources],
 })
 export class ForwardingModule {}

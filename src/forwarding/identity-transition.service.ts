@@ -6,7 +6,6 @@ import { Db } from '../database/db.js';
 import { base64KeyFingerprint as fp, IdentityService } from '../identity/identity.service.js';
 import { Factory } from './factory.entity.js';
 
-
 /**
  * The frontend's identity rotation as the factories see it. Rotating makes a new key pair current
  * and keeps the previous one; envelopes to a factory that has not yet accepted one under the new
@@ -33,7 +32,11 @@ export class IdentityTransitionService {
     const { from, to } = await this.db.tx(async (m) => {
       const keys = await this.identity.rotate(m, 'frontend');
       const factories = await m.count(Factory);
-      await this.audit.record(m, { action: 'frontend.identity.rotate', target: 'identity:frontend', detail: { fromFingerprint: fp(keys.from), toFingerprint: fp(keys.to), factories } });
+      await this.audit.record(m, {
+        action: 'frontend.identity.rotate',
+        target: 'identity:frontend',
+        detail: { fromFingerprint: fp(keys.from), toFingerprint: fp(keys.to), factories },
+      });
       return keys;
     });
     this.log.log(`frontend identity rotated to ${fp(to)}; envelopes carry a key proof until each factory has followed`);
@@ -51,7 +54,13 @@ export class IdentityTransitionService {
       // Deleted while the envelope was in flight: nothing to record, and nothing against a factory that is gone.
       if (!(await m.update(Factory, { name: factory.name }, { acceptedIdentityKey: publicKey })).affected) return;
       // During a transition, when each factory followed is what the admin needs to know.
-      if (transition) await this.audit.record(m, { action: 'delivery.identity.accepted', actor: 'system:forwarding', target: `factory:${factory.name}`, detail: { fingerprint: fp(publicKey) } });
+      if (transition)
+        await this.audit.record(m, {
+          action: 'delivery.identity.accepted',
+          actor: 'system:forwarding',
+          target: `factory:${factory.name}`,
+          detail: { fingerprint: fp(publicKey) },
+        });
     });
     factory.acceptedIdentityKey = publicKey;
     if (transition) await this.settle();
@@ -77,12 +86,19 @@ export class IdentityTransitionService {
         action: 'frontend.identity.previous-drop',
         actor: 'system:forwarding',
         target: 'identity:frontend',
-        detail: { fingerprint: fp(transition.previousPublicKey), reason: behind.length ? 'TRANSITION_EXPIRED' : 'ALL_FOLLOWED', notFollowed: behind.slice(0, 100) },
+        detail: {
+          fingerprint: fp(transition.previousPublicKey),
+          reason: behind.length ? 'TRANSITION_EXPIRED' : 'ALL_FOLLOWED',
+          notFollowed: behind.slice(0, 100),
+        },
       });
       return true;
     });
     if (!dropped) return;
-    if (behind.length) this.log.warn(`previous frontend identity ${fp(transition.previousPublicKey)} dropped after forwarding.identityTransitionSeconds; factories that never followed (re-pin them out of band): ${behind.join(', ')}`);
+    if (behind.length)
+      this.log.warn(
+        `previous frontend identity ${fp(transition.previousPublicKey)} dropped after forwarding.identityTransitionSeconds; factories that never followed (re-pin them out of band): ${behind.join(', ')}`,
+      );
     else this.log.log(`previous frontend identity ${fp(transition.previousPublicKey)} dropped: every factory has followed`);
   }
 }

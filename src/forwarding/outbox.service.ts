@@ -28,7 +28,27 @@ export interface OutgoingCredential {
 type Target = Pick<SeenEntry, 'factory' | 'entry'>;
 
 /** The deliveries columns, in the order queue() gives them. */
-const DELIVERY_COLUMNS = ['id', 'factory', 'entry', 'type', 'kind', 'reason', 'source', 'source_ref', 'key_id', 'version', 'expires_at', 'sealed_value', 'state', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'updated_at', 'delivered_at'] as const;
+const DELIVERY_COLUMNS = [
+  'id',
+  'factory',
+  'entry',
+  'type',
+  'kind',
+  'reason',
+  'source',
+  'source_ref',
+  'key_id',
+  'version',
+  'expires_at',
+  'sealed_value',
+  'state',
+  'attempts',
+  'next_attempt_at',
+  'last_error',
+  'created_at',
+  'updated_at',
+  'delivered_at',
+] as const;
 
 /**
  * The outbox. Every credential to deliver, and every withdrawal, becomes a row in the transaction
@@ -52,7 +72,10 @@ export class OutboxService {
     if (cred.type === 'idtoken') {
       // Plain SQL for the columns the match reads: this runs in every rotation's transaction.
       const pg = m.connection.options.type === 'postgres';
-      const entries = (await m.query(`SELECT factory, entry, site, condor_version AS "condorVersion" FROM factory_entries_seen WHERE site = ${pg ? '$1' : '?'}`, [cred.source])) as Pick<SeenEntry, 'factory' | 'entry' | 'site' | 'condorVersion'>[];
+      const entries = (await m.query(
+        `SELECT factory, entry, site, condor_version AS "condorVersion" FROM factory_entries_seen WHERE site = ${pg ? '$1' : '?'}`,
+        [cred.source],
+      )) as Pick<SeenEntry, 'factory' | 'entry' | 'site' | 'condorVersion'>[];
       targets = entries.filter((e) => idtokenFor(e as SeenEntry, new Set([cred.source])).send);
     } else {
       const entries = await m.find(SeenEntry);
@@ -80,7 +103,12 @@ export class OutboxService {
 
   /** Queues one credential for one factory entry; in the caller's transaction. */
   queueCredential(m: EntityManager, target: Target, cred: OutgoingCredential): Promise<void> {
-    return this.queue(m, target, { kind: 'credential', type: cred.type, source: cred.source, sourceRef: cred.sourceRef, keyId: cred.keyId, expiresAt: cred.expiresAt, reason: null }, cred.value);
+    return this.queue(
+      m,
+      target,
+      { kind: 'credential', type: cred.type, source: cred.source, sourceRef: cred.sourceRef, keyId: cred.keyId, expiresAt: cred.expiresAt, reason: null },
+      cred.value,
+    );
   }
 
   /**
@@ -88,24 +116,64 @@ export class OutboxService {
    * in the caller's transaction. It supersedes an undelivered credential, and a newer credential
    * supersedes it in turn.
    */
-  queueWithdrawal(m: EntityManager, target: Target, last: Pick<Delivery, 'type' | 'source' | 'sourceRef' | 'expiresAt'>, reason: WithdrawalReason): Promise<void> {
-    return this.queue(m, target, { kind: 'withdrawal', type: last.type, source: last.source, sourceRef: last.sourceRef, keyId: null, expiresAt: last.expiresAt, reason }, null);
+  queueWithdrawal(
+    m: EntityManager,
+    target: Target,
+    last: Pick<Delivery, 'type' | 'source' | 'sourceRef' | 'expiresAt'>,
+    reason: WithdrawalReason,
+  ): Promise<void> {
+    return this.queue(
+      m,
+      target,
+      { kind: 'withdrawal', type: last.type, source: last.source, sourceRef: last.sourceRef, keyId: null, expiresAt: last.expiresAt, reason },
+      null,
+    );
   }
 
-  private async queue(m: EntityManager, target: Target, row: Pick<Delivery, 'kind' | 'type' | 'source' | 'sourceRef' | 'keyId' | 'expiresAt' | 'reason'>, value: string | null): Promise<void> {
+  private async queue(
+    m: EntityManager,
+    target: Target,
+    row: Pick<Delivery, 'kind' | 'type' | 'source' | 'sourceRef' | 'keyId' | 'expiresAt' | 'reason'>,
+    value: string | null,
+  ): Promise<void> {
     const now = this.clock.now();
     // Plain SQL (bound parameters): this runs for every factory entry of every rotation, inside its transaction.
     const pg = m.connection.options.type === 'postgres';
     const p = (i: number) => (pg ? `$${i}` : '?');
     const key = [target.factory, target.entry, row.type];
-    const [last] = (await m.query(`SELECT MAX(version) AS v FROM deliveries WHERE factory = ${p(1)} AND entry = ${p(2)} AND type = ${p(3)}`, key)) as { v: string | number | null }[];
+    const [last] = (await m.query(`SELECT MAX(version) AS v FROM deliveries WHERE factory = ${p(1)} AND entry = ${p(2)} AND type = ${p(3)}`, key)) as {
+      v: string | number | null;
+    }[];
     // Versions only grow per factory entry, even if the clock steps back: the factory keeps the highest.
     const version = Math.max(Number(last?.v ?? 0) + 1, now);
-    await m.query(`UPDATE deliveries SET state = 'superseded', sealed_value = NULL, last_error = NULL, updated_at = ${p(1)} WHERE factory = ${p(2)} AND entry = ${p(3)} AND type = ${p(4)} AND state = 'pending'`, [now, ...key]);
+    await m.query(
+      `UPDATE deliveries SET state = 'superseded', sealed_value = NULL, last_error = NULL, updated_at = ${p(1)} WHERE factory = ${p(2)} AND entry = ${p(3)} AND type = ${p(4)} AND state = 'pending'`,
+      [now, ...key],
+    );
     const id = randomUUID();
     const sealedValue = value === null ? null : this.sealer.seal(Buffer.from(value, 'utf8'), deliveryAd(id));
     await bulkInsert(m, 'deliveries', DELIVERY_COLUMNS, [
-      [id, target.factory, target.entry, row.type, row.kind, row.reason, row.source, row.sourceRef, row.keyId, version, row.expiresAt, sealedValue, 'pending', 0, now, null, now, now, null],
+      [
+        id,
+        target.factory,
+        target.entry,
+        row.type,
+        row.kind,
+        row.reason,
+        row.source,
+        row.sourceRef,
+        row.keyId,
+        version,
+        row.expiresAt,
+        sealedValue,
+        'pending',
+        0,
+        now,
+        null,
+        now,
+        now,
+        null,
+      ],
     ]);
     this.events.publish(m, 'outbox.queued', { factory: target.factory });
   }

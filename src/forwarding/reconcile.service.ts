@@ -89,11 +89,22 @@ export class OutboxReconciler implements OnModuleInit {
         const token = current.row;
         if (!last || last.kind !== 'credential' || last.sourceRef !== token.jti) {
           const value = token.open();
-          await this.outbox.queueCredential(m, e, { type: 'idtoken', source: e.site, sourceRef: token.jti, keyId: token.keyId, value, expiresAt: token.expiresAt });
+          await this.outbox.queueCredential(m, e, {
+            type: 'idtoken',
+            source: e.site,
+            sourceRef: token.jti,
+            keyId: token.keyId,
+            value,
+            expiresAt: token.expiresAt,
+          });
           queued++;
         }
       } else if (last?.kind === 'credential') {
-        const reason = !siteNames.has(last.source) ? 'SITE_DELETED' : !matches || e.site !== last.source ? 'NO_LONGER_MATCHES' : (current?.unsendable ?? 'TOKEN_REVOKED');
+        const reason = !siteNames.has(last.source)
+          ? 'SITE_DELETED'
+          : !matches || e.site !== last.source
+            ? 'NO_LONGER_MATCHES'
+            : (current?.unsendable ?? 'TOKEN_REVOKED');
         await withdraw(e, last, reason);
       }
       // The SciToken: the matching live one.
@@ -103,7 +114,14 @@ export class OutboxReconciler implements OnModuleInit {
         const row = sci.get(chosen.name)!;
         if (!last || last.kind !== 'credential' || last.sourceRef !== row.fingerprint) {
           const value = row.open();
-          await this.outbox.queueCredential(m, e, { type: 'scitoken', source: row.name, sourceRef: row.fingerprint!, keyId: null, value, expiresAt: row.expiresAt! * 1000 });
+          await this.outbox.queueCredential(m, e, {
+            type: 'scitoken',
+            source: row.name,
+            sourceRef: row.fingerprint!,
+            keyId: null,
+            value,
+            expiresAt: row.expiresAt! * 1000,
+          });
           queued++;
         }
       } else if (last?.kind === 'credential') {
@@ -116,18 +134,36 @@ export class OutboxReconciler implements OnModuleInit {
     // Undelivered rows for entries the factory no longer lists: nothing there to give or take back.
     const names = entries.map((e) => e.entry);
     const gone = await m.find(Delivery, { select: { id: true }, where: { factory, state: 'pending', ...(names.length ? { entry: Not(In(names)) } : {}) } });
-    if (gone.length) await this.outbox.settle(m, gone.map((d) => d.id), 'dropped', 'NO_LONGER_MATCHES');
+    if (gone.length)
+      await this.outbox.settle(
+        m,
+        gone.map((d) => d.id),
+        'dropped',
+        'NO_LONGER_MATCHES',
+      );
     const withdrawn = [...withdrawals.values()].reduce((a, b) => a + b, 0);
-    if (withdrawn) await this.audit.record(m, { action: 'delivery.withdraw', actor: 'system:forwarding', target: `factory:${factory}`, detail: { withdrawn, reasons: Object.fromEntries(withdrawals) } });
+    if (withdrawn)
+      await this.audit.record(m, {
+        action: 'delivery.withdraw',
+        actor: 'system:forwarding',
+        target: `factory:${factory}`,
+        detail: { withdrawn, reasons: Object.fromEntries(withdrawals) },
+      });
     return { queued, withdrawn };
   }
 
   /** Each site's current token by site name, with why it must not be sent (revoked, or its key retired). */
   private async currentTokens(m: EntityManager, sites: Map<string, string>, now: number): Promise<Map<string, Current>> {
     const rows = (await this.sources.idtokens.currentTokens(m)).filter((c) => sites.has(c.siteId));
-    const revoked = await revokedJtis(m, rows.map((r) => r.jti), now);
+    const revoked = await revokedJtis(
+      m,
+      rows.map((r) => r.jti),
+      now,
+    );
     const keyIds = [...new Set(rows.map((r) => r.keyId))];
     const usable = await sitesStore.liveKeyIds(m, keyIds);
-    return new Map(rows.map((row) => [sites.get(row.siteId)!, { row, unsendable: revoked.has(row.jti) ? 'TOKEN_REVOKED' : !usable.has(row.keyId) ? 'KEY_RETIRED' : null }]));
+    return new Map(
+      rows.map((row) => [sites.get(row.siteId)!, { row, unsendable: revoked.has(row.jti) ? 'TOKEN_REVOKED' : !usable.has(row.keyId) ? 'KEY_RETIRED' : null }]),
+    );
   }
 }

@@ -18,6 +18,17 @@ import { TokenBootstrap } from './token-bootstrap.service.js';
 @Module({
   imports: [FactoryModule, TicketsModule],
   controllers: [GlideinController, RenewalsController],
-  providers: [GlideinService, GlideinAnswers, RenewalService, RenewalAdminService, RenewalMetrics, RenewalCron, FailureLimiter, LimitedAddressHook, TokenBootstrap, SpendWriter],
+  providers: [
+    GlideinService,
+    GlideinAnswers,
+    RenewalService,
+    RenewalAdminService,
+    RenewalMetrics,
+    RenewalCron,
+    FailureLimiter,
+    LimitedAddressHook,
+    TokenBootstrap,
+    SpendWriter,
+  ],
 })
 export class GlideinModule {}

@@ -40,7 +40,22 @@ interface RawTicket {
 }
 
 /** Mapped in place of a missing row, so both outcomes do the same work. */
-const NO_SUCH_ROW: RawTicket = { id: NO_SUCH_ID, secret_hash: DUMMY_HASH, batch_id: '', frontend: '', entry: '', created_at: 0, expires_at: 0, consumed_at: null, consumed_by: null, stale_audited_at: null, e_name: null, e_site: null, e_glidein_scitoken: null, e_max_pilot_life_seconds: null };
+const NO_SUCH_ROW: RawTicket = {
+  id: NO_SUCH_ID,
+  secret_hash: DUMMY_HASH,
+  batch_id: '',
+  frontend: '',
+  entry: '',
+  created_at: 0,
+  expires_at: 0,
+  consumed_at: null,
+  consumed_by: null,
+  stale_audited_at: null,
+  e_name: null,
+  e_site: null,
+  e_glidein_scitoken: null,
+  e_max_pilot_life_seconds: null,
+};
 
 /** A ticket whose entry's cache stays stale is audited once per this, however often its glidein retries. */
 const STALE_AUDIT_EVERY_MS = 10 * 60_000;
@@ -110,7 +125,10 @@ export class GlideinService {
     // Spent in a batch with concurrent fetches (SpendWriter): answered only once that batch committed.
     const consumed = await this.writer.spend({
       key: ticket.id,
-      spend: (now) => ({ sql: 'UPDATE glidein_tickets SET consumed_at = ?, consumed_by = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ?', params: [now, address, ticket.id, now] }),
+      spend: (now) => ({
+        sql: 'UPDATE glidein_tickets SET consumed_at = ?, consumed_by = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ?',
+        params: [now, address, ticket.id, now],
+      }),
       renewals: [renewal.row],
       audit: [
         this.audit.line({
@@ -172,7 +190,11 @@ export class GlideinService {
   private async stale(ticket: TicketRecord, what: 'idtoken' | 'scitoken'): Promise<never> {
     this.metrics.refuse('stale', ticket.entry);
     await this.auditRefusal(ticket, 'CREDENTIAL_STALE', what);
-    throw new RetryLaterError('CREDENTIAL_STALE', `the factory has no ${what} with enough lifetime left for this entry yet; the ticket is still valid, retry later`, STALE_RETRY_SECONDS);
+    throw new RetryLaterError(
+      'CREDENTIAL_STALE',
+      `the factory has no ${what} with enough lifetime left for this entry yet; the ticket is still valid, retry later`,
+      STALE_RETRY_SECONDS,
+    );
   }
 
   /** 410, ticket kept: the frontend withdrew this entry's credential; a new one may come (then the ticket works). */
@@ -187,7 +209,14 @@ export class GlideinService {
     await this.db.tx(async (m) => {
       const now = this.clock.now();
       if (await ticketsStore.markStaleAudited(m, ticket.id, now, now - STALE_AUDIT_EVERY_MS)) {
-        await this.audit.record(m, { action: 'ticket.refuse', target: `entry:${ticket.entry}`, actor: `ticket:${ticket.id}`, result: 'failure', code, detail: { ticket: ticket.id, missing: what } });
+        await this.audit.record(m, {
+          action: 'ticket.refuse',
+          target: `entry:${ticket.entry}`,
+          actor: `ticket:${ticket.id}`,
+          result: 'failure',
+          code,
+          detail: { ticket: ticket.id, missing: what },
+        });
       }
     });
   }

@@ -51,7 +51,11 @@ export class RenewalAdminService implements OnModuleInit {
 
   async list(q: { entry?: string; batch?: string; limit?: number }) {
     const rows = await this.db.read((m) =>
-      m.find(GlideinRenewal, { where: { ...(q.entry ? { entry: q.entry } : {}), ...(q.batch ? { batchId: q.batch } : {}) }, order: { createdAt: 'DESC', id: 'ASC' }, take: q.limit ?? 100 }),
+      m.find(GlideinRenewal, {
+        where: { ...(q.entry ? { entry: q.entry } : {}), ...(q.batch ? { batchId: q.batch } : {}) },
+        order: { createdAt: 'DESC', id: 'ASC' },
+        take: q.limit ?? 100,
+      }),
     );
     return rows.map(renewalResponse);
   }
@@ -65,7 +69,11 @@ export class RenewalAdminService implements OnModuleInit {
     return this.db.tx(async (m) => {
       const where = scope.by === 'glidein' ? { id: scope.id } : scope.by === 'batch' ? { batchId: scope.batch } : { entry: scope.entry };
       if (!(await this.known(m, scope, await m.existsBy(GlideinRenewal, where)))) {
-        throw scope.by === 'glidein' ? new DomainError('RENEWAL_NOT_FOUND', 'no glidein renewal with this id') : scope.by === 'batch' ? new DomainError('BATCH_NOT_FOUND', 'no ticket or renewal of this batch') : new DomainError('ENTRY_NOT_FOUND', 'no such entry');
+        throw scope.by === 'glidein'
+          ? new DomainError('RENEWAL_NOT_FOUND', 'no glidein renewal with this id')
+          : scope.by === 'batch'
+            ? new DomainError('BATCH_NOT_FOUND', 'no ticket or renewal of this batch')
+            : new DomainError('ENTRY_NOT_FOUND', 'no such entry');
       }
       const one = await m.findOne(GlideinRenewal, { select: { id: true, entry: true }, where });
       const entry = scope.by === 'entry' ? scope.entry : (one?.entry ?? '');

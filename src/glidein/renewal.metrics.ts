@@ -15,14 +15,24 @@ export class RenewalMetrics {
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
-    this.issued = new Counter({ name: 'glidekey_renewal_credentials_issued_total', help: 'Glidein renewal credentials handed out at bootstrap, by entry', labelNames: ['entry'], registers });
+    this.issued = new Counter({
+      name: 'glidekey_renewal_credentials_issued_total',
+      help: 'Glidein renewal credentials handed out at bootstrap, by entry',
+      labelNames: ['entry'],
+      registers,
+    });
     this.renewals = new Counter({
       name: 'glidekey_glidein_renewals_total',
       help: 'Glidein credential renewals by result (renewed, grace, invalid, rate_limited, revoked, pilot_life_over, withdrawn, stale); entry empty for invalid and rate_limited',
       labelNames: ['result', 'entry'],
       registers,
     });
-    this.revoked = new Counter({ name: 'glidekey_renewal_credentials_revoked_total', help: 'Glidein renewal credentials revoked by a factory admin, by entry', labelNames: ['entry'], registers });
+    this.revoked = new Counter({
+      name: 'glidekey_renewal_credentials_revoked_total',
+      help: 'Glidein renewal credentials revoked by a factory admin, by entry',
+      labelNames: ['entry'],
+      registers,
+    });
   }
 
   count(result: RenewalResult, entry = ''): void {

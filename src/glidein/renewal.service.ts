@@ -86,7 +86,12 @@ export class RenewalService {
    * The renewal credential for a glidein bootstrapping now with `ticket` (or, `bootstrap` 'token',
    * with the IDTOKEN version whose id is ticket.id and batchId); nothing is stored yet.
    */
-  prepare(ticket: { id: string; batchId: string; frontend: string; entry: string }, entry: Pick<EntryPolicy, 'maxPilotLifeSeconds'>, now: number, bootstrap: 'ticket' | 'token' = 'ticket'): PreparedRenewal {
+  prepare(
+    ticket: { id: string; batchId: string; frontend: string; entry: string },
+    entry: Pick<EntryPolicy, 'maxPilotLifeSeconds'>,
+    now: number,
+    bootstrap: 'ticket' | 'token' = 'ticket',
+  ): PreparedRenewal {
     const id = this.random.hex(8);
     const secret = this.random.base64url(32);
     const row = Object.assign(new GlideinRenewal(), {
@@ -116,7 +121,14 @@ export class RenewalService {
       action: 'renewal.issue',
       target: `entry:${r.entry}`,
       actor: r.bootstrap === 'token' ? `idtoken-version:${r.ticketId}` : `ticket:${r.ticketId}`,
-      detail: { renewal: r.id, bootstrap: r.bootstrap, ...(r.bootstrap === 'token' ? { idtokenVersionId: r.ticketId } : { ticket: r.ticketId }), batch: r.batchId, frontend: r.frontend, expiresAt: new Date(r.expiresAt).toISOString() },
+      detail: {
+        renewal: r.id,
+        bootstrap: r.bootstrap,
+        ...(r.bootstrap === 'token' ? { idtokenVersionId: r.ticketId } : { ticket: r.ticketId }),
+        batch: r.batchId,
+        frontend: r.frontend,
+        expiresAt: new Date(r.expiresAt).toISOString(),
+      },
     });
   }
 
@@ -135,17 +147,32 @@ export class RenewalService {
     const current = sameHash(hash, row?.secretHash ?? DUMMY_HASH);
     const previous = sameHash(hash, row?.previousHash ?? DUMMY_HASH);
     const grace = this.settings.config.tickets.renewalGraceSeconds * 1000;
-    const lostAnswer = !current && previous && row?.previousHash != null && row.rotatedAt !== null && receivedAt > row.rotatedAt && receivedAt < row.rotatedAt + grace;
+    const lostAnswer =
+      !current && previous && row?.previousHash != null && row.rotatedAt !== null && receivedAt > row.rotatedAt && receivedAt < row.rotatedAt + grace;
     if (!parsed || !row || !(current || lostAnswer)) return this.refuse(address);
 
-    if (row.revokedAt !== null) return this.deny('revoked', row.entry, new DomainError('RENEWAL_REVOKED', 'this glidein\'s renewal credential was revoked by the factory admin'));
+    if (row.revokedAt !== null)
+      return this.deny('revoked', row.entry, new DomainError('RENEWAL_REVOKED', "this glidein's renewal credential was revoked by the factory admin"));
     const deadline = Math.min(row.expiresAt, entry ? row.createdAt + this.pilotLifeMs(entry.maxPilotLifeSeconds) : row.expiresAt);
-    if (receivedAt >= deadline) return this.deny('pilot_life_over', row.entry, new DomainError('PILOT_LIFE_OVER', `the pilot's life ended at ${new Date(deadline).toISOString()}: no more renewals`));
+    if (receivedAt >= deadline)
+      return this.deny(
+        'pilot_life_over',
+        row.entry,
+        new DomainError('PILOT_LIFE_OVER', `the pilot's life ended at ${new Date(deadline).toISOString()}: no more renewals`),
+      );
     if (!entry) return this.deny('withdrawn', row.entry, withdrawn('the entry no longer exists (or was deleted and created again since the bootstrap)'));
     const built = await this.answers.build(row.frontend, entry);
     if (!built.ok && built.absent) return this.deny('withdrawn', row.entry, withdrawn(`the factory no longer holds the entry's ${built.missing}`));
     if (!built.ok) {
-      return this.deny('stale', row.entry, new RetryLaterError('CREDENTIAL_STALE', `the factory has no ${built.missing} with enough lifetime left for this entry yet; the renewal credential is still valid, retry later`, STALE_RETRY_SECONDS));
+      return this.deny(
+        'stale',
+        row.entry,
+        new RetryLaterError(
+          'CREDENTIAL_STALE',
+          `the factory has no ${built.missing} with enough lifetime left for this entry yet; the renewal credential is still valid, retry later`,
+          STALE_RETRY_SECONDS,
+        ),
+      );
     }
 
     // The whole answer is built before the credential is spent, as for the bootstrap fetch.
@@ -166,7 +193,17 @@ export class RenewalService {
           action: 'glidein.renew',
           target: `entry:${row.entry}`,
           actor: `renewal:${row.id}`,
-          detail: { renewal: row.id, generation: row.generation + 1, lostAnswer, ticket: row.ticketId, batch: row.batchId, frontend: row.frontend, site: entry.site, address, idtokenVersion: built.idtokenVersion },
+          detail: {
+            renewal: row.id,
+            generation: row.generation + 1,
+            lostAnswer,
+            ticket: row.ticketId,
+            batch: row.batchId,
+            frontend: row.frontend,
+            site: entry.site,
+            address,
+            idtokenVersion: built.idtokenVersion,
+          },
         }),
       ],
     });
@@ -205,7 +242,12 @@ export class RenewalService {
       revokedAt: ms(r?.revoked_at ?? null),
     });
     const sci = r?.e_glidein_scitoken;
-    const entry: EntryPolicy = { name: r?.e_name ?? '', site: r?.e_site ?? '', glideinScitoken: sci === true || sci === 1 || sci === '1', maxPilotLifeSeconds: ms(r?.e_max_pilot_life_seconds ?? null) };
+    const entry: EntryPolicy = {
+      name: r?.e_name ?? '',
+      site: r?.e_site ?? '',
+      glideinScitoken: sci === true || sci === 1 || sci === '1',
+      maxPilotLifeSeconds: ms(r?.e_max_pilot_life_seconds ?? null),
+    };
     // An entry deleted and created again since the bootstrap is another entry: its glideins were withdrawn with the old one.
     const same = found && r.e_name !== null && Number(r.e_created_at) <= row.createdAt;
     return { row: found ? row : null, entry: same ? entry : null };

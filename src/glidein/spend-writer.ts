@@ -7,8 +7,40 @@ import { Db } from '../database/db.js';
 import { GroupCommit } from '../database/group-commit.js';
 import { GlideinRenewal } from './renewal.entity.js';
 
-const RENEWAL_COLUMNS = ['id', 'secret_hash', 'previous_hash', 'rotated_at', 'generation', 'bootstrap', 'ticket_id', 'batch_id', 'frontend', 'entry', 'created_at', 'expires_at', 'renewed_at', 'renewed_by', 'revoked_at'] as const;
-const renewalRow = (r: GlideinRenewal) => [r.id, r.secretHash, r.previousHash, r.rotatedAt, r.generation, r.bootstrap, r.ticketId, r.batchId, r.frontend, r.entry, r.createdAt, r.expiresAt, r.renewedAt, r.renewedBy, r.revokedAt];
+const RENEWAL_COLUMNS = [
+  'id',
+  'secret_hash',
+  'previous_hash',
+  'rotated_at',
+  'generation',
+  'bootstrap',
+  'ticket_id',
+  'batch_id',
+  'frontend',
+  'entry',
+  'created_at',
+  'expires_at',
+  'renewed_at',
+  'renewed_by',
+  'revoked_at',
+] as const;
+const renewalRow = (r: GlideinRenewal) => [
+  r.id,
+  r.secretHash,
+  r.previousHash,
+  r.rotatedAt,
+  r.generation,
+  r.bootstrap,
+  r.ticketId,
+  r.batchId,
+  r.frontend,
+  r.entry,
+  r.createdAt,
+  r.expiresAt,
+  r.renewedAt,
+  r.renewedBy,
+  r.revokedAt,
+];
 
 /**
  * One glidein's spend of a single-use credential: a conditional UPDATE (SQL written by the caller
@@ -87,8 +119,18 @@ export class SpendWriter {
       const r = await runner.query(postgres ? sql.replace(/\?/g, () => `$${++n}`) : sql, params, true);
       if (r.affected) won.push(i);
     }
-    await bulkInsert(m, 'glidein_renewals', RENEWAL_COLUMNS, won.flatMap((i) => batch[i].renewals.map(renewalRow)));
-    await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, won.flatMap((i) => batch[i].audit.map(auditRow)));
+    await bulkInsert(
+      m,
+      'glidein_renewals',
+      RENEWAL_COLUMNS,
+      won.flatMap((i) => batch[i].renewals.map(renewalRow)),
+    );
+    await bulkInsert(
+      m,
+      'audit_log',
+      AUDIT_COLUMNS,
+      won.flatMap((i) => batch[i].audit.map(auditRow)),
+    );
     return new Set(won);
   }
 }

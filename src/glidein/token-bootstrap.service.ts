@@ -68,16 +68,23 @@ export class TokenBootstrap {
     // counted as a failure (the glideins of a ticket-only entry behind one NAT must not rate-limit
     // their address by trying).
     if (bootstrapOff || (entry && (await this.sharedWithTicketEntry(hash)))) {
-      throw new DomainError('TOKEN_BOOTSTRAP_OFF', bootstrapOff
-        ? 'this entry takes glidein bootstraps with a ticket only (glideinBootstrap "ticket")'
-        : 'this IDTOKEN also serves an entry that takes tickets only: a token bootstraps only when every entry it was forwarded to has glideinBootstrap "token" (the frontend sends one token per site)');
+      throw new DomainError(
+        'TOKEN_BOOTSTRAP_OFF',
+        bootstrapOff
+          ? 'this entry takes glidein bootstraps with a ticket only (glideinBootstrap "ticket")'
+          : 'this IDTOKEN also serves an entry that takes tickets only: a token bootstraps only when every entry it was forwarded to has glideinBootstrap "token" (the frontend sends one token per site)',
+      );
     }
     if (!entry) return refuse();
 
     const built = await this.answers.build(version.frontend, entry);
     if (!built.ok) {
       if (built.absent) throw new DomainError('CREDENTIAL_WITHDRAWN', `the factory no longer holds this entry's ${built.missing}`);
-      throw new RetryLaterError('CREDENTIAL_STALE', `the factory has no ${built.missing} with enough lifetime left for this entry yet; retry later`, STALE_RETRY_SECONDS);
+      throw new RetryLaterError(
+        'CREDENTIAL_STALE',
+        `the factory has no ${built.missing} with enough lifetime left for this entry yet; retry later`,
+        STALE_RETRY_SECONDS,
+      );
     }
     const renewal = this.renewals.prepare({ id: version.id, batchId: version.id, frontend: version.frontend, entry: entry.name }, entry, now, 'token');
     const answer: GlideinCredentials = { ...built.answer, renewal: renewal.credential, renewalExpiresAt: new Date(renewal.row.expiresAt).toISOString() };
@@ -85,11 +92,20 @@ export class TokenBootstrap {
     // Counted and stored in a batch with concurrent fetches and renewals (SpendWriter), the count
     // and the renewal credential together or neither: answered only once that batch committed. Each
     // bootstrap is its own conditional UPDATE, so a batch of many with one version counts each.
-    const counted = await this.writer.spend({ key: version.id, spend: bootstrapSpend(version.id, max), renewals: [renewal.row], audit: [this.renewals.issueLine(renewal)] });
+    const counted = await this.writer.spend({
+      key: version.id,
+      spend: bootstrapSpend(version.id, max),
+      renewals: [renewal.row],
+      audit: [this.renewals.issueLine(renewal)],
+    });
     if (!counted) {
       // Only a holder of a valid token gets here: the limit is no oracle. Gone meanwhile: the one refusal.
       const n = await this.db.read((m) => bootstrapsOf(m, version.id));
-      if (n !== null && n >= max) throw new DomainError('TOKEN_BOOTSTRAPS_EXHAUSTED', `this IDTOKEN version has started its ${max} renewal chains (tickets.maxTokenBootstraps); glideins with the next version bootstrap`);
+      if (n !== null && n >= max)
+        throw new DomainError(
+          'TOKEN_BOOTSTRAPS_EXHAUSTED',
+          `this IDTOKEN version has started its ${max} renewal chains (tickets.maxTokenBootstraps); glideins with the next version bootstrap`,
+        );
       return refuse();
     }
     this.renewalMetrics.issued.inc({ entry: entry.name });
@@ -109,12 +125,18 @@ export class TokenBootstrap {
   private async sharedWithTicketEntry(hash: string): Promise<boolean> {
     const p = this.db.isPostgres ? 'CAST($1 AS varchar(64))' : '?';
     const rows: unknown[] = await this.db.read((m) =>
-      m.query(`SELECT 1 AS one FROM idtoken_versions v JOIN factory_entries e ON e.name = v.entry WHERE v.token_hash = ${p} AND e.glidein_bootstrap <> 'token' LIMIT 1`, [hash]),
+      m.query(
+        `SELECT 1 AS one FROM idtoken_versions v JOIN factory_entries e ON e.name = v.entry WHERE v.token_hash = ${p} AND e.glidein_bootstrap <> 'token' LIMIT 1`,
+        [hash],
+      ),
     );
     return rows.length > 0;
   }
 
-  private async lookup(hash: string, entryName: string): Promise<{ version: { id: string; tokenHash: string; frontend: string; expiresAt: number } | null; entry: EntryPolicy | null; bootstrapOff: boolean }> {
+  private async lookup(
+    hash: string,
+    entryName: string,
+  ): Promise<{ version: { id: string; tokenHash: string; frontend: string; expiresAt: number } | null; entry: EntryPolicy | null; bootstrapOff: boolean }> {
     const [h, e] = this.db.isPostgres ? ['CAST($1 AS varchar(64))', 'CAST($2 AS varchar(128))'] : ['CAST(? AS TEXT)', 'CAST(? AS TEXT)'];
     const rows: RawVersion[] = await this.db.read((m) =>
       m.query(
@@ -128,7 +150,12 @@ export class TokenBootstrap {
     const sci = r.e_glidein_scitoken;
     const entry: EntryPolicy | null =
       r.e_name !== null && r.e_glidein_bootstrap === 'token'
-        ? { name: r.e_name, site: r.e_site ?? '', glideinScitoken: sci === true || sci === 1 || sci === '1', maxPilotLifeSeconds: r.e_max_pilot_life_seconds === null ? null : Number(r.e_max_pilot_life_seconds) }
+        ? {
+            name: r.e_name,
+            site: r.e_site ?? '',
+            glideinScitoken: sci === true || sci === 1 || sci === '1',
+            maxPilotLifeSeconds: r.e_max_pilot_life_seconds === null ? null : Number(r.e_max_pilot_life_seconds),
+          }
         : null;
     return { version, entry, bootstrapOff: r.e_name !== null && r.e_glidein_bootstrap !== 'token' };
   }

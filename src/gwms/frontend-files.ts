@@ -60,14 +60,19 @@ export abstract class FrontendFiles {
     const dir = this.managed!.dir;
     const problem = JSON.stringify([r.conflicts, r.kept ?? []]);
     if (problem !== this.lastProblem) {
-      if (r.conflicts.length) this.log.error(`not writing ${r.conflicts.map((n) => join(dir, n)).join(', ')}: held by file(s) glidekey did not write (or not regular files); move them away`);
-      if (r.kept?.length) this.log.error(`keeping ${r.kept.length} file(s) in ${dir}: the database holds nothing and did not write them; restore it, or remove them by hand`);
+      if (r.conflicts.length)
+        this.log.error(
+          `not writing ${r.conflicts.map((n) => join(dir, n)).join(', ')}: held by file(s) glidekey did not write (or not regular files); move them away`,
+        );
+      if (r.kept?.length)
+        this.log.error(`keeping ${r.kept.length} file(s) in ${dir}: the database holds nothing and did not write them; restore it, or remove them by hand`);
     }
     this.lastProblem = problem;
     if (r.claimed.length) this.log.warn(`took over ${r.claimed.join(', ')} in ${dir}: not written by glidekey before; glidekey keeps them from now on`);
     // Drift someone else caused is a warning; writes that follow the database (here or on another replica) are news.
     if (r.repaired.length) this.log.warn(`${reason}: repaired ${r.repaired.join(', ')} in ${dir} (deleted, edited or loosened since glidekey wrote them)`);
-    if (r.written.length || r.removed.length) this.log.log(`${reason}: wrote ${r.written.join(', ') || 'nothing'}, removed ${r.removed.join(', ') || 'nothing'} in ${dir}`);
+    if (r.written.length || r.removed.length)
+      this.log.log(`${reason}: wrote ${r.written.join(', ') || 'nothing'}, removed ${r.removed.join(', ') || 'nothing'} in ${dir}`);
     if (r.refreshed.length) this.log.debug(`renewed the mtime of ${r.refreshed.length} file(s) in ${dir}`);
   }
 }

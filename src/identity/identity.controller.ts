@@ -21,7 +21,14 @@ export class FrontendIdentityController {
     const current = { name: this.settings.config.frontend.name, publicKey, fingerprint: publicKeyFingerprint(Buffer.from(publicKey, 'base64')) };
     if (!transition) return current;
     const until = transition.rotatedAt + this.settings.config.forwarding.identityTransitionSeconds * 1000;
-    return { ...current, previous: { fingerprint: publicKeyFingerprint(Buffer.from(transition.previousPublicKey, 'base64')), since: new Date(transition.rotatedAt).toISOString(), until: new Date(until).toISOString() } };
+    return {
+      ...current,
+      previous: {
+        fingerprint: publicKeyFingerprint(Buffer.from(transition.previousPublicKey, 'base64')),
+        since: new Date(transition.rotatedAt).toISOString(),
+        until: new Date(until).toISOString(),
+      },
+    };
   }
 }
 

@@ -22,8 +22,7 @@ export interface Transition {
 }
 
 /** A public key's fingerprint, for admins to compare out of band: SHA-256, hex, in pairs. */
-export const publicKeyFingerprint = (publicKey: Uint8Array) =>
-  createHash('sha256').update(publicKey).digest('hex').match(/../g)!.join(':');
+export const publicKeyFingerprint = (publicKey: Uint8Array) => createHash('sha256').update(publicKey).digest('hex').match(/../g)!.join(':');
 
 /** The fingerprint of a base64 public key as stored in rows and envelopes. */
 export const base64KeyFingerprint = (b64: string) => publicKeyFingerprint(Buffer.from(b64, 'base64'));
@@ -66,7 +65,10 @@ export class IdentityService implements OnModuleInit {
     const row = await this.ensure(role);
     const current = { publicKey: Buffer.from(row.publicKey, 'base64'), privateKey: this.sealer.open(row.sealedPrivateKey, identityAd(role)) };
     if (!row.previousPublicKey || !row.sealedPreviousPrivateKey) return { current, previous: null };
-    const previous = { publicKey: Buffer.from(row.previousPublicKey, 'base64'), privateKey: this.sealer.open(row.sealedPreviousPrivateKey, previousIdentityAd(role, row.previousPublicKey)) };
+    const previous = {
+      publicKey: Buffer.from(row.previousPublicKey, 'base64'),
+      privateKey: this.sealer.open(row.sealedPreviousPrivateKey, previousIdentityAd(role, row.previousPublicKey)),
+    };
     return { current, previous };
   }
 
@@ -87,7 +89,10 @@ export class IdentityService implements OnModuleInit {
     // The row exists: onModuleInit made it for every enabled role.
     const row = await m.findOneByOrFail(Identity, { role });
     if (row.previousPublicKey) {
-      throw new DomainError('IDENTITY_TRANSITION_PENDING', 'the previous identity key is still kept for factories that have not followed; it is dropped once every factory has, or when forwarding.identityTransitionSeconds have passed');
+      throw new DomainError(
+        'IDENTITY_TRANSITION_PENDING',
+        'the previous identity key is still kept for factories that have not followed; it is dropped once every factory has, or when forwarding.identityTransitionSeconds have passed',
+      );
     }
     const old = this.sealer.open(row.sealedPrivateKey, identityAd(role));
     const kp = sodium.crypto_box_keypair();

@@ -15,7 +15,10 @@ export class IntervalJob {
   ) {}
 
   start(everySeconds: number, run: () => Promise<void>, failure: string): void {
-    this.registry.addInterval(this.name, setInterval(() => void this.once(run, failure), everySeconds * 1000));
+    this.registry.addInterval(
+      this.name,
+      setInterval(() => void this.once(run, failure), everySeconds * 1000),
+    );
   }
 
   stop(): void {

@@ -30,7 +30,13 @@ export class LeaseService {
         .where('name = :name AND (holder = :holder OR expires_at < :now)', { name, holder: this.holder, now })
         .execute();
       if (taken.affected) return true;
-      await m.createQueryBuilder().insert().into(Lease).values({ name, holder: this.holder, expiresAt: now + ttlMs }).orIgnore().execute();
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into(Lease)
+        .values({ name, holder: this.holder, expiresAt: now + ttlMs })
+        .orIgnore()
+        .execute();
       return (await m.findOneBy(Lease, { name }))?.holder === this.holder;
     });
   }
@@ -59,6 +65,7 @@ export function replicaId(dataDir: string): string {
   if (held === '') new Logger('scheduler').warn(`${file} is empty (left by a crash while it was written): making a new replica id`);
   if (!held) writeFileAtomic(file, `${randomUUID()}\n`, 0o600);
   const id = readFileSync(file, 'utf8').trim();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error(`${file} does not hold a replica id; delete it to make a new one`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
+    throw new Error(`${file} does not hold a replica id; delete it to make a new one`);
   return id;
 }

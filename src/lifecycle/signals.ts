@@ -44,7 +44,9 @@ export function reload(app: INestApplication, log: pino.Logger, running: { confi
   }
   // Whether the server speaks TLS is fixed at start: running.config.tls keeps saying so.
   running.config = { ...running.config, log: next.log };
-  notice().info(`SIGHUP: reloaded ${done.length ? done.join(', ') : 'nothing (log level and TLS files unchanged or not in use)'}; other settings apply at the next start`);
+  notice().info(
+    `SIGHUP: reloaded ${done.length ? done.join(', ') : 'nothing (log level and TLS files unchanged or not in use)'}; other settings apply at the next start`,
+  );
 }
 
 /**

@@ -83,8 +83,20 @@ describe('SciToken audience matching', () => {
   });
 
   it.each([
-    [CE, [{ host: 'ce1.unl.edu', port: null, path: '' }, { host: 'ce1.unl.edu', port: 9619, path: '' }]],
-    [UPPER, [{ host: 'ce1.unl.edu', port: null, path: '' }, { host: 'ce1.unl.edu', port: 9619, path: '' }]],
+    [
+      CE,
+      [
+        { host: 'ce1.unl.edu', port: null, path: '' },
+        { host: 'ce1.unl.edu', port: 9619, path: '' },
+      ],
+    ],
+    [
+      UPPER,
+      [
+        { host: 'ce1.unl.edu', port: null, path: '' },
+        { host: 'ce1.unl.edu', port: 9619, path: '' },
+      ],
+    ],
     [ARC_NO_PORT, [{ host: 'arc1.example.org', port: 443, path: '/arex' }]],
     ['HTTPS://Arc1.Example.org:8443', [{ host: 'arc1.example.org', port: 8443, path: '' }]],
     [V6, [{ host: '[2001:db8::10]', port: 9619, path: '' }]],

@@ -63,10 +63,12 @@ export function gatekeeperEndpoints(gatekeeper: string): Endpoint[] {
 /** Whether one `aud` value names one of the CE's addresses (exact host as the CE spells it: lower case). */
 function namesEndpoint(aud: string, endpoints: Endpoint[]): boolean {
   // Only the lower-case scheme: the CE compares the string exactly, and lists `https://` as written.
-  const parsed = aud.startsWith('https://') ? url(aud, /^https$/) : (() => {
-    const hp = hostPort(aud);
-    return hp ? { ...hp, path: '' } : null;
-  })();
+  const parsed = aud.startsWith('https://')
+    ? url(aud, /^https$/)
+    : (() => {
+        const hp = hostPort(aud);
+        return hp ? { ...hp, path: '' } : null;
+      })();
   if (!parsed) return false;
   return endpoints.some(
     (e) =>

@@ -32,7 +32,12 @@ describe('credential envelopes', () => {
   const sealRaw = (plain: string) => {
     const nonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
     const box = sodium.crypto_box_easy(plain, nonce, factory.publicKey, frontend.privateKey);
-    return { v: 1 as const, from: Buffer.from(frontend.publicKey).toString('base64'), nonce: Buffer.from(nonce).toString('base64'), box: Buffer.from(box).toString('base64') };
+    return {
+      v: 1 as const,
+      from: Buffer.from(frontend.publicKey).toString('base64'),
+      nonce: Buffer.from(nonce).toString('base64'),
+      box: Buffer.from(box).toString('base64'),
+    };
   };
 
   beforeAll(async () => {
@@ -65,8 +70,25 @@ describe('credential envelopes', () => {
   });
 
   it('refuses what is not an envelope as ENVELOPE_MALFORMED', () => {
-    for (const raw of [null, 'x', [], { v: 2, from: 'a', nonce: 'b', box: 'c' }, { v: 1, from: 'not base64!', nonce: '', box: '' }, { ...sealRaw('{}'), extra: 1 }]) {
-      expect([JSON.stringify(raw), ((): string => { try { envelopeSender(raw); return 'accepted'; } catch (e) { return (e as DomainError).code; } })()]).toEqual([JSON.stringify(raw), 'ENVELOPE_MALFORMED']);
+    for (const raw of [
+      null,
+      'x',
+      [],
+      { v: 2, from: 'a', nonce: 'b', box: 'c' },
+      { v: 1, from: 'not base64!', nonce: '', box: '' },
+      { ...sealRaw('{}'), extra: 1 },
+    ]) {
+      expect([
+        JSON.stringify(raw),
+        ((): string => {
+          try {
+            envelopeSender(raw);
+            return 'accepted';
+          } catch (e) {
+            return (e as DomainError).code;
+          }
+        })(),
+      ]).toEqual([JSON.stringify(raw), 'ENVELOPE_MALFORMED']);
     }
   });
 
@@ -140,7 +162,11 @@ describe('credential envelopes', () => {
       expect((await sealEnvelope(body(), frontend, factory.publicKey)).v).toBe(1);
       const sent = body();
       const env = (await sealEnvelope(sent, next, factory.publicKey, frontend)) as V2;
-      expect([env.v, env.from, env.keyProof.previous]).toEqual([2, Buffer.from(next.publicKey).toString('base64'), Buffer.from(frontend.publicKey).toString('base64')]);
+      expect([env.v, env.from, env.keyProof.previous]).toEqual([
+        2,
+        Buffer.from(next.publicKey).toString('base64'),
+        Buffer.from(frontend.publicKey).toString('base64'),
+      ]);
       expect(envelopeSender(JSON.parse(JSON.stringify(env)))).toEqual(env);
       expect(await verifyKeyProof(env, frontend.publicKey, factory.privateKey)).toBe(sent.createdAt);
       const opened = await openEnvelope(env, next.publicKey, factory.privateKey);
@@ -154,9 +180,12 @@ describe('credential envelopes', () => {
       const env = (await sealEnvelope(body(), next, factory.publicKey, frontend)) as V2;
       const verify = (e: V2, pinned = frontend.publicKey, recipient = factory.privateKey) => code(verifyKeyProof(e, pinned, recipient));
       const proofLength = Buffer.from(env.keyProof.box, 'base64').length;
-      for (const i of [0, 16, proofLength - 1]) expect(await verify({ ...env, keyProof: { ...env.keyProof, box: flip(env.keyProof.box, i) } })).toBe('ENVELOPE_BAD_KEY_PROOF');
+      for (const i of [0, 16, proofLength - 1])
+        expect(await verify({ ...env, keyProof: { ...env.keyProof, box: flip(env.keyProof.box, i) } })).toBe('ENVELOPE_BAD_KEY_PROOF');
       expect(await verify({ ...env, keyProof: { ...env.keyProof, nonce: flip(env.keyProof.nonce, 3) } })).toBe('ENVELOPE_BAD_KEY_PROOF');
-      expect(await verify({ ...env, keyProof: { ...env.keyProof, box: Buffer.from(env.keyProof.box, 'base64').subarray(0, 20).toString('base64') } })).toBe('ENVELOPE_BAD_KEY_PROOF');
+      expect(await verify({ ...env, keyProof: { ...env.keyProof, box: Buffer.from(env.keyProof.box, 'base64').subarray(0, 20).toString('base64') } })).toBe(
+        'ENVELOPE_BAD_KEY_PROOF',
+      );
       // Made with a stranger's key while claiming the pinned one as previous.
       const forged = (await sealEnvelope(body(), next, factory.publicKey, stranger)) as V2;
       expect(await verify({ ...forged, keyProof: { ...forged.keyProof, previous: env.keyProof.previous } })).toBe('ENVELOPE_BAD_KEY_PROOF');
@@ -169,7 +198,7 @@ describe('credential envelopes', () => {
       expect(await verify({ ...env, from: Buffer.from(stranger.publicKey).toString('base64') })).toBe('ENVELOPE_BAD_KEY_PROOF');
     });
 
-    it('binds the proof to the body\'s creation time: a body with another createdAt is ENVELOPE_BAD_KEY_PROOF', async () => {
+    it("binds the proof to the body's creation time: a body with another createdAt is ENVELOPE_BAD_KEY_PROOF", async () => {
       const sent = body();
       const env = (await sealEnvelope(sent, next, factory.publicKey, frontend)) as V2;
       const proven = await verifyKeyProof(env, frontend.publicKey, factory.privateKey);
@@ -180,7 +209,14 @@ describe('credential envelopes', () => {
     it('refuses a v: 2 envelope without its proof, with extra fields, or a v: 1 envelope with a proof, as ENVELOPE_MALFORMED', async () => {
       const env = (await sealEnvelope(body(), next, factory.publicKey, frontend)) as V2;
       const { keyProof, ...bare } = env;
-      const cases: unknown[] = [bare, { ...env, v: 1 }, { ...env, extra: 1 }, { ...env, keyProof: { ...keyProof, extra: 1 } }, { ...env, keyProof: { ...keyProof, previous: 'short' } }, { ...env, keyProof: { ...keyProof, box: 'A'.repeat(400) } }];
+      const cases: unknown[] = [
+        bare,
+        { ...env, v: 1 },
+        { ...env, extra: 1 },
+        { ...env, keyProof: { ...keyProof, extra: 1 } },
+        { ...env, keyProof: { ...keyProof, previous: 'short' } },
+        { ...env, keyProof: { ...keyProof, box: 'A'.repeat(400) } },
+      ];
       for (const raw of cases) expect(await code(() => envelopeSender(raw))).toBe('ENVELOPE_MALFORMED');
     });
   });

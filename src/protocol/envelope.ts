@@ -51,7 +51,11 @@ const header = {
   frontend: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/),
   id: z.uuid(),
   /** Unix milliseconds. */
-  createdAt: z.number().int().min(0).max(MAX_UNIX_SECONDS * 1000),
+  createdAt: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_UNIX_SECONDS * 1000),
 };
 
 /**
@@ -142,7 +146,12 @@ export async function verifyKeyProof(env: Extract<Envelope, { v: 2 }>, pinnedPub
   const bad = () => new DomainError('ENVELOPE_BAD_KEY_PROOF', "the envelope's key proof does not verify with the frontend's pinned key");
   let plain: Uint8Array;
   try {
-    plain = sodium.crypto_box_open_easy(Buffer.from(env.keyProof.box, 'base64'), Buffer.from(env.keyProof.nonce, 'base64'), pinnedPublicKey, recipientPrivateKey);
+    plain = sodium.crypto_box_open_easy(
+      Buffer.from(env.keyProof.box, 'base64'),
+      Buffer.from(env.keyProof.nonce, 'base64'),
+      pinnedPublicKey,
+      recipientPrivateKey,
+    );
   } catch {
     throw bad();
   }

@@ -1,7 +1,14 @@
 import { WLCG_ANY } from './audience.js';
 import { CONDOR_VERSION, EntryDescription, idtokenFor, parseAuthMethod, parseCondorVersion, SciTokenLabel, sciTokenLabel, scitokenFor } from './matching.js';
 
-const entry = (over: Partial<EntryDescription>): EntryDescription => ({ site: 'el7_osg35', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3', gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619', ...over });
+const entry = (over: Partial<EntryDescription>): EntryDescription => ({
+  site: 'el7_osg35',
+  trustDomain: 'OSG',
+  authMethod: 'scitoken',
+  condorVersion: '23.0.3',
+  gatekeeper: 'ce1.unl.edu ce1.unl.edu:9619',
+  ...over,
+});
 const SITES = new Set(['el7_osg35', 'CMS_T2_US_Nebraska']);
 
 describe('entry matching', () => {
@@ -33,7 +40,7 @@ describe('entry matching', () => {
 
   it('sends an IDTOKEN only to entries at our sites', () => {
     const d = idtokenFor(entry({ site: 'Somewhere_Else' }), SITES);
-    expect(d).toEqual({ send: false, reason: 'site Somewhere_Else is not one of this frontend\'s sites' });
+    expect(d).toEqual({ send: false, reason: "site Somewhere_Else is not one of this frontend's sites" });
   });
 
   it('parses version and auth-method strings as GlideinWMS writes them', () => {
@@ -43,7 +50,15 @@ describe('entry matching', () => {
     expect(parseAuthMethod(' SciToken + project_id ')).toEqual([['scitoken', 'project_id']]);
   });
 
-  const label = (name: string, trustDomain: string, over: Partial<SciTokenLabel> = {}): SciTokenLabel => ({ name, trustDomain, securityClass: null, audience: [WLCG_ANY], profile: 'wlcg', allEntries: false, ...over });
+  const label = (name: string, trustDomain: string, over: Partial<SciTokenLabel> = {}): SciTokenLabel => ({
+    name,
+    trustDomain,
+    securityClass: null,
+    audience: [WLCG_ANY],
+    profile: 'wlcg',
+    allEntries: false,
+    ...over,
+  });
   const TOKENS = [label('osg-b', 'OSG'), label('osg-a', 'OSG'), label('cms-prod', 'CMS', { securityClass: 'production' })];
 
   it.each([

@@ -68,7 +68,12 @@ const atLeast = (v: number[], min: number[]) => {
 export function parseAuthMethod(authMethod: string): string[][] {
   return authMethod
     .split(',')
-    .map((alt) => alt.split('+').map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .map((alt) =>
+      alt
+        .split('+')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    )
     .filter((alt) => alt.length > 0);
 }
 
@@ -105,7 +110,11 @@ export function scitokenFor(
   const labelled = tokens
     .filter((t) => t.trustDomain === entry.trustDomain && (t.securityClass === null || t.securityClass === entrySecurityClass))
     .sort((a, b) => a.name.localeCompare(b.name));
-  if (!labelled.length) return { token: null, reason: `no SciToken with trust domain ${entry.trustDomain}${entrySecurityClass ? ` and security class ${entrySecurityClass}` : ''}` };
+  if (!labelled.length)
+    return {
+      token: null,
+      reason: `no SciToken with trust domain ${entry.trustDomain}${entrySecurityClass ? ` and security class ${entrySecurityClass}` : ''}`,
+    };
   const matched = labelled.flatMap((t) => {
     const m: SciTokenMatch | null = audienceMatch(t.audience, t.profile, entry.gatekeeper) ?? (t.allEntries ? 'allEntries' : null);
     return m ? [{ token: t, match: m }] : [];

@@ -64,7 +64,15 @@ export class PruneService {
     };
     if (opts.dryRun) {
       await this.db.read(async (m) => {
-        for (const p of plans) this.count(result, p, Number((await m.createQueryBuilder().select('COUNT(*)', 'n').from(p.table, 't').where(p.where, { cutoff: p.cutoff }).getRawOne<{ n: string | number }>())?.n ?? 0));
+        for (const p of plans)
+          this.count(
+            result,
+            p,
+            Number(
+              (await m.createQueryBuilder().select('COUNT(*)', 'n').from(p.table, 't').where(p.where, { cutoff: p.cutoff }).getRawOne<{ n: string | number }>())
+                ?.n ?? 0,
+            ),
+          );
       });
       return result;
     }
@@ -81,7 +89,12 @@ export class PruneService {
         await m.createQueryBuilder().insert().into('audit_prune_guard').values({ id: 1 }).execute();
         for (const [p, ks] of keys) {
           for (let i = 0; i < ks.length; i += CHUNK) {
-            await m.createQueryBuilder().delete().from(p.table).where(`${p.key} IN (:...ks)`, { ks: ks.slice(i, i + CHUNK) }).execute();
+            await m
+              .createQueryBuilder()
+              .delete()
+              .from(p.table)
+              .where(`${p.key} IN (:...ks)`, { ks: ks.slice(i, i + CHUNK) })
+              .execute();
           }
           this.count(result, p, ks.length);
         }

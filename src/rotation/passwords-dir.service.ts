@@ -155,7 +155,11 @@ export class PasswordsDirService implements OnModuleInit {
           report.repaired.push(kid);
         }
       }
-      writeFilesAtomic(dir, writes.map(([kid, bytes]) => [kid, bytes] as const), 0o600);
+      writeFilesAtomic(
+        dir,
+        writes.map(([kid, bytes]) => [kid, bytes] as const),
+        0o600,
+      );
       for (const [kid, , as] of writes) report[as].push(kid);
     } finally {
       for (const bytes of desired.values()) bytes.fill(0);
@@ -180,10 +184,15 @@ export class PasswordsDirService implements OnModuleInit {
     // After the files: a crash in between leaves entries whose file is gone, which the next sync drops.
     if (doomed.length) this.saveManifest(dir, managed);
     // Our own leftover temp files were never keys the collector could read.
-    await this.events.emit('collector.files', { keysWritten: [...report.written, ...report.repaired], keysRemoved: report.removed.filter((f) => !isAtomicTemp(f)) });
+    await this.events.emit('collector.files', {
+      keysWritten: [...report.written, ...report.repaired],
+      keysRemoved: report.removed.filter((f) => !isAtomicTemp(f)),
+    });
     const foreign = report.foreign.join(',');
     if (foreign && foreign !== this.lastForeign) {
-      this.log.warn(`leaving ${report.foreign.map((k) => join(dir, k)).join(', ')} alone: not written by glidekey, though holding the same key; glidekey will not rotate these sites`);
+      this.log.warn(
+        `leaving ${report.foreign.map((k) => join(dir, k)).join(', ')} alone: not written by glidekey, though holding the same key; glidekey will not rotate these sites`,
+      );
     }
     this.lastForeign = foreign;
     if (report.conflicts.length) {

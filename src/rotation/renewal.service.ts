@@ -101,7 +101,11 @@ export class RenewalService implements OnModuleInit {
       if (ids && !ids.length) return { sites, revoked: new Set<string>(), active: new Map<string, string>(), current: new Map<string, CurrentToken>() };
       const active = await sitesStore.activeKeyIds(m, ids);
       const current = await m.find(CurrentToken, ids ? { where: { siteId: In(ids) } } : {});
-      const revoked = await revokedJtis(m, current.map((c) => c.jti), now);
+      const revoked = await revokedJtis(
+        m,
+        current.map((c) => c.jti),
+        now,
+      );
       return { sites, revoked, active, current: new Map(current.map((c) => [c.siteId, c])) };
     });
     const renewed: string[] = [];
@@ -182,7 +186,9 @@ export class RenewalService implements OnModuleInit {
         actor: 'system:renewal',
         detail: { jti: current.jti, reason: 'SUBJECT_REVOKED_AHEAD', subject: site.identity, issuedBefore: cutoff, withdrawnFromFactoryEntries: withdrawn },
       });
-      this.log.warn(`site ${site.name}: its identity is revoked until ${new Date((cutoff + 1) * 1000).toISOString()}; its current token was withdrawn and no replacement is minted before then`);
+      this.log.warn(
+        `site ${site.name}: its identity is revoked until ${new Date((cutoff + 1) * 1000).toISOString()}; its current token was withdrawn and no replacement is minted before then`,
+      );
     });
   }
 
@@ -208,11 +214,24 @@ export class RenewalService implements OnModuleInit {
   }
 
   /** store()'s writes, in the caller's transaction. */
-  private async storeIn(m: EntityManager, site: SiteRecord, row: CurrentToken, minted: { jti: string; keyVersion: number; token: string }, reason: RenewReason): Promise<number> {
+  private async storeIn(
+    m: EntityManager,
+    site: SiteRecord,
+    row: CurrentToken,
+    minted: { jti: string; keyVersion: number; token: string },
+    reason: RenewReason,
+  ): Promise<number> {
     await m.delete(CurrentToken, { siteId: site.id });
     await m.insert(CurrentToken, row);
     this.events.publish(m, 'current-token.changed', { site: site.name });
-    const queued = await this.outbox.enqueue(m, { type: 'idtoken', source: site.name, sourceRef: row.jti, keyId: row.keyId, value: minted.token, expiresAt: row.expiresAt });
+    const queued = await this.outbox.enqueue(m, {
+      type: 'idtoken',
+      source: site.name,
+      sourceRef: row.jti,
+      keyId: row.keyId,
+      value: minted.token,
+      expiresAt: row.expiresAt,
+    });
     await this.audit.record(m, {
       action: 'token.renew',
       target: `site:${site.name}`,
@@ -234,12 +253,25 @@ export class RenewalService implements OnModuleInit {
       const current = await m.find(CurrentToken);
       const keys = await sitesStore.liveKeys(m);
       const usable = new Set(keys.filter((k) => isUsable(k, now)).map((k) => k.id));
-      return { sites, current: new Map(current.map((c) => [c.siteId, c])), usable, revoked: await revokedJtis(m, current.map((c) => c.jti), now) };
+      return {
+        sites,
+        current: new Map(current.map((c) => [c.siteId, c])),
+        usable,
+        revoked: await revokedJtis(
+          m,
+          current.map((c) => c.jti),
+          now,
+        ),
+      };
     });
     return sites.map((s) => {
       const c = current.get(s.id);
       const ok = c && c.expiresAt > now && usable.has(c.keyId) && !revoked.has(c.jti);
-      return { site: s.name, gwmsGroups: s.gwmsGroups, token: ok ? Buffer.from(this.sealer.open(c.sealedToken, currentTokenAd(c.siteId, c.jti))).toString() : null };
+      return {
+        site: s.name,
+        gwmsGroups: s.gwmsGroups,
+        token: ok ? Buffer.from(this.sealer.open(c.sealedToken, currentTokenAd(c.siteId, c.jti))).toString() : null,
+      };
     });
   }
 

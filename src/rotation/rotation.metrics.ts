@@ -20,9 +20,15 @@ export class RotationMetrics implements OnModuleInit {
   onModuleInit(): void {
     const snapshot = this.metrics.cached(async () => {
       const rows: { name: string; next: string | number | null; created: string | number | null }[] = await this.db.read((m) =>
-        m.query("SELECT s.name AS name, s.next_rotation_at AS next, k.created_at AS created FROM sites s LEFT JOIN site_keys k ON k.site_id = s.id AND k.state = 'active'"),
+        m.query(
+          "SELECT s.name AS name, s.next_rotation_at AS next, k.created_at AS created FROM sites s LEFT JOIN site_keys k ON k.site_id = s.id AND k.state = 'active'",
+        ),
       );
-      return rows.map((r) => ({ name: r.name, nextRotationAt: r.next === null ? null : Number(r.next), createdAt: r.created === null ? null : Number(r.created) }));
+      return rows.map((r) => ({
+        name: r.name,
+        nextRotationAt: r.next === null ? null : Number(r.next),
+        createdAt: r.created === null ? null : Number(r.created),
+      }));
     });
     const clock = this.clock;
     new Gauge({

@@ -85,7 +85,13 @@ export class RotationService {
         const key = this.keys.newKey(site.id, version, kid, raw, 'generated');
         await sitesStore.insertKey(m, key);
         const next = nextRotationAt({ ...site, rotatedAt: now });
-        const updated = await sitesStore.updateIfVersion(m, site.id, site.rowVersion, { keyVersion: version, rotatedAt: now, nextRotationAt: next, updatedAt: now, rowVersion: site.rowVersion + 1 });
+        const updated = await sitesStore.updateIfVersion(m, site.id, site.rowVersion, {
+          keyVersion: version,
+          rotatedAt: now,
+          nextRotationAt: next,
+          updatedAt: now,
+          rowVersion: site.rowVersion + 1,
+        });
         if (!updated) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; try again`);
         const r: RotationResult = {
           site: site.name,
@@ -122,9 +128,7 @@ export class RotationService {
 
   /** Every site whose rotation is due, once each: after an outage, an overdue site rotates once, not once per missed tick. */
   async rotateDue(): Promise<RotationResult[]> {
-    const due = await this.db.read((m) =>
-      sitesStore.due(m, this.clock.now()),
-    );
+    const due = await this.db.read((m) => sitesStore.due(m, this.clock.now()));
     const done: RotationResult[] = [];
     for (const { name } of due) {
       const r = await this.rotate(name, { scheduled: true }).catch((err: unknown) => {
@@ -156,7 +160,12 @@ export class RotationService {
       for (const k of ended) {
         await sitesStore.updateKey(m, { id: k.id, state: 'grace' }, { state: 'retired', retiredAt: now });
         const site = await sitesStore.byId(m, k.siteId);
-        await this.audit.record(m, { action: 'site.key.retire', target: `site:${site?.name ?? k.siteId}`, actor: 'system:scheduler', detail: { version: k.version, kid: k.kid, reason: 'grace ended' } });
+        await this.audit.record(m, {
+          action: 'site.key.retire',
+          target: `site:${site?.name ?? k.siteId}`,
+          actor: 'system:scheduler',
+          detail: { version: k.version, kid: k.kid, reason: 'grace ended' },
+        });
         this.events.publish(m, 'keys.changed', { site: site?.name ?? null });
       }
       if (ended.length) this.events.publish(m, 'keys.retired', { keyIds: ended.map((k) => k.id) });

@@ -81,10 +81,11 @@ export class SchedulerService implements OnApplicationBootstrap {
     }
     // The GlideinWMS frontend's files, each apart: one directory's trouble never stalls the other.
     for (const files of [this.gwmsTokens, this.gwmsSciTokens]) {
-      await files.sync('tick').catch((err: unknown) => this.log.error({ err }, 'keeping the GlideinWMS frontend files in line failed; the next tick tries again'));
+      await files
+        .sync('tick')
+        .catch((err: unknown) => this.log.error({ err }, 'keeping the GlideinWMS frontend files in line failed; the next tick tries again'));
     }
     this.running = false;
     return report;
   }
 }
-

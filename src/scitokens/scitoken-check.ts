@@ -36,7 +36,8 @@ function segment(s: string): Record<string, unknown> {
   } catch {
     throw new DomainError('SCITOKEN_MALFORMED', 'token header or payload is not JSON', 'token');
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DomainError('SCITOKEN_MALFORMED', 'token header or payload is not a JSON object', 'token');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new DomainError('SCITOKEN_MALFORMED', 'token header or payload is not a JSON object', 'token');
   return v as Record<string, unknown>;
 }
 

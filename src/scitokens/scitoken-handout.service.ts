@@ -62,7 +62,8 @@ export class SciTokenHandoutService {
     const chosen = scitokenFor(entry, usable.map(sciTokenLabel));
     if (!chosen.token) {
       this.metrics.handouts.inc({ result: 'no_match', scitoken: '' });
-      const reason = rows.length && !usable.length ? `no usable SciToken with trust domain ${dto.trustDomain} (${rows.length} stored, none valid now)` : chosen.reason;
+      const reason =
+        rows.length && !usable.length ? `no usable SciToken with trust domain ${dto.trustDomain} (${rows.length} stored, none valid now)` : chosen.reason;
       throw new DomainError('CREDENTIAL_NO_MATCH', reason);
     }
     const row = usable.find((r) => r.name === chosen.token.name)!;

@@ -55,7 +55,12 @@ export class SciTokenWatch implements OnModuleInit {
       this.last.set(t.name, t.state);
       if (t.state !== before && ALARMING.includes(t.state)) {
         alarms.push(t.name);
-        const detail = t.state === 'invalid' ? `invalid (${t.reason})` : t.state === 'expiring' ? `expiring in ${t.secondsToExpiry} s (at ${t.expiresAt})` : `expired at ${t.expiresAt}`;
+        const detail =
+          t.state === 'invalid'
+            ? `invalid (${t.reason})`
+            : t.state === 'expiring'
+              ? `expiring in ${t.secondsToExpiry} s (at ${t.expiresAt})`
+              : `expired at ${t.expiresAt}`;
         this.log.warn(`SciToken ${t.name} (trust domain ${t.trustDomain}) is ${detail}: pilots needing it will not be submitted; supply a fresh one`);
       }
     }

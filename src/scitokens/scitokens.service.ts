@@ -51,9 +51,16 @@ export class SciTokensService {
     const created = await this.db.tx(async (m) => {
       const now = this.clock.now();
       const existing = await m.findOneBy(SciToken, { name });
-      const row = existing ?? Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, allEntries: false, refreshError: null, refreshErrorAt: null });
+      const row =
+        existing ??
+        Object.assign(new SciToken(), { name, createdAt: now, ...emptyToken(), sourcePath: null, allEntries: false, refreshError: null, refreshErrorAt: null });
       // What matching reads, before this PUT changes it (`row` is `existing` itself).
-      const label = existing && { trustDomain: existing.trustDomain, securityClass: existing.securityClass, allEntries: existing.allEntries, audience: existing.audience };
+      const label = existing && {
+        trustDomain: existing.trustDomain,
+        securityClass: existing.securityClass,
+        allEntries: existing.allEntries,
+        audience: existing.audience,
+      };
       row.trustDomain = dto.trustDomain;
       row.revokedAt = null; // a PUT supplies the credential anew
       row.securityClass = dto.securityClass ?? null;
@@ -73,12 +80,21 @@ export class SciTokensService {
         this.events.publish(m, 'scitoken.changed', { name, change: 'stored' });
       }
       // A new label, audience or allEntries may leave entries it went to unmatched: withdrawn or given another, at once.
-      if (label && (label.trustDomain !== row.trustDomain || label.securityClass !== row.securityClass || label.allEntries !== row.allEntries || label.audience !== row.audience)) await this.reconciler.reconcileAll(m);
+      if (
+        label &&
+        (label.trustDomain !== row.trustDomain ||
+          label.securityClass !== row.securityClass ||
+          label.allEntries !== row.allEntries ||
+          label.audience !== row.audience)
+      )
+        await this.reconciler.reconcileAll(m);
       await this.audit.record(m, {
         action: 'scitoken.store',
         target: `scitoken:${name}`,
         detail: {
-          ...(checked ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint } : { sourcePath }),
+          ...(checked
+            ? { jti: checked.jti, issuer: checked.issuer, profile: checked.profile, expiresAt: checked.expiresAt, fingerprint: row.fingerprint }
+            : { sourcePath }),
           allEntries: row.allEntries,
         },
       });
@@ -137,12 +153,24 @@ export class SciTokensService {
       const now = this.clock.now();
       // What we read may be stale by now: a revocation, a new PUT or a new source must win.
       const current = await m.findOneBy(SciToken, { name });
-      if (!current || current.revokedAt !== null || current.sourcePath !== row.sourcePath || current.fingerprint !== row.fingerprint || current.expiresAt !== row.expiresAt) return;
+      if (
+        !current ||
+        current.revokedAt !== null ||
+        current.sourcePath !== row.sourcePath ||
+        current.fingerprint !== row.fingerprint ||
+        current.expiresAt !== row.expiresAt
+      )
+        return;
       if (code === null && checked && token !== undefined) {
         await m.update(SciToken, { name }, { ...this.sealed(name, token, checked, now), refreshError: null, refreshErrorAt: null, updatedAt: now });
         await this.queue(m, await m.findOneByOrFail(SciToken, { name }));
         this.events.publish(m, 'scitoken.changed', { name, change: 'stored' });
-        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor, detail: { jti: checked.jti, expiresAt: checked.expiresAt } });
+        await this.audit.record(m, {
+          action: 'scitoken.refresh',
+          target: `scitoken:${name}`,
+          actor,
+          detail: { jti: checked.jti, expiresAt: checked.expiresAt },
+        });
       } else if (row.refreshError !== code) {
         await m.update(SciToken, { name }, { refreshError: code, refreshErrorAt: now, updatedAt: now });
         await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor, result: 'failure', code });
@@ -168,7 +196,8 @@ export class SciTokensService {
     const out: { name: string; token: string }[] = [];
     for (const row of rows) {
       const { state } = await this.stateOf(row, issuers);
-      if (state === 'valid' || state === 'expiring') out.push({ name: row.name, token: Buffer.from(this.sealer.open(row.sealedToken!, sciTokenAd(row.name))).toString('utf8') });
+      if (state === 'valid' || state === 'expiring')
+        out.push({ name: row.name, token: Buffer.from(this.sealer.open(row.sealedToken!, sciTokenAd(row.name))).toString('utf8') });
     }
     return { stored: rows.length, tokens: out };
   }
@@ -191,7 +220,9 @@ export class SciTokensService {
    * so reads and metric scrapes do not repeat the signature check.
    */
   private async signatureVerdict(row: SciToken, issuers: TrustedIssuer[]): Promise<string | null> {
-    const keys = createHash('sha256').update(JSON.stringify(issuers.find((i) => i.issuer === row.issuer) ?? null)).digest('hex');
+    const keys = createHash('sha256')
+      .update(JSON.stringify(issuers.find((i) => i.issuer === row.issuer) ?? null))
+      .digest('hex');
     const cacheKey = `${row.name}\0${row.fingerprint}\0${keys}`;
     const hit = this.verdicts.get(cacheKey);
     if (hit !== undefined) return hit;
@@ -256,16 +287,31 @@ export class SciTokensService {
   /** A followed file must sit under one of scitokens.sourceDirs (after resolving links); checked again at every read. */
   private checkSourcePath(p: string): string {
     const roots = this.sourceRoots();
-    if (!isAbsolute(p) || !roots.length) throw new DomainError('INVALID_SOURCE_PATH', 'sourcePath must be absolute and under a directory named in scitokens.sourceDirs', 'sourcePath');
+    if (!isAbsolute(p) || !roots.length)
+      throw new DomainError('INVALID_SOURCE_PATH', 'sourcePath must be absolute and under a directory named in scitokens.sourceDirs', 'sourcePath');
     const real = existsSync(p) ? realpathSync(p) : resolve(p);
-    if (!roots.some((r) => real.startsWith(r + sep))) throw new DomainError('INVALID_SOURCE_PATH', 'sourcePath is not under scitokens.sourceDirs', 'sourcePath');
+    if (!roots.some((r) => real.startsWith(r + sep)))
+      throw new DomainError('INVALID_SOURCE_PATH', 'sourcePath is not under scitokens.sourceDirs', 'sourcePath');
     return real;
   }
 }
 
 function emptyToken(): Partial<SciToken> {
   return {
-    sealedToken: null, issuer: null, subject: null, audience: null, scope: null, profile: null, alg: null, kid: null, jti: null,
-    fingerprint: null, issuedAt: null, notBefore: null, expiresAt: null, storedAt: null, revokedAt: null,
+    sealedToken: null,
+    issuer: null,
+    subject: null,
+    audience: null,
+    scope: null,
+    profile: null,
+    alg: null,
+    kid: null,
+    jti: null,
+    fingerprint: null,
+    issuedAt: null,
+    notBefore: null,
+    expiresAt: null,
+    storedAt: null,
+    revokedAt: null,
   };
 }

@@ -18,7 +18,8 @@ export function readSourceFile(path: string, roots: string[]): string {
   } catch {
     throw new DomainError('SOURCE_MISSING', 'the source file does not exist');
   }
-  if (!roots.some((r) => dir === r || dir.startsWith(r + sep))) throw new DomainError('SOURCE_OUTSIDE', 'the source file is no longer under scitokens.sourceDirs');
+  if (!roots.some((r) => dir === r || dir.startsWith(r + sep)))
+    throw new DomainError('SOURCE_OUTSIDE', 'the source file is no longer under scitokens.sourceDirs');
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -34,7 +35,7 @@ export function readSourceFile(path: string, roots: string[]): string {
     if (st.size > MAX_SOURCE_BYTES) throw new DomainError('SOURCE_TOO_LARGE', `the source file is larger than ${MAX_SOURCE_BYTES} bytes`);
     const buf = Buffer.alloc(MAX_SOURCE_BYTES + 1);
     let n = 0;
-    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r;
     if (n > MAX_SOURCE_BYTES) throw new DomainError('SOURCE_TOO_LARGE', `the source file is larger than ${MAX_SOURCE_BYTES} bytes`);
     return buf.subarray(0, n).toString('utf8').trim();
   } catch (err) {

@@ -47,7 +47,8 @@ describe(importedKeyBytes.name, () => {
     const s3cret = Buffer.from('s3cret').map((b, i) => b ^ [0xde, 0xad, 0xbe, 0xef][i % 4]);
     expect(importedKeyBytes({ format: 'condor', data: Buffer.from(s3cret).toString('base64') }).toString()).toBe('s3cret');
     for (const format of ['raw', 'condor'] as const) {
-      for (const data of ['', '  \n ']) expect(() => importedKeyBytes({ format, data })).toThrow(expect.objectContaining({ code: 'KEY_EMPTY', field: 'key.data' }));
+      for (const data of ['', '  \n '])
+        expect(() => importedKeyBytes({ format, data })).toThrow(expect.objectContaining({ code: 'KEY_EMPTY', field: 'key.data' }));
     }
     for (const n of [4097, 8192]) expect(() => importedKeyBytes(sized(n))).toThrow(expect.objectContaining({ code: 'INVALID_KEY', field: 'key.data' }));
   });

@@ -1,17 +1,7 @@
 import { DomainError } from '../common/errors.js';
 
 /** HTCondor's authorization levels that a token scope may name (`condor:/<LEVEL>`). */
-export const LEVELS = [
-  'READ',
-  'WRITE',
-  'DAEMON',
-  'ADMINISTRATOR',
-  'NEGOTIATOR',
-  'CONFIG',
-  'ADVERTISE_STARTD',
-  'ADVERTISE_SCHEDD',
-  'ADVERTISE_MASTER',
-] as const;
+export const LEVELS = ['READ', 'WRITE', 'DAEMON', 'ADMINISTRATOR', 'NEGOTIATOR', 'CONFIG', 'ADVERTISE_STARTD', 'ADVERTISE_SCHEDD', 'ADVERTISE_MASTER'] as const;
 export type Level = (typeof LEVELS)[number];
 
 /** What each level implies (HTCondor: WRITE implies READ; DAEMON, ADMINISTRATOR imply WRITE; ...). */

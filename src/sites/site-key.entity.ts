@@ -50,6 +50,5 @@ export class SiteKey implements SiteKeyRecord {
   retiredAt!: number | null;
 }
 
-
 /** The associated data that binds a sealed key to its row. */
 export const siteKeyAd = (siteId: string, version: number) => `site-key:${siteId}:${version}`;

@@ -34,12 +34,17 @@ describe(checkSiteName.name, () => {
   // Every alternative of HTCondor's default LOCAL_CONFIG_DIR_EXCLUDE_REGEXP.
   const CONDOR_DEFAULT = /^((\..*)|(.*\.pl)|(.*\.py)|(.*\.sh)|(.*~)|(#.*)|(.*\.rpmsave)|(.*\.rpmnew)|(.*\.dpkg-old)|(.*\.dpkg-dist)|(.*\.cfsaved))$/;
 
-  it.each(['.pl', '.py', '.sh', '.rpmsave', '.rpmnew', '.dpkg-old', '.dpkg-dist', '.cfsaved'])('refuses a name ending in %s with SITE_NAME_HIDDEN_BY_CONDOR, naming the suffix', (suffix) => {
-    for (const name of [`ce${suffix}`, `x.y${suffix}`, `a${suffix}${suffix}`]) {
-      expect(CONDOR_DEFAULT.test(name)).toBe(true);
-      expect(() => checkSiteName(name)).toThrow(expect.objectContaining({ code: 'SITE_NAME_HIDDEN_BY_CONDOR', field: 'name', message: expect.stringContaining(`"${suffix}"`) }));
-    }
-  });
+  it.each(['.pl', '.py', '.sh', '.rpmsave', '.rpmnew', '.dpkg-old', '.dpkg-dist', '.cfsaved'])(
+    'refuses a name ending in %s with SITE_NAME_HIDDEN_BY_CONDOR, naming the suffix',
+    (suffix) => {
+      for (const name of [`ce${suffix}`, `x.y${suffix}`, `a${suffix}${suffix}`]) {
+        expect(CONDOR_DEFAULT.test(name)).toBe(true);
+        expect(() => checkSiteName(name)).toThrow(
+          expect.objectContaining({ code: 'SITE_NAME_HIDDEN_BY_CONDOR', field: 'name', message: expect.stringContaining(`"${suffix}"`) }),
+        );
+      }
+    },
+  );
 
   it.each(['.x', '..', '#x', 'x~', '.sh'])('refuses %j, which HTCondor also hides, by the plain-name rule', (name) => {
     expect(CONDOR_DEFAULT.test(name)).toBe(true);
@@ -57,18 +62,20 @@ describe(checkSiteName.name, () => {
   it('accepts no name that the default expression hides (every suffix, every plain character before it)', () => {
     const chars = 'abcXYZ019_.-'.split('');
     let checked = 0;
-    for (const a of chars) for (const b of chars) for (const tail of ['', '.pl', '.py', '.sh', '.rpmsave', '.rpmnew', '.dpkg-old', '.dpkg-dist', '.cfsaved', '.SH', 'sh', '~', '.rpmorig']) {
-      for (const name of [`${a}${b}${tail}`, `${a}${tail}`, `${tail}${a}`]) {
-        let ok = true;
-        try {
-          checkSiteName(name);
-        } catch {
-          ok = false;
+    for (const a of chars)
+      for (const b of chars)
+        for (const tail of ['', '.pl', '.py', '.sh', '.rpmsave', '.rpmnew', '.dpkg-old', '.dpkg-dist', '.cfsaved', '.SH', 'sh', '~', '.rpmorig']) {
+          for (const name of [`${a}${b}${tail}`, `${a}${tail}`, `${tail}${a}`]) {
+            let ok = true;
+            try {
+              checkSiteName(name);
+            } catch {
+              ok = false;
+            }
+            if (CONDOR_DEFAULT.test(name)) expect([name, ok]).toEqual([name, false]);
+            checked++;
+          }
         }
-        if (CONDOR_DEFAULT.test(name)) expect([name, ok]).toEqual([name, false]);
-        checked++;
-      }
-    }
     expect(checked).toBeGreaterThan(5000);
   });
 

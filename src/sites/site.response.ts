@@ -5,7 +5,8 @@ import type { SiteKey } from './site-key.entity.js';
 import type { Site } from './site.entity.js';
 
 /** The site's own GlideinWMS frontend groups, or null when it follows gwms.frontend.groups. */
-export const siteGwmsGroups = (site: Pick<Site, 'gwmsGroups'>): string[] | null => (site.gwmsGroups === null ? null : site.gwmsGroups.split(',').filter(Boolean));
+export const siteGwmsGroups = (site: Pick<Site, 'gwmsGroups'>): string[] | null =>
+  site.gwmsGroups === null ? null : site.gwmsGroups.split(',').filter(Boolean);
 
 /** A site as the API shows it: metadata and policy, never key bytes. */
 export function siteResponse(site: Site, key: SiteKey, activeTokens: number, now: number) {

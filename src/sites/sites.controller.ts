@@ -15,7 +15,9 @@ export class SitesController {
 
   /** Create a Glidein_Site and its signing key (generated, or imported). The key is never returned. */
   @Post()
-  @ApiCreatedResponse({ description: 'The site, as GET /sites/{site} shows it, plus `warnings: [{code, message}]` (empty, or `KEY_SHORT` for an imported key under 16 bytes).' })
+  @ApiCreatedResponse({
+    description: 'The site, as GET /sites/{site} shows it, plus `warnings: [{code, message}]` (empty, or `KEY_SHORT` for an imported key under 16 bytes).',
+  })
   @Roles('frontend-admin')
   @Audit('site.create')
   create(@Body() dto: CreateSiteDto) {

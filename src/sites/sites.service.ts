@@ -101,24 +101,26 @@ export class SitesService implements OnModuleInit {
     } finally {
       raw.fill(0);
     }
-    await this.db.tx(async (m) => {
-      if (await m.existsBy(Site, { name })) throw new DomainError('SITE_EXISTS', `site ${name} exists`, 'name');
-      await m.insert(Site, site);
-      await m.insert(SiteKey, key);
-      await this.audit.record(m, {
-        action: 'site.create',
-        target: `site:${name}`,
-        detail: {
-          keyVersion: 1,
-          keySource: key.source,
-          keyFingerprint: key.fingerprint,
-          scopes: policy.levels,
-          issuer: site.issuer,
-          ...(warnings.length ? { keyLength: key.keyLength, warnings: warnings.map((w) => w.code) } : {}),
-        },
-      });
-      this.events.publish(m, 'keys.changed', { site: name });
-    }).catch(asConflict(() => new DomainError('SITE_EXISTS', `site ${name} exists`, 'name')));
+    await this.db
+      .tx(async (m) => {
+        if (await m.existsBy(Site, { name })) throw new DomainError('SITE_EXISTS', `site ${name} exists`, 'name');
+        await m.insert(Site, site);
+        await m.insert(SiteKey, key);
+        await this.audit.record(m, {
+          action: 'site.create',
+          target: `site:${name}`,
+          detail: {
+            keyVersion: 1,
+            keySource: key.source,
+            keyFingerprint: key.fingerprint,
+            scopes: policy.levels,
+            issuer: site.issuer,
+            ...(warnings.length ? { keyLength: key.keyLength, warnings: warnings.map((w) => w.code) } : {}),
+          },
+        });
+        this.events.publish(m, 'keys.changed', { site: name });
+      })
+      .catch(asConflict(() => new DomainError('SITE_EXISTS', `site ${name} exists`, 'name')));
     return { ...siteResponse(site, key, 0, now), warnings };
   }
 
@@ -138,11 +140,20 @@ export class SitesService implements OnModuleInit {
     return this.db.read(async (m) => {
       const { site, key } = await this.load(m, name);
       const now = this.clock.now();
-      const live = (await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, order: { version: 'DESC' } })).filter((k) => isUsable(k, now));
+      const live = (await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, order: { version: 'DESC' } })).filter((k) =>
+        isUsable(k, now),
+      );
       const current = await this.hooks.currentToken(m, site.id);
       return {
         ...siteResponse(site, key, (await this.hooks.tokenCounts(m, now, site.id)).get(site.id) ?? 0, now),
-        keys: live.map((k) => ({ version: k.version, kid: k.kid, state: k.state, fingerprint: k.fingerprint, createdAt: iso(k.createdAt), graceUntil: iso(k.graceUntil) })),
+        keys: live.map((k) => ({
+          version: k.version,
+          kid: k.kid,
+          state: k.state,
+          fingerprint: k.fingerprint,
+          createdAt: iso(k.createdAt),
+          graceUntil: iso(k.graceUntil),
+        })),
         currentToken: current ? { jti: current.jti, issuedAt: iso(current.issuedAt), expiresAt: iso(current.expiresAt) } : null,
       };
     });
@@ -171,7 +182,9 @@ export class SitesService implements OnModuleInit {
         rowVersion: site.rowVersion + 1,
       };
       changes.nextRotationAt = nextRotationAt({ ...site, ...changes } as Site);
-      const changed = Object.keys(changes).filter((k) => !['updatedAt', 'rowVersion', 'nextRotationAt'].includes(k) && changes[k as keyof Site] !== site[k as keyof Site]);
+      const changed = Object.keys(changes).filter(
+        (k) => !['updatedAt', 'rowVersion', 'nextRotationAt'].includes(k) && changes[k as keyof Site] !== site[k as keyof Site],
+      );
       const res = await m.update(Site, { id: site.id, rowVersion: site.rowVersion }, changes);
       if (!res.affected) throw new DomainError('STALE_VERSION', `site ${name} changed concurrently; read it again`, 'rowVersion');
       Object.assign(site, changes);

@@ -17,7 +17,12 @@ export class TicketsController {
   @Post()
   @Roles('factory-admin')
   @Audit('ticket.issue')
-  async issue(@Param('entry', new PlainNamePipe('entry')) entry: string, @Body() dto: IssueTicketsDto, @Query() q: IssueTicketsQueryDto, @Res({ passthrough: true }) res: FastifyReply) {
+  async issue(
+    @Param('entry', new PlainNamePipe('entry')) entry: string,
+    @Body() dto: IssueTicketsDto,
+    @Query() q: IssueTicketsQueryDto,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
     const issued = await this.tickets.issue(entry, dto);
     if (q.format !== 'condor') return issued;
     void res.header('content-type', 'text/plain; charset=utf-8');

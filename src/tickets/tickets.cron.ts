@@ -29,6 +29,11 @@ export class TicketsCron implements OnModuleInit, OnModuleDestroy {
   private async purge(): Promise<void> {
     const expired = await this.tickets.purgeExpired();
     const n = Object.values(expired).reduce((a, b) => a + b, 0);
-    if (n) this.log.log(`purged ${n} expired unused ticket(s): ${Object.entries(expired).map(([e, k]) => `${e}=${k}`).join(', ')}`);
+    if (n)
+      this.log.log(
+        `purged ${n} expired unused ticket(s): ${Object.entries(expired)
+          .map(([e, k]) => `${e}=${k}`)
+          .join(', ')}`,
+      );
   }
 }

@@ -22,8 +22,18 @@ export class TicketsMetrics implements OnModuleInit {
   ) {
     const registers = [metrics.registry];
     this.issued = new Counter({ name: 'glidekey_tickets_issued_total', help: 'Glidein bootstrap tickets issued, by entry', labelNames: ['entry'], registers });
-    this.consumed = new Counter({ name: 'glidekey_tickets_consumed_total', help: 'Glidein bootstrap tickets exchanged for credentials, by entry', labelNames: ['entry'], registers });
-    this.expired = new Counter({ name: 'glidekey_tickets_expired_total', help: 'Glidein bootstrap tickets that expired unused (counted when purged), by entry', labelNames: ['entry'], registers });
+    this.consumed = new Counter({
+      name: 'glidekey_tickets_consumed_total',
+      help: 'Glidein bootstrap tickets exchanged for credentials, by entry',
+      labelNames: ['entry'],
+      registers,
+    });
+    this.expired = new Counter({
+      name: 'glidekey_tickets_expired_total',
+      help: 'Glidein bootstrap tickets that expired unused (counted when purged), by entry',
+      labelNames: ['entry'],
+      registers,
+    });
     this.refused = new Counter({
       name: 'glidekey_ticket_fetches_refused_total',
       help: 'Refused glidein credential fetches, by reason (invalid, rate_limited, stale, withdrawn); entry only for stale and withdrawn',
@@ -36,9 +46,12 @@ export class TicketsMetrics implements OnModuleInit {
     const { db, clock } = this;
     // Entries are the factory admin's, so one series per entry is bounded; the count is read from
     // the glidein_tickets_open index (consumed_at, entry, expires_at), at most once per cacheSeconds.
-    const outstanding = this.metrics.cached(
-      (): Promise<{ entry: string; n: string | number }[]> =>
-        db.read((m) => m.query(`SELECT entry, COUNT(*) AS n FROM glidein_tickets WHERE consumed_at IS NULL AND expires_at > ${db.isPostgres ? '$1' : '?'} GROUP BY entry`, [clock.now()])),
+    const outstanding = this.metrics.cached((): Promise<{ entry: string; n: string | number }[]> =>
+      db.read((m) =>
+        m.query(`SELECT entry, COUNT(*) AS n FROM glidein_tickets WHERE consumed_at IS NULL AND expires_at > ${db.isPostgres ? '$1' : '?'} GROUP BY entry`, [
+          clock.now(),
+        ]),
+      ),
     );
     new Gauge({
       name: 'glidekey_tickets_outstanding',

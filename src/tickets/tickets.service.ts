@@ -55,10 +55,12 @@ export class TicketsService implements OnModuleInit {
     const cfg = this.settings.config.tickets;
     if (dto.count > cfg.maxCount) throw new DomainError('VALIDATION_FAILED', `count must not be greater than ${cfg.maxCount} (tickets.maxCount)`, 'count');
     const ttl = dto.ttlSeconds ?? cfg.defaultTtlSeconds;
-    if (ttl > cfg.maxTtlSeconds) throw new DomainError('VALIDATION_FAILED', `ttlSeconds must not be greater than ${cfg.maxTtlSeconds} (tickets.maxTtlSeconds)`, 'ttlSeconds');
+    if (ttl > cfg.maxTtlSeconds)
+      throw new DomainError('VALIDATION_FAILED', `ttlSeconds must not be greater than ${cfg.maxTtlSeconds} (tickets.maxTtlSeconds)`, 'ttlSeconds');
     const out = await this.db.tx(async (m) => {
       if (!(await factoryStore.entryExists(m, entry))) throw new DomainError('ENTRY_NOT_FOUND', 'no such entry');
-      if (!(await factoryStore.frontendRegistered(m, dto.frontend))) throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${dto.frontend}`, 'frontend');
+      if (!(await factoryStore.frontendRegistered(m, dto.frontend)))
+        throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${dto.frontend}`, 'frontend');
       const now = this.clock.now();
       const expiresAt = now + ttl * 1000;
       const batch = this.random.hex(8);
@@ -97,7 +99,12 @@ export class TicketsService implements OnModuleInit {
         .where('t.consumed_at IS NULL AND t.expires_at <= :now', { now })
         .getRawMany<{ entry: string }>();
       for (const { entry } of entries) {
-        const gone = await m.createQueryBuilder().delete().from(Ticket).where('entry = :entry AND consumed_at IS NULL AND expires_at <= :now', { entry, now }).execute();
+        const gone = await m
+          .createQueryBuilder()
+          .delete()
+          .from(Ticket)
+          .where('entry = :entry AND consumed_at IS NULL AND expires_at <= :now', { entry, now })
+          .execute();
         if (!gone.affected) continue;
         expired[entry] = gone.affected;
         await this.audit.record(m, { action: 'ticket.expire', target: `entry:${entry}`, actor: 'system', detail: { count: gone.affected } });

@@ -6,8 +6,36 @@ import { Db } from '../database/db.js';
 import { GroupCommit } from '../database/group-commit.js';
 import { IssuedToken } from './issued-token.entity.js';
 
-const TOKEN_COLUMNS = ['jti', 'site_id', 'site_name', 'key_id', 'key_version', 'kid', 'subject', 'issuer', 'scopes', 'issued_at', 'expires_at', 'revoked_at', 'minted_by'] as const;
-const tokenRow = (t: IssuedToken) => [t.jti, t.siteId, t.siteName, t.keyId, t.keyVersion, t.kid, t.subject, t.issuer, t.scopes, t.issuedAt, t.expiresAt, t.revokedAt, t.mintedBy];
+const TOKEN_COLUMNS = [
+  'jti',
+  'site_id',
+  'site_name',
+  'key_id',
+  'key_version',
+  'kid',
+  'subject',
+  'issuer',
+  'scopes',
+  'issued_at',
+  'expires_at',
+  'revoked_at',
+  'minted_by',
+] as const;
+const tokenRow = (t: IssuedToken) => [
+  t.jti,
+  t.siteId,
+  t.siteName,
+  t.keyId,
+  t.keyVersion,
+  t.kid,
+  t.subject,
+  t.issuer,
+  t.scopes,
+  t.issuedAt,
+  t.expiresAt,
+  t.revokedAt,
+  t.mintedBy,
+];
 
 interface Mint {
   token: IssuedToken;
@@ -51,14 +79,24 @@ export class LedgerWriter {
       // waits for this commit, or we see it.
       const pg = this.db.isPostgres;
       const marks = keyIds.map((_, i) => (pg ? `$${i + 2}` : '?')).join(', ');
-      const rows: { id: string }[] = await m.query(
-        `SELECT id FROM site_keys WHERE state = ${pg ? '$1' : '?'} AND id IN (${marks})${pg ? ' FOR SHARE' : ''}`,
-        ['active', ...keyIds],
-      );
+      const rows: { id: string }[] = await m.query(`SELECT id FROM site_keys WHERE state = ${pg ? '$1' : '?'} AND id IN (${marks})${pg ? ' FOR SHARE' : ''}`, [
+        'active',
+        ...keyIds,
+      ]);
       const active = new Set(rows.map((k) => k.id));
       const ok = batch.map((p, i) => [p, i] as const).filter(([p]) => active.has(p.token.keyId));
-      await bulkInsert(m, 'issued_tokens', TOKEN_COLUMNS, ok.map(([p]) => tokenRow(p.token)));
-      await bulkInsert(m, 'audit_log', AUDIT_COLUMNS, ok.map(([p]) => auditRow(p.audit)));
+      await bulkInsert(
+        m,
+        'issued_tokens',
+        TOKEN_COLUMNS,
+        ok.map(([p]) => tokenRow(p.token)),
+      );
+      await bulkInsert(
+        m,
+        'audit_log',
+        AUDIT_COLUMNS,
+        ok.map(([p]) => auditRow(p.audit)),
+      );
       return new Set(ok.map(([, i]) => i));
     });
   }

@@ -61,7 +61,13 @@ export class RevocationFileService implements OnModuleInit {
       const reason = err instanceof RevocationCheckFailed ? 'check_failed' : 'limit';
       this.metrics.fileRefusals.inc({ reason });
       this.log.error(`NOT updating ${this.path}: ${err.message}. The collector keeps the last good file; revocations since then are not in force there.`);
-      await this.audit.recordAlone({ action: 'revocation-file.refuse', target: 'revocation-file', result: 'failure', code: reason === 'limit' ? 'REVOCATION_LIMIT' : 'REVOCATION_CHECK_FAILED', detail: { reason: err.message } });
+      await this.audit.recordAlone({
+        action: 'revocation-file.refuse',
+        target: 'revocation-file',
+        result: 'failure',
+        code: reason === 'limit' ? 'REVOCATION_LIMIT' : 'REVOCATION_CHECK_FAILED',
+        detail: { reason: err.message },
+      });
       return false;
     }
     const content = `# Written by glidekey: revoked, unexpired IDTOKENs. Do not edit; changes are overwritten.\nSEC_TOKEN_REVOCATION_EXPR = ${expr}\n`;

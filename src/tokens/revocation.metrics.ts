@@ -13,10 +13,24 @@ export class RevocationMetrics {
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
-    this.terms = new Gauge({ name: 'glidekey_revocation_expr_terms', help: 'Terms in the last revocation expression built: listed jtis and revoked subjects', labelNames: ['kind'] as const, registers });
-    this.depth = new Gauge({ name: 'glidekey_revocation_expr_depth', help: 'Nesting depth of the last revocation expression built, as the model counts it (HTCondor fails at 400)', registers });
+    this.terms = new Gauge({
+      name: 'glidekey_revocation_expr_terms',
+      help: 'Terms in the last revocation expression built: listed jtis and revoked subjects',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    this.depth = new Gauge({
+      name: 'glidekey_revocation_expr_depth',
+      help: 'Nesting depth of the last revocation expression built, as the model counts it (HTCondor fails at 400)',
+      registers,
+    });
     this.bytes = new Gauge({ name: 'glidekey_revocation_expr_bytes', help: 'Size in bytes of the last revocation expression built', registers });
-    this.limitRefusals = new Counter({ name: 'glidekey_revocation_limit_refusals_total', help: 'Revocations refused because the expression would pass revocation.maxJtis or maxSubjects', labelNames: ['kind'] as const, registers });
+    this.limitRefusals = new Counter({
+      name: 'glidekey_revocation_limit_refusals_total',
+      help: 'Revocations refused because the expression would pass revocation.maxJtis or maxSubjects',
+      labelNames: ['kind'] as const,
+      registers,
+    });
     this.fileRefusals = new Counter({
       name: 'glidekey_revocation_file_refusals_total',
       help: 'Revocation files not written because the check failed (the last good file stays), by reason',

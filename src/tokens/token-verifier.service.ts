@@ -12,9 +12,7 @@ import { TokensService } from './tokens.service.js';
 export const VERIFY_REASONS = ['MALFORMED', 'UNKNOWN_KID', 'BAD_SIGNATURE', 'EXPIRED', 'NOT_YET_VALID', 'KEY_RETIRED', 'REVOKED', 'WRONG_ISSUER'] as const;
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
 
-export type VerifyResult =
-  | { valid: true; site: string; keyVersion: number; claims: Record<string, unknown> }
-  | { valid: false; reason: VerifyReason };
+export type VerifyResult = { valid: true; site: string; keyVersion: number; claims: Record<string, unknown> } | { valid: false; reason: VerifyReason };
 
 const STATE_ORDER = { active: 0, grace: 1, retired: 2 } as const;
 
@@ -58,10 +56,13 @@ export class TokenVerifierService {
     const nowMs = this.clock.now();
     if (!isUsable(match, nowMs)) return fail('KEY_RETIRED');
     const { claims } = parsed;
-    const [site, ledger] = await this.db.read(async (m) => [
-      await sitesStore.byId(m, match.siteId),
-      typeof claims.jti === 'string' && /^[0-9a-f]{32}$/.test(claims.jti) ? await m.findOneBy(IssuedToken, { jti: claims.jti }) : null,
-    ] as const);
+    const [site, ledger] = await this.db.read(
+      async (m) =>
+        [
+          await sitesStore.byId(m, match.siteId),
+          typeof claims.jti === 'string' && /^[0-9a-f]{32}$/.test(claims.jti) ? await m.findOneBy(IssuedToken, { jti: claims.jti }) : null,
+        ] as const,
+    );
     if (!site) return fail('UNKNOWN_KID');
     if (claims.iss !== site.issuer) return fail('WRONG_ISSUER');
     if (ledger?.revokedAt != null) return fail('REVOKED');

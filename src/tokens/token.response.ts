@@ -2,7 +2,6 @@ import { iso } from '../common/time.js';
 import type { LedgerState } from './dto/list-tokens.query.dto.js';
 import type { IssuedToken } from './issued-token.entity.js';
 
-
 /** A ledger row as the API shows it. There is no token here: it was never stored. */
 export const ledgerResponse = (t: IssuedToken, state: LedgerState) => ({
   jti: t.jti,

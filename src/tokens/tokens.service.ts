@@ -251,7 +251,12 @@ export class TokensService implements OnModuleInit {
       createdAt: now,
       createdBy: actorName(requestContext.get()?.principal),
     });
-    if (!representable(dto.subject)) throw new DomainError('SUBJECT_NOT_REPRESENTABLE', 'subject holds a NUL character or an unpaired surrogate, which no HTCondor revocation expression can match', 'subject');
+    if (!representable(dto.subject))
+      throw new DomainError(
+        'SUBJECT_NOT_REPRESENTABLE',
+        'subject holds a NUL character or an unpaired surrogate, which no HTCondor revocation expression can match',
+        'subject',
+      );
     const revoked = await this.db.tx(async (m) => {
       await this.checkSubjectCeiling(m, dto.subject);
       await m.insert(SubjectRevocation, rule);
@@ -261,11 +266,20 @@ export class TokensService implements OnModuleInit {
         .set({ revokedAt: now })
         .where('subject = :subject AND issued_at <= :at AND revoked_at IS NULL', { subject: dto.subject, at: issuedBefore * 1000 })
         .execute();
-      await this.audit.record(m, { action: 'token.revoke-subject', target: `subject:${dto.subject.slice(0, 200)}`, detail: { issuedBefore, ledgerTokens: res.affected ?? 0 } });
+      await this.audit.record(m, {
+        action: 'token.revoke-subject',
+        target: `subject:${dto.subject.slice(0, 200)}`,
+        detail: { issuedBefore, ledgerTokens: res.affected ?? 0 },
+      });
       this.events.publish(m, 'revocations.changed', { jtis: [], subjects: [dto.subject] });
       return res.affected ?? 0;
     });
-    return { subject: rule.subject, issuedBefore, keepUntil: rule.expiresAt === FOREVER ? null : new Date(rule.expiresAt).toISOString(), ledgerTokensRevoked: revoked };
+    return {
+      subject: rule.subject,
+      issuedBefore,
+      keepUntil: rule.expiresAt === FOREVER ? null : new Date(rule.expiresAt).toISOString(),
+      ledgerTokensRevoked: revoked,
+    };
   }
 
   /** The subject revocations a token matches (for the verifier). */
@@ -279,18 +293,21 @@ export class TokensService implements OnModuleInit {
    */
   async revocationSet(): Promise<RevocationSet> {
     const now = this.clock.now();
-    const [revoked, rules] = await this.db.read(async (m) => [
-      // Raw rows, read from the partial index issued_tokens_revoked_expires alone: up to
-      // revocation.maxJtis (100,000) of them, which as entities cost more than the query.
-      await m
-        .createQueryBuilder(IssuedToken, 't')
-        .select('t.jti', 'jti')
-        .addSelect('t.subject', 'subject')
-        .addSelect('t.issued_at', 'issued_at')
-        .where('t.revoked_at > 0 AND t.expires_at > :now', { now })
-        .getRawMany<{ jti: string; subject: string; issued_at: string | number }>(),
-      await m.find(SubjectRevocation, { select: { subject: true, issuedBefore: true }, where: { expiresAt: MoreThan(now) } }),
-    ] as const);
+    const [revoked, rules] = await this.db.read(
+      async (m) =>
+        [
+          // Raw rows, read from the partial index issued_tokens_revoked_expires alone: up to
+          // revocation.maxJtis (100,000) of them, which as entities cost more than the query.
+          await m
+            .createQueryBuilder(IssuedToken, 't')
+            .select('t.jti', 'jti')
+            .addSelect('t.subject', 'subject')
+            .addSelect('t.issued_at', 'issued_at')
+            .where('t.revoked_at > 0 AND t.expires_at > :now', { now })
+            .getRawMany<{ jti: string; subject: string; issued_at: string | number }>(),
+          await m.find(SubjectRevocation, { select: { subject: true, issuedBefore: true }, where: { expiresAt: MoreThan(now) } }),
+        ] as const,
+    );
     const cutoff = new Map(mergeSubjects(rules).map((r) => [r.subject, r.issuedBefore]));
     const jtis = revoked.filter((t) => !((cutoff.get(t.subject) ?? -Infinity) * 1000 >= Number(t.issued_at))).map((t) => t.jti);
     return { jtis, subjects: rules.map((r) => ({ subject: r.subject, issuedBefore: r.issuedBefore })) };
@@ -308,11 +325,17 @@ export class TokensService implements OnModuleInit {
     this.revocationMetrics.terms.set({ kind: 'jti' }, set.jtis.length);
     this.revocationMetrics.terms.set({ kind: 'subject' }, subjects);
     if (set.jtis.length > maxJtis || subjects > maxSubjects) {
-      throw new DomainError('REVOCATION_LIMIT', `the revocation expression would hold ${set.jtis.length} jtis and ${subjects} subjects (at most ${maxJtis} and ${maxSubjects})`);
+      throw new DomainError(
+        'REVOCATION_LIMIT',
+        `the revocation expression would hold ${set.jtis.length} jtis and ${subjects} subjects (at most ${maxJtis} and ${maxSubjects})`,
+      );
     }
     let expr: string;
     try {
-      expr = revocationExpr(set.jtis.map((jti) => ({ jti })), set.subjects);
+      expr = revocationExpr(
+        set.jtis.map((jti) => ({ jti })),
+        set.subjects,
+      );
     } catch (err) {
       if (err instanceof UnrepresentableString) throw new RevocationCheckFailed(`a stored revocation cannot be written: ${err.message}`);
       throw err;
@@ -326,17 +349,26 @@ export class TokensService implements OnModuleInit {
   /** Refuses a jti revocation that would take the expression past revocation.maxJtis (a token a subject rule covers adds nothing). */
   private async checkJtiCeiling(m: EntityManager, t: IssuedToken): Promise<void> {
     const now = this.clock.now();
-    const covered = await m.createQueryBuilder(SubjectRevocation, 'r').where('r.subject = :subject AND r.issuedBefore * 1000 >= :at AND r.expiresAt > :now', { subject: t.subject, at: t.issuedAt, now }).getExists();
+    const covered = await m
+      .createQueryBuilder(SubjectRevocation, 'r')
+      .where('r.subject = :subject AND r.issuedBefore * 1000 >= :at AND r.expiresAt > :now', { subject: t.subject, at: t.issuedAt, now })
+      .getExists();
     if (covered) return;
     const listed = await m
       .createQueryBuilder(IssuedToken, 't')
       .where('t.revokedAt > 0 AND t.expiresAt > :now', { now })
-      .andWhere('NOT EXISTS (SELECT 1 FROM subject_revocations r WHERE r.subject = t.subject AND r.issued_before * 1000 >= t.issued_at AND r.expires_at > :now)', { now })
+      .andWhere(
+        'NOT EXISTS (SELECT 1 FROM subject_revocations r WHERE r.subject = t.subject AND r.issued_before * 1000 >= t.issued_at AND r.expires_at > :now)',
+        { now },
+      )
       .getCount();
     const max = this.settings.config.revocation.maxJtis;
     if (listed >= max) {
       this.revocationMetrics.limitRefusals.inc({ kind: 'jti' });
-      throw new DomainError('REVOCATION_LIMIT', `the revocation expression already lists ${listed} jtis (revocation.maxJtis is ${max}); revoke by subject or rotate the site's key instead`);
+      throw new DomainError(
+        'REVOCATION_LIMIT',
+        `the revocation expression already lists ${listed} jtis (revocation.maxJtis is ${max}); revoke by subject or rotate the site's key instead`,
+      );
     }
   }
 
@@ -344,7 +376,11 @@ export class TokensService implements OnModuleInit {
   private async checkSubjectCeiling(m: EntityManager, subject: string): Promise<void> {
     const now = this.clock.now();
     if (await m.existsBy(SubjectRevocation, { subject, expiresAt: MoreThan(now) })) return;
-    const row = await m.createQueryBuilder(SubjectRevocation, 'r').select('COUNT(DISTINCT r.subject)', 'n').where('r.expiresAt > :now', { now }).getRawOne<{ n: string | number }>();
+    const row = await m
+      .createQueryBuilder(SubjectRevocation, 'r')
+      .select('COUNT(DISTINCT r.subject)', 'n')
+      .where('r.expiresAt > :now', { now })
+      .getRawOne<{ n: string | number }>();
     const listed = Number(row?.n ?? 0);
     const max = this.settings.config.revocation.maxSubjects;
     if (listed >= max) {

@@ -40,7 +40,10 @@ describe.each(ENGINES)('credential intake service on %s', (engine) => {
   /** The refusal's code, after showing it changed nothing. */
   const refused = async (caller: Principal, env: unknown): Promise<string> => {
     const before = await state();
-    const err = await intake.receive(caller, env).then(() => undefined, (e: unknown) => e);
+    const err = await intake.receive(caller, env).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DomainError);
     expect(await state()).toEqual(before);
     return (err as DomainError).code;

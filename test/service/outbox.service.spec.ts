@@ -35,7 +35,13 @@ describe.each(ENGINES)('outbox and deliverer services on %s', (engine) => {
   const currentJti = async () => (await t.rows(CurrentToken))[0].jti;
 
   beforeAll(async () => {
-    t = await serviceTier({ engine, roles: ['frontend'], imports: [RotationModule], clock, env: { GLIDEKEY_FORWARDING_RETRY_BASE_SECONDS: String(BASE), GLIDEKEY_FORWARDING_RETRY_MAX_SECONDS: String(MAX) } });
+    t = await serviceTier({
+      engine,
+      roles: ['frontend'],
+      imports: [RotationModule],
+      clock,
+      env: { GLIDEKEY_FORWARDING_RETRY_BASE_SECONDS: String(BASE), GLIDEKEY_FORWARDING_RETRY_MAX_SECONDS: String(MAX) },
+    });
     fa = await startTestApp({ clock, env: { GLIDEKEY_ROLES: 'factory', GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600' } });
     deliverer = t.get(DelivererService);
     factories = t.get(FactoriesService);
@@ -45,7 +51,17 @@ describe.each(ENGINES)('outbox and deliverer services on %s', (engine) => {
     const identity = await t.get(IdentityService).publicIdentity('frontend');
     const reg = await faApi.post('/factory/frontends', { name: t.settings.config.frontend.name, publicKey: identity.publicKey });
     expect(reg.status).toBe(201);
-    expect((await faApi.put('/factory/entries/E1', { site: 'S1', gatekeeper: 'ce1.example.org', trustDomain: 'OSG', authMethod: 'grid_proxy', condorVersion: '23.0.3' })).status).toBe(201);
+    expect(
+      (
+        await faApi.put('/factory/entries/E1', {
+          site: 'S1',
+          gatekeeper: 'ce1.example.org',
+          trustDomain: 'OSG',
+          authMethod: 'grid_proxy',
+          condorVersion: '23.0.3',
+        })
+      ).status,
+    ).toBe(201);
     await factories.register({ name: 'fa', url: fa.url, apiKey: reg.json.apiKey, publicKey: (await faApi.get('/factory/identity')).json.publicKey });
     expect((await t.get(EntriesSyncService).sync('fa')).entries).toBe(1);
     // From here on the factory cannot be reached.

@@ -27,7 +27,8 @@ describe.each(ENGINES)('current-token renewal service on %s', (engine) => {
     const row = rows[0];
     return { row, token: Buffer.from(t.sealer.open(row.sealedToken, currentTokenAd(row.siteId, row.jti))).toString() };
   };
-  const renewals = async () => (await t.audit('token.renew')).filter((a) => a.target === 'site:S1').map((a) => JSON.parse(a.detail!) as { jti: string; reason: string });
+  const renewals = async () =>
+    (await t.audit('token.renew')).filter((a) => a.target === 'site:S1').map((a) => JSON.parse(a.detail!) as { jti: string; reason: string });
 
   beforeAll(async () => {
     t = await serviceTier({ engine, roles: ['frontend'], imports: [RotationModule], clock: new FakeClock(Date.parse('2026-11-02T10:30:00Z')) });

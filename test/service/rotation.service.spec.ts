@@ -22,7 +22,13 @@ describe.each(ENGINES)('rotation service on %s', (engine) => {
   const rotations = async (name: string) => (await t.audit('site.rotate')).filter((a) => a.target === `site:${name}`);
 
   beforeAll(async () => {
-    t = await serviceTier({ engine, roles: ['frontend'], imports: [RotationModule], clock: new FakeClock(Date.parse('2026-11-02T10:30:00Z')), env: (dir) => ({ GLIDEKEY_FRONTEND_PASSWORDS_DIR: join(dir, 'passwords.d') }) });
+    t = await serviceTier({
+      engine,
+      roles: ['frontend'],
+      imports: [RotationModule],
+      clock: new FakeClock(Date.parse('2026-11-02T10:30:00Z')),
+      env: (dir) => ({ GLIDEKEY_FRONTEND_PASSWORDS_DIR: join(dir, 'passwords.d') }),
+    });
     sites = t.get(SitesService);
     rotation = t.get(RotationService);
   });
@@ -38,7 +44,9 @@ describe.each(ENGINES)('rotation service on %s', (engine) => {
 
     t.clock.advance(1);
     const done = await rotation.rotateDue();
-    expect(done.map((r) => [r.site, r.fromVersion, r.toVersion, r.kid, r.rotatedAt])).toEqual([['hourly', 1, 2, 'hourly', new Date(created + HOUR * 1000).toISOString()]]);
+    expect(done.map((r) => [r.site, r.fromVersion, r.toVersion, r.kid, r.rotatedAt])).toEqual([
+      ['hourly', 1, 2, 'hourly', new Date(created + HOUR * 1000).toISOString()],
+    ]);
     const s = await site('hourly');
     expect([s.keyVersion, Number(s.rotatedAt), Number(s.nextRotationAt)]).toEqual([2, t.clock.now(), t.clock.now() + HOUR * 1000]);
     const [v1, v2] = await keys('hourly');
@@ -82,13 +90,19 @@ describe.each(ENGINES)('rotation service on %s', (engine) => {
     await sites.create({ name: 'gentle', rotation: { enabled: true, intervalSeconds: HOUR, graceSeconds: 600 } } as CreateSiteDto);
     t.clock.advance(HOUR);
     expect((await rotation.rotateDue()).find((r) => r.site === 'gentle')).toMatchObject({ toVersion: 2, kid: 'gentle_v2', graceSeconds: 600 });
-    expect((await keys('gentle')).map((k) => [k.kid, k.state])).toEqual([['gentle', 'grace'], ['gentle_v2', 'active']]);
+    expect((await keys('gentle')).map((k) => [k.kid, k.state])).toEqual([
+      ['gentle', 'grace'],
+      ['gentle_v2', 'active'],
+    ]);
     t.clock.advance(599);
     await rotation.retireExpiredGrace();
     expect((await keys('gentle'))[0].state).toBe('grace');
     t.clock.advance(1);
     expect(await rotation.retireExpiredGrace()).toBe(1);
-    expect((await keys('gentle')).map((k) => [k.kid, k.state])).toEqual([['gentle', 'retired'], ['gentle_v2', 'active']]);
+    expect((await keys('gentle')).map((k) => [k.kid, k.state])).toEqual([
+      ['gentle', 'retired'],
+      ['gentle_v2', 'active'],
+    ]);
     expect((await t.audit('site.key.retire')).map((a) => a.target)).toEqual(['site:gentle']);
   });
 });

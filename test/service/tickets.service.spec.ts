@@ -23,7 +23,11 @@ describe.each(ENGINES)('tickets service on %s', (engine) => {
   let glidein: GlideinService;
   let idtoken: string;
   const row = async (ticket: string) => (await t.rows(Ticket, { id: idOf(ticket) }))[0];
-  const spend = (ticket: string, address: string) => glidein.fetch(ticket, address).then((a) => a, (e: unknown) => e);
+  const spend = (ticket: string, address: string) =>
+    glidein.fetch(ticket, address).then(
+      (a) => a,
+      (e: unknown) => e,
+    );
 
   beforeAll(async () => {
     t = await serviceTier({ engine, roles: ['factory'], imports: [GlideinModule] });
@@ -41,7 +45,13 @@ describe.each(ENGINES)('tickets service on %s', (engine) => {
     expect(issued.tickets).toHaveLength(3);
     for (const k of issued.tickets) {
       const r = await row(k);
-      expect([r.secretHash, r.batchId, r.frontend, Number(r.expiresAt), r.consumedAt]).toEqual([hashSecret(secretOf(k)), issued.batch, FE, t.clock.now() + TTL * 1000, null]);
+      expect([r.secretHash, r.batchId, r.frontend, Number(r.expiresAt), r.consumedAt]).toEqual([
+        hashSecret(secretOf(k)),
+        issued.batch,
+        FE,
+        t.clock.now() + TTL * 1000,
+        null,
+      ]);
       expect(JSON.stringify(r).includes(secretOf(k))).toBe(false);
     }
     const audit = (await t.audit('ticket.issue')).at(-1)!;
@@ -49,7 +59,7 @@ describe.each(ENGINES)('tickets service on %s', (engine) => {
     expect(audit.detail!.includes(secretOf(issued.tickets[0]))).toBe(false);
   });
 
-  it('spends a ticket once: the entry\'s credentials and a renewal credential, the spend on disk and audited; a second spend is refused and changes nothing', async () => {
+  it("spends a ticket once: the entry's credentials and a renewal credential, the spend on disk and audited; a second spend is refused and changes nothing", async () => {
     const [k] = (await tickets.issue('E1', { frontend: FE, count: 1, ttlSeconds: TTL })).tickets;
     const answer = await glidein.fetch(k, '192.0.2.10');
     expect(answer).toMatchObject({ site: 'S1', entry: 'E1', idtoken, renewal: expect.any(String) });

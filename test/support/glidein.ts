@@ -8,7 +8,10 @@ import { client } from './service.js';
  * Puts a credential into the factory cache the way forwarding stores it (sealed with the app's own
  * Sealer, keyed fingerprint), replacing the entry's previous one of that type.
  */
-export async function seedCache(t: TestApp, c: { frontend: string; entry: string; type: CredentialType; value: string; expiresAt: number; version?: number }): Promise<void> {
+export async function seedCache(
+  t: TestApp,
+  c: { frontend: string; entry: string; type: CredentialType; value: string; expiresAt: number; version?: number },
+): Promise<void> {
   const sealer = t.app.get(Sealer);
   const row = Object.assign(new CachedCredential(), {
     frontend: c.frontend,
@@ -34,14 +37,24 @@ export async function mintToken(t: TestApp, site: string, lifetimeSeconds?: numb
 }
 
 /** A registered frontend and an entry for `site`, ready for tickets. */
-export async function factorySetup(t: TestApp, opts: { frontend?: string; entry: string; site: string; glideinScitoken?: boolean }): Promise<{ frontend: string }> {
+export async function factorySetup(
+  t: TestApp,
+  opts: { frontend?: string; entry: string; site: string; glideinScitoken?: boolean },
+): Promise<{ frontend: string }> {
   const api = client(t.api, t.adminKey);
   const frontend = opts.frontend ?? 'fe.example.org';
   if (!(await api.get('/factory/frontends')).json.some((f: { name: string }) => f.name === frontend)) {
     const publicKey = Buffer.from(frontend.padEnd(32, '#').slice(0, 32)).toString('base64');
     expect((await api.post('/factory/frontends', { name: frontend, publicKey })).status).toBe(201);
   }
-  const entry = { site: opts.site, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'scitoken', condorVersion: '23.0.3', glideinScitoken: opts.glideinScitoken ?? false };
+  const entry = {
+    site: opts.site,
+    gatekeeper: 'ce.example.org:9619',
+    trustDomain: 'OSG',
+    authMethod: 'scitoken',
+    condorVersion: '23.0.3',
+    glideinScitoken: opts.glideinScitoken ?? false,
+  };
   expect((await api.put(`/factory/entries/${opts.entry}`, entry)).status).toBeLessThan(300);
   return { frontend };
 }
@@ -55,7 +68,10 @@ export async function fetchCredentials(t: { api: string }, ticket?: string) {
 
 /** One glidein renewal with `credential` as bearer. */
 export async function renew(t: { api: string }, credential?: string) {
-  const res = await fetch(`${t.api}/glidein/credentials/renew`, { method: 'POST', headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` } });
+  const res = await fetch(`${t.api}/glidein/credentials/renew`, {
+    method: 'POST',
+    headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` },
+  });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined, text, headers: res.headers };
 }

@@ -87,7 +87,9 @@ export function configValue(g: Glidein, key: string): string | undefined {
 
 /** Sets a glidein_config value as gconfig_add does (its other lines dropped, the new one last): the test's way of letting time pass. */
 export function setConfigValue(g: Glidein, key: string, value: string): void {
-  const kept = readFileSync(g.config, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith(`${key} `));
+  const kept = readFileSync(g.config, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith(`${key} `));
   writeFileSync(g.config, [...kept, `${key} ${value}`].join('\n') + '\n');
 }
 

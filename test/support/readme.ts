@@ -45,7 +45,10 @@ export interface BashRun {
  * first failing command, as a careful operator would). `detached`: in its own process group, which
  * `kill(-pid)` ends with whatever it left in the background.
  */
-export function bash(script: string, o: { cwd: string; env: Record<string, string>; detached?: boolean; onSpawn?: (p: ChildProcess) => void }): Promise<BashRun> {
+export function bash(
+  script: string,
+  o: { cwd: string; env: Record<string, string>; detached?: boolean; onSpawn?: (p: ChildProcess) => void },
+): Promise<BashRun> {
   return new Promise((ok, fail) => {
     const p = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: o.detached });
     o.onSpawn?.(p);
@@ -64,7 +67,10 @@ const MARK = '@@glidekey-readme-step@@';
  * Runs a README block's commands, as written and in order, in one bash, with a marker printed
  * after each, and returns what each command printed (the commands that ran, up to a failing one).
  */
-export async function runSteps(block: string, o: { cwd: string; env: Record<string, string> }): Promise<BashRun & { steps: { command: string; out: string }[]; out(needle: string): string }> {
+export async function runSteps(
+  block: string,
+  o: { cwd: string; env: Record<string, string> },
+): Promise<BashRun & { steps: { command: string; out: string }[]; out(needle: string): string }> {
   const commands = commandsOf(block);
   const r = await bash(commands.map((c) => `${c}\nprintf '\\n${MARK}\\n'`).join('\n'), o);
   const pieces = r.stdout.split(`\n${MARK}\n`);

@@ -44,7 +44,9 @@ export interface Service {
  * Starts the real service (`node dist/main.js`) on a free loopback port (or `port`, to come back
  * where peers have its URL pinned) and waits until /readyz says ready; with `tls`, over HTTPS.
  */
-export async function startService(opts: { env?: Record<string, string>; dataDir?: string; port?: number; timeoutMs?: number; tls?: { cert: string; key: string; ca: string } } = {}): Promise<Service> {
+export async function startService(
+  opts: { env?: Record<string, string>; dataDir?: string; port?: number; timeoutMs?: number; tls?: { cert: string; key: string; ca: string } } = {},
+): Promise<Service> {
   const dataDir = opts.dataDir ?? tempDir();
   const port = opts.port ?? (await freePort());
   const env: Record<string, string> = {
@@ -122,7 +124,10 @@ export const removeDir = (dir: string) => rmSync(dir, { recursive: true, force: 
  * One HTTP(S) request: fetch, or node:https when a CA bundle must verify the server (fetch takes
  * no per-request CA).
  */
-export async function httpCall(url: string, o: { method?: string; headers?: Record<string, string>; body?: string; ca?: string } = {}): Promise<{ status: number; text: string; headers: Headers }> {
+export async function httpCall(
+  url: string,
+  o: { method?: string; headers?: Record<string, string>; body?: string; ca?: string } = {},
+): Promise<{ status: number; text: string; headers: Headers }> {
   if (!o.ca) {
     const res = await fetch(url, { method: o.method ?? 'GET', headers: o.headers, body: o.body });
     return { status: res.status, text: await res.text(), headers: res.headers };

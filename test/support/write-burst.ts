@@ -61,8 +61,7 @@ export class WriteLedger {
             this.refusals++;
             opts.onRefused?.();
           }
-        }
-        else if (r.status === 201) {
+        } else if (r.status === 201) {
           this.minted.get(site)!.add(r.json.jti);
           this.ackTimes.set(`mint ${r.json.jti}`, performance.now());
           this.acks++;
@@ -79,8 +78,7 @@ export class WriteLedger {
             this.refusals++;
             opts.onRefused?.();
           }
-        }
-        else if (r.status === 200) {
+        } else if (r.status === 200) {
           // One rotation worker per site: versions go up by one per acknowledged rotation, unless an answer was lost.
           this.rotated.set(site, this.rotated.get(site)! + 1);
           this.ackTimes.set(`rotate ${site} ${this.rotated.get(site)}`, performance.now());
@@ -99,8 +97,7 @@ export class WriteLedger {
             this.refusals++;
             opts.onRefused?.();
           }
-        }
-        else if (r.status === 201) {
+        } else if (r.status === 201) {
           this.created.add(name);
           this.ackTimes.set(`create ${name}`, performance.now());
           this.acks++;
@@ -152,8 +149,10 @@ export class WriteLedger {
     for (const s of names) if (!this.sites.includes(s) && !this.created.has(s) && !this.unknownCreates.has(s)) problems.push(`site ${s} never acknowledged`);
     for (const site of this.sites) {
       const jtis = new Set<string>();
-      for (let cursor: string | null = ''; cursor !== null; ) {
-        const page: { json: { tokens: { jti: string; mintedBy: string }[]; next: string | null } } = await c.get(`/tokens?site=${site}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      for (let cursor: string | null = ''; cursor !== null;) {
+        const page: { json: { tokens: { jti: string; mintedBy: string }[]; next: string | null } } = await c.get(
+          `/tokens?site=${site}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         // The renewer mints each site's current token after every rotation, as 'system': not ours to count.
         for (const t of page.json.tokens) if (t.mintedBy.startsWith('api-key:')) jtis.add(t.jti);
         cursor = page.json.next;
@@ -162,7 +161,8 @@ export class WriteLedger {
       const lost = [...acked].filter((j) => !jtis.has(j));
       if (lost.length) problems.push(`${site}: ${lost.length} of ${acked.size} acknowledged mints lost`);
       const extra = jtis.size - (acked.size - lost.length);
-      if (extra > this.mintUnknown.get(site)!) problems.push(`${site}: ${extra} ledger rows no mint was acknowledged for (${this.mintUnknown.get(site)} unanswered)`);
+      if (extra > this.mintUnknown.get(site)!)
+        problems.push(`${site}: ${extra} ledger rows no mint was acknowledged for (${this.mintUnknown.get(site)} unanswered)`);
       const version = (await c.get(`/sites/${site}`)).json.key.version as number;
       const min = 1 + this.rotated.get(site)!;
       const max = min + this.rotateUnknown.get(site)!;

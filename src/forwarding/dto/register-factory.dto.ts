@@ -12,10 +12,23 @@ export function isFactoryUrl(value: unknown): boolean {
   } catch {
     return false;
   }
-  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && !u.username && !u.password && !u.search && !u.hash && !value.includes('#') && !value.includes('?');
+  return (
+    (u.protocol === 'http:' || u.protocol === 'https:') &&
+    u.hostname !== '' &&
+    !u.username &&
+    !u.password &&
+    !u.search &&
+    !u.hash &&
+    !value.includes('#') &&
+    !value.includes('?')
+  );
 }
 
-export const IsFactoryUrl = () => ValidateBy({ name: 'isFactoryUrl', validator: { validate: isFactoryUrl, defaultMessage: () => 'url must be an http(s) URL with a host, without credentials, query or fragment' } });
+export const IsFactoryUrl = () =>
+  ValidateBy({
+    name: 'isFactoryUrl',
+    validator: { validate: isFactoryUrl, defaultMessage: () => 'url must be an http(s) URL with a host, without credentials, query or fragment' },
+  });
 
 export class RegisterFactoryDto {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/) name!: string;

@@ -1,6 +1,21 @@
 import { Transform, Type } from 'class-transformer';
 import { GWMS_GROUP } from '../../config/config.schema.js';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 
 const ONE_YEAR = 31_536_000;
 const lifetime = { context: { code: 'INVALID_LIFETIME' } };
@@ -32,7 +47,10 @@ export class SitePolicyDto {
   /** The `iss` claim: the collector's HTCondor TRUST_DOMAIN. */
   @IsOptional()
   // HTCondor splits TRUST_DOMAIN at commas, spaces and tabs; control and invisible format characters would make an issuer no collector matches.
-  @Matches(/^[^\s,"\\\p{Cc}\p{Cf}]{1,255}$/u, { message: 'issuer must be 1-255 characters without spaces, commas, quotes, backslashes or control characters', context: { code: 'INVALID_ISSUER' } })
+  @Matches(/^[^\s,"\\\p{Cc}\p{Cf}]{1,255}$/u, {
+    message: 'issuer must be 1-255 characters without spaces, commas, quotes, backslashes or control characters',
+    context: { code: 'INVALID_ISSUER' },
+  })
   issuer?: string;
 
   /** The `sub` claim: `user@domain`. */
