@@ -44,11 +44,15 @@ const PAGE_PACING = '10000';
 
 function call(agent, origin, method, path, headers = {}, body) {
   return new Promise((ok, fail) => {
-    const req = request(`${origin}${path}`, { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (d) => chunks.push(d));
-      res.on('end', () => ok({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      `${origin}${path}`,
+      { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => ok({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', fail);
     req.end(body);
   });
@@ -111,7 +115,11 @@ function postgresEngine(baseUrl, which) {
     async exec(fn) {
       return withClient(url, async (c) => {
         const steps = [];
-        const api = { all: (sql) => steps.push(['all', sql]), run: (sql) => steps.push(['run', sql]), tx: (f) => (steps.push(['run', 'BEGIN']), f(), steps.push(['run', 'COMMIT'])) };
+        const api = {
+          all: (sql) => steps.push(['all', sql]),
+          run: (sql) => steps.push(['run', sql]),
+          tx: (f) => (steps.push(['run', 'BEGIN']), f(), steps.push(['run', 'COMMIT'])),
+        };
         // Collected, then run in order (the SQLite side is synchronous; this keeps one body for both).
         fn(api);
         let last;
@@ -122,7 +130,7 @@ function postgresEngine(baseUrl, which) {
         return last;
       });
     },
-    series: (n) => '',
+    series: () => '',
     seriesFrom: `generate_series(0, __N__) AS n(i)`,
     jti: `md5(random()::text || clock_timestamp()::text || n.i::text)`,
     analyze: 'ANALYZE',
@@ -200,7 +208,13 @@ async function seed(engine, o, now) {
 async function startService(dataDir, engine, o, extraEnv = {}) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const env = { ...serviceEnv(dataDir, port), GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600', GLIDEKEY_LIMITS_LIST_REQUESTS_PER_SECOND: PAGE_PACING, ...engine.env, ...extraEnv };
+  const env = {
+    ...serviceEnv(dataDir, port),
+    GLIDEKEY_SCHEDULER_TICK_SECONDS: '3600',
+    GLIDEKEY_LIMITS_LIST_REQUESTS_PER_SECOND: PAGE_PACING,
+    ...engine.env,
+    ...extraEnv,
+  };
   const svc = startChild(`glidekey service on ${engine.name} (node dist/main.js)`, ['dist/main.js'], env);
   const t0 = performance.now();
   try {
@@ -253,7 +267,14 @@ async function createSites(svc, from, to, concurrency) {
   );
   const ms = performance.now() - t0;
   const tenth = Math.max(1, Math.floor(lat.length / 10));
-  return { count: to - from, ms, perSecond: ((to - from) * 1000) / ms, ...stats(lat), firstTenthP50Ms: stats(lat.slice(0, tenth)).p50Ms, lastTenthP50Ms: stats(lat.slice(-tenth)).p50Ms };
+  return {
+    count: to - from,
+    ms,
+    perSecond: ((to - from) * 1000) / ms,
+    ...stats(lat),
+    firstTenthP50Ms: stats(lat.slice(0, tenth)).p50Ms,
+    lastTenthP50Ms: stats(lat.slice(-tenth)).p50Ms,
+  };
 }
 
 /**
@@ -265,7 +286,15 @@ async function mints(small, big, o) {
   const one = (svc, i) => svc.timed('POST', `/sites/${siteName(i % o.smallSites)}/tokens`, 201, '{}');
   const lat = { small: [], big: [] };
   for (let i = 0; i < o.mintWarmup + o.mints; i++) {
-    for (const [k, svc] of i % 2 ? [['big', big], ['small', small]] : [['small', small], ['big', big]]) {
+    for (const [k, svc] of i % 2
+      ? [
+          ['big', big],
+          ['small', small],
+        ]
+      : [
+          ['small', small],
+          ['big', big],
+        ]) {
       const { ms } = await one(svc, i);
       if (i >= o.mintWarmup) lat[k].push(ms);
     }
@@ -358,7 +387,8 @@ async function inProcess(dataDir, engine) {
     const initMs = performance.now() - i0;
     const full = syncs.find((x) => x.reason === 'startup');
     const files = readdirSync(passwordsDir).length;
-    if (!full || full.report.repaired.length !== files || files < 1) throw new Error(`the start-up sync wrote ${full?.report.repaired.length} files, the directory holds ${files}`);
+    if (!full || full.report.repaired.length !== files || files < 1)
+      throw new Error(`the start-up sync wrote ${full?.report.repaired.length} files, the directory holds ${files}`);
     // Nothing changed: every key opened, every file read back and compared (what each key change costs).
     const s0 = performance.now();
     await passwords.sync('tick');
@@ -379,7 +409,11 @@ async function inProcess(dataDir, engine) {
       setLat.push(performance.now() - s1);
     }
     const fullMs = full.ms;
-    return { initMs, revocation: { jtis, bytes, ...stats(rev), setP50Ms: stats(setLat).p50Ms }, passwords: { files, fullMs, perFileMs: fullMs / files, steadyMs } };
+    return {
+      initMs,
+      revocation: { jtis, bytes, ...stats(rev), setP50Ms: stats(setLat).p50Ms },
+      passwords: { files, fullMs, perFileMs: fullMs / files, steadyMs },
+    };
   } finally {
     if (app) await app.close().catch((err) => console.error('app.close failed:', err));
     rmSync(passwordsDir, { recursive: true, force: true });
@@ -388,7 +422,10 @@ async function inProcess(dataDir, engine) {
 
 async function runEngine(kind, o) {
   const dirs = { small: mkdtempSync(join(tmpdir(), 'glidekey-bench-scale-small-')), big: mkdtempSync(join(tmpdir(), 'glidekey-bench-scale-big-')) };
-  const engines = kind === 'sqlite' ? { small: sqliteEngine(dirs.small), big: sqliteEngine(dirs.big) } : { small: postgresEngine(o.postgresUrl, 'small'), big: postgresEngine(o.postgresUrl, 'big') };
+  const engines =
+    kind === 'sqlite'
+      ? { small: sqliteEngine(dirs.small), big: sqliteEngine(dirs.big) }
+      : { small: postgresEngine(o.postgresUrl, 'small'), big: postgresEngine(o.postgresUrl, 'big') };
   const name = engines.small.name;
   const log = (s) => console.log(`[${name}] ${s}`);
   const running = [];
@@ -410,10 +447,14 @@ async function runEngine(kind, o) {
     // ---- the big one: every site through the API, then the big tables by SQL ----
     svc = await start('big');
     const create = await createSites(svc, 0, o.sites, o.createConcurrency);
-    log(`${fmtInt(create.count)} sites created through POST /sites in ${fmtMs(create.ms / 1000)} s (${fmtInt(create.perSecond)}/s, ${o.createConcurrency} in flight, p50 ${fmtMs(create.p50Ms)} ms, first tenth p50 ${fmtMs(create.firstTenthP50Ms)} ms, last tenth ${fmtMs(create.lastTenthP50Ms)} ms)`);
+    log(
+      `${fmtInt(create.count)} sites created through POST /sites in ${fmtMs(create.ms / 1000)} s (${fmtInt(create.perSecond)}/s, ${o.createConcurrency} in flight, p50 ${fmtMs(create.p50Ms)} ms, first tenth p50 ${fmtMs(create.firstTenthP50Ms)} ms, last tenth ${fmtMs(create.lastTenthP50Ms)} ms)`,
+    );
     await stop(svc);
     const seeded = await seed(engines.big, o, Date.now());
-    log(`${fmtInt(o.ledgerRows)} ledger rows (${fmtInt(o.revokedJtis)} revoked) and ${fmtInt(o.auditRows)} audit lines inserted by SQL in ${fmtMs(seeded.seedMs / 1000)} s (ANALYZE ${fmtMs(seeded.analyzeMs / 1000)} s)`);
+    log(
+      `${fmtInt(o.ledgerRows)} ledger rows (${fmtInt(o.revokedJtis)} revoked) and ${fmtInt(o.auditRows)} audit lines inserted by SQL in ${fmtMs(seeded.seedMs / 1000)} s (ANALYZE ${fmtMs(seeded.analyzeMs / 1000)} s)`,
+    );
     const auditMax = await engines.big.exec((db) => db.all('SELECT MAX(id) AS m FROM audit_log'));
 
     // ---- both services side by side: mints and pages, alternating ----
@@ -421,7 +462,10 @@ async function runEngine(kind, o) {
     const big = await start('big');
     log(`services ready (big database: ${fmtMs(big.startMs / 1000)} s, small: ${fmtMs(small.startMs / 1000)} s)`);
     const mint = await mints(small, big, o);
-    const pg = await pages(small, big, o, { small: { at: Date.now() - 3600_000, auditId: 2 }, big: { at: seeded.deepAt, auditId: Math.floor(Number(auditMax[0].m) / 2) } });
+    const pg = await pages(small, big, o, {
+      small: { at: Date.now() - 3600_000, auditId: 2 },
+      big: { at: seeded.deepAt, auditId: Math.floor(Number(auditMax[0].m) / 2) },
+    });
     await stop(big);
     await stop(small);
     const pacing = kind === 'sqlite' ? await pacingCheck(dirs.small, engines.small, o, start, stop) : undefined;
@@ -429,12 +473,27 @@ async function runEngine(kind, o) {
     // ---- the service's own code in this process, one database after the other ----
     const smallIn = await inProcess(dirs.small, engines.small);
     const bigIn = await inProcess(dirs.big, engines.big);
-    return { engine: name, create, seeded, small: { mint: mint.small, pages: pg.small, ...smallIn }, scale: { mint: mint.big, pages: pg.big, ...bigIn }, pacing };
+    return {
+      engine: name,
+      create,
+      seeded,
+      small: { mint: mint.small, pages: pg.small, ...smallIn },
+      scale: { mint: mint.big, pages: pg.big, ...bigIn },
+      pacing,
+    };
   } finally {
     for (const svc of [...running]) await svc.stop().catch(() => undefined);
     if (process.env.BENCH_SCALE_KEEP) {
       // For looking at query plans afterwards: the data directories (and PostgreSQL databases) stay.
-      log(`kept: ${Object.values(dirs).join(' ')}${kind === 'sqlite' ? '' : ` ${Object.values(engines).map((e) => e.url).join(' ')}`}`);
+      log(
+        `kept: ${Object.values(dirs).join(' ')}${
+          kind === 'sqlite'
+            ? ''
+            : ` ${Object.values(engines)
+                .map((e) => e.url)
+                .join(' ')}`
+        }`,
+      );
     } else {
       for (const e of Object.values(engines)) await e.drop().catch((err) => console.error(`dropping the ${e.name} database failed: ${err.message}`));
       for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
@@ -450,29 +509,48 @@ function report(r, o) {
   const b = r.scale;
   add('mint p50 (ms)', b.mint.p50Ms, s.mint.p50Ms, { text: `ratio <= ${GOALS.mintRatio}`, met: b.mint.p50Ms / s.mint.p50Ms <= GOALS.mintRatio });
   add('mint p99 (ms)', b.mint.p99Ms, s.mint.p99Ms, { text: `ratio <= ${GOALS.mintRatio}`, met: b.mint.p99Ms / s.mint.p99Ms <= GOALS.mintRatio });
-  for (const [label, p] of Object.entries(b.pages)) add(`${label} p50 (ms)`, p.p50Ms, s.pages[label].p50Ms, { text: `< ${GOALS.pageMs} ms (max ${fmtMs(p.maxMs)}, ${p.rows} rows)`, met: p.p50Ms < GOALS.pageMs });
-  add(`revocation expression, ${fmtInt(b.revocation.jtis)} jtis (ms)`, b.revocation.p50Ms, s.revocation.p50Ms, { text: `< ${GOALS.revocationMs} ms (${(b.revocation.bytes / 1e6).toFixed(2)} MB)`, met: b.revocation.p50Ms < GOALS.revocationMs });
+  for (const [label, p] of Object.entries(b.pages))
+    add(`${label} p50 (ms)`, p.p50Ms, s.pages[label].p50Ms, {
+      text: `< ${GOALS.pageMs} ms (max ${fmtMs(p.maxMs)}, ${p.rows} rows)`,
+      met: p.p50Ms < GOALS.pageMs,
+    });
+  add(`revocation expression, ${fmtInt(b.revocation.jtis)} jtis (ms)`, b.revocation.p50Ms, s.revocation.p50Ms, {
+    text: `< ${GOALS.revocationMs} ms (${(b.revocation.bytes / 1e6).toFixed(2)} MB)`,
+    met: b.revocation.p50Ms < GOALS.revocationMs,
+  });
   add('revocation set query (ms)', b.revocation.setP50Ms, s.revocation.setP50Ms, null);
   add(`passwords.d full sync (start-up), ${fmtInt(b.passwords.files)} files (ms)`, b.passwords.fullMs, s.passwords.fullMs, null);
   add('passwords.d full sync per file (ms)', b.passwords.perFileMs, s.passwords.perFileMs, null);
   add('passwords.d sync, nothing changed (ms)', b.passwords.steadyMs, s.passwords.steadyMs, null);
-  console.log(`\n${r.engine}: ${fmtInt(o.sites)} sites, ${fmtInt(o.ledgerRows)} ledger rows, ${fmtInt(o.revokedJtis)} revoked jtis, ${fmtInt(o.auditRows)} audit lines vs ${o.smallSites} sites (pages measured with limits.listRequestsPerSecond ${PAGE_PACING})`);
+  console.log(
+    `\n${r.engine}: ${fmtInt(o.sites)} sites, ${fmtInt(o.ledgerRows)} ledger rows, ${fmtInt(o.revokedJtis)} revoked jtis, ${fmtInt(o.auditRows)} audit lines vs ${o.smallSites} sites (pages measured with limits.listRequestsPerSecond ${PAGE_PACING})`,
+  );
   const w = Math.max(...rows.map((x) => x.figure.length));
   for (const x of rows) {
     const g = x.goal ? `${x.goal.met ? 'MET   ' : 'MISSED'} ${x.goal.text}` : 'no goal';
-    console.log(`  ${x.figure.padEnd(w)}  scale ${fmtMs(x.big).padStart(8)}  small ${fmtMs(x.small).padStart(8)}  ratio ${fmtRatio(x.ratio).padStart(8)}  ${g}`);
+    console.log(
+      `  ${x.figure.padEnd(w)}  scale ${fmtMs(x.big).padStart(8)}  small ${fmtMs(x.small).padStart(8)}  ratio ${fmtRatio(x.ratio).padStart(8)}  ${g}`,
+    );
   }
-  console.log(`  site creation through POST /sites: ${fmtInt(r.create.count)} in ${fmtMs(r.create.ms / 1000)} s (${fmtInt(r.create.perSecond)}/s, ${o.createConcurrency} in flight; p50 ${fmtMs(r.create.p50Ms)} ms, p99 ${fmtMs(r.create.p99Ms)} ms; first tenth p50 ${fmtMs(r.create.firstTenthP50Ms)} ms, last tenth ${fmtMs(r.create.lastTenthP50Ms)} ms, ratio ${fmtRatio(r.create.lastTenthP50Ms / r.create.firstTenthP50Ms)}); SQL seed ${fmtMs(r.seeded.seedMs / 1000)} s`);
+  console.log(
+    `  site creation through POST /sites: ${fmtInt(r.create.count)} in ${fmtMs(r.create.ms / 1000)} s (${fmtInt(r.create.perSecond)}/s, ${o.createConcurrency} in flight; p50 ${fmtMs(r.create.p50Ms)} ms, p99 ${fmtMs(r.create.p99Ms)} ms; first tenth p50 ${fmtMs(r.create.firstTenthP50Ms)} ms, last tenth ${fmtMs(r.create.lastTenthP50Ms)} ms, ratio ${fmtRatio(r.create.lastTenthP50Ms / r.create.firstTenthP50Ms)}); SQL seed ${fmtMs(r.seeded.seedMs / 1000)} s`,
+  );
   console.log(`  in-process start-up (app.init, including that full sync): scale ${fmtMs(b.initMs)} ms, small ${fmtMs(s.initMs)} ms`);
   if (r.pacing) {
-    console.log(`  list pacing at the default 50/s: GET /tokens?limit=1 in a tight loop p50 ${fmtMs(r.pacing.burst.p50Ms)} ms for the first 40 (the burst), p50 ${fmtMs(r.pacing.paced.p50Ms)} ms for the last 40 of a 4-second loop (each waits its turn)`);
+    console.log(
+      `  list pacing at the default 50/s: GET /tokens?limit=1 in a tight loop p50 ${fmtMs(r.pacing.burst.p50Ms)} ms for the first 40 (the burst), p50 ${fmtMs(r.pacing.paced.p50Ms)} ms for the last 40 of a 4-second loop (each waits its turn)`,
+    );
   }
   return rows;
 }
 
 export async function runScale(opts = {}) {
   const quick = opts.quick ?? false;
-  const o = { ...SCALE_DEFAULTS, ...(quick ? { sites: 500, ledgerRows: 50_000, revokedJtis: 5_000, auditRows: 50_000, mints: 200, mintWarmup: 50, pageRuns: 5 } : {}), ...opts };
+  const o = {
+    ...SCALE_DEFAULTS,
+    ...(quick ? { sites: 500, ledgerRows: 50_000, revokedJtis: 5_000, auditRows: 50_000, mints: 200, mintWarmup: 50, pageRuns: 5 } : {}),
+    ...opts,
+  };
   const engines = [];
   if (!o.postgresOnly) engines.push('sqlite');
   if (!o.sqliteOnly) {

@@ -85,8 +85,9 @@ function installJsonParser(fastify: FastifyInstance): void {
     // An empty body declared as JSON (curl -H 'Content-Type: application/json' -X POST, as a shell
     // that sends one header set for every call does) is no body, as without the header.
     if (body === '') return done(null, undefined);
-    if (nestsDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new JsonTooDeepError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
-    parse(req, body as string, (err: Error | null, value?: unknown) => {
+    if (nestsDeeperThan(body as string, MAX_JSON_DEPTH))
+      return done(new JsonTooDeepError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    void parse(req, body as string, (err: Error | null, value?: unknown) => {
       if (err) return done(poisonedField(body as string) ?? err, undefined);
       if (value === null || typeof value !== 'object') return done(new NotJsonObjectError('request body must be a JSON object'), undefined);
       done(null, value);
@@ -158,15 +159,22 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     ],
   });
   app.useGlobalPipes(globalValidationPipe());
-  const doc = documentErrors(SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('glidekey')
-      .setDescription('Credential service for GlideinWMS: HTCondor IDTOKENs per Glidein_Site, SciTokens, forwarding to factories.')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: BEARER_FORMAT, description: `Authorization: Bearer <secret>, the secret as ${BEARER_FORMAT}` })
-      .build(),
-  ));
+  const doc = documentErrors(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('glidekey')
+        .setDescription('Credential service for GlideinWMS: HTCondor IDTOKENs per Glidein_Site, SciTokens, forwarding to factories.')
+        .setVersion('1')
+        .addBearerAuth({
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: BEARER_FORMAT,
+          description: `Authorization: Bearer <secret>, the secret as ${BEARER_FORMAT}`,
+        })
+        .build(),
+    ),
+  );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json', swaggerUiEnabled: opts.docsUi ?? true });
   // No enableShutdownHooks: main's own handlers drain on SIGTERM and reload on SIGHUP.
   return app;

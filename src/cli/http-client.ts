@@ -46,7 +46,9 @@ export class RestClient {
     if (u.username || u.password || u.search || u.hash) throw usageError('--url (GLIDEKEY_URL) must be a base URL without credentials, query or fragment');
     // The API key travels in a header: over plain http off this host it would cross the network in clear.
     if (u.protocol === 'http:' && !LOOPBACK.test(u.hostname) && process.env.GLIDEKEY_ALLOW_HTTP !== '1') {
-      throw usageError(`--url ${u.origin} is plain http to another host: the API key would cross the network in clear; use https:// (GLIDEKEY_ALLOW_HTTP=1 only for tests)`);
+      throw usageError(
+        `--url ${u.origin} is plain http to another host: the API key would cross the network in clear; use https:// (GLIDEKEY_ALLOW_HTTP=1 only for tests)`,
+      );
     }
     this.base = u;
     if (conn.ca) {
@@ -60,7 +62,8 @@ export class RestClient {
 
   private apiKey(): string {
     if (this.key) return this.key;
-    if (!this.conn.apiKeyFile) throw localError('no API key: set GLIDEKEY_API_KEY_FILE or give --api-key-file <file> (a 0600 file; the key is never taken on the command line)');
+    if (!this.conn.apiKeyFile)
+      throw localError('no API key: set GLIDEKEY_API_KEY_FILE or give --api-key-file <file> (a 0600 file; the key is never taken on the command line)');
     return (this.key = readApiKeyFile(this.conn.apiKeyFile));
   }
 
@@ -89,7 +92,8 @@ export class RestClient {
   }
 
   /** A request whose 2xx answer is returned (parsed JSON, or text/bytes as the service sent them); anything else throws ServiceError. */
-  async call<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T; body: Buffer }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async call<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; data: T; body: Buffer }> {
     const res = await this.raw(method, path, body);
     if (res.status < 200 || res.status > 299) throw serviceError(res);
     const data = res.contentType.startsWith('application/json') && res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined;

@@ -156,7 +156,7 @@ is created or exists, 3 when the service refused one, 1 when one could not be re
       if (ctx.opts.name !== undefined) throw usageError('-name is for a single file, not a directory');
       for (const name of readdirSync(target).sort()) {
         const file = join(target, name);
-        let isFile = false;
+        let isFile: boolean;
         try {
           isFile = statSync(file).isFile();
         } catch {
@@ -165,12 +165,22 @@ is created or exists, 3 when the service refused one, 1 when one could not be re
         }
         if (!isFile) continue;
         const hidden = condorHides(name);
-        if (hidden) results.push({ file, site: name, result: 'skipped', code: 'HIDDEN_BY_CONDOR', message: `HTCondor ignores a passwords.d file with ${hidden}` });
+        if (hidden)
+          results.push({ file, site: name, result: 'skipped', code: 'HIDDEN_BY_CONDOR', message: `HTCondor ignores a passwords.d file with ${hidden}` });
         else results.push(await importOne(ctx, file, name, body));
       }
     } else results.push(await importOne(ctx, target, str(ctx.opts, 'name') ?? basename(target), body));
     if (ctx.json) json(results);
-    else out(table(results, [['file', (r) => r.file], ['site', (r) => r.site], ['result', (r) => r.result], ['code', (r) => r.code], ['message', (r) => r.message]]));
+    else
+      out(
+        table(results, [
+          ['file', (r) => r.file],
+          ['site', (r) => r.site],
+          ['result', (r) => r.result],
+          ['code', (r) => r.code],
+          ['message', (r) => r.message],
+        ]),
+      );
     if (results.some((r) => r.result === 'unreadable')) return EXIT.LOCAL;
     return results.some((r) => r.result === 'refused') ? EXIT.REFUSED : EXIT.OK;
   },
@@ -223,7 +233,8 @@ const keyfile: Verb = {
 };
 
 const update: Verb = {
-  usage: '<site> [-issuer <trust domain>] [-identity <user@domain>] [-authz <LEVEL>]... [-lifetime <s>] [-max-lifetime <s>] [-widen-scopes] [-rotate-every <s> | -rotate-cron <expr> | -no-rotation] [-rotation-grace <s>] [-row-version <n>]',
+  usage:
+    '<site> [-issuer <trust domain>] [-identity <user@domain>] [-authz <LEVEL>]... [-lifetime <s>] [-max-lifetime <s>] [-widen-scopes] [-rotate-every <s> | -rotate-cron <expr> | -no-rotation] [-rotation-grace <s>] [-row-version <n>]',
   summary: "change a site's policy (its key stays)",
   details: 'Only the options given change. -row-version: refuse (409 STALE_VERSION) if the site changed since it was read at that version.',
   options: {
@@ -242,9 +253,15 @@ const update: Verb = {
     const grace = intOption(ctx.opts, 'rotation-grace', 0);
     const off = Boolean(ctx.opts['no-rotation']);
     if ([every !== undefined, cron !== undefined, off].filter(Boolean).length > 1) throw usageError('give one of -rotate-every, -rotate-cron, -no-rotation');
-    if (grace !== undefined && every === undefined && cron === undefined && !off) throw usageError('-rotation-grace goes with -rotate-every, -rotate-cron or -no-rotation');
+    if (grace !== undefined && every === undefined && cron === undefined && !off)
+      throw usageError('-rotation-grace goes with -rotate-every, -rotate-cron or -no-rotation');
     if (every !== undefined || cron !== undefined || off) {
-      body.rotation = { enabled: !off, ...(every !== undefined ? { intervalSeconds: every } : {}), ...(cron !== undefined ? { cron } : {}), ...(grace !== undefined ? { graceSeconds: grace } : {}) };
+      body.rotation = {
+        enabled: !off,
+        ...(every !== undefined ? { intervalSeconds: every } : {}),
+        ...(cron !== undefined ? { cron } : {}),
+        ...(grace !== undefined ? { graceSeconds: grace } : {}),
+      };
     }
     const rowVersion = intOption(ctx.opts, 'row-version', 1);
     if (rowVersion !== undefined) body.rowVersion = rowVersion;

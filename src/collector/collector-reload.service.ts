@@ -7,7 +7,6 @@ import { CollectorMetrics } from './collector.metrics.js';
 import { CommandOutcome, CommandRunner } from './command-runner.js';
 import type { CollectorFilesChange } from './collector-files-change.js';
 
-
 /** The most names one audit line lists per kind; the rest is counted. */
 const NAMES_LISTED = 50;
 const MAX_RETRY_MS = 300_000;
@@ -56,8 +55,14 @@ export class CollectorReloadService implements BeforeApplicationShutdown, OnModu
     if (!this.argv || this.closed) return;
     if (!change.keysWritten?.length && !change.keysRemoved?.length && !change.revocationFile) return;
     const p = (this.pending ??= { written: new Set(), removed: new Set(), revocationFile: false, since: Date.now() });
-    for (const k of change.keysWritten ?? []) (p.removed.delete(k), p.written.add(k));
-    for (const k of change.keysRemoved ?? []) (p.written.delete(k), p.removed.add(k));
+    for (const k of change.keysWritten ?? []) {
+      p.removed.delete(k);
+      p.written.add(k);
+    }
+    for (const k of change.keysRemoved ?? []) {
+      p.written.delete(k);
+      p.removed.add(k);
+    }
     p.revocationFile ||= Boolean(change.revocationFile);
     this.metrics.pending.set(1);
     // A run in progress schedules the next when it ends; a retry keeps its backoff.
@@ -130,7 +135,9 @@ export class CollectorReloadService implements BeforeApplicationShutdown, OnModu
         since: p.since,
       };
       const delay = Math.min(this.debounceMs * 2 ** this.failures, MAX_RETRY_MS);
-      this.log.error(`collector reload ${how(outcome)} after ${outcome.durationMs} ms (failure ${this.failures} in a row); retrying in ${delay} ms${outcome.stderr.trim() ? `; stderr: ${outcome.stderr.trim()}` : ''}`);
+      this.log.error(
+        `collector reload ${how(outcome)} after ${outcome.durationMs} ms (failure ${this.failures} in a row); retrying in ${delay} ms${outcome.stderr.trim() ? `; stderr: ${outcome.stderr.trim()}` : ''}`,
+      );
     }
     await this.audit
       .recordAlone({

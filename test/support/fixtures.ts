@@ -34,7 +34,8 @@ export class VoIssuer {
   }
 
   /** Registers the issuer with a frontend under `id` (201 when new). */
-  async register(api: Api, id = 'vo'): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async register(api: Api, id = 'vo'): Promise<{ status: number; json: any }> {
     return api.put(`/scitoken-issuers/${id}`, { issuer: this.issuer, jwks: await this.jwks() });
   }
 

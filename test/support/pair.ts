@@ -54,12 +54,24 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
-export const entryBody = (site: string, over: Record<string, unknown> = {}) => ({ site, gatekeeper: 'ce.example.org:9619', trustDomain: 'OSG', authMethod: 'grid_proxy,scitoken', condorVersion: '23.0.3', ...over });
+export const entryBody = (site: string, over: Record<string, unknown> = {}) => ({
+  site,
+  gatekeeper: 'ce.example.org:9619',
+  trustDomain: 'OSG',
+  authMethod: 'grid_proxy,scitoken',
+  condorVersion: '23.0.3',
+  ...over,
+});
 
 export class Pair {
   readonly cacheDir = tempDir('glidekey-pair-cache-');
   readonly rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  readonly feEnv: Record<string, string> = { GLIDEKEY_ROLES: 'frontend', GLIDEKEY_SCHEDULER_TICK_SECONDS: '1', GLIDEKEY_FORWARDING_RETRY_BASE_SECONDS: '1', GLIDEKEY_FORWARDING_RETRY_MAX_SECONDS: '2' };
+  readonly feEnv: Record<string, string> = {
+    GLIDEKEY_ROLES: 'frontend',
+    GLIDEKEY_SCHEDULER_TICK_SECONDS: '1',
+    GLIDEKEY_FORWARDING_RETRY_BASE_SECONDS: '1',
+    GLIDEKEY_FORWARDING_RETRY_MAX_SECONDS: '2',
+  };
   readonly faEnv: Record<string, string> = { GLIDEKEY_ROLES: 'factory', GLIDEKEY_FACTORY_CACHE_DIR: this.cacheDir };
   /** Every process started (restarts included), for the leak check at the end. */
   readonly all: Service[] = [];
@@ -116,7 +128,17 @@ export class Pair {
 
   async sciToken(hours = 48): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ iss: ISSUER, sub: 'vo-pilot', aud: 'https://ce.example.org', scope: 'compute.create', iat: now, nbf: now, exp: now + hours * 3600, 'wlcg.ver': '1.0', jti: `j-${Math.random()}` })
+    return new SignJWT({
+      iss: ISSUER,
+      sub: 'vo-pilot',
+      aud: 'https://ce.example.org',
+      scope: 'compute.create',
+      iat: now,
+      nbf: now,
+      exp: now + hours * 3600,
+      'wlcg.ver': '1.0',
+      jti: `j-${Math.random()}`,
+    })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .sign(this.rsa.privateKey);
   }
@@ -152,19 +174,27 @@ export class Pair {
 
   /** Waits until the factory's cache holds a valid idtoken other than `not` (in its file too); returns its text. */
   arrivedOther(entry: string, not: string | undefined, timeoutMs = 15_000): Promise<string> {
-    return until(`a new idtoken for ${entry} at the factory`, async () => {
-      const row = await this.cacheRow(entry, 'idtoken');
-      const bytes = this.readCred(entry, 'idtoken');
-      return row?.state === 'valid' && bytes !== undefined && bytes !== not ? bytes : undefined;
-    }, timeoutMs);
+    return until(
+      `a new idtoken for ${entry} at the factory`,
+      async () => {
+        const row = await this.cacheRow(entry, 'idtoken');
+        const bytes = this.readCred(entry, 'idtoken');
+        return row?.state === 'valid' && bytes !== undefined && bytes !== not ? bytes : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Waits until (entry, type) reads `withdrawn` at the factory and its file is gone. */
   withdrawn(entry: string, type: 'idtoken' | 'scitoken', timeoutMs = 15_000): Promise<CacheRow> {
-    return until(`${entry}/${type} withdrawn at the factory`, async () => {
-      const row = await this.cacheRow(entry, type);
-      return row?.state === 'withdrawn' && !existsSync(this.fileOf(entry, type)) ? row : undefined;
-    }, timeoutMs);
+    return until(
+      `${entry}/${type} withdrawn at the factory`,
+      async () => {
+        const row = await this.cacheRow(entry, type);
+        return row?.state === 'withdrawn' && !existsSync(this.fileOf(entry, type)) ? row : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   async tickets(entry: string, count = 1): Promise<string[]> {
@@ -174,7 +204,8 @@ export class Pair {
   }
 
   /** One glidein fetch; every answer is kept. */
-  async fetchWith(ticket: string): Promise<{ status: number; json: any; text: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async fetchWith(ticket: string): Promise<{ status: number; json: any; text: string }> {
     const res = await fetch(`${this.fa.api}/glidein/credentials`, { method: 'POST', headers: { authorization: `Bearer ${ticket}` } });
     const text = await res.text();
     this.answers.push(text);
