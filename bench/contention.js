@@ -10,12 +10,12 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { failWithOutput, serviceEnv, startChild, stopChild, waitReady } from './mint-http.js';
-import { fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile, sleep } from './util.js';
+import { call, fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile, sleep } from './util.js';
 
 export const CONTENTION_DEFAULTS = {
   ledgerRows: 300_000,
@@ -30,23 +30,6 @@ export const CONTENTION_DEFAULTS = {
 
 const SITE = 'bench-site';
 const ENTRY = 'bench-entry';
-
-function call(agent, origin, method, path, headers = {}, body) {
-  return new Promise((ok, fail) => {
-    const req = request(
-      `${origin}${path}`,
-      { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => ok({ status: res.statusCode, body: text }));
-      },
-    );
-    req.on('error', fail);
-    req.end(body);
-  });
-}
 
 /** Bulk inserts (one transaction, one prepared statement) into the database the service migrated: `ledger` tokens and `audit` lines. */
 function seed(file, o) {

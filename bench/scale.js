@@ -26,12 +26,12 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { failWithOutput, serviceEnv, startChild, stopChild, waitReady } from './mint-http.js';
-import { FRONTEND_NAME, PROJECT_ROOT, TRUST_DOMAIN, discard, fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
+import { call, FRONTEND_NAME, PROJECT_ROOT, TRUST_DOMAIN, discard, fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
 
 export const SCALE_FULL = { sites: 10_000, ledgerRows: 1_000_000, revokedJtis: 100_000, auditRows: 1_000_000 };
 export const SCALE_DEFAULTS = { ...SCALE_FULL, smallSites: 10, mints: 2000, mintWarmup: 300, pageRuns: 15, createConcurrency: 8, readyTimeoutMs: 120_000 };
@@ -41,22 +41,6 @@ const dist = (p) => pathToFileURL(resolve(PROJECT_ROOT, 'dist', p)).href;
 const siteName = (i) => `scale-${String(i).padStart(5, '0')}`;
 /** The list pacing the pages are measured with (see the header). */
 const PAGE_PACING = '10000';
-
-function call(agent, origin, method, path, headers = {}, body) {
-  return new Promise((ok, fail) => {
-    const req = request(
-      `${origin}${path}`,
-      { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (d) => chunks.push(d));
-        res.on('end', () => ok({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.on('error', fail);
-    req.end(body);
-  });
-}
 
 const stats = (lat) => {
   const s = [...lat].sort((a, b) => a - b);

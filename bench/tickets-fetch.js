@@ -3,35 +3,17 @@
 // through the real flow; N tickets issued, then all fetched (POST /api/v1/glidein/credentials)
 // over C keep-alive connections, each request with a distinct ticket. Baseline, same run and same
 // service: the same number of requests over the same connections to GET /healthz.
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { failWithOutput, serviceEnv, startChild, stopChild, waitReady } from './mint-http.js';
-import { BENCH_DIR, fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
+import { call, BENCH_DIR, fmtInt, fmtMs, fmtRatio, freePort, isMain, percentile } from './util.js';
 
 export const TICKET_DEFAULTS = { tickets: 3000, connections: 50, warmup: 1000, readyTimeoutMs: 30_000 };
 
 const SITE = 'bench-site';
 const ENTRY = 'bench-entry';
-
-/** One request on `agent`; resolves { status, body }. */
-function call(agent, origin, method, path, headers = {}, body) {
-  return new Promise((ok, fail) => {
-    const req = request(
-      `${origin}${path}`,
-      { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => ok({ status: res.statusCode, body: text }));
-      },
-    );
-    req.on('error', fail);
-    req.end(body);
-  });
-}
 
 /**
  * The service's CPU time so far (user + system, ms) from /proc, or null where there is none: per

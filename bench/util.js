@@ -1,6 +1,7 @@
 // Shared helpers for the glidekey benchmarks (plain ESM, no dependencies beyond node: and jose).
 import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -140,3 +141,20 @@ export function writeResults(obj) {
 
 /** True when `metaUrl` is the script node was started with. */
 export const isMain = (metaUrl) => process.argv[1] && resolve(process.argv[1]) === new URL(metaUrl).pathname;
+
+/** One HTTP request on `agent` (a keep-alive node:http Agent); resolves { status, body } with the body as text. */
+export function call(agent, origin, method, path, headers = {}, body) {
+  return new Promise((ok, fail) => {
+    const req = request(
+      `${origin}${path}`,
+      { method, agent, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => ok({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
