@@ -29,7 +29,7 @@ export class DatabaseShutdown implements OnApplicationShutdown {
   constructor(private readonly db: Db) {}
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.db.dataSource.isInitialized) await this.db.dataSource.destroy();
+    await this.db.close();
   }
 }
 

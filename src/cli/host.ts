@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await app.close();
-    await rt.db.dataSource.destroy().catch(() => undefined);
+    await rt.db.close().catch(() => undefined);
   }
 }
 

@@ -50,6 +50,6 @@ export async function runPrune(argv: string[], usage: string): Promise<number> {
     return 0;
   } finally {
     await app.close();
-    await rt.db.dataSource.destroy().catch(() => undefined);
+    await rt.db.close().catch(() => undefined);
   }
 }

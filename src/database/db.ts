@@ -5,6 +5,8 @@ import { MetaEntry } from './meta.entity.js';
 import { asStorageError, storageFailure } from './storage-errors.js';
 import { assertStillWritable } from '../common/atomic-file.js';
 import type { DomainEvent } from '../events/events.js';
+import { BatchResult, BatchUnit, BatchWriter, insertSql } from './batch-writer.js';
+import { bulkInsert } from './bulk-insert.js';
 
 /** The better-sqlite3 handle under TypeORM's driver: `inTransaction` is SQLite's own answer (not autocommit). */
 interface SqliteHandle {
@@ -12,7 +14,7 @@ interface SqliteHandle {
   readonly name: string;
   exec(sql: string): unknown;
   prepare(sql: string): { pluck(): { get(): unknown } };
-  pragma(sql: string): unknown;
+  pragma(sql: string, options?: { simple: boolean }): unknown;
 }
 
 /** The shared runner's bookkeeping, which TypeORM keeps apart from SQLite's real state. */
@@ -51,7 +53,11 @@ const CHECKPOINT_DELAY_MS = 500;
  */
 export class Db {
   private readonly log = new Logger('database');
+  /** SQLite: the main connection's queue (every transaction and read on it, in arrival order). */
   private tail: Promise<unknown> = Promise.resolve();
+  /** SQLite: the write lock's queue (main-connection transactions and the writer thread's batches, in arrival order). */
+  private writeTail: Promise<unknown> = Promise.resolve();
+  private writer: BatchWriter | null = null;
   private readonly serial: boolean;
   /** Set by a storage failure of a write, cleared by a write that commits STABLE_MS or more after the last failure. */
   private writeFailure: { reason: string; at: number } | null = null;
@@ -82,9 +88,44 @@ export class Db {
       this.pending.set(m, events);
       return fn(m).finally(() => this.pending.delete(m));
     };
-    const run = this.serial ? this.exclusive(() => this.sqliteTx(body)) : this.dataSource.transaction(body).then((v) => ({ v, wrote: true }));
+    const run = this.serial
+      ? this.writeExclusive(() => this.exclusive(() => this.sqliteTx(body)))
+      : this.dataSource.transaction(body).then((v) => ({ v, wrote: true }));
+    return this.settled(run).then(async (v) => {
+      // Outside the SQLite queue: a subscriber's own transaction must not wait behind this one.
+      if (events.length) await this.sink(events);
+      return v;
+    });
+  }
+
+  /**
+   * A group commit's transaction: each unit's guard in order, then the rows of the units whose guard
+   * held; resolves (with their indexes) once committed. On SQLite the batch is written by a worker
+   * thread with its own connection (BatchWriter), so the main thread serves requests during the
+   * statements and the COMMIT's fsync; it queues with the main connection's transactions for the
+   * write lock but not with its reads, which see only committed rows. On PostgreSQL it is one
+   * pooled transaction. Publishes no events.
+   */
+  batch(units: readonly BatchUnit[]): Promise<Set<number>> {
+    if (!units.length) return Promise.resolve(new Set());
+    const run = this.serial
+      ? this.writeExclusive(() => this.batchWriter().run(units)).then((r) => ({ v: new Set(r.won), wrote: r.wrote }))
+      : this.dataSource.transaction((m) => this.pgBatch(m, units)).then((r) => ({ v: new Set(r.won), wrote: true }));
+    return this.settled(run);
+  }
+
+  /** Stops the SQLite writer thread (after the batches it holds) and closes the database. */
+  async close(): Promise<void> {
+    await this.writeTail;
+    await this.writer?.close();
+    this.writer = null;
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+
+  /** A write's outcome: readiness bookkeeping, and storage failures as StorageUnavailableError. */
+  private settled<T>(run: Promise<{ v: T; wrote: boolean }>): Promise<T> {
     return run.then(
-      async ({ v, wrote }) => {
+      ({ v, wrote }) => {
         // Only a commit that wrote something shows the disk takes writes again.
         if (wrote) {
           const now = performance.now();
@@ -92,8 +133,6 @@ export class Db {
           this.lastWrite = now;
           if (this.serial) this.planCheckpoint();
         }
-        // Outside the SQLite queue: a subscriber's own transaction must not wait behind this one.
-        if (events.length) await this.sink(events);
         return v;
       },
       (err: unknown) => {
@@ -102,6 +141,53 @@ export class Db {
         throw e;
       },
     );
+  }
+
+  private batchWriter(): BatchWriter {
+    if (!this.writer) {
+      const synchronous = Number(this.sqlite.pragma('synchronous', { simple: true }));
+      const timeout = (this.dataSource.options as { timeout?: number }).timeout ?? 10_000;
+      this.writer = new BatchWriter(this.sqlite.name, synchronous, timeout);
+    }
+    return this.writer;
+  }
+
+  /** Db.batch on PostgreSQL: the guards one by one (a `row` guard once per statement and values), then each table's rows in one INSERT. */
+  private async pgBatch(m: EntityManager, units: readonly BatchUnit[]): Promise<BatchResult> {
+    const runner = m.queryRunner;
+    if (!runner) throw new Error('Db.batch: the transaction has no query runner');
+    const numbered = (sql: string) => {
+      let n = 0;
+      return sql.replace(/\?/g, () => `$${++n}`);
+    };
+    const won: number[] = [];
+    const rowGuards = new Map<string, boolean>();
+    for (const [i, u] of units.entries()) {
+      const g = u.guard;
+      if (!g) {
+        won.push(i);
+        continue;
+      }
+      const sql = numbered(g.sql) + (g.lock === 'share' ? ' FOR SHARE' : '');
+      if (g.holds === 'row') {
+        const key = `${sql}\u0000${JSON.stringify(g.params)}`;
+        let found = rowGuards.get(key);
+        if (found === undefined) rowGuards.set(key, (found = ((await runner.query(sql, [...g.params])) as unknown[]).length > 0));
+        if (found) won.push(i);
+      } else if ((await runner.query(sql, [...g.params], true)).affected) won.push(i);
+    }
+    // Each table's rows in one INSERT, in the order of the units that won.
+    const tables = new Map<string, { table: string; columns: readonly string[]; rows: unknown[][] }>();
+    for (const i of won) {
+      for (const ins of units[i].inserts) {
+        const key = insertSql(ins);
+        let t = tables.get(key);
+        if (!t) tables.set(key, (t = { table: ins.table, columns: ins.columns, rows: [] }));
+        for (const r of ins.rows) t.rows.push([...r]);
+      }
+    }
+    for (const t of tables.values()) await bulkInsert(m, t.table, t.columns, t.rows);
+    return { won, wrote: true };
   }
 
   /** Records an event of the transaction `m` runs in, for the subscribers once it commits (EventBus.publish). */
@@ -179,6 +265,13 @@ export class Db {
     if (!this.serial) return fn();
     const run = this.tail.then(fn, fn);
     this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Holds SQLite's write lock for `fn`: taken before the main connection's queue (never the reverse), so the two queues cannot deadlock. */
+  private writeExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writeTail.then(fn, fn);
+    this.writeTail = run.catch(() => undefined);
     return run;
   }
 

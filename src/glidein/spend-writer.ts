@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { AUDIT_COLUMNS, auditRow, AuditLine } from '../audit/audit-row.js';
 import { Clock } from '../common/clock.js';
-import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
 import { GroupCommit } from '../database/group-commit.js';
 import { GlideinRenewal } from './renewal.entity.js';
@@ -99,38 +97,20 @@ export class SpendWriter {
   private async commit(batch: Spend[]): Promise<Set<number>> {
     const ordered = batch.map((_, i) => i).sort((a, b) => (batch[a].key < batch[b].key ? -1 : batch[a].key > batch[b].key ? 1 : 0));
     for (let attempt = 1; ; attempt++) {
+      const now = this.clock.now();
+      const units = ordered.map((i) => ({
+        guard: { ...batch[i].spend(now), holds: 'changed' as const },
+        inserts: [
+          { table: 'glidein_renewals', columns: RENEWAL_COLUMNS, rows: batch[i].renewals.map(renewalRow) },
+          { table: 'audit_log', columns: AUDIT_COLUMNS, rows: batch[i].audit.map(auditRow) },
+        ],
+      }));
       try {
-        return await this.db.tx((m) => this.write(m, batch, ordered));
+        const won = await this.db.batch(units);
+        return new Set([...won].map((k) => ordered[k]));
       } catch (err) {
         if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
       }
     }
-  }
-
-  private async write(m: EntityManager, batch: Spend[], order: number[]): Promise<Set<number>> {
-    const runner = m.queryRunner;
-    if (!runner) throw new Error('SpendWriter: the transaction has no query runner');
-    const postgres = this.db.isPostgres;
-    const won: number[] = [];
-    const now = this.clock.now();
-    for (const i of order) {
-      const { sql, params } = batch[i].spend(now);
-      let n = 0;
-      const r = await runner.query(postgres ? sql.replace(/\?/g, () => `$${++n}`) : sql, params, true);
-      if (r.affected) won.push(i);
-    }
-    await bulkInsert(
-      m,
-      'glidein_renewals',
-      RENEWAL_COLUMNS,
-      won.flatMap((i) => batch[i].renewals.map(renewalRow)),
-    );
-    await bulkInsert(
-      m,
-      'audit_log',
-      AUDIT_COLUMNS,
-      won.flatMap((i) => batch[i].audit.map(auditRow)),
-    );
-    return new Set(won);
   }
 }

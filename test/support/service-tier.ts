@@ -111,7 +111,7 @@ export async function serviceTier(opts: ServiceTierOptions): Promise<ServiceTier
     await module.init();
   } catch (err) {
     await module?.close().catch(() => undefined);
-    if (rt?.db.dataSource.isInitialized) await rt.db.dataSource.destroy();
+    if (rt?.db.dataSource.isInitialized) await rt.db.close();
     await pgdb?.drop();
     removeDir(dataDir);
     throw err;
