@@ -8,6 +8,19 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import glidekey from './eslint-rules/boundaries.js';
 
+// One source of time and of randomness for the service code (issue 16): the injected Clock and
+// Random, so a test's FakeClock is the only time a service sees and ids come from the audited
+// source. performance.now() stays allowed (monotonic, for durations and timer deadlines). An
+// exception says why in an eslint-disable comment, or in the file override below.
+const CLOCK = 'use the injected Clock (clock.now()); performance.now() for a duration or a timer deadline';
+const restrictedTime = [{ selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: `new Date() reads the wall clock: ${CLOCK}` }];
+const restrictedRandom = [{ selector: "ImportSpecifier[imported.name='randomUUID']", message: 'use the injected Random (random.uuid())' }];
+const restrictedProperties = [
+  { object: 'Date', property: 'now', message: CLOCK },
+  { object: 'Math', property: 'random', message: 'not a CSPRNG and not the audited source: use the injected Random' },
+  { property: 'randomUUID', message: 'use the injected Random (random.uuid())' },
+];
+
 export default defineConfig(
   globalIgnores(['dist/', 'coverage/', 'data/', '.test-tmp/', 'bench/results/']),
   {
@@ -51,5 +64,26 @@ export default defineConfig(
       'glidekey/no-foreign-entity-import': 'error',
       'glidekey/no-folder-cycle': 'error',
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', ...restrictedTime, ...restrictedRandom],
+      'no-restricted-properties': ['error', ...restrictedProperties],
+      // Periodic work is an IntervalJob (src/jobs/interval-job.ts): named in Nest's scheduler registry,
+      // stopped with the module, never overlapping itself, its failures logged.
+      'no-restricted-globals': ['error', { name: 'setInterval', message: 'a periodic job is an IntervalJob (src/jobs/)' }],
+    },
+  },
+  {
+    files: ['src/jobs/**/*.ts'],
+    rules: { 'no-restricted-globals': 'off' },
+  },
+  {
+    // Db's readiness probe writes a wall-clock mark for whoever reads the meta table; Db is built
+    // before the Nest container (and so its Clock) exists.
+    files: ['src/database/db.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...restrictedRandom] },
   },
 );

@@ -25,7 +25,9 @@ export class CollectorReloadService implements BeforeApplicationShutdown, OnModu
   private readonly argv: readonly string[] | undefined;
   private readonly debounceMs: number;
   private readonly timeoutMs: number;
+  /** What changed since the last run; `since` is when the first of it came (monotonic ms). */
   private pending: { written: Set<string>; removed: Set<string>; revocationFile: boolean; since: number } | null = null;
+  /** The debounce or the retry backoff: one-shot delays driven by changes, not a periodic job. */
   private timer: NodeJS.Timeout | null = null;
   private retrying = false;
   private running: Promise<void> | null = null;
@@ -54,7 +56,7 @@ export class CollectorReloadService implements BeforeApplicationShutdown, OnModu
   changed(change: CollectorFilesChange): void {
     if (!this.argv || this.closed) return;
     if (!change.keysWritten?.length && !change.keysRemoved?.length && !change.revocationFile) return;
-    const p = (this.pending ??= { written: new Set(), removed: new Set(), revocationFile: false, since: Date.now() });
+    const p = (this.pending ??= { written: new Set(), removed: new Set(), revocationFile: false, since: performance.now() });
     for (const k of change.keysWritten ?? []) {
       p.removed.delete(k);
       p.written.add(k);
@@ -67,7 +69,8 @@ export class CollectorReloadService implements BeforeApplicationShutdown, OnModu
     this.metrics.pending.set(1);
     // A run in progress schedules the next when it ends; a retry keeps its backoff.
     if (this.running || this.retrying) return;
-    this.schedule(Math.min(this.debounceMs, Math.max(0, p.since + 10 * this.debounceMs - Date.now())));
+    // The debounce is a timer, so its cap is measured on the monotonic clock (a test clock does not move timers).
+    this.schedule(Math.min(this.debounceMs, Math.max(0, p.since + 10 * this.debounceMs - performance.now())));
   }
 
   /** Resolves once nothing is scheduled or running (a failing command keeps it waiting). */

@@ -39,6 +39,7 @@ export function assertStillWritable(path: string): void {
 export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o600): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Not the injected Random: the temp name is no secret, only unlikely to collide (O_EXCL catches the rest), and start-up and the CLI write files before the container exists.
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {

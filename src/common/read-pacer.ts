@@ -17,11 +17,12 @@ export const Paced = (kind: PacedKind) => SetMetadata(PACED, kind);
 /**
  * A token bucket per kind (`rate` a second, bursts of `rate`). A request past the bucket waits its
  * turn on a timer (costing no CPU while it waits); past `queue` waiting requests it gets 429 with
- * Retry-After. Runs after the guard, so an unauthenticated caller never takes a turn.
+ * Retry-After. Runs after the guard, so an unauthenticated caller never takes a turn. The bucket
+ * refills on the monotonic clock its timer runs on, not the Clock (a test clock does not move timers).
  */
 export class Pacer {
   private tokens: number;
-  private last = Date.now();
+  private last = performance.now();
   private readonly waiting: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
 
@@ -48,7 +49,7 @@ export class Pacer {
   }
 
   private refill(): void {
-    const now = Date.now();
+    const now = performance.now();
     this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
   }

@@ -23,6 +23,7 @@ export function readMasterKey(path: string): Buffer {
 /** Creates a new random master key file (base64, mode 0600). Refuses to overwrite. */
 export function createMasterKey(path: string): Buffer {
   if (existsSync(path)) throw new MasterKeyError(`refusing to overwrite existing master key ${path}`);
+  // Straight from Node's CSPRNG, as Random.keyBytes draws a long-lived secret; made before the container exists.
   const key = randomBytes(32);
   writeFileAtomic(path, key.toString('base64') + '\n', 0o600);
   return key;

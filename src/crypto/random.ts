@@ -38,6 +38,20 @@ export class Random {
     return randomBytes(n);
   }
 
+  /** A random (version 4) UUID for an identifier (a row id, an envelope id), as crypto.randomUUID makes. */
+  uuid(): string {
+    const b = this.bytes(16);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = b.toString('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  /** A number in [0, 1), like Math.random's (for jitter), from the same source: 32 random bits. */
+  fraction(): number {
+    return this.bytes(4).readUInt32BE(0) / 2 ** 32;
+  }
+
   hex(n: number): string {
     return this.bytes(n).toString('hex');
   }

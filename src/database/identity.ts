@@ -83,6 +83,7 @@ export async function ensureDatabaseIdentity(settings: Settings, ds: DataSource)
   const repo = ds.getRepository(MetaEntry);
   let row = await repo.findOneBy({ name: DATABASE_ID });
   if (!row) {
+    // Start-up, before the container (and its Random) exists; an identifier, not a secret.
     const fresh = { name: DATABASE_ID, value: randomBytes(16).toString('hex') };
     try {
       await repo.insert(fresh);

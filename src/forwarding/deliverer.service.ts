@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { In, LessThanOrEqual, Not } from 'typeorm';
 import { Counter } from 'prom-client';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
+import { Random } from '../crypto/random.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
@@ -85,6 +85,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     private readonly metrics: MetricsService,
     private readonly events: EventBus,
     private readonly transition: IdentityTransitionService,
+    private readonly random: Random,
   ) {}
 
   onModuleInit(): void {
@@ -121,10 +122,14 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     return Math.max(50, this.lastPassAt + COALESCE_MS - performance.now());
   }
 
-  /** Runs a pass in `delayMs` (or sooner if one is already planned). */
+  /**
+   * Runs a pass in `delayMs` (or sooner if one is already planned): a one-shot wake-up, not a
+   * periodic job (ForwardingCron's IntervalJob is that). Its deadline is on the monotonic clock the
+   * timer runs on, not the Clock (a test clock does not move timers).
+   */
   wake(delayMs: number): void {
     if (this.closed) return;
-    const at = Date.now() + delayMs;
+    const at = performance.now() + delayMs;
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
@@ -279,7 +284,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
 
   /** A v1 body of credentials (opened from the outbox only now), or a v2 body of withdrawals. */
   private bodyOf(chunk: Delivery[], groupsOf: (d: Delivery) => string[] | undefined): EnvelopeBody {
-    const header = { frontend: this.settings.config.frontend.name, id: randomUUID(), createdAt: this.clock.now() };
+    const header = { frontend: this.settings.config.frontend.name, id: this.random.uuid(), createdAt: this.clock.now() };
     if (chunk[0].kind === 'withdrawal') {
       return { v: 2, ...header, withdrawals: chunk.map((d) => ({ entry: d.entry, type: d.type, version: d.version, reason: d.reason as WithdrawalReason })) };
     }
@@ -359,7 +364,12 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
         await m.update(
           Delivery,
           { id: d.id, state: 'pending' },
-          { attempts, lastError: code.slice(0, 64), nextAttemptAt: now + backoffMs(attempts, retryBaseSeconds, retryMaxSeconds), updatedAt: now },
+          {
+            attempts,
+            lastError: code.slice(0, 64),
+            nextAttemptAt: now + backoffMs(attempts, retryBaseSeconds, retryMaxSeconds, () => this.random.fraction()),
+            updatedAt: now,
+          },
         );
       }
     });

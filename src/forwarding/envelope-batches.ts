@@ -30,6 +30,7 @@ export function* envelopeBatches(rows: Delivery[]): Generator<Delivery[]> {
 }
 
 /** Exponential backoff with jitter: base * 2^(attempts-1), capped, then a random half to all of it (replicas and factories do not retry in lockstep). */
+// eslint-disable-next-line no-restricted-properties -- the deliverer passes its Random; this default (for callers without one) is jitter, guarding no secret
 export function backoffMs(attempts: number, baseSeconds: number, maxSeconds: number, random = Math.random): number {
   const ceiling = Math.min(maxSeconds, baseSeconds * 2 ** Math.min(attempts - 1, 30)) * 1000;
   return Math.round(ceiling * (0.5 + random() * 0.5));

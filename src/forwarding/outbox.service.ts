@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { EventBus } from '../events/event-bus.js';
+import { Random } from '../crypto/random.js';
 import { Sealer } from '../crypto/sealer.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import type { CredentialType } from '../protocol/credential-type.js';
@@ -64,6 +64,7 @@ export class OutboxService {
     private readonly clock: Clock,
     private readonly events: EventBus,
     private readonly sources: CredentialSources,
+    private readonly random: Random,
   ) {}
 
   /** Queues a new credential for every entry that should get it; in the caller's transaction. Returns the number of rows. */
@@ -150,7 +151,7 @@ export class OutboxService {
       `UPDATE deliveries SET state = 'superseded', sealed_value = NULL, last_error = NULL, updated_at = ${p(1)} WHERE factory = ${p(2)} AND entry = ${p(3)} AND type = ${p(4)} AND state = 'pending'`,
       [now, ...key],
     );
-    const id = randomUUID();
+    const id = this.random.uuid();
     const sealedValue = value === null ? null : this.sealer.seal(Buffer.from(value, 'utf8'), deliveryAd(id));
     await bulkInsert(m, 'deliveries', DELIVERY_COLUMNS, [
       [

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+// eslint-disable-next-line no-restricted-syntax -- the replica id is made while the module is built (replicaId), or a default for a lease made by hand (tests); not a secret
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

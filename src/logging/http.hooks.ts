@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+// eslint-disable-next-line no-restricted-syntax -- Fastify's genReqId, set up before the Nest container (and its Random) exists
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type pino from 'pino';

@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EntityManager, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { requestContext } from '../common/request-context.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
+import { Random } from '../crypto/random.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
@@ -53,6 +53,7 @@ export class RenewalService implements OnModuleInit {
     private readonly reconciler: OutboxReconciler,
     private readonly siteHooks: SiteHooks,
     private readonly sources: CredentialSources,
+    private readonly random: Random,
   ) {}
 
   onModuleInit(): void {
@@ -138,7 +139,7 @@ export class RenewalService implements OnModuleInit {
     const cutoff = await subjectCutoff(m, site.identity, now);
     if (cutoff !== null && this.clock.nowSeconds() <= cutoff) return null;
     // The renewer mints on its own account, as renew() does (kept: the request id).
-    const requestId = requestContext.get()?.requestId ?? `renewal-${randomUUID()}`;
+    const requestId = requestContext.get()?.requestId ?? `renewal-${this.random.uuid()}`;
     return requestContext.run({ requestId }, async () => {
       const minted = await this.tokens.mintInTransaction(m, site, key, raw);
       const row = this.rowFor(site, minted);
@@ -152,7 +153,7 @@ export class RenewalService implements OnModuleInit {
   /** Mints and stores the replacement; false when a subject rule allows none now (the current token is then withdrawn). */
   private async renew(site: SiteRecord, reason: RenewReason): Promise<boolean> {
     // The renewer mints on its own account, even when a request's change set it off (kept: the request id).
-    const requestId = requestContext.get()?.requestId ?? `renewal-${randomUUID()}`;
+    const requestId = requestContext.get()?.requestId ?? `renewal-${this.random.uuid()}`;
     const cutoff = await this.db.read((m) => subjectCutoff(m, site.identity, this.clock.now()));
     if (cutoff !== null && this.clock.nowSeconds() <= cutoff) {
       const wait = (cutoff + 1) * 1000 - this.clock.now();

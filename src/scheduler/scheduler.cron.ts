@@ -1,25 +1,32 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Settings } from '../config/settings.js';
+import { IntervalJob } from '../jobs/interval-job.js';
 import { SchedulerService } from './scheduler.service.js';
-
-const JOB = 'frontend-tick';
 
 /** Runs SchedulerService.tick every scheduler.tickSeconds; the handler never overlaps itself (tick guards). */
 @Injectable()
 export class SchedulerCron implements OnModuleInit, OnModuleDestroy {
+  private readonly job: IntervalJob;
+
   constructor(
-    private readonly registry: SchedulerRegistry,
+    registry: SchedulerRegistry,
     private readonly scheduler: SchedulerService,
     private readonly settings: Settings,
-  ) {}
+  ) {
+    this.job = new IntervalJob(registry, 'frontend-tick', new Logger('scheduler'));
+  }
 
   onModuleInit(): void {
-    const handle = setInterval(() => void this.scheduler.tick(), this.settings.config.scheduler.tickSeconds * 1000);
-    this.registry.addInterval(JOB, handle);
+    // tick logs its own failures; IntervalJob's line is for anything that escapes it.
+    this.job.start(
+      this.settings.config.scheduler.tickSeconds,
+      async () => void (await this.scheduler.tick()),
+      'scheduler pass failed; the next tick tries again',
+    );
   }
 
   onModuleDestroy(): void {
-    if (this.registry.doesExist('interval', JOB)) this.registry.deleteInterval(JOB);
+    this.job.stop();
   }
 }

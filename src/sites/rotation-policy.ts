@@ -10,8 +10,8 @@ export interface RotationPolicy {
   graceSeconds: number;
 }
 
-/** Checks a policy: when enabled, exactly one of an interval or a valid cron expression. */
-export function checkRotationPolicy(p: RotationPolicyDto): RotationPolicy {
+/** Checks a policy: when enabled, exactly one of an interval or a valid cron expression (one that fires after `now`, ms). */
+export function checkRotationPolicy(p: RotationPolicyDto, now: number): RotationPolicy {
   const interval = p.intervalSeconds ?? null;
   const cron = p.cron?.trim() || null;
   if (interval !== null && cron !== null) {
@@ -20,7 +20,7 @@ export function checkRotationPolicy(p: RotationPolicyDto): RotationPolicy {
   if (p.enabled && interval === null && cron === null) {
     throw new DomainError('INVALID_ROTATION_POLICY', 'an enabled rotation needs intervalSeconds or cron', 'rotation');
   }
-  if (cron !== null && nextCronRun(cron, Date.now()) === null) {
+  if (cron !== null && nextCronRun(cron, now) === null) {
     throw new DomainError('INVALID_ROTATION_POLICY', 'rotation.cron is not a valid cron expression, or never fires', 'rotation.cron');
   }
   return { enabled: p.enabled, intervalSeconds: interval, cron, graceSeconds: p.graceSeconds ?? 0 };

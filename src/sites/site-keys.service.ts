@@ -1,6 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EventBus } from '../events/event-bus.js';
-import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock.js';
 import { deriveSigningKey, scramble } from '../crypto/condor-key.js';
 import { importSigningKey, SigningKey } from '../crypto/idtoken.js';
@@ -38,7 +37,7 @@ export class SiteKeysService implements OnModuleInit {
   /** A new key row for `raw`, sealed to (site id, version). The caller inserts it and wipes `raw`. */
   newKey(siteId: string, version: number, kid: string, raw: Uint8Array, source: KeySource): SiteKey {
     return Object.assign(new SiteKey(), {
-      id: randomUUID(),
+      id: this.random.uuid(),
       siteId,
       version,
       kid,

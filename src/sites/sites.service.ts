@@ -1,11 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
+import { Random } from '../crypto/random.js';
 import { Db } from '../database/db.js';
 import { asConflict } from '../database/unique-violation.js';
 import { CreateSiteDto } from './dto/create-site.dto.js';
@@ -58,6 +58,7 @@ export class SitesService implements OnModuleInit {
     private readonly settings: Settings,
     private readonly events: EventBus,
     private readonly hooks: SiteHooks,
+    private readonly random: Random,
   ) {}
 
   onModuleInit(): void {
@@ -76,12 +77,12 @@ export class SitesService implements OnModuleInit {
       lifetime: dto.lifetimeSeconds ?? Math.min(cfg.tokens.defaultLifetimeSeconds, maxLifetime),
       maxLifetime,
     });
-    const rotation = checkRotationPolicy(dto.rotation ?? { enabled: false });
+    const rotation = checkRotationPolicy(dto.rotation ?? { enabled: false }, this.clock.now());
     const raw = dto.key ? importedKeyBytes(dto.key) : this.keys.generate();
     const warnings = dto.key ? keyWarnings(raw) : [];
     const now = this.clock.now();
     const site = Object.assign(new Site(), {
-      id: randomUUID(),
+      id: this.random.uuid(),
       name,
       issuer: dto.issuer ?? cfg.trustDomain,
       identity: dto.identity ?? `${name}@${cfg.frontend.name}`,
@@ -171,7 +172,7 @@ export class SitesService implements OnModuleInit {
         lifetime: dto.lifetimeSeconds ?? Math.min(site.lifetimeSeconds, maxLifetime),
         maxLifetime,
       });
-      const rotation = dto.rotation ? checkRotationPolicy(dto.rotation) : policyOf(site);
+      const rotation = dto.rotation ? checkRotationPolicy(dto.rotation, this.clock.now()) : policyOf(site);
       const now = this.clock.now();
       const changes: Partial<Site> = {
         issuer: dto.issuer ?? site.issuer,

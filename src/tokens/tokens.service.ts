@@ -1,5 +1,4 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EntityManager, IsNull, MoreThan, MoreThanOrEqual } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { actorName } from '../auth/principal.js';
@@ -244,7 +243,7 @@ export class TokensService implements OnModuleInit {
     const now = this.clock.now();
     const issuedBefore = dto.issuedBefore ?? Math.floor(now / 1000);
     const rule = Object.assign(new SubjectRevocation(), {
-      id: randomUUID(),
+      id: this.random.uuid(),
       subject: dto.subject,
       issuedBefore,
       expiresAt: dto.keepUntil !== undefined ? dto.keepUntil * 1000 : FOREVER,
