@@ -22,7 +22,7 @@ import { checkDatabaseIdentity, ensureDatabaseIdentity, requireInitialised, requ
 import { readTlsFiles } from './lifecycle/tls-files.js';
 import { installHttpHooks, requestIdOf } from './logging/http.hooks.js';
 import { createPino, PinoNestLogger } from './logging/logger.js';
-import { MetricsService } from './metrics/metrics.service.js';
+import { LoggingMetrics } from './logging/logging.metrics.js';
 
 export const API_PREFIX = 'api/v1';
 const BODY_LIMIT = 256 * 1024;
@@ -143,7 +143,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     bodyParser: false,
     abortOnError: false,
   });
-  installHttpHooks(fastify, log, app.get(MetricsService));
+  installHttpHooks(fastify, log, app.get(LoggingMetrics));
   // Closing waits for open connections, and Node counts a kept-alive connection that has not sent a
   // request yet as busy until its headersTimeout (60 s): requests in flight get CLOSE_GRACE_MS to
   // finish, then whatever is still open is closed.

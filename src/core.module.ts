@@ -10,6 +10,7 @@ import { Random } from './crypto/random.js';
 import { Sealer } from './crypto/sealer.js';
 import { Db } from './database/db.js';
 import { EventBus } from './events/event-bus.js';
+import { LoggingMetrics } from './logging/logging.metrics.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { LeaseService, replicaId } from './jobs/lease.service.js';
 import { PacingInterceptor } from './common/read-pacer.js';
@@ -46,6 +47,7 @@ export class CoreModule {
       Random,
       EventBus,
       MetricsService,
+      LoggingMetrics,
       AuditService,
       { provide: LeaseService, useFactory: (db: Db, clock: Clock) => new LeaseService(db, clock, replicaId(rt.settings.dataDir)), inject: [Db, Clock] },
       DatabaseShutdown,

@@ -6,9 +6,9 @@ import { DomainError } from '../common/errors.js';
 import type { WithContext } from '../common/request-context.js';
 import { routeOf } from '../logging/http.hooks.js';
 import { Settings } from '../config/settings.js';
-import { MetricsService } from '../metrics/metrics.service.js';
 import { AUDIT_KEY, type BearerKind, PUBLIC_KEY, PUBLIC_WHEN_KEY, ROLES_KEY, TICKET_KEY } from './access.decorator.js';
 import { ApiKeysService } from './api-keys.service.js';
+import { AuthMetrics } from './auth.metrics.js';
 import { bearerOf, MAX_GLIDEIN_BEARER } from './api-key.secret.js';
 import { actorName, type ApiRole } from './principal.js';
 import { TICKET_REFUSED } from './ticket.secret.js';
@@ -24,7 +24,7 @@ export class AuthGuard implements CanActivate {
     private readonly keys: ApiKeysService,
     private readonly settings: Settings,
     private readonly audit: AuditService,
-    private readonly metrics: MetricsService,
+    private readonly metrics: AuthMetrics,
   ) {}
 
   /**

@@ -4,10 +4,11 @@ import { AdminKeyBootstrap } from './admin-key.bootstrap.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthGuard } from './auth.guard.js';
+import { AuthMetrics } from './auth.metrics.js';
 
 @Module({
   controllers: [ApiKeysController],
-  providers: [ApiKeysService, AdminKeyBootstrap, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [ApiKeysService, AdminKeyBootstrap, AuthMetrics, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [ApiKeysService],
 })
 export class AuthModule {}

@@ -11,7 +11,7 @@ import { Db } from '../database/db.js';
 import { checkFreshness, checkKeyProofTime, CredentialsBody, EnvelopeBody, envelopeSender, openEnvelope } from '../protocol/envelope.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { EventBus } from '../events/event-bus.js';
-import { CacheMetrics } from './cache.metrics.js';
+import { FactoryMetrics } from './factory.metrics.js';
 import { CachedCredential, cachedCredentialAd, groupsColumn, groupsOf } from './cached-credential.entity.js';
 import { recordIdtokenVersion } from './idtoken-versions.store.js';
 import { FrontendKeyFollow } from './key-follow.js';
@@ -39,7 +39,7 @@ export class CredentialIntakeService {
     private readonly settings: Settings,
     private readonly identity: IdentityService,
     private readonly audit: AuditService,
-    private readonly metrics: CacheMetrics,
+    private readonly metrics: FactoryMetrics,
     private readonly events: EventBus,
     private readonly withdrawals: WithdrawalIntake,
     private readonly keyFollow: FrontendKeyFollow,

@@ -6,7 +6,7 @@ import { EntriesImportService } from './entries-import.service.js';
 import { EntriesService } from './entries.service.js';
 import { CacheService } from './cache.service.js';
 import { CacheFiles } from './cache-files.js';
-import { CacheMetrics } from './cache.metrics.js';
+import { FactoryMetrics } from './factory.metrics.js';
 import { CredentialIntakeService } from './credential-intake.service.js';
 import { CredentialsController } from './credentials.controller.js';
 import { FrontendsController } from './frontends.controller.js';
@@ -26,7 +26,7 @@ import { FrontendForgetters } from './frontend-forgetters.js';
     CacheService,
     CacheFiles,
     CacheFilesSync,
-    CacheMetrics,
+    FactoryMetrics,
     CredentialIntakeService,
     WithdrawalIntake,
     FrontendKeyFollow,

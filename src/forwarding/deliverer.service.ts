@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { In, LessThanOrEqual, Not } from 'typeorm';
-import { Counter } from 'prom-client';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
@@ -9,7 +8,6 @@ import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
 import { IdentityService } from '../identity/identity.service.js';
-import { MetricsService } from '../metrics/metrics.service.js';
 import { LeaseService } from '../jobs/lease.service.js';
 import { Delivery, deliveryAd } from './delivery.entity.js';
 import { EnvelopeBody, EnvelopeCredential, sealEnvelope, WithdrawalReason } from '../protocol/envelope.js';
@@ -20,6 +18,7 @@ import { servedGroups } from './served-groups.js';
 export { backoffMs } from './envelope-batches.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
 import { FactoryCallError, FactoryClient } from './factory-client.js';
+import { ForwardingMetrics } from './forwarding.metrics.js';
 import { OutboxService } from './outbox.service.js';
 import { IdentityTransitionService } from './identity-transition.service.js';
 
@@ -68,8 +67,6 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
   /** When this replica last took or renewed the forwarding lease (clock ms). */
   private leaseAt = -Infinity;
   private closed = false;
-  private attempts!: Counter<'factory' | 'result'>;
-  private withdrawals!: Counter<'factory' | 'result'>;
 
   constructor(
     private readonly db: Db,
@@ -82,7 +79,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     private readonly outbox: OutboxService,
     private readonly sendable: SendableFilter,
     private readonly audit: AuditService,
-    private readonly metrics: MetricsService,
+    private readonly metrics: ForwardingMetrics,
     private readonly events: EventBus,
     private readonly transition: IdentityTransitionService,
     private readonly random: Random,
@@ -90,18 +87,6 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.events.on('outbox.queued', ({ factory }) => this.queued(factory), ORDER.delivery);
-    this.attempts = new Counter({
-      name: 'glidekey_delivery_attempts_total',
-      help: 'Envelopes sent to factories, by factory and result (ok or the failure code)',
-      labelNames: ['factory', 'result'] as const,
-      registers: [this.metrics.registry],
-    });
-    this.withdrawals = new Counter({
-      name: 'glidekey_withdrawals_acknowledged_total',
-      help: 'Withdrawals factories answered, by factory and result (withdrawn, unchanged, or the refusal code)',
-      labelNames: ['factory', 'result'] as const,
-      registers: [this.metrics.registry],
-    });
   }
 
   onApplicationShutdown(): void {
@@ -264,7 +249,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       }
       try {
         const results = await this.client.deliver(factory.url, apiKey, envelope);
-        this.attempts.inc({ factory: name, result: 'ok' });
+        this.metrics.attempts.inc({ factory: name, result: 'ok' });
         await this.acknowledge(chunk, results, report);
         // Its 200 says it opened an envelope sealed with this key: it pins it now (or followed to it).
         await this.transition
@@ -273,7 +258,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       } catch (err) {
         const code = err instanceof FactoryCallError ? err.code : 'INTERNAL';
         if (!(err instanceof FactoryCallError)) this.log.error({ err }, `delivering to factory ${name} failed`);
-        this.attempts.inc({ factory: name, result: code });
+        this.metrics.attempts.inc({ factory: name, result: code });
         report.failed += chunk.length;
         await this.backOff(chunk, code);
         this.log.warn(`delivery of ${chunk.length} credential(s) to factory ${name} failed (${code}); retrying with backoff`);
@@ -351,7 +336,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
         });
       }
     });
-    if (chunk[0].kind === 'withdrawal') for (const r of results) this.withdrawals.inc({ factory: chunk[0].factory, result: r.code ?? r.result });
+    if (chunk[0].kind === 'withdrawal') for (const r of results) this.metrics.withdrawals.inc({ factory: chunk[0].factory, result: r.code ?? r.result });
     if (missing.length) await this.backOff(missing, 'NOT_ACKNOWLEDGED');
   }
 

@@ -1,9 +1,7 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
-import { Gauge } from 'prom-client';
-import { MetricsService } from '../metrics/metrics.service.js';
+import { Injectable } from '@nestjs/common';
 import { iso } from '../common/time.js';
 import { Db } from '../database/db.js';
-import { DELIVERY_STATES, Delivery } from './delivery.entity.js';
+import { Delivery } from './delivery.entity.js';
 import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
 
 /** An outbox row as the API shows it: never the credential. */
@@ -26,33 +24,10 @@ export const deliveryResponse = (d: Delivery) => ({
   deliveredAt: iso(d.deliveredAt),
 });
 
-/** Reads the outbox for GET /deliveries, and counts it for the metrics. */
+/** Reads the outbox for GET /deliveries, and counts it for the metrics (ForwardingMetrics). */
 @Injectable()
-export class DeliveriesService implements OnModuleInit {
-  constructor(
-    private readonly db: Db,
-    private readonly metrics: MetricsService,
-  ) {}
-
-  onModuleInit(): void {
-    // GROUP BY kind and state, at most once per cacheSeconds.
-    const counts = this.metrics.cached(() => this.counts());
-    for (const [kind, name, what] of [
-      ['credential', 'glidekey_deliveries', 'Outbox credential rows'],
-      ['withdrawal', 'glidekey_withdrawals', 'Outbox withdrawal rows'],
-    ] as const) {
-      new Gauge({
-        name,
-        help: `${what} by state (pending, delivered, superseded, dropped, refused)`,
-        labelNames: ['state'] as const,
-        registers: [this.metrics.registry],
-        async collect() {
-          const n = (await counts())[kind] ?? {};
-          for (const s of DELIVERY_STATES) this.set({ state: s }, n[s] ?? 0);
-        },
-      });
-    }
-  }
+export class DeliveriesService {
+  constructor(private readonly db: Db) {}
 
   async list(q: ListDeliveriesQueryDto) {
     const rows = await this.db.read((m) =>

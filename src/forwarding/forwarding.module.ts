@@ -7,6 +7,7 @@ import { FactoriesController } from './factories.controller.js';
 import { FactoriesService } from './factories.service.js';
 import { FactoryClient } from './factory-client.js';
 import { ForwardingCron } from './forwarding.cron.js';
+import { ForwardingMetrics } from './forwarding.metrics.js';
 import { IdentityRotationController } from './identity-rotation.controller.js';
 import { IdentityTransitionService } from './identity-transition.service.js';
 import { OutboxService } from './outbox.service.js';
@@ -27,6 +28,7 @@ import { SendableFilter } from './sendable.service.js';
     DelivererService,
     EntriesSyncService,
     DeliveriesService,
+    ForwardingMetrics,
     ForwardingCron,
     IdentityTransitionService,
     CredentialSources,

@@ -8,7 +8,7 @@ import { GlideinService } from './glidein.service.js';
 import { LimitedAddressHook } from './limited-address.hook.js';
 import { RenewalAdminService } from './renewal-admin.service.js';
 import { RenewalCron } from './renewal.cron.js';
-import { RenewalMetrics } from './renewal.metrics.js';
+import { GlideinMetrics } from './glidein.metrics.js';
 import { RenewalService } from './renewal.service.js';
 import { RenewalsController } from './renewals.controller.js';
 import { SpendWriter } from './spend-writer.js';
@@ -23,7 +23,7 @@ import { TokenBootstrap } from './token-bootstrap.service.js';
     GlideinAnswers,
     RenewalService,
     RenewalAdminService,
-    RenewalMetrics,
+    GlideinMetrics,
     RenewalCron,
     FailureLimiter,
     LimitedAddressHook,

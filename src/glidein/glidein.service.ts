@@ -10,7 +10,7 @@ import { TicketsMetrics } from '../tickets/tickets.metrics.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { RefusalReporter } from './refusal-reporter.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
-import { RenewalMetrics } from './renewal.metrics.js';
+import { GlideinMetrics } from './glidein.metrics.js';
 import { RenewalService } from './renewal.service.js';
 import { SpendWriter } from './spend-writer.js';
 import { JWT_SHAPE, TokenBootstrap } from './token-bootstrap.service.js';
@@ -72,7 +72,7 @@ export class GlideinService {
     private readonly db: Db,
     private readonly answers: GlideinAnswers,
     private readonly renewals: RenewalService,
-    private readonly renewalMetrics: RenewalMetrics,
+    private readonly renewalMetrics: GlideinMetrics,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly limiter: FailureLimiter,

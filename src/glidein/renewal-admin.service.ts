@@ -12,7 +12,7 @@ import { purgeExpiredIdtokenVersions } from '../factory/idtoken-versions.store.j
 import { ticketsStore } from '../tickets/tickets.store.js';
 import { factoryStore } from '../factory/factory.store.js';
 import { GlideinRenewal } from './renewal.entity.js';
-import { RenewalMetrics } from './renewal.metrics.js';
+import { GlideinMetrics } from './glidein.metrics.js';
 
 /** A glidein's renewal as admins see it: never a secret or a hash. */
 export const renewalResponse = (r: GlideinRenewal) => ({
@@ -40,7 +40,7 @@ export class RenewalAdminService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,
-    private readonly metrics: RenewalMetrics,
+    private readonly metrics: GlideinMetrics,
     private readonly forgetters: FrontendForgetters,
   ) {}
 

@@ -13,7 +13,7 @@ import { RefusalReporter } from './refusal-reporter.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
 import { SpendWriter } from './spend-writer.js';
 import { GlideinRenewal } from './renewal.entity.js';
-import { RenewalMetrics, RenewalResult } from './renewal.metrics.js';
+import { GlideinMetrics, RenewalResult } from './glidein.metrics.js';
 
 /** A hash that matches no secret, compared in place of a missing one so every path does the same work. */
 const DUMMY_HASH = hashSecret('no such renewal credential');
@@ -66,7 +66,7 @@ export class RenewalService {
     private readonly settings: Settings,
     private readonly random: Random,
     private readonly limiter: FailureLimiter,
-    private readonly metrics: RenewalMetrics,
+    private readonly metrics: GlideinMetrics,
     private readonly writer: SpendWriter,
   ) {
     this.refusals = new RefusalReporter(clock, limiter, this.log, {

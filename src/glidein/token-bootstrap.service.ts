@@ -7,7 +7,7 @@ import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { bootstrapsOf, bootstrapSpend } from '../factory/idtoken-versions.store.js';
 import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } from './glidein-answer.js';
-import { RenewalMetrics } from './renewal.metrics.js';
+import { GlideinMetrics } from './glidein.metrics.js';
 import { RenewalService } from './renewal.service.js';
 import { SpendWriter } from './spend-writer.js';
 
@@ -50,7 +50,7 @@ export class TokenBootstrap {
     private readonly db: Db,
     private readonly answers: GlideinAnswers,
     private readonly renewals: RenewalService,
-    private readonly renewalMetrics: RenewalMetrics,
+    private readonly renewalMetrics: GlideinMetrics,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly settings: Settings,

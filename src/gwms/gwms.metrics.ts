@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ManagedDirReport } from './managed-dir.js';
@@ -12,12 +12,12 @@ const CHANGES = ['written', 'claimed', 'repaired', 'refreshed', 'removed'] as co
  * own token, or reads a stale one, past 3600 s). No series per file: sites times groups.
  */
 @Injectable()
-export class GwmsMetrics {
+export class GwmsMetrics implements OnModuleInit {
   private readonly changes: Counter<'kind' | 'change'>;
   private readonly conflicts: Gauge<'kind'>;
   private readonly ages = new Map<FileKind, () => number[]>();
 
-  constructor(metrics: MetricsService) {
+  constructor(private readonly metrics: MetricsService) {
     this.changes = new Counter({
       name: 'glidekey_gwms_frontend_file_changes_total',
       help: 'Files kept for the GlideinWMS frontend, by kind (idtoken, scitoken) and change (written, claimed, repaired, refreshed, removed)',
@@ -30,12 +30,15 @@ export class GwmsMetrics {
       labelNames: ['kind'] as const,
       registers: [metrics.registry],
     });
+  }
+
+  onModuleInit(): void {
     const ages = this.ages;
     new Gauge({
       name: 'glidekey_gwms_frontend_file_max_age_seconds',
       help: 'Seconds since the oldest file kept for the GlideinWMS frontend was last written or touched, by kind (0 with none)',
       labelNames: ['kind'] as const,
-      registers: [metrics.registry],
+      registers: [this.metrics.registry],
       collect() {
         this.reset();
         for (const [kind, read] of ages) this.set({ kind }, Math.max(0, ...read()));

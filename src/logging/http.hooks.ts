@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type pino from 'pino';
 import type { WithContext } from '../common/request-context.js';
 import { looksLikeCredential } from '../common/secret-shape.js';
-import type { MetricsService } from '../metrics/metrics.service.js';
+import type { LoggingMetrics } from './logging.metrics.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -26,7 +26,7 @@ export const routeOf = (req: FastifyRequest) => (req.routeOptions?.url as string
  * Gives each request its context and echoes its id, and on completion logs one line and observes
  * the latency. Nothing the caller put in the URL or the body reaches the log.
  */
-export function installHttpHooks(fastify: FastifyInstance, log: pino.Logger, metrics: MetricsService): void {
+export function installHttpHooks(fastify: FastifyInstance, log: pino.Logger, metrics: LoggingMetrics): void {
   // The request line's fields (below) are fixed, flat and none of the redacted names, so redaction
   // never changes it, yet pino's redaction pass cost three quarters of writing it (about 18 of
   // 25 us a line). It goes through a child without that pass: the same destination, base fields,

@@ -9,7 +9,7 @@ import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { sciTokenLabel, scitokenFor } from '../protocol/matching.js';
 import { GwmsCredentialDto } from './dto/gwms-credential.dto.js';
-import { HandoutMetrics } from './handout.metrics.js';
+import { SciTokensMetrics } from './scitokens.metrics.js';
 import { IssuersService } from './issuers.service.js';
 import { SciToken, sciTokenAd } from './scitoken.entity.js';
 import { SciTokensService } from './scitokens.service.js';
@@ -50,7 +50,7 @@ export class SciTokenHandoutService {
     private readonly sealer: Sealer,
     private readonly audit: AuditService,
     private readonly clock: Clock,
-    private readonly metrics: HandoutMetrics,
+    private readonly metrics: SciTokensMetrics,
   ) {}
 
   async handOut(who: Principal, dto: GwmsCredentialDto): Promise<Handout> {

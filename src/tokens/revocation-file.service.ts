@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../common/atomic-file.js';
 import { Settings } from '../config/settings.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
 import { RevocationCheckFailed } from './revocation-check.js';
-import { RevocationMetrics } from './revocation.metrics.js';
+import { TokensMetrics } from './tokens.metrics.js';
 import { TokensService } from './tokens.service.js';
 
 /**
@@ -27,7 +27,7 @@ export class RevocationFileService implements OnModuleInit {
     private readonly tokens: TokensService,
     private readonly events: EventBus,
     private readonly audit: AuditService,
-    private readonly metrics: RevocationMetrics,
+    private readonly metrics: TokensMetrics,
     settings: Settings,
   ) {
     this.path = settings.config.frontend.revocationFile ? resolve(settings.config.frontend.revocationFile) : undefined;

@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { idTokenSignedBy, parseIdToken } from '../crypto/idtoken.js';
 import { Db } from '../database/db.js';
-import { MetricsService } from '../metrics/metrics.service.js';
 import { isUsable, SiteKeyRecord } from '../sites/sites.types.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { IssuedToken } from './issued-token.entity.js';
+import { TokensMetrics } from './tokens.metrics.js';
 import { TokensService } from './tokens.service.js';
 
 export const VERIFY_REASONS = ['MALFORMED', 'UNKNOWN_KID', 'BAD_SIGNATURE', 'EXPIRED', 'NOT_YET_VALID', 'KEY_RETIRED', 'REVOKED', 'WRONG_ISSUER'] as const;
@@ -26,7 +26,7 @@ export class TokenVerifierService {
     private readonly db: Db,
     private readonly keys: SiteKeysService,
     private readonly clock: Clock,
-    private readonly metrics: MetricsService,
+    private readonly metrics: TokensMetrics,
     private readonly tokens: TokensService,
   ) {}
 

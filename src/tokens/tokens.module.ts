@@ -2,15 +2,15 @@ import { Module } from '@nestjs/common';
 import { SitesModule } from '../sites/sites.module.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { RevocationFileService } from './revocation-file.service.js';
-import { RevocationMetrics } from './revocation.metrics.js';
 import { TokenVerifierService } from './token-verifier.service.js';
 import { TokensController } from './tokens.controller.js';
+import { TokensMetrics } from './tokens.metrics.js';
 import { TokensService } from './tokens.service.js';
 
 @Module({
   imports: [SitesModule],
   controllers: [TokensController],
-  providers: [TokensService, TokenVerifierService, LedgerWriter, RevocationFileService, RevocationMetrics],
+  providers: [TokensService, TokenVerifierService, LedgerWriter, RevocationFileService, TokensMetrics],
   exports: [TokensService, TokenVerifierService, RevocationFileService],
 })
 export class TokensModule {}

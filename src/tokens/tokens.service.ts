@@ -9,7 +9,6 @@ import { IdTokenClaims, SigningKey, signIdToken } from '../crypto/idtoken.js';
 import { Random } from '../crypto/random.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
-import { MetricsService } from '../metrics/metrics.service.js';
 import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
@@ -18,7 +17,7 @@ import { SiteHooks } from '../sites/site-hooks.js';
 import type { SiteKeyRecord, SiteRecord } from '../sites/sites.types.js';
 import { mergeSubjects, representable, revocationExpr, UnrepresentableString } from './classad.js';
 import { checkRevocationFile, REVOCATION_KNOB, RevocationCheckFailed, RevocationSet } from './revocation-check.js';
-import { RevocationMetrics } from './revocation.metrics.js';
+import { TokensMetrics } from './tokens.metrics.js';
 import { LedgerState, ListTokensQueryDto } from './dto/list-tokens.query.dto.js';
 import { MintTokenDto } from './dto/mint-token.dto.js';
 import { IssuedToken } from './issued-token.entity.js';
@@ -40,11 +39,10 @@ export class TokensService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly metrics: MetricsService,
+    private readonly metrics: TokensMetrics,
     private readonly ledger: LedgerWriter,
     private readonly settings: Settings,
     private readonly events: EventBus,
-    private readonly revocationMetrics: RevocationMetrics,
     private readonly siteHooks: SiteHooks,
   ) {}
 
@@ -321,8 +319,8 @@ export class TokensService implements OnModuleInit {
     const set = await this.revocationSet();
     const { maxJtis, maxSubjects } = this.settings.config.revocation;
     const subjects = mergeSubjects(set.subjects).length;
-    this.revocationMetrics.terms.set({ kind: 'jti' }, set.jtis.length);
-    this.revocationMetrics.terms.set({ kind: 'subject' }, subjects);
+    this.metrics.terms.set({ kind: 'jti' }, set.jtis.length);
+    this.metrics.terms.set({ kind: 'subject' }, subjects);
     if (set.jtis.length > maxJtis || subjects > maxSubjects) {
       throw new DomainError(
         'REVOCATION_LIMIT',
@@ -340,8 +338,8 @@ export class TokensService implements OnModuleInit {
       throw err;
     }
     const depth = checkRevocationFile(`${REVOCATION_KNOB} = ${expr}\n`, set);
-    this.revocationMetrics.depth.set(depth);
-    this.revocationMetrics.bytes.set(Buffer.byteLength(expr));
+    this.metrics.depth.set(depth);
+    this.metrics.bytes.set(Buffer.byteLength(expr));
     return { expr, set, depth };
   }
 
@@ -363,7 +361,7 @@ export class TokensService implements OnModuleInit {
       .getCount();
     const max = this.settings.config.revocation.maxJtis;
     if (listed >= max) {
-      this.revocationMetrics.limitRefusals.inc({ kind: 'jti' });
+      this.metrics.limitRefusals.inc({ kind: 'jti' });
       throw new DomainError(
         'REVOCATION_LIMIT',
         `the revocation expression already lists ${listed} jtis (revocation.maxJtis is ${max}); revoke by subject or rotate the site's key instead`,
@@ -383,7 +381,7 @@ export class TokensService implements OnModuleInit {
     const listed = Number(row?.n ?? 0);
     const max = this.settings.config.revocation.maxSubjects;
     if (listed >= max) {
-      this.revocationMetrics.limitRefusals.inc({ kind: 'subject' });
+      this.metrics.limitRefusals.inc({ kind: 'subject' });
       throw new DomainError('REVOCATION_LIMIT', `${listed} subjects are already revoked (revocation.maxSubjects is ${max}); rotate the site's key instead`);
     }
   }

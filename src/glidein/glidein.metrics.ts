@@ -5,9 +5,9 @@ import { MetricsService } from '../metrics/metrics.service.js';
 /** How a renewal ended: `renewed` and `grace` (a lost answer's credential taken again) succeeded; the rest are refusals. */
 export type RenewalResult = 'renewed' | 'grace' | 'invalid' | 'rate_limited' | 'revoked' | 'pilot_life_over' | 'withdrawn' | 'stale';
 
-/** Renewal counters. Labels are entry names and results: never a credential or its id. */
+/** Renewal credentials handed out, renewed and revoked. Labels are entry names and results: never a credential or its id. */
 @Injectable()
-export class RenewalMetrics {
+export class GlideinMetrics {
   readonly issued: Counter<'entry'>;
   /** `entry` only where the credential was valid; an invalid one's entry would tell a prober too much. */
   readonly renewals: Counter<'result' | 'entry'>;

@@ -13,28 +13,29 @@ const TYPES = ['idtoken', 'scitoken'] as const;
  * which credential it is, GET /factory/cache says.
  */
 @Injectable()
-export class CacheMetrics implements OnModuleInit {
-  received!: Counter<'type' | 'result'>;
-  withdrawals!: Counter<'type' | 'result'>;
+export class FactoryMetrics implements OnModuleInit {
+  readonly received: Counter<'type' | 'result'>;
+  readonly withdrawals: Counter<'type' | 'result'>;
 
   constructor(
     private readonly metrics: MetricsService,
     private readonly cache: CacheService,
-  ) {}
-
-  onModuleInit(): void {
+  ) {
     this.received = new Counter({
       name: 'glidekey_factory_credentials_received_total',
       help: 'Credentials in accepted envelopes, by type and result (stored, unchanged, or the refusal code)',
       labelNames: ['type', 'result'] as const,
-      registers: [this.metrics.registry],
+      registers: [metrics.registry],
     });
     this.withdrawals = new Counter({
       name: 'glidekey_factory_withdrawals_received_total',
       help: 'Withdrawals in accepted envelopes, by type and result (withdrawn, unchanged, or the refusal code)',
       labelNames: ['type', 'result'] as const,
-      registers: [this.metrics.registry],
+      registers: [metrics.registry],
     });
+  }
+
+  onModuleInit(): void {
     const summary = this.metrics.cached(() => this.cache.summary());
     new Gauge({
       name: 'glidekey_factory_credential_min_seconds_to_expiry',

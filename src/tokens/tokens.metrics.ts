@@ -2,9 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service.js';
 
-/** The revocation expression's size and health: terms, depth, bytes, refusals and failed checks. */
+/**
+ * Minted and verified IDTOKENs (labels: site names and verification results, never a token or its
+ * jti), and the revocation expression's size and health: terms, depth, bytes, refusals and failed checks.
+ */
 @Injectable()
-export class RevocationMetrics {
+export class TokensMetrics {
+  readonly tokensMinted: Counter<'site'>;
+  readonly verifications: Counter<'result'>;
   readonly terms: Gauge<'kind'>;
   readonly depth: Gauge;
   readonly bytes: Gauge;
@@ -13,6 +18,13 @@ export class RevocationMetrics {
 
   constructor(metrics: MetricsService) {
     const registers = [metrics.registry];
+    this.tokensMinted = new Counter({ name: 'glidekey_tokens_minted_total', help: 'IDTOKENs minted, by site', labelNames: ['site'] as const, registers });
+    this.verifications = new Counter({
+      name: 'glidekey_token_verifications_total',
+      help: 'IDTOKEN verifications, by result (valid or the failure reason)',
+      labelNames: ['result'] as const,
+      registers,
+    });
     this.terms = new Gauge({
       name: 'glidekey_revocation_expr_terms',
       help: 'Terms in the last revocation expression built: listed jtis and revoked subjects',
