@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Auth, Roles } from './access.decorator.js';
 import { apiKeyResponse, ApiKeysService } from './api-keys.service.js';
-import { parseApiKey } from './api-key.secret.js';
+import { ApiKeyRefPipe } from './api-key.secret.js';
 import { CreateApiKeyDto } from './dto/create-api-key.dto.js';
 import { actorName, type Principal } from './principal.js';
 
@@ -32,7 +32,7 @@ export class ApiKeysController {
   @HttpCode(200)
   @Roles('frontend-admin', 'factory-admin')
   @Audit('apikey.revoke')
-  async revoke(@Auth() who: Principal, @Param('key') key: string) {
-    return apiKeyResponse(await this.keys.revoke(who, parseApiKey(key)?.id ?? key.slice(0, 64), actorName(who)));
+  async revoke(@Auth() who: Principal, @Param('key', ApiKeyRefPipe) idOrName: string) {
+    return apiKeyResponse(await this.keys.revoke(who, idOrName, actorName(who)));
   }
 }
