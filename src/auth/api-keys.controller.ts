@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Auth, Roles } from './access.decorator.js';
-import { apiKeyResponse, ApiKeysService } from './api-keys.service.js';
+import { apiKeyResponse, createdApiKeyResponse } from './api-key.response.js';
+import { ApiKeysService } from './api-keys.service.js';
 import { ApiKeyRefPipe } from './api-key.secret.js';
 import { CreateApiKeyDto } from './dto/create-api-key.dto.js';
 import { actorName, type Principal } from './principal.js';
@@ -18,7 +19,7 @@ export class ApiKeysController {
   @Audit('apikey.create')
   async create(@Auth() who: Principal, @Body() dto: CreateApiKeyDto) {
     const { key, secret } = await this.keys.create(who, dto.name, dto.roles, actorName(who));
-    return { ...apiKeyResponse(key), apiKey: secret };
+    return createdApiKeyResponse(key, secret);
   }
 
   @Get()

@@ -6,7 +6,8 @@ import { PlainNamePipe } from '../common/params.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { ImportEntriesDto } from './dto/import-entries.dto.js';
 import { EntriesImportService } from './entries-import.service.js';
-import { entryResponse, EntriesService } from './entries.service.js';
+import { EntriesService } from './entries.service.js';
+import { entryResponse } from './entry.response.js';
 
 @ApiTags('factory')
 @ApiBearerAuth()

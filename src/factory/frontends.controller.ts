@@ -5,7 +5,8 @@ import type { Principal } from '../auth/principal.js';
 import { FrontendNamePipe } from '../common/params.js';
 import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
 import { UpdateFrontendDto } from './dto/update-frontend.dto.js';
-import { frontendResponse, FrontendsService } from './frontends.service.js';
+import { frontendResponse } from './frontend.response.js';
+import { FrontendsService } from './frontends.service.js';
 
 @ApiTags('factory')
 @ApiBearerAuth()

@@ -14,14 +14,6 @@ import { SciTokenIssuer } from './scitoken-issuer.entity.js';
 
 export const ISSUER_URL = /^https?:\/\/[^\s"\\\p{Cc}]{1,240}$/u;
 
-export const issuerResponse = (i: SciTokenIssuer) => ({
-  id: i.id,
-  issuer: i.issuer,
-  keys: (JSON.parse(i.jwks) as JSONWebKeySet).keys.map((k) => ({ kid: k.kid ?? null, kty: k.kty, alg: k.alg ?? null })),
-  createdAt: new Date(i.createdAt).toISOString(),
-  updatedAt: new Date(i.updatedAt).toISOString(),
-});
-
 /** The issuers whose SciTokens are accepted: by REST, or from scitokens.issuersFile at start. */
 @Injectable()
 export class IssuersService implements OnModuleInit {

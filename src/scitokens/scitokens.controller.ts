@@ -5,7 +5,8 @@ import { Audit, Roles } from '../auth/access.decorator.js';
 import { IssuerIdPipe, PlainNamePipe } from '../common/params.js';
 import { PutIssuerDto } from './dto/put-issuer.dto.js';
 import { PutSciTokenDto } from './dto/put-scitoken.dto.js';
-import { issuerResponse, IssuersService } from './issuers.service.js';
+import { issuerResponse } from './issuer.response.js';
+import { IssuersService } from './issuers.service.js';
 import { SciTokensService } from './scitokens.service.js';
 
 @ApiTags('scitokens')

@@ -4,7 +4,6 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { asConflict } from '../database/unique-violation.js';
@@ -16,7 +15,7 @@ import { checkRotationPolicy, nextRotationAt, policyOf, RotationPolicy } from '.
 import { isWiderThanPilot, Level, parseLevels, PILOT_LEVELS } from './scopes.js';
 import { checkSiteName } from './site-name.js';
 import { isUsable, SiteKey } from './site-key.entity.js';
-import { siteResponse } from './site.response.js';
+import { createdSiteResponse, siteDetailResponse, siteResponse } from './site.response.js';
 import { Site } from './site.entity.js';
 import { SiteKeysService } from './site-keys.service.js';
 import { EventBus } from '../events/event-bus.js';
@@ -121,7 +120,7 @@ export class SitesService implements OnModuleInit {
         this.events.publish(m, 'keys.changed', { site: name });
       })
       .catch(asConflict(() => new DomainError('SITE_EXISTS', `site ${name} exists`, 'name')));
-    return { ...siteResponse(site, key, 0, now), warnings };
+    return createdSiteResponse(site, key, now, warnings);
   }
 
   list(): Promise<SiteView[]> {
@@ -144,18 +143,7 @@ export class SitesService implements OnModuleInit {
         isUsable(k, now),
       );
       const current = await this.hooks.currentToken(m, site.id);
-      return {
-        ...siteResponse(site, key, (await this.hooks.tokenCounts(m, now, site.id)).get(site.id) ?? 0, now),
-        keys: live.map((k) => ({
-          version: k.version,
-          kid: k.kid,
-          state: k.state,
-          fingerprint: k.fingerprint,
-          createdAt: iso(k.createdAt),
-          graceUntil: iso(k.graceUntil),
-        })),
-        currentToken: current ? { jti: current.jti, issuedAt: iso(current.issuedAt), expiresAt: iso(current.expiresAt) } : null,
-      };
+      return siteDetailResponse(site, key, (await this.hooks.tokenCounts(m, now, site.id)).get(site.id) ?? 0, now, live, current);
     });
   }
 

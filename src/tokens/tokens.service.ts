@@ -27,7 +27,7 @@ import { LedgerWriter } from './ledger-writer.js';
 import { RevokeSubjectDto } from './dto/revoke-subject.dto.js';
 import { SubjectRevocation } from './subject-revocation.entity.js';
 import { EventBus } from '../events/event-bus.js';
-import { ledgerResponse } from './token.response.js';
+import { ledgerResponse, mintView } from './token.response.js';
 
 /** A subject revocation kept until an admin says otherwise (year 9999). */
 const FOREVER = 253_402_300_799_000;
@@ -175,18 +175,7 @@ export class TokensService implements OnModuleInit {
       target: `site:${site.name}`,
       detail: { jti: claims.jti, keyVersion: key.version, subject: claims.sub, scopes: levels, lifetimeSeconds: lifetime },
     });
-    const view = {
-      jti: claims.jti,
-      kid: key.kid,
-      keyVersion: key.version,
-      issuer: claims.iss,
-      subject: claims.sub,
-      scopes: levels,
-      issuedAt: claims.iat,
-      expiresAt: claims.exp,
-      keyId: key.id,
-    };
-    return { token, row, audit, view };
+    return { token, row, audit, view: mintView(claims, key, levels) };
   }
 
   /** The ledger, newest first. */
