@@ -1,13 +1,11 @@
 import type { PipeTransform } from '@nestjs/common';
-import { ApiKeyRefPipe } from '../auth/api-key.secret.js';
-import { SiteLookupPipe, SiteNamePipe } from '../sites/site-name.js';
 import { DomainError } from './errors.js';
 import { FactoryNamePipe, FrontendNamePipe, Hex16Pipe, IssuerIdPipe, JtiPipe, PlainNamePipe } from './params.js';
 
 const KEY = `gk_${'a'.repeat(16)}_${'Z'.repeat(43)}`;
 const HEX40 = 'f'.repeat(40);
 
-/** What the pipe answers: the value the handler gets, or the refusal's code, field and message. */
+/** What a pipe answers: the value the handler gets, or the refusal's code, field and message. */
 function outcome(pipe: PipeTransform<string, string>, value: string) {
   try {
     return { value: pipe.transform(value, { type: 'param' }) as string };
@@ -25,16 +23,6 @@ const credential = (field: string, code = 'VALIDATION_FAILED') => ({
 
 describe('path parameter pipes', () => {
   it.each<[string, string, PipeTransform<string, string>, object]>([
-    // site names: the full rule where a token or key is made, the plain-name rule for a lookup
-    ['site (make)', 'ce1', SiteNamePipe, { value: 'ce1' }],
-    ['site (make)', 'a b', SiteNamePipe, { code: 'INVALID_SITE_NAME', field: 'site' }],
-    ['site (make)', 'ce.sh', SiteNamePipe, { code: 'SITE_NAME_HIDDEN_BY_CONDOR', field: 'site' }],
-    ['site (make)', 'ce_v2', SiteNamePipe, { code: 'INVALID_SITE_NAME', field: 'site' }],
-    ['site (make)', HEX40, SiteNamePipe, credential('site', 'INVALID_SITE_NAME')],
-    ['site (lookup)', 'ce.sh', SiteLookupPipe, { value: 'ce.sh' }],
-    ['site (lookup)', 'ce_v2', SiteLookupPipe, { value: 'ce_v2' }],
-    ['site (lookup)', 'a b', SiteLookupPipe, { code: 'INVALID_SITE_NAME', field: 'site', message: 'site must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' }],
-    ['site (lookup)', HEX40, SiteLookupPipe, credential('site', 'INVALID_SITE_NAME')],
     // plain names
     ['entry', 'x'.repeat(128), PlainNamePipe('entry'), { value: 'x'.repeat(128) }],
     [
@@ -63,10 +51,6 @@ describe('path parameter pipes', () => {
     ['jti', 'f'.repeat(32), JtiPipe, { value: 'f'.repeat(32) }],
     ['jti', 'not-hex', JtiPipe, { code: 'INVALID_JTI', field: 'jti', message: 'jti must be 32 lowercase hex characters' }],
     ['jti', 'F'.repeat(32), JtiPipe, { code: 'INVALID_JTI', field: 'jti' }],
-    // an API key reference: a whole key is taken as its id; anything else as at most 64 characters
-    ['api key', KEY, ApiKeyRefPipe, { value: 'a'.repeat(16) }],
-    ['api key', 'ops', ApiKeyRefPipe, { value: 'ops' }],
-    ['api key', 'x'.repeat(100), ApiKeyRefPipe, { value: 'x'.repeat(64) }],
   ])('%s %j', (_kind, value, pipe, expected) => {
     expect(outcome(pipe, value)).toMatchObject(expected);
   });
