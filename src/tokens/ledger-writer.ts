@@ -4,6 +4,7 @@ import { AUDIT_COLUMNS, auditRow, AuditLine } from '../audit/audit-row.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
 import { GroupCommit } from '../database/group-commit.js';
+import { KEY_STATE } from '../sites/key-usability.js';
 import { IssuedToken } from './issued-token.entity.js';
 
 const TOKEN_COLUMNS = [
@@ -80,7 +81,7 @@ export class LedgerWriter {
       const pg = this.db.isPostgres;
       const marks = keyIds.map((_, i) => (pg ? `$${i + 2}` : '?')).join(', ');
       const rows: { id: string }[] = await m.query(`SELECT id FROM site_keys WHERE state = ${pg ? '$1' : '?'} AND id IN (${marks})${pg ? ' FOR SHARE' : ''}`, [
-        'active',
+        KEY_STATE.active,
         ...keyIds,
       ]);
       const active = new Set(rows.map((k) => k.id));
