@@ -1,4 +1,5 @@
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
+import { VoIssuer } from './support/fixtures.js';
 import { client } from './support/service.js';
 
 /**
@@ -183,6 +184,15 @@ describe.each(ENGINES)('edge validation on %s', (engine) => {
     expect((await api.post(`/sites/${NAME_128}/tokens`, {})).status).toBe(201);
     expect((await api.del(`/sites/${NAME_128}`)).status).toBe(204);
     expect((await api.get(`/sites/${NAME_128}`)).status).toBe(404);
+  });
+
+  it('refuses an issuer id shaped like a credential on PUT, as DELETE does (such an issuer could never be deleted)', async () => {
+    const before = await snapshot(t);
+    const res = await new VoIssuer().register(api, `gk_${'0'.repeat(16)}`);
+    expect([res.status, res.json.error?.code, res.json.error?.field]).toEqual([400, 'VALIDATION_FAILED', 'id']);
+    expect(await snapshot(t)).toBe(before);
+    expect((await new VoIssuer().register(api, 'vo-edge')).status).toBe(201);
+    expect((await api.del('/scitoken-issuers/vo-edge')).status).toBe(204);
   });
 
   it('a 128-character entry name, and a factory name percent-encoded, are addressable too', async () => {

@@ -3,20 +3,9 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/access.decorator.js';
 import { Db } from '../database/db.js';
 import { AuditEntry } from './audit-entry.entity.js';
+import { auditEntryResponse } from './audit-entry.response.js';
 import { AuditQueryDto } from './audit.query.dto.js';
 import { Paced } from '../common/read-pacer.js';
-
-const toResponse = (e: AuditEntry) => ({
-  id: e.id,
-  at: new Date(e.at).toISOString(),
-  actor: e.actor,
-  action: e.action,
-  target: e.target,
-  result: e.result,
-  code: e.code,
-  requestId: e.requestId,
-  detail: e.detail ? (JSON.parse(e.detail) as unknown) : null,
-});
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -45,7 +34,7 @@ export class AuditController {
       if (q.before) qb.andWhere('a.id < :before', { before: q.before });
       const rows = await qb.getMany();
       const page = rows.slice(0, limit);
-      return { entries: page.map(toResponse), next: rows.length > limit ? page[page.length - 1].id : null };
+      return { entries: page.map(auditEntryResponse), next: rows.length > limit ? page[page.length - 1].id : null };
     });
   }
 }

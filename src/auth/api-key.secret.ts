@@ -1,4 +1,5 @@
 import { createHash, hash, timingSafeEqual } from 'node:crypto';
+import { paramPipe } from '../common/params.js';
 
 const FORMAT = /^gk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
@@ -12,6 +13,12 @@ export function parseApiKey(bearer: string): { id: string; secret: string } | un
   const m = FORMAT.exec(bearer);
   return m ? { id: m[1], secret: m[2] } : undefined;
 }
+
+/**
+ * The {key} path parameter of POST /apikeys/{key}/revoke: a key's id or name, or the key itself (a
+ * leaked one), taken as its id; anything else is looked up by at most its first 64 characters.
+ */
+export const ApiKeyRefPipe = paramPipe((value) => parseApiKey(value)?.id ?? value.slice(0, 64));
 
 /**
  * Secrets are 256 random bits, so a plain SHA-256 is enough: there is nothing to guess. One-shot

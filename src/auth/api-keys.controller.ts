@@ -1,8 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Auth, Roles } from './access.decorator.js';
-import { apiKeyResponse, ApiKeysService } from './api-keys.service.js';
-import { parseApiKey } from './api-key.secret.js';
+import { apiKeyResponse, createdApiKeyResponse } from './api-key.response.js';
+import { ApiKeysService } from './api-keys.service.js';
+import { ApiKeyRefPipe } from './api-key.secret.js';
 import { CreateApiKeyDto } from './dto/create-api-key.dto.js';
 import { actorName, type Principal } from './principal.js';
 
@@ -18,7 +19,7 @@ export class ApiKeysController {
   @Audit('apikey.create')
   async create(@Auth() who: Principal, @Body() dto: CreateApiKeyDto) {
     const { key, secret } = await this.keys.create(who, dto.name, dto.roles, actorName(who));
-    return { ...apiKeyResponse(key), apiKey: secret };
+    return createdApiKeyResponse(key, secret);
   }
 
   @Get()
@@ -32,7 +33,7 @@ export class ApiKeysController {
   @HttpCode(200)
   @Roles('frontend-admin', 'factory-admin')
   @Audit('apikey.revoke')
-  async revoke(@Auth() who: Principal, @Param('key') key: string) {
-    return apiKeyResponse(await this.keys.revoke(who, parseApiKey(key)?.id ?? key.slice(0, 64), actorName(who)));
+  async revoke(@Auth() who: Principal, @Param('key', ApiKeyRefPipe) idOrName: string) {
+    return apiKeyResponse(await this.keys.revoke(who, idOrName, actorName(who)));
   }
 }

@@ -13,15 +13,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { formatApiKey, hashSecret, hashSecretBytes, parseApiKey } from './api-key.secret.js';
 import { ADMIN_ROLE_OF, API_ROLES, ApiRole, GRANTABLE, Principal } from './principal.js';
 
-export const apiKeyResponse = (k: ApiKey) => ({
-  id: k.id,
-  name: k.name,
-  roles: k.roles.split(','),
-  createdBy: k.createdBy,
-  createdAt: new Date(k.createdAt).toISOString(),
-  revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
-});
-
 /** A hash that matches no secret, compared when the key id is unknown so both paths take the same time. */
 const DUMMY_HASH = hashSecretBytes('no such key');
 

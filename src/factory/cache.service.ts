@@ -1,17 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { hash } from 'node:crypto';
 import { Clock } from '../common/clock.js';
-import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus } from '../events/event-bus.js';
 import { parseAuthMethod, takesIdtokens } from '../protocol/matching.js';
-import { CachedCredential, cachedCredentialAd, CredentialType, groupsOf } from './cached-credential.entity.js';
+import { CachedCredential, cachedCredentialAd, CredentialType } from './cached-credential.entity.js';
+import { cacheResponse, CacheState, withdrawnResponse } from './cache.response.js';
 import { FactoryEntry } from './entry.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
-
-export type CacheState = 'valid' | 'expiring' | 'expired' | 'missing' | 'withdrawn';
 
 export interface OpenedCredential {
   value: string;
@@ -19,36 +17,6 @@ export interface OpenedCredential {
   /** Unix milliseconds. */
   expiresAt: number;
 }
-
-/** The factory's credential cache as admins see it: never a credential, only its state and fingerprint. */
-export const cacheResponse = (c: CachedCredential, state: CacheState, nowMs: number) => ({
-  frontend: c.frontend,
-  entry: c.entry,
-  type: c.type,
-  state,
-  version: c.version,
-  fingerprint: c.fingerprint,
-  expiresAt: iso(c.expiresAt),
-  secondsToExpiry: Math.max(0, Math.floor((c.expiresAt - nowMs) / 1000)),
-  receivedAt: iso(c.receivedAt),
-  /** The frontend groups it serves: one cache file each. */
-  groups: groupsOf(c),
-});
-
-/** A withdrawn credential's tombstone: when, which version, and why; nothing of the credential. */
-export const withdrawnResponse = (w: WithdrawnCredential) => ({
-  frontend: w.frontend,
-  entry: w.entry,
-  type: w.type,
-  state: 'withdrawn' as const,
-  version: w.version,
-  fingerprint: null,
-  expiresAt: null,
-  secondsToExpiry: null,
-  receivedAt: null,
-  withdrawnAt: iso(w.withdrawnAt),
-  reason: w.reason,
-});
 
 /** At most this many opened credentials are remembered, and at most this many bytes of them (the oldest go first). */
 const MAX_OPENED = 4096;

@@ -12,7 +12,8 @@ import { asConflict } from '../database/unique-violation.js';
 import { CONDOR_VERSION } from '../protocol/matching.js';
 import { ImportEntriesDto } from './dto/import-entries.dto.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
-import { EntriesService, entryResponse } from './entries.service.js';
+import { EntriesService } from './entries.service.js';
+import { entryResponse } from './entry.response.js';
 import { FactoryEntry } from './entry.entity.js';
 import { GlideinXml, parseGlideinXml, XmlEntry } from './glideinwms-xml.js';
 

@@ -2,11 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Res } from '
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Audit, Roles } from '../auth/access.decorator.js';
-import { PlainNamePipe } from '../common/names.js';
+import { PlainNamePipe } from '../common/params.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { ImportEntriesDto } from './dto/import-entries.dto.js';
 import { EntriesImportService } from './entries-import.service.js';
-import { entryResponse, EntriesService } from './entries.service.js';
+import { EntriesService } from './entries.service.js';
+import { entryResponse } from './entry.response.js';
 
 @ApiTags('factory')
 @ApiBearerAuth()
@@ -30,7 +31,7 @@ export class EntriesController {
   @Put(':entry')
   @Roles('factory-admin')
   @Audit('factory.entry.put')
-  async put(@Param('entry', new PlainNamePipe('entry')) name: string, @Body() dto: PutEntryDto, @Res({ passthrough: true }) res: FastifyReply) {
+  async put(@Param('entry', PlainNamePipe('entry')) name: string, @Body() dto: PutEntryDto, @Res({ passthrough: true }) res: FastifyReply) {
     const { created, entry } = await this.entries.put(name, dto);
     void res.status(created ? 201 : 200);
     return entryResponse(entry);
@@ -47,7 +48,7 @@ export class EntriesController {
   @HttpCode(204)
   @Roles('factory-admin')
   @Audit('factory.entry.delete')
-  async remove(@Param('entry', new PlainNamePipe('entry')) name: string): Promise<void> {
+  async remove(@Param('entry', PlainNamePipe('entry')) name: string): Promise<void> {
     await this.entries.remove(name);
   }
 }

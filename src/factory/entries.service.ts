@@ -6,25 +6,11 @@ import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { PutEntryDto } from './dto/put-entry.dto.js';
 import { FactoryEntry } from './entry.entity.js';
+import { entryResponse } from './entry.response.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
 import { EventBus } from '../events/event-bus.js';
 import { CachedCredential } from './cached-credential.entity.js';
 import { forgetIdtokenVersions } from './idtoken-versions.store.js';
-
-export const entryResponse = (e: FactoryEntry) => ({
-  name: e.name,
-  site: e.site,
-  gatekeeper: e.gatekeeper,
-  trustDomain: e.trustDomain,
-  authMethod: e.authMethod,
-  condorVersion: e.condorVersion,
-  securityClass: e.securityClass,
-  glideinScitoken: e.glideinScitoken,
-  maxPilotLifeSeconds: e.maxPilotLifeSeconds,
-  glideinBootstrap: e.glideinBootstrap,
-  createdAt: new Date(e.createdAt).toISOString(),
-  updatedAt: new Date(e.updatedAt).toISOString(),
-});
 
 @Injectable()
 export class EntriesService {

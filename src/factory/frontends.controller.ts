@@ -1,22 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, PipeTransform, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Auth, Roles } from '../auth/access.decorator.js';
 import type { Principal } from '../auth/principal.js';
-import { DomainError } from '../common/errors.js';
-import { credentialInPath } from '../common/names.js';
-import { hasCredentialForm } from '../common/secret-shape.js';
+import { FrontendNamePipe } from '../common/params.js';
 import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
 import { UpdateFrontendDto } from './dto/update-frontend.dto.js';
-import { frontendResponse, FrontendsService } from './frontends.service.js';
-
-/** A registered frontend's name, as POST /factory/frontends takes it. */
-class FrontendNamePipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,53}$/.test(value)) throw new DomainError('VALIDATION_FAILED', 'name is not a frontend name', 'name');
-    if (hasCredentialForm(value)) throw credentialInPath('name');
-    return value;
-  }
-}
+import { frontendResponse } from './frontend.response.js';
+import { FrontendsService } from './frontends.service.js';
 
 @ApiTags('factory')
 @ApiBearerAuth()
@@ -43,7 +33,7 @@ export class FrontendsController {
   @Patch(':name')
   @Roles('factory-admin')
   @Audit('factory.frontend.update')
-  update(@Auth() who: Principal, @Param('name', new FrontendNamePipe()) name: string, @Body() dto: UpdateFrontendDto) {
+  update(@Auth() who: Principal, @Param('name', FrontendNamePipe) name: string, @Body() dto: UpdateFrontendDto) {
     return this.frontends.update(who, name, dto);
   }
 
@@ -52,7 +42,7 @@ export class FrontendsController {
   @HttpCode(204)
   @Roles('factory-admin')
   @Audit('factory.frontend.delete')
-  async remove(@Auth() who: Principal, @Param('name', new FrontendNamePipe()) name: string): Promise<void> {
+  async remove(@Auth() who: Principal, @Param('name', FrontendNamePipe) name: string): Promise<void> {
     await this.frontends.remove(who, name);
   }
 }

@@ -8,23 +8,14 @@ import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { asConflict } from '../database/unique-violation.js';
 import { EventBus } from '../events/event-bus.js';
-import { publicKeyFingerprint } from '../identity/identity.service.js';
 import { FrontendForgetters } from './frontend-forgetters.js';
+import { frontendResponse, frontendWithApiKeyResponse } from './frontend.response.js';
 import { forgetFrontendIdtokenVersions } from './idtoken-versions.store.js';
 import { CachedCredential } from './cached-credential.entity.js';
 import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
 import { UpdateFrontendDto } from './dto/update-frontend.dto.js';
 import { localUserOf, RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
-
-export const frontendResponse = (f: RegisteredFrontend) => ({
-  name: f.name,
-  publicKey: f.publicKey,
-  fingerprint: publicKeyFingerprint(Buffer.from(f.publicKey, 'base64')),
-  apiKeyId: f.apiKeyId,
-  localUser: localUserOf(f),
-  createdAt: new Date(f.createdAt).toISOString(),
-});
 
 /** The factory side of registration: the frontends whose envelopes it accepts. */
 @Injectable()
@@ -70,7 +61,7 @@ export class FrontendsService {
           target: `frontend:${dto.name}`,
           detail: { fingerprint: frontendResponse(row).fingerprint, apiKeyId: key.id, localUser: localUserOf(row) },
         });
-        return { ...frontendResponse(row), apiKey: secret };
+        return frontendWithApiKeyResponse(row, secret);
       })
       .catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'a frontend with this name or public key is registered', 'name')));
   }
@@ -110,7 +101,7 @@ export class FrontendsService {
             ...(secret ? { apiKeyId: { from: f.apiKeyId, to: row.apiKeyId } } : {}),
           },
         });
-        return { ...frontendResponse(row), ...(secret ? { apiKey: secret } : {}) };
+        return secret ? frontendWithApiKeyResponse(row, secret) : frontendResponse(row);
       })
       .catch(asConflict(() => new DomainError('FRONTEND_EXISTS', 'another registered frontend holds this public key', 'publicKey')));
     return out;

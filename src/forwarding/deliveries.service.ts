@@ -1,28 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { iso } from '../common/time.js';
 import { Db } from '../database/db.js';
 import { Delivery } from './delivery.entity.js';
+import { deliveryResponse } from './delivery.response.js';
 import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
-
-/** An outbox row as the API shows it: never the credential. */
-export const deliveryResponse = (d: Delivery) => ({
-  id: d.id,
-  factory: d.factory,
-  entry: d.entry,
-  type: d.type,
-  /** credential, or withdrawal (of what the entry was last given; `reason` says why). */
-  kind: d.kind,
-  reason: d.reason,
-  source: d.source,
-  version: d.version,
-  state: d.state,
-  attempts: d.attempts,
-  lastError: d.lastError,
-  nextAttemptAt: d.state === 'pending' ? iso(d.nextAttemptAt) : null,
-  expiresAt: iso(d.expiresAt),
-  createdAt: iso(d.createdAt),
-  deliveredAt: iso(d.deliveredAt),
-});
 
 /** Reads the outbox for GET /deliveries, and counts it for the metrics (ForwardingMetrics). */
 @Injectable()

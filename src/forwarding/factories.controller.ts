@@ -1,9 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, PipeTransform, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Roles } from '../auth/access.decorator.js';
 import { DomainError } from '../common/errors.js';
-import { credentialInPath } from '../common/names.js';
-import { hasCredentialForm } from '../common/secret-shape.js';
+import { FactoryNamePipe } from '../common/params.js';
 import { DeliveriesService } from './deliveries.service.js';
 import { DelivererService } from './deliverer.service.js';
 import { ListDeliveriesQueryDto } from './dto/list-deliveries.query.dto.js';
@@ -12,15 +11,6 @@ import { UpdateFactoryDto } from './dto/update-factory.dto.js';
 import { EntriesSyncService } from './entries-sync.service.js';
 import { FactoriesService } from './factories.service.js';
 import { Paced } from '../common/read-pacer.js';
-
-/** A factory name as registered (host-like: may hold a colon). */
-class FactoryNamePipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(value)) throw new DomainError('VALIDATION_FAILED', 'name is not a factory name', 'name');
-    if (hasCredentialForm(value)) throw credentialInPath('name');
-    return value;
-  }
-}
 
 @ApiTags('forwarding')
 @ApiBearerAuth()
@@ -53,7 +43,7 @@ export class FactoriesController {
   @Patch('factories/:name')
   @Roles('frontend-admin')
   @Audit('factory.update')
-  update(@Param('name', new FactoryNamePipe()) name: string, @Body() dto: UpdateFactoryDto) {
+  update(@Param('name', FactoryNamePipe) name: string, @Body() dto: UpdateFactoryDto) {
     return this.factories.update(name, dto);
   }
 
@@ -62,7 +52,7 @@ export class FactoriesController {
   @HttpCode(204)
   @Roles('frontend-admin')
   @Audit('factory.delete')
-  async remove(@Param('name', new FactoryNamePipe()) name: string): Promise<void> {
+  async remove(@Param('name', FactoryNamePipe) name: string): Promise<void> {
     await this.factories.remove(name);
   }
 
@@ -71,7 +61,7 @@ export class FactoriesController {
   @HttpCode(200)
   @Roles('frontend-admin')
   @Audit('factory.sync')
-  async syncNow(@Param('name', new FactoryNamePipe()) name: string) {
+  async syncNow(@Param('name', FactoryNamePipe) name: string) {
     const synced = await this.sync.sync(name);
     // Recorded as the factory's syncError; the caller learns it from a 502, not a 200 or a 500.
     if (synced.contractError)

@@ -3,52 +3,19 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Sealer } from '../crypto/sealer.js';
 import { Db } from '../database/db.js';
 import { EventBus } from '../events/event-bus.js';
 import { asConflict } from '../database/unique-violation.js';
-import { publicKeyFingerprint } from '../identity/identity.service.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { Delivery } from './delivery.entity.js';
 import { plainHttpOffLoopback, RegisterFactoryDto } from './dto/register-factory.dto.js';
 import { UpdateFactoryDto } from './dto/update-factory.dto.js';
 import { Factory, factoryApiKeyAd } from './factory.entity.js';
-import { idtokenFor, SciTokenLabel, scitokenFor } from '../protocol/matching.js';
 import { CredentialSources } from './credential-sources.js';
+import { factoryResponse, factoryWithEntriesResponse } from './factory.response.js';
 import { SeenEntry } from './seen-entry.entity.js';
-
-/** A factory as the API shows it: never its API key. */
-export const factoryResponse = (f: Factory) => ({
-  name: f.name,
-  url: f.url,
-  publicKey: f.publicKey,
-  fingerprint: publicKeyFingerprint(Buffer.from(f.publicKey, 'base64')),
-  createdAt: iso(f.createdAt),
-  updatedAt: iso(f.updatedAt),
-  rowVersion: f.rowVersion,
-  syncedAt: iso(f.syncedAt),
-  syncError: f.syncError,
-});
-
-/** An entry as last seen, with what this frontend sends it and, where nothing, why. */
-const seenEntryResponse = (e: SeenEntry, sites: ReadonlySet<string>, labels: SciTokenLabel[]) => {
-  const idtoken = idtokenFor(e, sites);
-  const scitoken = scitokenFor(e, labels, e.securityClass);
-  return {
-    name: e.entry,
-    site: e.site,
-    gatekeeper: e.gatekeeper,
-    trustDomain: e.trustDomain,
-    authMethod: e.authMethod,
-    condorVersion: e.condorVersion,
-    securityClass: e.securityClass,
-    seenAt: iso(e.seenAt),
-    idtoken: idtoken.send ? { send: true, site: e.site } : { send: false, reason: idtoken.reason },
-    scitoken: scitoken.token ? { send: true, name: scitoken.token.name, match: scitoken.match } : { send: false, reason: scitoken.reason },
-  };
-};
 
 /** The frontend side of registration: the factories it forwards to, their keys pinned. */
 @Injectable()
@@ -198,10 +165,14 @@ export class FactoriesService {
       const entries = await m.find(SeenEntry, { order: { factory: 'ASC', entry: 'ASC' } });
       const sites = new Set(await sitesStore.names(m));
       const labels = await this.sources.scitokens.labels(m, this.clock.now());
-      return factories.map((f) => ({
-        ...factoryResponse(f),
-        entries: entries.filter((e) => e.factory === f.name).map((e) => seenEntryResponse(e, sites, labels)),
-      }));
+      return factories.map((f) =>
+        factoryWithEntriesResponse(
+          f,
+          entries.filter((e) => e.factory === f.name),
+          sites,
+          labels,
+        ),
+      );
     });
   }
 }

@@ -5,7 +5,6 @@ import { EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { purgeExpiredIdtokenVersions } from '../factory/idtoken-versions.store.js';
@@ -13,22 +12,7 @@ import { ticketsStore } from '../tickets/tickets.store.js';
 import { factoryStore } from '../factory/factory.store.js';
 import { GlideinRenewal } from './renewal.entity.js';
 import { GlideinMetrics } from './glidein.metrics.js';
-
-/** A glidein's renewal as admins see it: never a secret or a hash. */
-export const renewalResponse = (r: GlideinRenewal) => ({
-  id: r.id,
-  bootstrap: r.bootstrap,
-  ticket: r.bootstrap === 'token' ? null : r.ticketId,
-  batch: r.batchId,
-  frontend: r.frontend,
-  entry: r.entry,
-  renewals: r.generation,
-  createdAt: iso(r.createdAt),
-  expiresAt: iso(r.expiresAt),
-  renewedAt: iso(r.renewedAt),
-  renewedBy: r.renewedBy,
-  revokedAt: iso(r.revokedAt),
-});
+import { renewalResponse } from './renewal.response.js';
 
 type Scope = { by: 'glidein'; id: string } | { by: 'batch'; batch: string } | { by: 'entry'; entry: string };
 

@@ -1,20 +1,10 @@
-import { Controller, Get, HttpCode, Param, PipeTransform, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Audit, Roles } from '../auth/access.decorator.js';
-import { DomainError } from '../common/errors.js';
-import { PlainNamePipe } from '../common/names.js';
+import { Hex16Pipe, PlainNamePipe } from '../common/params.js';
 import { Paced } from '../common/read-pacer.js';
-import { HEX16, ListRenewalsQueryDto } from './dto/renewals.dto.js';
+import { ListRenewalsQueryDto } from './dto/renewals.dto.js';
 import { RenewalAdminService } from './renewal-admin.service.js';
-
-/** A 16-hex-digit path parameter (a renewal id, a ticket batch): 400 naming it otherwise. */
-class Hex16Pipe implements PipeTransform<string, string> {
-  constructor(private readonly field: string) {}
-  transform(value: string): string {
-    if (!HEX16.test(value)) throw new DomainError('VALIDATION_FAILED', `${this.field} must be 16 hex digits`, this.field);
-    return value;
-  }
-}
 
 @ApiTags('factory')
 @ApiBearerAuth()
@@ -35,7 +25,7 @@ export class RenewalsController {
   @HttpCode(200)
   @Roles('factory-admin')
   @Audit('renewal.revoke')
-  revokeOne(@Param('id', new Hex16Pipe('id')) id: string) {
+  revokeOne(@Param('id', Hex16Pipe('id')) id: string) {
     return this.renewals.revoke({ by: 'glidein', id });
   }
 
@@ -44,7 +34,7 @@ export class RenewalsController {
   @HttpCode(200)
   @Roles('factory-admin')
   @Audit('renewal.revoke')
-  revokeBatch(@Param('batch', new Hex16Pipe('batch')) batch: string) {
+  revokeBatch(@Param('batch', Hex16Pipe('batch')) batch: string) {
     return this.renewals.revoke({ by: 'batch', batch });
   }
 
@@ -53,7 +43,7 @@ export class RenewalsController {
   @HttpCode(200)
   @Roles('factory-admin')
   @Audit('renewal.revoke')
-  revokeEntry(@Param('entry', new PlainNamePipe('entry')) entry: string) {
+  revokeEntry(@Param('entry', PlainNamePipe('entry')) entry: string) {
     return this.renewals.revoke({ by: 'entry', entry });
   }
 }

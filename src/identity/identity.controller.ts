@@ -2,7 +2,8 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/access.decorator.js';
 import { Settings } from '../config/settings.js';
-import { IdentityService, publicKeyFingerprint } from './identity.service.js';
+import { frontendIdentityResponse } from './identity.response.js';
+import { IdentityService } from './identity.service.js';
 
 /** The frontend's public identity, for a factory admin to register (public: it is a public key). */
 @ApiTags('forwarding')
@@ -18,17 +19,12 @@ export class FrontendIdentityController {
   @Public()
   async get() {
     const { publicKey, transition } = await this.identity.state('frontend');
-    const current = { name: this.settings.config.frontend.name, publicKey, fingerprint: publicKeyFingerprint(Buffer.from(publicKey, 'base64')) };
-    if (!transition) return current;
-    const until = transition.rotatedAt + this.settings.config.forwarding.identityTransitionSeconds * 1000;
-    return {
-      ...current,
-      previous: {
-        fingerprint: publicKeyFingerprint(Buffer.from(transition.previousPublicKey, 'base64')),
-        since: new Date(transition.rotatedAt).toISOString(),
-        until: new Date(until).toISOString(),
-      },
-    };
+    return frontendIdentityResponse(
+      this.settings.config.frontend.name,
+      publicKey,
+      transition,
+      this.settings.config.forwarding.identityTransitionSeconds * 1000,
+    );
   }
 }
 

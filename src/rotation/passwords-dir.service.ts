@@ -9,7 +9,7 @@ import { Db } from '../database/db.js';
 import { DATABASE_ID } from '../database/identity.js';
 import { metaStore } from '../database/meta.store.js';
 import { EventBus, ORDER } from '../events/event-bus.js';
-import { isUsable } from '../sites/sites.types.js';
+import { inPasswordsDir, maySign } from '../sites/key-usability.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 
@@ -212,9 +212,9 @@ export class PasswordsDirService implements OnModuleInit {
     const rows = await this.db.read((m) => sitesStore.liveKeys(m, true));
     const out = new Map<string, Buffer>();
     // An active key wins a name it shares with an older version.
-    rows.sort((a, b) => (a.state === b.state ? 0 : a.state === 'active' ? -1 : 1));
+    rows.sort((a, b) => (a.state === b.state ? 0 : maySign(a) ? -1 : 1));
     for (const k of rows) {
-      if (!isUsable(k, now)) continue;
+      if (!inPasswordsDir(k, now)) continue;
       if (!out.has(k.kid)) out.set(k.kid, this.keys.keyFile(k));
     }
     return out;

@@ -3,6 +3,7 @@ import { Gauge } from 'prom-client';
 import { Clock } from '../common/clock.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { KEY_STATE } from '../sites/key-usability.js';
 
 /**
  * Per-site key age and time to the next rotation, by one join (no entity loading), at most once
@@ -21,7 +22,7 @@ export class RotationMetrics implements OnModuleInit {
     const snapshot = this.metrics.cached(async () => {
       const rows: { name: string; next: string | number | null; created: string | number | null }[] = await this.db.read((m) =>
         m.query(
-          "SELECT s.name AS name, s.next_rotation_at AS next, k.created_at AS created FROM sites s LEFT JOIN site_keys k ON k.site_id = s.id AND k.state = 'active'",
+          `SELECT s.name AS name, s.next_rotation_at AS next, k.created_at AS created FROM sites s LEFT JOIN site_keys k ON k.site_id = s.id AND k.state = '${KEY_STATE.active}'`,
         ),
       );
       return rows.map((r) => ({

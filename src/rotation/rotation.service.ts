@@ -4,6 +4,7 @@ import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { Db } from '../database/db.js';
 import { EventBus } from '../events/event-bus.js';
+import { KEY_STATE, maySign } from '../sites/key-usability.js';
 import { nextRotationAt } from '../sites/rotation-policy.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { sitesStore } from '../sites/sites.store.js';
@@ -72,10 +73,10 @@ export class RotationService {
         const graceUntil = grace > 0 ? now + grace * 1000 : null;
         const retired: string[] = [];
         for (const k of live) {
-          if (k.state === 'active' && graceUntil !== null) {
-            await sitesStore.updateKey(m, { id: k.id }, { state: 'grace', graceUntil });
+          if (maySign(k) && graceUntil !== null) {
+            await sitesStore.updateKey(m, { id: k.id }, { state: KEY_STATE.grace, graceUntil });
           } else if (graceUntil === null || (k.graceUntil !== null && k.graceUntil <= now)) {
-            await sitesStore.updateKey(m, { id: k.id }, { state: 'retired', retiredAt: now });
+            await sitesStore.updateKey(m, { id: k.id }, { state: KEY_STATE.retired, retiredAt: now });
             retired.push(k.id);
           }
         }
@@ -158,7 +159,7 @@ export class RotationService {
       const now = this.clock.now();
       const ended = await sitesStore.graceEnded(m, now);
       for (const k of ended) {
-        await sitesStore.updateKey(m, { id: k.id, state: 'grace' }, { state: 'retired', retiredAt: now });
+        await sitesStore.updateKey(m, { id: k.id, state: KEY_STATE.grace }, { state: KEY_STATE.retired, retiredAt: now });
         const site = await sitesStore.byId(m, k.siteId);
         await this.audit.record(m, {
           action: 'site.key.retire',

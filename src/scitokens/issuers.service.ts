@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
+import { issuerId } from '../common/params.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { OutboxReconciler } from '../forwarding/reconcile.service.js';
@@ -11,16 +12,7 @@ import { SciToken } from './scitoken.entity.js';
 import { checkJwks, TrustedIssuer } from './scitoken-check.js';
 import { SciTokenIssuer } from './scitoken-issuer.entity.js';
 
-export const ISSUER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const ISSUER_URL = /^https?:\/\/[^\s"\\\p{Cc}]{1,240}$/u;
-
-export const issuerResponse = (i: SciTokenIssuer) => ({
-  id: i.id,
-  issuer: i.issuer,
-  keys: (JSON.parse(i.jwks) as JSONWebKeySet).keys.map((k) => ({ kid: k.kid ?? null, kty: k.kty, alg: k.alg ?? null })),
-  createdAt: new Date(i.createdAt).toISOString(),
-  updatedAt: new Date(i.updatedAt).toISOString(),
-});
 
 /** The issuers whose SciTokens are accepted: by REST, or from scitokens.issuersFile at start. */
 @Injectable()
@@ -57,7 +49,7 @@ export class IssuersService implements OnModuleInit {
   }
 
   async put(id: string, issuer: string, jwks: unknown, actor?: string): Promise<{ created: boolean; row: SciTokenIssuer }> {
-    if (!ISSUER_ID.test(id)) throw new DomainError('VALIDATION_FAILED', `issuer id must match ${ISSUER_ID.source}`, 'id');
+    issuerId(id);
     if (typeof issuer !== 'string' || !ISSUER_URL.test(issuer)) throw new DomainError('VALIDATION_FAILED', 'issuer must be an http(s) URL', 'issuer');
     const keys = checkJwks(jwks);
     for (const k of keys.keys) {

@@ -2,10 +2,11 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put, Res } from '@nestj
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Audit, Roles } from '../auth/access.decorator.js';
-import { PlainNamePipe } from '../common/names.js';
+import { IssuerIdPipe, PlainNamePipe } from '../common/params.js';
 import { PutIssuerDto } from './dto/put-issuer.dto.js';
 import { PutSciTokenDto } from './dto/put-scitoken.dto.js';
-import { issuerResponse, IssuersService } from './issuers.service.js';
+import { issuerResponse } from './issuer.response.js';
+import { IssuersService } from './issuers.service.js';
 import { SciTokensService } from './scitokens.service.js';
 
 @ApiTags('scitokens')
@@ -21,7 +22,7 @@ export class SciTokensController {
   @Put('scitokens/:name')
   @Roles('frontend-admin')
   @Audit('scitoken.store')
-  async put(@Param('name', new PlainNamePipe('name')) name: string, @Body() dto: PutSciTokenDto, @Res({ passthrough: true }) res: FastifyReply) {
+  async put(@Param('name', PlainNamePipe('name')) name: string, @Body() dto: PutSciTokenDto, @Res({ passthrough: true }) res: FastifyReply) {
     const { created, view } = await this.scitokens.put(name, dto);
     void res.status(created ? 201 : 200);
     return view;
@@ -36,7 +37,7 @@ export class SciTokensController {
 
   @Get('scitokens/:name')
   @Roles('frontend-admin', 'auditor')
-  get(@Param('name', new PlainNamePipe('name')) name: string) {
+  get(@Param('name', PlainNamePipe('name')) name: string) {
     return this.scitokens.get(name);
   }
 
@@ -45,7 +46,7 @@ export class SciTokensController {
   @HttpCode(204)
   @Roles('frontend-admin')
   @Audit('scitoken.revoke')
-  async remove(@Param('name', new PlainNamePipe('name')) name: string): Promise<void> {
+  async remove(@Param('name', PlainNamePipe('name')) name: string): Promise<void> {
     await this.scitokens.revoke(name);
   }
 
@@ -53,7 +54,7 @@ export class SciTokensController {
   @Put('scitoken-issuers/:id')
   @Roles('frontend-admin')
   @Audit('scitoken-issuer.put')
-  async putIssuer(@Param('id') id: string, @Body() dto: PutIssuerDto, @Res({ passthrough: true }) res: FastifyReply) {
+  async putIssuer(@Param('id', IssuerIdPipe) id: string, @Body() dto: PutIssuerDto, @Res({ passthrough: true }) res: FastifyReply) {
     const { created, row } = await this.issuers.put(id, dto.issuer, dto.jwks);
     void res.status(created ? 201 : 200);
     return issuerResponse(row);
@@ -64,7 +65,7 @@ export class SciTokensController {
   @HttpCode(204)
   @Roles('frontend-admin')
   @Audit('scitoken-issuer.delete')
-  async removeIssuer(@Param('id', new PlainNamePipe('id')) id: string): Promise<void> {
+  async removeIssuer(@Param('id', PlainNamePipe('id')) id: string): Promise<void> {
     await this.issuers.remove(id);
   }
 

@@ -4,7 +4,6 @@ import { msColumn } from '../database/columns.js';
 import type { KeySource, KeyState, SiteKeyRecord } from './sites.types.js';
 
 export type { KeySource, KeyState };
-export { isUsable } from './sites.types.js';
 
 /** One version of a site's signing key (an HTCondor "pool password"), sealed at rest. */
 @Entity('site_keys')

@@ -5,6 +5,7 @@ import { deriveSigningKey, scramble } from '../crypto/condor-key.js';
 import { importSigningKey, SigningKey } from '../crypto/idtoken.js';
 import { Random } from '../crypto/random.js';
 import { Sealer } from '../crypto/sealer.js';
+import { KEY_STATE } from './key-usability.js';
 import { KeySource, SiteKey, siteKeyAd } from './site-key.entity.js';
 import type { SiteKeyRecord } from './sites.types.js';
 
@@ -41,7 +42,7 @@ export class SiteKeysService implements OnModuleInit {
       siteId,
       version,
       kid,
-      state: 'active',
+      state: KEY_STATE.active,
       sealedKey: this.sealer.seal(raw, siteKeyAd(siteId, version)),
       fingerprint: this.sealer.fingerprint('site-key', raw),
       source,

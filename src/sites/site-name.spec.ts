@@ -1,5 +1,5 @@
 import { DomainError } from '../common/errors.js';
-import { checkSiteName } from './site-name.js';
+import { checkSiteName, SiteLookupPipe, SiteNamePipe } from './site-name.js';
 
 describe(checkSiteName.name, () => {
   it.each(['el7_osg35', 'POOL', 'a', 'A.b-c_1', '9', 'x'.repeat(128), 'site_v', 'site_vx', 'site.rpm', 'v2'])('accepts %j', (name) => {
@@ -85,5 +85,36 @@ describe(checkSiteName.name, () => {
 
   it('names the given field', () => {
     expect(() => checkSiteName('a/b', 'site')).toThrow(expect.objectContaining({ code: 'INVALID_SITE_NAME', field: 'site' }));
+  });
+});
+
+describe('the {site} path parameter pipes', () => {
+  const outcome = (pipe: typeof SiteNamePipe, value: string) => {
+    try {
+      return { value: pipe.transform(value, { type: 'param' }) as string };
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      return { code: e.code, field: e.field, message: e.message };
+    }
+  };
+  const credential = {
+    code: 'INVALID_SITE_NAME',
+    field: 'site',
+    message: 'site is shaped like a credential (an API key, ticket or token), not a name; nothing of it is kept',
+  };
+
+  it.each<[string, string, typeof SiteNamePipe, object]>([
+    // the full rule where a token or key is made, the plain-name rule for a lookup
+    ['make', 'ce1', SiteNamePipe, { value: 'ce1' }],
+    ['make', 'a b', SiteNamePipe, { code: 'INVALID_SITE_NAME', field: 'site' }],
+    ['make', 'ce.sh', SiteNamePipe, { code: 'SITE_NAME_HIDDEN_BY_CONDOR', field: 'site' }],
+    ['make', 'ce_v2', SiteNamePipe, { code: 'INVALID_SITE_NAME', field: 'site' }],
+    ['make', 'f'.repeat(40), SiteNamePipe, credential],
+    ['lookup', 'ce.sh', SiteLookupPipe, { value: 'ce.sh' }],
+    ['lookup', 'ce_v2', SiteLookupPipe, { value: 'ce_v2' }],
+    ['lookup', 'a b', SiteLookupPipe, { code: 'INVALID_SITE_NAME', field: 'site', message: 'site must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' }],
+    ['lookup', 'f'.repeat(40), SiteLookupPipe, credential],
+  ])('%s %j', (_kind, value, pipe, expected) => {
+    expect(outcome(pipe, value)).toMatchObject(expected);
   });
 });

@@ -1,6 +1,6 @@
-import { PipeTransform } from '@nestjs/common';
 import { DomainError } from '../common/errors.js';
 import { credentialInPath, PLAIN_NAME } from '../common/names.js';
+import { namedBy, paramPipe } from '../common/params.js';
 import { hasCredentialForm } from '../common/secret-shape.js';
 
 /** The contract's site name: it becomes a kid and a file name in passwords.d. */
@@ -48,23 +48,13 @@ export function checkSiteName(name: unknown, field = 'name'): string {
 }
 
 /**
- * Validates the {site} path parameter of a route that makes a token or a key: the full rule, so a
- * name the collector hides gets its code rather than a token that never works.
+ * The {site} path parameter of a route that makes a token or a key: the full rule, so a name the
+ * collector hides gets its code rather than a token that never works.
  */
-export class SiteNamePipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    return checkSiteName(value, 'site');
-  }
-}
+export const SiteNamePipe = paramPipe((value) => checkSiteName(value, 'site'));
 
 /**
- * Validates the {site} path parameter of a lookup (read, delete, key file export): the plain-name
- * rule only, so a site created before a name rule existed can still be seen and removed.
+ * The {site} path parameter of a lookup (read, delete, key file export): the plain-name rule only,
+ * so a site created before a name rule existed can still be seen and removed.
  */
-export class SiteLookupPipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    if (!SITE_NAME.test(value)) throw new DomainError('INVALID_SITE_NAME', `site must match ${SITE_NAME.source}`, 'site');
-    if (hasCredentialForm(value)) throw credentialInPath('site', 'INVALID_SITE_NAME');
-    return value;
-  }
-}
+export const SiteLookupPipe = paramPipe(namedBy(SITE_NAME, 'site', `site must match ${SITE_NAME.source}`, 'INVALID_SITE_NAME'));

@@ -3,7 +3,6 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { iso } from '../common/time.js';
 import { Settings } from '../config/settings.js';
 import { Random } from '../crypto/random.js';
 import { Db } from '../database/db.js';
@@ -15,8 +14,9 @@ import { importedKeyBytes, keyWarnings, Warning } from './key-material.js';
 import { checkRotationPolicy, nextRotationAt, policyOf, RotationPolicy } from './rotation-policy.js';
 import { isWiderThanPilot, Level, parseLevels, PILOT_LEVELS } from './scopes.js';
 import { checkSiteName } from './site-name.js';
-import { isUsable, SiteKey } from './site-key.entity.js';
-import { siteResponse } from './site.response.js';
+import { isUsable, KEY_STATE, LIVE_KEY_STATES } from './key-usability.js';
+import { SiteKey } from './site-key.entity.js';
+import { createdSiteResponse, siteDetailResponse, siteResponse } from './site.response.js';
 import { Site } from './site.entity.js';
 import { SiteKeysService } from './site-keys.service.js';
 import { EventBus } from '../events/event-bus.js';
@@ -122,14 +122,14 @@ export class SitesService implements OnModuleInit {
         this.events.publish(m, 'keys.changed', { site: name });
       })
       .catch(asConflict(() => new DomainError('SITE_EXISTS', `site ${name} exists`, 'name')));
-    return { ...siteResponse(site, key, 0, now), warnings };
+    return createdSiteResponse(site, key, now, warnings);
   }
 
   list(): Promise<SiteView[]> {
     return this.db.read(async (m) => {
       const now = this.clock.now();
       const sites = await m.find(Site, { order: { name: 'ASC' } });
-      const keys = await m.find(SiteKey, { where: { state: 'active' } });
+      const keys = await m.find(SiteKey, { where: { state: KEY_STATE.active } });
       const byId = new Map(keys.map((k) => [k.siteId, k]));
       const counts = await this.hooks.tokenCounts(m, now);
       return sites.map((s) => siteResponse(s, byId.get(s.id)!, counts.get(s.id) ?? 0, now));
@@ -141,22 +141,11 @@ export class SitesService implements OnModuleInit {
     return this.db.read(async (m) => {
       const { site, key } = await this.load(m, name);
       const now = this.clock.now();
-      const live = (await m.find(SiteKey, { where: { siteId: site.id, state: In(['active', 'grace']) }, order: { version: 'DESC' } })).filter((k) =>
+      const live = (await m.find(SiteKey, { where: { siteId: site.id, state: In([...LIVE_KEY_STATES]) }, order: { version: 'DESC' } })).filter((k) =>
         isUsable(k, now),
       );
       const current = await this.hooks.currentToken(m, site.id);
-      return {
-        ...siteResponse(site, key, (await this.hooks.tokenCounts(m, now, site.id)).get(site.id) ?? 0, now),
-        keys: live.map((k) => ({
-          version: k.version,
-          kid: k.kid,
-          state: k.state,
-          fingerprint: k.fingerprint,
-          createdAt: iso(k.createdAt),
-          graceUntil: iso(k.graceUntil),
-        })),
-        currentToken: current ? { jti: current.jti, issuedAt: iso(current.issuedAt), expiresAt: iso(current.expiresAt) } : null,
-      };
+      return siteDetailResponse(site, key, (await this.hooks.tokenCounts(m, now, site.id)).get(site.id) ?? 0, now, live, current);
     });
   }
 
@@ -247,7 +236,7 @@ export class SitesService implements OnModuleInit {
   async load(m: EntityManager, name: string): Promise<{ site: Site; key: SiteKey }> {
     const site = await m.findOneBy(Site, { name });
     if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
-    const key = await m.findOneBy(SiteKey, { siteId: site.id, state: 'active' });
+    const key = await m.findOneBy(SiteKey, { siteId: site.id, state: KEY_STATE.active });
     if (!key) throw new Error(`site ${name} has no active key`);
     return { site, key };
   }

@@ -1,13 +1,14 @@
 import { EntityManager, In, IsNull, LessThanOrEqual, SelectQueryBuilder } from 'typeorm';
 import { SiteKey } from './site-key.entity.js';
 import { Site } from './site.entity.js';
+import { KEY_STATE, LIVE_KEY_STATES } from './key-usability.js';
 import type { SiteKeyRecord, SiteRecord } from './sites.types.js';
 
 /** FOR UPDATE on PostgreSQL when asked (`lock`); SQLite runs one transaction at a time and takes none. */
 const forUpdate = (lock: boolean) => (lock ? { lock: { mode: 'pessimistic_write' as const } } : {});
 
-/** Key states that still verify (subject to a grace period's end). */
-const LIVE: SiteKeyRecord['state'][] = ['active', 'grace'];
+/** Key states not yet retired (key-usability.ts): a grace period's end is not looked at. */
+const LIVE = [...LIVE_KEY_STATES];
 
 /**
  * The sites and site_keys tables as the other frontend capabilities (tokens, rotation,
@@ -60,13 +61,16 @@ export const sitesStore = {
     m.find(SiteKey, { where: { siteId, state: In(LIVE) }, ...forUpdate(lock) }),
   /** A site's active key, locked FOR SHARE when `lockShare` (PostgreSQL: a rotation or deletion waits for the caller's commit). */
   activeKey: (m: EntityManager, siteId: string, lockShare = false): Promise<SiteKeyRecord | null> =>
-    m.findOne(SiteKey, { where: { siteId, state: 'active' }, ...(lockShare ? { lock: { mode: 'pessimistic_read' as const } } : {}) }),
+    m.findOne(SiteKey, { where: { siteId, state: KEY_STATE.active }, ...(lockShare ? { lock: { mode: 'pessimistic_read' as const } } : {}) }),
   /** Active key id by site id: every site's, or those of `siteIds`. */
   async activeKeyIds(m: EntityManager, siteIds?: string[]): Promise<Map<string, string>> {
-    const rows = await m.find(SiteKey, { select: { id: true, siteId: true }, where: siteIds ? { state: 'active', siteId: In(siteIds) } : { state: 'active' } });
+    const rows = await m.find(SiteKey, {
+      select: { id: true, siteId: true },
+      where: siteIds ? { state: KEY_STATE.active, siteId: In(siteIds) } : { state: KEY_STATE.active },
+    });
     return new Map(rows.map((k) => [k.siteId, k.id]));
   },
-  /** Which of `keyIds` are active or in grace (looked up 500 at a time). */
+  /** Which of `keyIds` are of versions not yet retired (isLiveState: what forwarding may send), looked up 500 at a time. */
   async liveKeyIds(m: EntityManager, keyIds: string[]): Promise<Set<string>> {
     const usable = new Set<string>();
     for (let i = 0; i < keyIds.length; i += 500) {
@@ -75,7 +79,8 @@ export const sitesStore = {
     return usable;
   },
   /** Grace keys whose grace has ended at `now`. */
-  graceEnded: (m: EntityManager, now: number): Promise<SiteKeyRecord[]> => m.find(SiteKey, { where: { state: 'grace', graceUntil: LessThanOrEqual(now) } }),
+  graceEnded: (m: EntityManager, now: number): Promise<SiteKeyRecord[]> =>
+    m.find(SiteKey, { where: { state: KEY_STATE.grace, graceUntil: LessThanOrEqual(now) } }),
   async insertKey(m: EntityManager, key: SiteKeyRecord): Promise<void> {
     await m.insert(SiteKey, key);
   },

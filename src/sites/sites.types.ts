@@ -42,7 +42,3 @@ export interface SiteKeyRecord {
   graceUntil: number | null;
   retiredAt: number | null;
 }
-
-/** Whether a key version still verifies tokens at `now`: active, or in a grace period not yet over. */
-export const isUsable = (k: Pick<SiteKeyRecord, 'state' | 'graceUntil'>, now: number) =>
-  k.state === 'active' || (k.state === 'grace' && (k.graceUntil === null || k.graceUntil > now));

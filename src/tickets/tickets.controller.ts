@@ -2,7 +2,7 @@ import { Body, Controller, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Audit, Roles } from '../auth/access.decorator.js';
-import { PlainNamePipe } from '../common/names.js';
+import { PlainNamePipe } from '../common/params.js';
 import { condorSubmitFragment } from './condor-submit.js';
 import { IssueTicketsDto, IssueTicketsQueryDto } from './dto/issue-tickets.dto.js';
 import { TicketsService } from './tickets.service.js';
@@ -18,7 +18,7 @@ export class TicketsController {
   @Roles('factory-admin')
   @Audit('ticket.issue')
   async issue(
-    @Param('entry', new PlainNamePipe('entry')) entry: string,
+    @Param('entry', PlainNamePipe('entry')) entry: string,
     @Body() dto: IssueTicketsDto,
     @Query() q: IssueTicketsQueryDto,
     @Res({ passthrough: true }) res: FastifyReply,

@@ -4,6 +4,7 @@ import { AUDIT_COLUMNS, auditRow, AuditLine } from '../audit/audit-row.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { Db } from '../database/db.js';
 import { GroupCommit } from '../database/group-commit.js';
+import { KEY_STATE } from '../sites/key-usability.js';
 import { IssuedToken } from './issued-token.entity.js';
 
 const TOKEN_COLUMNS = [
@@ -79,7 +80,7 @@ export class LedgerWriter {
   private write(batch: Mint[]): Promise<Set<number>> {
     return this.db.batch(
       batch.map((p) => ({
-        guard: { sql: 'SELECT 1 FROM site_keys WHERE id = ? AND state = ?', params: [p.token.keyId, 'active'], holds: 'row', lock: 'share' },
+        guard: { sql: 'SELECT 1 FROM site_keys WHERE id = ? AND state = ?', params: [p.token.keyId, KEY_STATE.active], holds: 'row', lock: 'share' },
         inserts: [
           { table: 'issued_tokens', columns: TOKEN_COLUMNS, rows: [tokenRow(p.token)] },
           { table: 'audit_log', columns: AUDIT_COLUMNS, rows: [auditRow(p.audit)] },

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { idTokenSignedBy, parseIdToken } from '../crypto/idtoken.js';
 import { Db } from '../database/db.js';
-import { isUsable, SiteKeyRecord } from '../sites/sites.types.js';
+import { isUsable } from '../sites/key-usability.js';
+import type { KeyState, SiteKeyRecord } from '../sites/sites.types.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { IssuedToken } from './issued-token.entity.js';
@@ -14,7 +15,7 @@ export type VerifyReason = (typeof VERIFY_REASONS)[number];
 
 export type VerifyResult = { valid: true; site: string; keyVersion: number; claims: Record<string, unknown> } | { valid: false; reason: VerifyReason };
 
-const STATE_ORDER = { active: 0, grace: 1, retired: 2 } as const;
+const STATE_ORDER: Record<KeyState, number> = { active: 0, grace: 1, retired: 2 };
 
 /**
  * Verifies a token the way a collector holding glidekey's keys would (HMAC over

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Audit, Roles } from '../auth/access.decorator.js';
-import { DomainError } from '../common/errors.js';
+import { JtiPipe } from '../common/params.js';
 import { SiteNamePipe } from '../sites/site-name.js';
 import { ListTokensQueryDto } from './dto/list-tokens.query.dto.js';
 import { MintTokenDto } from './dto/mint-token.dto.js';
@@ -10,11 +10,6 @@ import { VerifyTokenDto } from './dto/verify-token.dto.js';
 import { TokenVerifierService } from './token-verifier.service.js';
 import { TokensService } from './tokens.service.js';
 import { Paced } from '../common/read-pacer.js';
-
-const jtiOf = (jti: string) => {
-  if (!/^[0-9a-f]{32}$/.test(jti)) throw new DomainError('INVALID_JTI', 'jti must be 32 lowercase hex characters', 'jti');
-  return jti;
-};
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -52,8 +47,8 @@ export class TokensController {
   @HttpCode(200)
   @Roles('frontend-admin')
   @Audit('token.revoke')
-  revoke(@Param('jti') jti: string) {
-    return this.tokens.revoke(jtiOf(jti));
+  revoke(@Param('jti', JtiPipe) jti: string) {
+    return this.tokens.revoke(jti);
   }
 
   /** Extension: revoke every token of a subject issued at or before `issuedBefore` (default now), on every site. */

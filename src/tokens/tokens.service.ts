@@ -9,6 +9,7 @@ import { IdTokenClaims, SigningKey, signIdToken } from '../crypto/idtoken.js';
 import { Random } from '../crypto/random.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
+import { isLiveState, KEY_STATE, LIVE_KEY_STATES_SQL } from '../sites/key-usability.js';
 import { closure, Level, parseLevels, scopeClaim } from '../sites/scopes.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
@@ -25,7 +26,7 @@ import { LedgerWriter } from './ledger-writer.js';
 import { RevokeSubjectDto } from './dto/revoke-subject.dto.js';
 import { SubjectRevocation } from './subject-revocation.entity.js';
 import { EventBus } from '../events/event-bus.js';
-import { ledgerResponse } from './token.response.js';
+import { ledgerResponse, mintView } from './token.response.js';
 
 /** A subject revocation kept until an admin says otherwise (year 9999). */
 const FOREVER = 253_402_300_799_000;
@@ -57,7 +58,7 @@ export class TokensService implements OnModuleInit {
       .joinKeys(m.createQueryBuilder().select('t.site_id', 'siteId').addSelect('COUNT(*)', 'n').from(IssuedToken, 't'), 'k', 'k.id = t.key_id', true)
       .where('t.revoked_at IS NULL')
       .andWhere('t.expires_at > :now', { now })
-      .andWhere("k.state <> 'retired'")
+      .andWhere(`k.state <> '${KEY_STATE.retired}'`)
       .groupBy('t.site_id');
     if (siteId) qb.andWhere('t.site_id = :siteId', { siteId });
     const rows = await qb.getRawMany<{ siteId: string; n: string | number }>();
@@ -172,18 +173,7 @@ export class TokensService implements OnModuleInit {
       target: `site:${site.name}`,
       detail: { jti: claims.jti, keyVersion: key.version, subject: claims.sub, scopes: levels, lifetimeSeconds: lifetime },
     });
-    const view = {
-      jti: claims.jti,
-      kid: key.kid,
-      keyVersion: key.version,
-      issuer: claims.iss,
-      subject: claims.sub,
-      scopes: levels,
-      issuedAt: claims.iat,
-      expiresAt: claims.exp,
-      keyId: key.id,
-    };
-    return { token, row, audit, view };
+    return { token, row, audit, view: mintView(claims, key, levels) };
   }
 
   /** The ledger, newest first. */
@@ -204,7 +194,7 @@ export class TokensService implements OnModuleInit {
         // instead of at the newest row (the OR alone made every deeper page scan all the newer ones).
         qb.andWhere('t.issued_at <= :at AND (t.issued_at < :at OR t.jti < :jti)', { at: Number(at), jti });
       }
-      const live = "k.state IN ('active', 'grace')";
+      const live = `k.state IN (${LIVE_KEY_STATES_SQL})`;
       if (q.state === 'revoked') qb.andWhere('t.revoked_at IS NOT NULL');
       if (q.state === 'expired') qb.andWhere('t.revoked_at IS NULL AND t.expires_at <= :now', { now });
       if (q.state === 'retired') qb.andWhere(`t.revoked_at IS NULL AND t.expires_at > :now AND (k.id IS NULL OR NOT (${live}))`, { now });
@@ -389,6 +379,6 @@ export class TokensService implements OnModuleInit {
   private stateOf(t: IssuedToken, keyState: string | null, now: number): LedgerState {
     if (t.revokedAt !== null) return 'revoked';
     if (t.expiresAt <= now) return 'expired';
-    return keyState === 'active' || keyState === 'grace' ? 'active' : 'retired';
+    return isLiveState(keyState) ? 'active' : 'retired';
   }
 }

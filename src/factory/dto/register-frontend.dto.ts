@@ -1,4 +1,5 @@
 import { IsOptional, Matches } from 'class-validator';
+import { FRONTEND_NAME } from '../../common/names.js';
 
 /** A Unix user name as useradd takes it: letters, digits, '_', '.', '-', not starting with a digit, '.' or '-'; at most 32. */
 export const UNIX_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
@@ -6,7 +7,7 @@ export const UNIX_USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 export class RegisterFrontendDto {
   /** The frontend's name, as its admin's GET /frontend/identity shows it. */
   /** At most 54 characters: its API key is named frontend:<name>. */
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,53}$/) name!: string;
+  @Matches(FRONTEND_NAME) name!: string;
 
   /** Its X25519 public key, base64 (from GET /frontend/identity); compare the fingerprint out of band. */
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'publicKey must be a base64 X25519 public key (32 bytes)' }) publicKey!: string;

@@ -1,4 +1,5 @@
 import { Matches, MaxLength, ValidateBy } from 'class-validator';
+import { FACTORY_NAME } from '../../common/names.js';
 
 /**
  * A factory base URL glidekey can call: parses as a URL, http or https, a host, no user or password
@@ -31,7 +32,7 @@ export const IsFactoryUrl = () =>
   });
 
 export class RegisterFactoryDto {
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/) name!: string;
+  @Matches(FACTORY_NAME) name!: string;
 
   /** The factory's glidekey base URL, e.g. https://factory.example.org:8443 (the column holds 512). */
   @MaxLength(512)

@@ -1,9 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { PLAIN_NAME } from '../../common/names.js';
-
-/** Renewal ids and ticket batches are 16 hex digits. */
-export const HEX16 = /^[0-9a-f]{16}$/;
+import { HEX16, PLAIN_NAME } from '../../common/names.js';
 
 export class ListRenewalsQueryDto {
   @IsOptional() @Matches(PLAIN_NAME) entry?: string;
