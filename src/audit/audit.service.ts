@@ -5,11 +5,12 @@ import { Clock } from '../common/clock.js';
 import { requestContext } from '../common/request-context.js';
 import { looksLikeCredential } from '../common/secret-shape.js';
 import { Db } from '../database/db.js';
+import type { AuditAction } from './audit-actions.js';
 import { AuditEntry } from './audit-entry.entity.js';
 import type { AuditLine } from './audit-row.js';
 
 export interface AuditRecord {
-  action: string;
+  action: AuditAction;
   target?: string | null;
   result?: AuditEntry['result'];
   code?: string | null;
@@ -32,6 +33,15 @@ export class AuditService {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * The current request turned out to perform `action`, one of its route's (PUT /factory/entries:
+   * create or update): a failure from here on is audited under it, not under the route's @Audit.
+   */
+  performs(action: AuditAction): void {
+    const ctx = requestContext.get();
+    if (ctx) ctx.auditAction = action;
+  }
+
   /** Appends one line; pass the transaction's manager so the line lands with the change it records. */
   async record(m: EntityManager, r: AuditRecord): Promise<void> {
     await this.insertLine(m, this.line(r));
@@ -47,7 +57,7 @@ export class AuditService {
    * is kept for ever and auditors read it: a target or request id shaped like a credential is
    * withheld, wherever it came from.
    */
-  line(r: AuditRecord): Omit<AuditEntry, 'id'> {
+  line(r: AuditRecord): AuditLine {
     const ctx = requestContext.get();
     const requestId = r.requestId ?? ctx?.requestId ?? null;
     return {

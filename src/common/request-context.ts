@@ -4,6 +4,11 @@ import type { Principal } from '../auth/principal.js';
 export interface RequestContext {
   requestId: string;
   principal?: Principal;
+  /**
+   * The audit action a handler found it performs, once it knows (PUT /factory/entries/{entry}:
+   * create or update); a failure after that is audited under it rather than under the route's.
+   */
+  auditAction?: string;
   /** The stable code of the error the request was answered with, for its log line. */
   errorCode?: string;
   /** The request failed unexpectedly (a bare 500): its line is an error; expected refusals are not. */
