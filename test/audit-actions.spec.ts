@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AUDIT_ACTIONS, httpAction } from '../src/audit/audit-actions.js';
 import { ROOT } from './support/service.js';
@@ -6,7 +6,7 @@ import { ROOT } from './support/service.js';
 /**
  * The audit actions are one table (src/audit/audit-actions.ts); the decorator and the services take
  * only its names (the type checker sees to that). Here: the README's "Audit actions" table is that
- * table, row for row.
+ * table, row for row, and background work names its actor where it starts (RunsAs), not in the line.
  */
 function readmeActions(): [string, string][] {
   const lines = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n');
@@ -21,6 +21,12 @@ function readmeActions(): [string, string][] {
     rows.push([m[1], m[2]]);
   }
   return rows;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 describe('audit actions', () => {
@@ -38,5 +44,11 @@ describe('audit actions', () => {
       'http.delete',
     ]);
     expect(() => httpAction('BREW')).toThrow(/no audit action/);
+  });
+
+  it('no service writes a system actor into an audit line: background work sets it where it starts (RunsAs)', () => {
+    const literal = /actor:\s*['"`]system\b/;
+    const found = sources(join(ROOT, 'src')).filter((f) => literal.test(readFileSync(f, 'utf8')));
+    expect(found).toEqual([]);
   });
 });

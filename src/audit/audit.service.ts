@@ -16,6 +16,10 @@ export interface AuditRecord {
   code?: string | null;
   /** Non-secret facts only: names, versions, counts, times. */
   detail?: Record<string, unknown>;
+  /**
+   * A caller the service authenticated itself (a glidein's ticket or renewal credential). Otherwise
+   * the context's: the request's API key, or the actor background work runs as (RunsAs).
+   */
   actor?: string;
   /** Outside the handler's context (the guard), the request id is passed in. */
   requestId?: string;
@@ -62,7 +66,7 @@ export class AuditService {
     const requestId = r.requestId ?? ctx?.requestId ?? null;
     return {
       at: this.clock.now(),
-      actor: r.actor ?? actorName(ctx?.principal),
+      actor: r.actor ?? ctx?.actor ?? actorName(ctx?.principal),
       action: r.action,
       target: r.target && this.credentialShaped(r.target) ? WITHHELD : (r.target ?? null),
       result: r.result ?? 'success',
