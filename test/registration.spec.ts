@@ -92,6 +92,35 @@ describe('factory entries', () => {
     expect(actions).toEqual(['factory.entry.delete', 'factory.entry.update', 'factory.entry.create']);
   });
 
+  it('audits a refused or denied entry PUT under the names its success writes, never a third one', async () => {
+    const fe = (await api.post('/factory/frontends', { name: 'fe2.example.org', publicKey: Buffer.alloc(32, 8).toString('base64') })).json.apiKey as string;
+    expect((await api.put('/factory/entries/E_refused', { site: 's', gatekeeper: 'ce example', trustDomain: 'OSG', authMethod: 'scitoken' })).status).toBe(400);
+    expect((await client(t.api, fe).put('/factory/entries/E_refused', {})).status).toBe(403);
+    const lines = (await api.get('/audit?action=factory.entry.&limit=100')).json.entries.filter((e: { result: string }) => e.result !== 'success');
+    expect(lines.map((e: { action: string; result: string; code: string }) => [e.action, e.result, e.code])).toEqual(
+      expect.arrayContaining([
+        ['factory.entry.create', 'denied', 'FORBIDDEN'],
+        ['factory.entry.create', 'failure', 'VALIDATION_FAILED'],
+      ]),
+    );
+    expect((await api.get('/audit?action=factory.entry.put')).json.entries).toEqual([]);
+    // Refused once the entry was looked up (here the database refuses the write): the PUT was an update.
+    const ok = { site: 's', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'scitoken' };
+    expect((await api.put('/factory/entries/E_kept', ok)).status).toBe(201);
+    await t.db.dataSource.query("CREATE TRIGGER refuse_entry_update BEFORE UPDATE ON factory_entries BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    try {
+      expect((await api.put('/factory/entries/E_kept', { ...ok, site: 't' })).status).toBe(500);
+    } finally {
+      await t.db.dataSource.query('DROP TRIGGER refuse_entry_update');
+    }
+    const kept = (await api.get('/audit?target=entry:E_kept&limit=10')).json.entries;
+    expect(kept.map((e: { action: string; result: string }) => [e.action, e.result])).toEqual([
+      ['factory.entry.update', 'failure'],
+      ['factory.entry.create', 'success'],
+    ]);
+    expect((await api.del('/factory/entries/E_kept')).status).toBe(204);
+  });
+
   it('refuses malformed fields with 400 and stores nothing', async () => {
     const ok = { site: 's', gatekeeper: 'ce.example.org', trustDomain: 'OSG', authMethod: 'scitoken' };
     for (const bad of [

@@ -5,7 +5,9 @@ import { catchError, from, Observable, switchMap, throwError } from 'rxjs';
 import { AUDIT_KEY } from '../auth/access.decorator.js';
 import { DomainError } from '../common/errors.js';
 import { looksLikeCredential } from '../common/secret-shape.js';
+import type { WithContext } from '../common/request-context.js';
 import { asStorageError } from '../database/storage-errors.js';
+import { type AuditAction, isAuditAction } from './audit-actions.js';
 import { AuditService } from './audit.service.js';
 
 /** A plain name (a site, an entry, a key name, a jti); anything else is not echoed. */
@@ -33,15 +35,17 @@ export class AuditFailuresInterceptor implements NestInterceptor {
   ) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const action = this.reflector.get<string | undefined>(AUDIT_KEY, ctx.getHandler());
-    if (!action) return next.handle();
-    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const routeAction = this.reflector.get<AuditAction | undefined>(AUDIT_KEY, ctx.getHandler());
+    if (!routeAction) return next.handle();
+    const req = ctx.switchToHttp().getRequest<FastifyRequest & WithContext>();
     return next.handle().pipe(
       catchError((thrown: unknown) => {
         const err = asStorageError(thrown);
+        // The action the handler found it performs (AuditService.performs), else the route's.
+        const performed = req.glidekey?.auditAction;
         return from(
           this.audit.recordAlone({
-            action,
+            action: performed !== undefined && isAuditAction(performed) ? performed : routeAction,
             // Worked out only for a failure (the credential-shape scan of each parameter is not free); the parameters are the request's own and do not change.
             target: auditTarget((req.params ?? {}) as Record<string, string>),
             result: 'failure',

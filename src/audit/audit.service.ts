@@ -5,16 +5,21 @@ import { Clock } from '../common/clock.js';
 import { requestContext } from '../common/request-context.js';
 import { looksLikeCredential } from '../common/secret-shape.js';
 import { Db } from '../database/db.js';
+import type { AuditAction } from './audit-actions.js';
 import { AuditEntry } from './audit-entry.entity.js';
 import type { AuditLine } from './audit-row.js';
 
 export interface AuditRecord {
-  action: string;
+  action: AuditAction;
   target?: string | null;
   result?: AuditEntry['result'];
   code?: string | null;
   /** Non-secret facts only: names, versions, counts, times. */
   detail?: Record<string, unknown>;
+  /**
+   * A caller the service authenticated itself (a glidein's ticket or renewal credential). Otherwise
+   * the context's: the request's API key, or the actor background work runs as (RunsAs).
+   */
   actor?: string;
   /** Outside the handler's context (the guard), the request id is passed in. */
   requestId?: string;
@@ -32,6 +37,15 @@ export class AuditService {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * The current request turned out to perform `action`, one of its route's (PUT /factory/entries:
+   * create or update): a failure from here on is audited under it, not under the route's @Audit.
+   */
+  performs(action: AuditAction): void {
+    const ctx = requestContext.get();
+    if (ctx) ctx.auditAction = action;
+  }
+
   /** Appends one line; pass the transaction's manager so the line lands with the change it records. */
   async record(m: EntityManager, r: AuditRecord): Promise<void> {
     await this.insertLine(m, this.line(r));
@@ -47,12 +61,12 @@ export class AuditService {
    * is kept for ever and auditors read it: a target or request id shaped like a credential is
    * withheld, wherever it came from.
    */
-  line(r: AuditRecord): Omit<AuditEntry, 'id'> {
+  line(r: AuditRecord): AuditLine {
     const ctx = requestContext.get();
     const requestId = r.requestId ?? ctx?.requestId ?? null;
     return {
       at: this.clock.now(),
-      actor: r.actor ?? actorName(ctx?.principal),
+      actor: r.actor ?? ctx?.actor ?? actorName(ctx?.principal),
       action: r.action,
       target: r.target && this.credentialShaped(r.target) ? WITHHELD : (r.target ?? null),
       result: r.result ?? 'success',

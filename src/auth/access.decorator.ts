@@ -1,6 +1,7 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { ApiRole, Principal } from './principal.js';
 import type { WithContext } from '../common/request-context.js';
+import type { AuditAction } from '../audit/audit-actions.js';
 
 export const ROLES_KEY = 'glidekey:roles';
 export const PUBLIC_KEY = 'glidekey:public';
@@ -31,7 +32,7 @@ export type BearerKind = 'ticket' | 'renewal';
 export const PublicWhen = (setting: 'metrics.public') => SetMetadata(PUBLIC_WHEN_KEY, setting);
 
 /** The audit action a mutating route performs; its failures are audited under this name. */
-export const Audit = (action: string) => SetMetadata(AUDIT_KEY, action);
+export const Audit = (action: AuditAction) => SetMetadata(AUDIT_KEY, action);
 
 /** The authenticated caller of this request. */
 export const Auth = createParamDecorator(

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { type AuditAction, httpAction } from '../audit/audit-actions.js';
 import { AuditService } from '../audit/audit.service.js';
 import { DomainError } from '../common/errors.js';
 import type { WithContext } from '../common/request-context.js';
@@ -44,7 +45,7 @@ export class AuthGuard implements CanActivate {
       publicWhen: this.reflector.getAllAndOverride<string>(PUBLIC_WHEN_KEY, targets),
       glidein: this.reflector.getAllAndOverride<BearerKind | undefined>(TICKET_KEY, targets),
       roles: this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, targets),
-      audit: this.reflector.getAllAndOverride<string | undefined>(AUDIT_KEY, targets),
+      audit: this.reflector.getAllAndOverride<AuditAction | undefined>(AUDIT_KEY, targets),
     };
     this.access.set(handler, { cls, access });
     return access;
@@ -83,7 +84,7 @@ export class AuthGuard implements CanActivate {
     if (!principal.roles.some((r) => roles.includes(r))) {
       this.metrics.authFailures.inc({ reason: 'role' });
       await this.audit.recordAlone({
-        action: audit ?? `http.${req.method.toLowerCase()}`,
+        action: audit ?? httpAction(req.method),
         target: routeOf(req),
         result: 'denied',
         code: 'FORBIDDEN',
@@ -101,7 +102,7 @@ interface RouteAccess {
   publicWhen: string | undefined;
   glidein: BearerKind | undefined;
   roles: ApiRole[] | undefined;
-  audit: string | undefined;
+  audit: AuditAction | undefined;
 }
 
 /** How many Authorization headers the client sent (req.headers keeps only the first). */

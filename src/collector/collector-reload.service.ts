@@ -6,6 +6,7 @@ import { EventBus } from '../events/event-bus.js';
 import { CollectorMetrics } from './collector.metrics.js';
 import { CommandOutcome, CommandRunner } from './command-runner.js';
 import type { CollectorFilesChange } from './collector-files-change.js';
+import { RunsAs } from '../common/request-context.js';
 
 /** The most names one audit line lists per kind; the rest is counted. */
 const NAMES_LISTED = 50;
@@ -111,6 +112,7 @@ export class CollectorReloadService implements BeforeApplicationShutdown, OnModu
     }
   }
 
+  @RunsAs('system:collector-reload')
   private async runOnce(): Promise<void> {
     const p = this.pending;
     if (!p || !this.argv) return;
@@ -146,7 +148,6 @@ export class CollectorReloadService implements BeforeApplicationShutdown, OnModu
       .recordAlone({
         action: 'collector.reload',
         target: 'collector',
-        actor: 'system:collector-reload',
         result: outcome.result === 'ok' ? 'success' : 'failure',
         detail: {
           reason,

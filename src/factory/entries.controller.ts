@@ -27,10 +27,13 @@ export class EntriesController {
     return this.importer.import(dto);
   }
 
-  /** Create or replace an entry. 201 when new, 200 when replaced. */
+  /**
+   * Create or replace an entry. 201 when new, 200 when replaced. Audited as factory.entry.create or
+   * .update, failures too (one refused before the entry is looked up, as create).
+   */
   @Put(':entry')
   @Roles('factory-admin')
-  @Audit('factory.entry.put')
+  @Audit('factory.entry.create')
   async put(@Param('entry', PlainNamePipe('entry')) name: string, @Body() dto: PutEntryDto, @Res({ passthrough: true }) res: FastifyReply) {
     const { created, entry } = await this.entries.put(name, dto);
     void res.status(created ? 201 : 200);

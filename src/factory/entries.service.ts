@@ -25,6 +25,8 @@ export class EntriesService {
     return this.db.tx(async (m) => {
       const now = this.clock.now();
       const existing = await m.findOneBy(FactoryEntry, { name });
+      const action = existing ? 'factory.entry.update' : 'factory.entry.create';
+      this.audit.performs(action);
       const entry = Object.assign(new FactoryEntry(), {
         name,
         site: dto.site,
@@ -40,7 +42,7 @@ export class EntriesService {
         updatedAt: now,
       });
       await m.save(FactoryEntry, entry);
-      await this.audit.record(m, { action: existing ? 'factory.entry.update' : 'factory.entry.create', target: `entry:${name}`, detail: entryResponse(entry) });
+      await this.audit.record(m, { action, target: `entry:${name}`, detail: entryResponse(entry) });
       return { created: !existing, entry };
     });
   }

@@ -21,6 +21,7 @@ import { FactoryCallError, FactoryClient } from './factory-client.js';
 import { ForwardingMetrics } from './forwarding.metrics.js';
 import { OutboxService } from './outbox.service.js';
 import { IdentityTransitionService } from './identity-transition.service.js';
+import { RunsAs } from '../common/request-context.js';
 
 export interface DrainReport {
   ran: boolean;
@@ -144,6 +145,7 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
    * in a pass of its own: under a burst of changes, passes would otherwise pile up behind each
    * send, each taking the lease and choosing rows again.
    */
+  @RunsAs('system:forwarding')
   private async pass(only: string | undefined, waitBusy: boolean): Promise<DrainReport> {
     this.lastPassAt = performance.now();
     const report: DrainReport = { ran: false, delivered: 0, refused: 0, dropped: 0, failed: 0 };
@@ -313,7 +315,6 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
         if (n)
           await this.audit.record(m, {
             action: 'delivery.refused',
-            actor: 'system:forwarding',
             target: `factory:${chunk[0].factory}`,
             result: 'failure',
             code: code.slice(0, 64),
@@ -324,7 +325,6 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
       if (chunk[0].kind === 'withdrawal' && settled) {
         await this.audit.record(m, {
           action: 'delivery.withdrawal.ack',
-          actor: 'system:forwarding',
           target: `factory:${chunk[0].factory}`,
           detail: {
             count: delivered.length,

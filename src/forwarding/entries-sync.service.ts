@@ -8,6 +8,7 @@ import { Factory, factoryApiKeyAd } from './factory.entity.js';
 import { FactoryCallError, FactoryClient, RemoteEntry } from './factory-client.js';
 import { OutboxReconciler } from './reconcile.service.js';
 import { SeenEntry } from './seen-entry.entity.js';
+import { RunsAs } from '../common/request-context.js';
 
 export interface SyncResult {
   factory: string;
@@ -66,6 +67,7 @@ export class EntriesSyncService {
     );
   }
 
+  @RunsAs('system:forwarding')
   async sync(name: string): Promise<SyncResult> {
     const factory = await this.db.read((m) => m.findOneBy(Factory, { name }));
     if (!factory) throw new DomainError('FACTORY_NOT_FOUND', 'no such factory');
@@ -108,7 +110,6 @@ export class EntriesSyncService {
       if (n)
         await this.audit.record(m, {
           action: 'delivery.queue',
-          actor: 'system:forwarding',
           target: `factory:${name}`,
           detail: { queued: n, reason: 'entries' },
         });

@@ -5,6 +5,7 @@ import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { base64KeyFingerprint as fp, IdentityService } from '../identity/identity.service.js';
 import { Factory } from './factory.entity.js';
+import { RunsAs } from '../common/request-context.js';
 
 /**
  * The frontend's identity rotation as the factories see it. Rotating makes a new key pair current
@@ -47,6 +48,7 @@ export class IdentityTransitionService {
    * Records that `factory` accepted an envelope sealed with `publicKey` (its 200 answer: it pins
    * that key now, or followed to it), then drops the previous key if it may go.
    */
+  @RunsAs('system:forwarding')
   async accepted(factory: Factory, publicKey: string): Promise<void> {
     if (factory.acceptedIdentityKey === publicKey) return;
     const { transition } = await this.identity.state('frontend');
@@ -57,7 +59,6 @@ export class IdentityTransitionService {
       if (transition)
         await this.audit.record(m, {
           action: 'delivery.identity.accepted',
-          actor: 'system:forwarding',
           target: `factory:${factory.name}`,
           detail: { fingerprint: fp(publicKey) },
         });
@@ -71,6 +72,7 @@ export class IdentityTransitionService {
    * the transition has lasted forwarding.identityTransitionSeconds. Audited with the factories that
    * had not followed (their admins re-pin out of band). Every forwarding tick calls it.
    */
+  @RunsAs('system:forwarding')
   async settle(): Promise<void> {
     const { publicKey, transition } = await this.identity.state('frontend');
     if (!transition) return;
@@ -84,7 +86,6 @@ export class IdentityTransitionService {
       if (!(await this.identity.dropPrevious(m, 'frontend', transition.previousPublicKey))) return false;
       await this.audit.record(m, {
         action: 'frontend.identity.previous-drop',
-        actor: 'system:forwarding',
         target: 'identity:frontend',
         detail: {
           fingerprint: fp(transition.previousPublicKey),

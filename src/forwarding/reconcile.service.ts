@@ -12,6 +12,7 @@ import { idtokenFor, SciTokenLabel, scitokenFor } from '../protocol/matching.js'
 import { CredentialSources, CurrentTokenRow } from './credential-sources.js';
 import { OutboxService } from './outbox.service.js';
 import { SeenEntry } from './seen-entry.entity.js';
+import { RunsAs } from '../common/request-context.js';
 
 export interface ReconcileResult {
   queued: number;
@@ -62,6 +63,7 @@ export class OutboxReconciler implements OnModuleInit {
   }
 
   /** One factory, against its entries as last seen; in the caller's transaction. */
+  @RunsAs('system:forwarding')
   async reconcile(m: EntityManager, factory: string): Promise<ReconcileResult> {
     const now = this.clock.now();
     const entries = await m.find(SeenEntry, { where: { factory } });
@@ -145,7 +147,6 @@ export class OutboxReconciler implements OnModuleInit {
     if (withdrawn)
       await this.audit.record(m, {
         action: 'delivery.withdraw',
-        actor: 'system:forwarding',
         target: `factory:${factory}`,
         detail: { withdrawn, reasons: Object.fromEntries(withdrawals) },
       });

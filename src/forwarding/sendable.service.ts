@@ -6,6 +6,7 @@ import { sitesStore } from '../sites/sites.store.js';
 import { revokedJtis } from '../tokens/revoked.js';
 import { Delivery } from './delivery.entity.js';
 import { OutboxService } from './outbox.service.js';
+import { RunsAs } from '../common/request-context.js';
 
 /**
  * What of the due outbox may go: a credential is never sent once expired (or with less than
@@ -23,6 +24,7 @@ export class SendableFilter {
   ) {}
 
   /** The rows that may be sent; drops the others and returns how many it dropped. */
+  @RunsAs('system:forwarding')
   async filter(due: Delivery[], now: number): Promise<{ keep: Delivery[]; dropped: number }> {
     const minLeft = this.settings.config.forwarding.minLifetimeSeconds * 1000;
     const credentials = due.filter((d) => d.kind === 'credential');
@@ -55,7 +57,7 @@ export class SendableFilter {
       await this.db.tx(async (m) => {
         for (const [reason, ids] of drop) {
           dropped += await this.outbox.settle(m, ids, 'dropped', reason);
-          await this.audit.record(m, { action: 'delivery.drop', actor: 'system:forwarding', target: null, detail: { reason, count: ids.length } });
+          await this.audit.record(m, { action: 'delivery.drop', target: null, detail: { reason, count: ids.length } });
         }
       });
     }

@@ -141,14 +141,12 @@ export class RenewalService implements OnModuleInit {
     if (cutoff !== null && this.clock.nowSeconds() <= cutoff) return null;
     // The renewer mints on its own account, as renew() does (kept: the request id).
     const requestId = requestContext.get()?.requestId ?? `renewal-${this.random.uuid()}`;
-    return requestContext.run({ requestId }, async () => {
-      const minted = await this.tokens.mintInTransaction(m, site, key, raw);
-      const row = this.rowFor(site, minted);
-      // A rule that committed since the cutoff was read (PostgreSQL): no current token from here; the pass after the commit renews.
-      if ((await revokedJtis(m, [row.jti], this.clock.now())).size) return null;
-      await this.storeIn(m, site, row, minted, reason);
-      return { jti: minted.jti };
-    });
+    const minted = await requestContext.runAs('system', () => this.tokens.mintInTransaction(m, site, key, raw), requestId);
+    const row = this.rowFor(site, minted);
+    // A rule that committed since the cutoff was read (PostgreSQL): no current token from here; the pass after the commit renews.
+    if ((await revokedJtis(m, [row.jti], this.clock.now())).size) return null;
+    await requestContext.runAs('system:renewal', () => this.storeIn(m, site, row, minted, reason), requestId);
+    return { jti: minted.jti };
   }
 
   /** Mints and stores the replacement; false when a subject rule allows none now (the current token is then withdrawn). */
@@ -160,13 +158,13 @@ export class RenewalService implements OnModuleInit {
       const wait = (cutoff + 1) * 1000 - this.clock.now();
       if (wait <= MAX_CUTOFF_WAIT_MS) await this.clock.sleep(wait + 5);
       if (this.clock.nowSeconds() <= cutoff) {
-        await requestContext.run({ requestId }, () => this.withdraw(site, cutoff));
+        await requestContext.runAs('system:renewal', () => this.withdraw(site, cutoff), requestId);
         return false;
       }
     }
-    const minted = await requestContext.run({ requestId }, () => this.tokens.mintWithKey(site.name, {}));
+    const minted = await requestContext.runAs('system', () => this.tokens.mintWithKey(site.name, {}), requestId);
     const row = this.rowFor(site, minted);
-    await requestContext.run({ requestId }, () => this.store(site, row, minted, reason));
+    await requestContext.runAs('system:renewal', () => this.store(site, row, minted, reason), requestId);
     return true;
   }
 
@@ -185,7 +183,6 @@ export class RenewalService implements OnModuleInit {
       await this.audit.record(m, {
         action: 'token.withdraw',
         target: `site:${site.name}`,
-        actor: 'system:renewal',
         detail: { jti: current.jti, reason: 'SUBJECT_REVOKED_AHEAD', subject: site.identity, issuedBefore: cutoff, withdrawnFromFactoryEntries: withdrawn },
       });
       this.log.warn(
@@ -237,7 +234,6 @@ export class RenewalService implements OnModuleInit {
     await this.audit.record(m, {
       action: 'token.renew',
       target: `site:${site.name}`,
-      actor: 'system:renewal',
       detail: { jti: minted.jti, keyVersion: minted.keyVersion, reason, expiresAt: new Date(row.expiresAt).toISOString(), queuedForFactories: queued },
     });
     return queued;

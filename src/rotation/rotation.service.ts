@@ -12,6 +12,7 @@ import { scramble } from '../crypto/condor-key.js';
 import { PasswordsDirService } from './passwords-dir.service.js';
 import { RenewalService } from './renewal.service.js';
 import { TokensService } from '../tokens/tokens.service.js';
+import { RunsAs } from '../common/request-context.js';
 
 export interface RotationResult {
   site: string;
@@ -106,7 +107,6 @@ export class RotationService {
         await this.audit.record(m, {
           action: 'site.rotate',
           target: `site:${site.name}`,
-          actor: opts.scheduled ? 'system:scheduler' : undefined,
           detail: { ...r, mode: grace > 0 ? 'graceful' : 'immediate', trigger: opts.scheduled ? 'scheduled' : 'manual' },
         });
         // The site's new current token, signed by the new version and queued for its factory
@@ -128,6 +128,7 @@ export class RotationService {
   }
 
   /** Every site whose rotation is due, once each: after an outage, an overdue site rotates once, not once per missed tick. */
+  @RunsAs('system:scheduler')
   async rotateDue(): Promise<RotationResult[]> {
     const due = await this.db.read((m) => sitesStore.due(m, this.clock.now()));
     const done: RotationResult[] = [];
@@ -154,6 +155,7 @@ export class RotationService {
   }
 
   /** Retires grace-period keys whose grace has ended. */
+  @RunsAs('system:scheduler')
   async retireExpiredGrace(): Promise<number> {
     const retired = await this.db.tx(async (m) => {
       const now = this.clock.now();
@@ -164,7 +166,6 @@ export class RotationService {
         await this.audit.record(m, {
           action: 'site.key.retire',
           target: `site:${site?.name ?? k.siteId}`,
-          actor: 'system:scheduler',
           detail: { version: k.version, kid: k.kid, reason: 'grace ended' },
         });
         this.events.publish(m, 'keys.changed', { site: site?.name ?? null });

@@ -11,6 +11,7 @@ import { OutboxReconciler } from '../forwarding/reconcile.service.js';
 import { SciToken } from './scitoken.entity.js';
 import { checkJwks, TrustedIssuer } from './scitoken-check.js';
 import { SciTokenIssuer } from './scitoken-issuer.entity.js';
+import { RunsAs } from '../common/request-context.js';
 
 export const ISSUER_URL = /^https?:\/\/[^\s"\\\p{Cc}]{1,240}$/u;
 
@@ -27,6 +28,7 @@ export class IssuersService implements OnModuleInit {
     private readonly reconciler: OutboxReconciler,
   ) {}
 
+  @RunsAs('system:config')
   async onModuleInit(): Promise<void> {
     const file = this.settings.config.scitokens.issuersFile;
     if (!file) return;
@@ -38,7 +40,7 @@ export class IssuersService implements OnModuleInit {
     }
     for (const [id, e] of Object.entries(entries)) {
       try {
-        await this.put(id, e?.issuer as string, e?.jwks, 'system:config');
+        await this.put(id, e?.issuer as string, e?.jwks);
       } catch (err) {
         // The cause stays out on purpose: a failure below may quote the file's content (key material).
         // eslint-disable-next-line preserve-caught-error
@@ -48,7 +50,7 @@ export class IssuersService implements OnModuleInit {
     this.log.log(`loaded ${Object.keys(entries).length} trusted issuer(s) from ${file}`);
   }
 
-  async put(id: string, issuer: string, jwks: unknown, actor?: string): Promise<{ created: boolean; row: SciTokenIssuer }> {
+  async put(id: string, issuer: string, jwks: unknown): Promise<{ created: boolean; row: SciTokenIssuer }> {
     issuerId(id);
     if (typeof issuer !== 'string' || !ISSUER_URL.test(issuer)) throw new DomainError('VALIDATION_FAILED', 'issuer must be an http(s) URL', 'issuer');
     const keys = checkJwks(jwks);
@@ -69,7 +71,6 @@ export class IssuersService implements OnModuleInit {
       await this.audit.record(m, {
         action: 'scitoken-issuer.put',
         target: `issuer:${id}`,
-        actor,
         detail: { issuer, keys: keys.keys.map((k) => k.kid ?? null) },
       });
       return { created: !existing, row };

@@ -19,6 +19,7 @@ import { readSourceFile } from './source-file.js';
 import { OutboxService } from '../forwarding/outbox.service.js';
 import { OutboxReconciler } from '../forwarding/reconcile.service.js';
 import { EventBus } from '../events/event-bus.js';
+import { RunsAs } from '../common/request-context.js';
 
 export type SciTokenView = ReturnType<typeof sciTokenResponse>;
 
@@ -134,7 +135,7 @@ export class SciTokensService {
    * Re-reads a followed file: a valid, different token replaces the stored one; an invalid one
    * (or a missing file) keeps the old token and records why. Returns the error code, if any.
    */
-  async refresh(name: string, actor?: string): Promise<string | null> {
+  async refresh(name: string): Promise<string | null> {
     const row = await this.db.read((m) => m.findOneBy(SciToken, { name }));
     if (!row?.sourcePath || row.revokedAt !== null) return null;
     let code: string | null = null;
@@ -168,12 +169,11 @@ export class SciTokensService {
         await this.audit.record(m, {
           action: 'scitoken.refresh',
           target: `scitoken:${name}`,
-          actor,
           detail: { jti: checked.jti, expiresAt: checked.expiresAt },
         });
       } else if (row.refreshError !== code) {
         await m.update(SciToken, { name }, { refreshError: code, refreshErrorAt: now, updatedAt: now });
-        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, actor, result: 'failure', code });
+        await this.audit.record(m, { action: 'scitoken.refresh', target: `scitoken:${name}`, result: 'failure', code });
         this.log.warn(`SciToken ${name}: kept the stored token, the source file gave ${code}`);
       }
     });
@@ -181,11 +181,12 @@ export class SciTokensService {
   }
 
   /** Refreshes every followed SciToken; one token's failure does not stop the others. */
+  @RunsAs('system:scheduler')
   async refreshAll(): Promise<void> {
     const rows = await this.db.read((m) => m.find(SciToken, { select: { name: true, sourcePath: true } }));
     for (const r of rows) {
       if (!r.sourcePath) continue;
-      await this.refresh(r.name, 'system:scheduler').catch((err: unknown) => this.log.error({ err }, `refreshing SciToken ${r.name} failed`));
+      await this.refresh(r.name).catch((err: unknown) => this.log.error({ err }, `refreshing SciToken ${r.name} failed`));
     }
   }
 

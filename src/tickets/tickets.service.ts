@@ -14,6 +14,7 @@ import { factoryStore } from '../factory/factory.store.js';
 import { IssueTicketsDto } from './dto/issue-tickets.dto.js';
 import { Ticket } from './ticket.entity.js';
 import { TicketsMetrics } from './tickets.metrics.js';
+import { RunsAs } from '../common/request-context.js';
 
 export interface IssuedTickets {
   entry: string;
@@ -89,6 +90,7 @@ export class TicketsService implements OnModuleInit {
    * expired (the used ones were audited when consumed). Each entry's delete is conditional on
    * expiry, so replicas purging at once count every ticket once.
    */
+  @RunsAs('system')
   async purgeExpired(): Promise<Record<string, number>> {
     const now = this.clock.now();
     const expired: Record<string, number> = {};
@@ -107,7 +109,7 @@ export class TicketsService implements OnModuleInit {
           .execute();
         if (!gone.affected) continue;
         expired[entry] = gone.affected;
-        await this.audit.record(m, { action: 'ticket.expire', target: `entry:${entry}`, actor: 'system', detail: { count: gone.affected } });
+        await this.audit.record(m, { action: 'ticket.expire', target: `entry:${entry}`, detail: { count: gone.affected } });
       }
       await m.createQueryBuilder().delete().from(Ticket).where('consumed_at IS NOT NULL AND expires_at <= :now', { now }).execute();
     });
