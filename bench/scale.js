@@ -340,7 +340,7 @@ async function inProcess(dataDir, engine) {
     import(dist('bootstrap.js')),
     import(dist('config/config.loader.js')),
     import(dist('tokens/tokens.service.js')),
-    import(dist('rotation/passwords-dir.service.js')),
+    import(dist('passwords-dir/passwords-dir.service.js')),
   ]);
   const passwordsDir = mkdtempSync(join(tmpdir(), 'glidekey-bench-scale-passwords-'));
   const config = loadConfig({

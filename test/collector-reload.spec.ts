@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CollectorReloadService } from '../src/collector/collector-reload.service.js';
-import { PasswordsDirService } from '../src/rotation/passwords-dir.service.js';
+import { PasswordsDirService } from '../src/passwords-dir/passwords-dir.service.js';
 import { SchedulerService } from '../src/scheduler/scheduler.service.js';
 import { RevocationFileService } from '../src/tokens/revocation-file.service.js';
 import { startTestApp, TestApp } from './support/app.js';

@@ -165,7 +165,7 @@ describe.each(ENGINES)('HTCondor names, short keys and foreign passwords.d files
     });
 
     it('leaves the file alone through a scheduler-style resync, and after DELETE of the site', async () => {
-      const { PasswordsDirService } = await import('../src/rotation/passwords-dir.service.js');
+      const { PasswordsDirService } = await import('../src/passwords-dir/passwords-dir.service.js');
       const report = await t.app.get(PasswordsDirService).sync('tick');
       expect(report.foreign).toContain(site);
       expect([...report.written, ...report.repaired, ...report.removed]).not.toContain(site);
@@ -177,7 +177,7 @@ describe.each(ENGINES)('HTCondor names, short keys and foreign passwords.d files
   });
 
   it('a foreign file the admin removes is handed to glidekey: the next sync writes the same key, and rotation works', async () => {
-    const { PasswordsDirService } = await import('../src/rotation/passwords-dir.service.js');
+    const { PasswordsDirService } = await import('../src/passwords-dir/passwords-dir.service.js');
     const raw = randomBytes(64);
     const path = join(dir, 'handover');
     writeFileSync(path, xor(raw), { mode: 0o600 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PasswordsDirService } from '../src/rotation/passwords-dir.service.js';
+import { PasswordsDirService } from '../src/passwords-dir/passwords-dir.service.js';
 import { startTestApp } from './support/app.js';
 import { client, removeDir, runServiceOnce, startService, tempDir } from './support/service.js';
 

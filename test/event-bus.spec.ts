@@ -108,7 +108,7 @@ describe('no service calls a listener by hand', () => {
       // Only the bus itself runs subscribers; a service that wants an effect publishes an event.
       if (!['events/event-bus.ts', 'database/db.ts'].includes(rel) && /afterCommit\(/.test(text)) offenders.push(`${rel}: takes committed events itself`);
       // Renewal on revocation is the renewer's subscription (and the scheduler's repair pass), never a writer's call.
-      if (!['rotation/renewal.service.ts', 'scheduler/scheduler.service.ts'].includes(rel) && /\.renewDue\(/.test(text))
+      if (!['current-token/renewal.service.ts', 'scheduler/scheduler.service.ts'].includes(rel) && /\.renewDue\(/.test(text))
         offenders.push(`${rel}: calls the renewer by hand`);
       // A withdrawn or stored credential reaches the factory's files through cache.changed only.
       if (rel !== 'factory/cache-files-sync.service.ts' && /\.files\.(write|remove)\(/.test(text)) offenders.push(`${rel}: writes cache files by hand`);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvelopeCredential, EnvelopeWithdrawal, sealEnvelope } from '../src/protocol/envelope.js';
 import { DelivererService } from '../src/forwarding/deliverer.service.js';
-import { RenewalService } from '../src/rotation/renewal.service.js';
+import { RenewalService } from '../src/current-token/renewal.service.js';
 import { ENGINES, startTestApp, TestApp } from './support/app.js';
 import { selfRegistered } from './support/fixtures.js';
 import { client, removeDir, tempDir } from './support/service.js';

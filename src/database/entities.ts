@@ -4,7 +4,7 @@ import { SiteKey } from '../sites/site-key.entity.js';
 import { Site } from '../sites/site.entity.js';
 import { IssuedToken } from '../tokens/issued-token.entity.js';
 import { MetaEntry } from './meta.entity.js';
-import { CurrentToken } from '../rotation/current-token.entity.js';
+import { CurrentToken } from '../current-token/current-token.entity.js';
 import { Lease } from '../jobs/lease.entity.js';
 import { SubjectRevocation } from '../tokens/subject-revocation.entity.js';
 import { SciTokenIssuer } from '../scitokens/scitoken-issuer.entity.js';

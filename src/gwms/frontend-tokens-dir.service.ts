@@ -5,7 +5,7 @@ import { Db } from '../database/db.js';
 import { DATABASE_ID } from '../database/identity.js';
 import { metaStore } from '../database/meta.store.js';
 import { EventBus } from '../events/event-bus.js';
-import { RenewalService } from '../rotation/renewal.service.js';
+import { RenewalService } from '../current-token/renewal.service.js';
 import { FrontendFiles } from './frontend-files.js';
 import { GwmsMetrics } from './gwms.metrics.js';
 

@@ -9,8 +9,8 @@ import { nextRotationAt } from '../sites/rotation-policy.js';
 import { SiteKeysService } from '../sites/site-keys.service.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { scramble } from '../crypto/condor-key.js';
-import { PasswordsDirService } from './passwords-dir.service.js';
-import { RenewalService } from './renewal.service.js';
+import { PasswordsDirService } from '../passwords-dir/passwords-dir.service.js';
+import { RenewalService } from '../current-token/renewal.service.js';
 import { TokensService } from '../tokens/tokens.service.js';
 import { RunsAs } from '../common/request-context.js';
 

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Settings } from '../config/settings.js';
-import { PasswordsDirService } from '../rotation/passwords-dir.service.js';
-import { RenewalService } from '../rotation/renewal.service.js';
+import { PasswordsDirService } from '../passwords-dir/passwords-dir.service.js';
+import { RenewalService } from '../current-token/renewal.service.js';
 import { RotationService } from '../rotation/rotation.service.js';
 import { RevocationFileService } from '../tokens/revocation-file.service.js';
 import { LeaseService } from '../jobs/lease.service.js';

@@ -1,5 +1,5 @@
-import { CurrentToken, currentTokenAd } from '../../src/rotation/current-token.entity.js';
-import { RenewalService } from '../../src/rotation/renewal.service.js';
+import { CurrentToken, currentTokenAd } from '../../src/current-token/current-token.entity.js';
+import { RenewalService } from '../../src/current-token/renewal.service.js';
 import { RotationModule } from '../../src/rotation/rotation.module.js';
 import { RotationService } from '../../src/rotation/rotation.service.js';
 import type { CreateSiteDto } from '../../src/sites/dto/create-site.dto.js';
