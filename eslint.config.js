@@ -21,6 +21,21 @@ const restrictedProperties = [
   { property: 'randomUUID', message: 'use the injected Random (random.uuid())' },
 ];
 
+// SQL dialect in one place (issue 16): placeholders, typed parameters, row locks, engine-specific
+// keywords and engine tests live in src/database/ (sql.ts); the rest of the code writes sql``
+// templates, rowLock() and chunks().
+const DIALECT = 'the dialect helpers in src/database/sql.ts';
+export const restrictedDialect = [
+  { selector: 'TemplateElement[tail=false][value.raw=/\\$$/]', message: `a hand-built PostgreSQL placeholder ($\${n}): write a sql\`\` template (${DIALECT})` },
+  { selector: 'Literal[value=/^pessimistic_(read|write)$/]', message: `a row lock by hand: rowLock(m, 'update' | 'share') (${DIALECT})` },
+  { selector: 'Literal[value=/\\bFOR (SHARE|UPDATE)\\b/]', message: `a lock clause by hand: rowLock() or a BatchUnit lock (${DIALECT})` },
+  { selector: 'TemplateElement[value.raw=/\\bFOR (SHARE|UPDATE)\\b/]', message: `a lock clause by hand: rowLock() or a BatchUnit lock (${DIALECT})` },
+  { selector: 'Literal[value=/\\bLIMIT (ALL|-1)\\b/]', message: `an engine's own LIMIT spelling: sql.offset() (${DIALECT})` },
+  { selector: 'TemplateElement[value.raw=/\\bLIMIT (ALL|-1)\\b/]', message: `an engine's own LIMIT spelling: sql.offset() (${DIALECT})` },
+  { selector: "MemberExpression[property.name='isPostgres']", message: `an engine test outside src/database/: ${DIALECT}` },
+  { selector: "MemberExpression[object.property.name='options'][property.name='type']", message: `an engine test outside src/database/: ${DIALECT}` },
+];
+
 export default defineConfig(
   globalIgnores(['dist/', 'coverage/', 'data/', '.test-tmp/', 'bench/results/']),
   {
@@ -69,7 +84,7 @@ export default defineConfig(
     files: ['src/**/*.ts'],
     ignores: ['src/**/*.spec.ts'],
     rules: {
-      'no-restricted-syntax': ['error', ...restrictedTime, ...restrictedRandom],
+      'no-restricted-syntax': ['error', ...restrictedTime, ...restrictedRandom, ...restrictedDialect],
       'no-restricted-properties': ['error', ...restrictedProperties],
       // Periodic work is an IntervalJob (src/jobs/interval-job.ts): named in Nest's scheduler registry,
       // stopped with the module, never overlapping itself, its failures logged.
@@ -79,6 +94,11 @@ export default defineConfig(
   {
     files: ['src/jobs/**/*.ts'],
     rules: { 'no-restricted-globals': 'off' },
+  },
+  {
+    files: ['src/database/**/*.ts'],
+    ignores: ['src/**/*.spec.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...restrictedTime, ...restrictedRandom] },
   },
   {
     // Db's readiness probe writes a wall-clock mark for whoever reads the meta table; Db is built

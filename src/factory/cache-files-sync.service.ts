@@ -8,6 +8,7 @@ import { cacheKeyOf as keyOf, CacheFiles, CacheFileSet } from './cache-files.js'
 import { CachedCredential, cachedCredentialAd, groupsOf } from './cached-credential.entity.js';
 import { localUserOf, RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
+import { chunks } from '../database/sql.js';
 
 /**
  * Keeps the optional file copy of the cache (factory.cacheDir) following the database: after each
@@ -78,8 +79,8 @@ export class CacheFilesSync implements OnModuleInit, OnApplicationBootstrap {
     const rows: CachedCredential[] = [];
     for (const [frontend, set] of byFrontend) {
       const entries = [...set];
-      for (let i = 0; i < entries.length; i += 500) {
-        for (const r of await m.find(CachedCredential, { where: { frontend, entry: In(entries.slice(i, i + 500)) } })) if (wanted.has(keyOf(r))) rows.push(r);
+      for (const slice of chunks(entries)) {
+        for (const r of await m.find(CachedCredential, { where: { frontend, entry: In(slice) } })) if (wanted.has(keyOf(r))) rows.push(r);
       }
     }
     return rows;

@@ -10,6 +10,7 @@ import { CachedCredential, cachedCredentialAd, CredentialType } from './cached-c
 import { cacheResponse, CacheState, withdrawnResponse } from './cache.response.js';
 import { FactoryEntry } from './entry.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
+import { query, sql } from '../database/sql.js';
 
 export interface OpenedCredential {
   value: string;
@@ -54,9 +55,11 @@ export class CacheService {
    * withdrawal or a deletion shows at once.
    */
   async current(frontend: string, entry: string): Promise<Partial<Record<CredentialType, OpenedCredential>>> {
-    const [f, e] = this.db.isPostgres ? ['$1', '$2'] : ['?', '?'];
-    const rows: { type: CredentialType; version: string | number; sealed_value: string; expires_at: string | number }[] = await this.db.read((m) =>
-      m.query(`SELECT type, version, sealed_value, expires_at FROM cached_credentials WHERE frontend = ${f} AND entry = ${e}`, [frontend, entry]),
+    const rows = await this.db.read((m) =>
+      query<{ type: CredentialType; version: string | number; sealed_value: string; expires_at: string | number }>(
+        m,
+        sql`SELECT type, version, sealed_value, expires_at FROM cached_credentials WHERE frontend = ${frontend} AND entry = ${entry}`,
+      ),
     );
     const out: Partial<Record<CredentialType, OpenedCredential>> = {};
     for (const r of rows) {

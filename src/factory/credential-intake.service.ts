@@ -19,6 +19,7 @@ import { RegisteredFrontend } from './registered-frontend.entity.js';
 import { SeenEnvelope } from './seen-envelope.entity.js';
 import { CredentialOutcome, heldFor, IntakeResult, RefusalCode, WithdrawalIntake } from './withdrawal-intake.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
+import { query, rowLock, sql } from '../database/sql.js';
 
 export type { CredentialOutcome, IntakeResult, RefusalCode } from './withdrawal-intake.js';
 
@@ -91,8 +92,7 @@ export class CredentialIntakeService {
    * envelope, and for a key follow the pinned key it follows from.
    */
   private async senderStill(m: EntityManager, who: Principal, name: string, keys: string[]): Promise<void> {
-    const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_read' as const } } : {};
-    const now = await m.findOne(RegisteredFrontend, { where: { name }, ...lock });
+    const now = await m.findOne(RegisteredFrontend, { where: { name }, ...rowLock(m, 'share') });
     if (!now || now.apiKeyId !== who.id || !keys.includes(now.publicKey)) {
       throw new DomainError(
         'ENVELOPE_UNKNOWN_SENDER',
@@ -192,23 +192,25 @@ export class CredentialIntakeService {
   }
 }
 
+const CACHED = ['frontend', 'entry', 'type', 'version', 'sealed_value', 'fingerprint', 'expires_at', 'received_at', 'envelope_id', 'groups'];
+const CACHED_COLUMNS = sql.raw(CACHED.map((c) => `"${c}"`).join(', '));
+/** Everything but the key (frontend, entry, type) is replaced. */
+const CACHED_UPDATE = sql.raw(
+  CACHED.slice(3)
+    .map((c) => `"${c}" = excluded."${c}"`)
+    .join(', '),
+);
+
 /**
  * Writes the cached row (insert, or replace the one held for its frontend, entry and type): plain
  * SQL with bound parameters, as save() would, without its read-before-write and entity hydration on
  * every credential of an envelope.
  */
 async function upsertCached(m: EntityManager, r: CachedCredential): Promise<void> {
-  const pg = m.connection.options.type === 'postgres';
-  const cols = ['frontend', 'entry', 'type', 'version', 'sealed_value', 'fingerprint', 'expires_at', 'received_at', 'envelope_id', 'groups'];
   const values = [r.frontend, r.entry, r.type, r.version, r.sealedValue, r.fingerprint, r.expiresAt, r.receivedAt, r.envelopeId, r.groups];
-  const marks = values.map((_, i) => (pg ? `$${i + 1}` : '?')).join(', ');
-  const update = cols
-    .slice(3)
-    .map((c) => `"${c}" = excluded."${c}"`)
-    .join(', ');
-  await m.query(
-    `INSERT INTO cached_credentials (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${marks}) ON CONFLICT (frontend, entry, type) DO UPDATE SET ${update}`,
-    values,
+  await query(
+    m,
+    sql`INSERT INTO cached_credentials (${CACHED_COLUMNS}) VALUES (${sql.list(values)}) ON CONFLICT (frontend, entry, type) DO UPDATE SET ${CACHED_UPDATE}`,
   );
 }
 

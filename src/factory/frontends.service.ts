@@ -16,6 +16,7 @@ import { RegisterFrontendDto } from './dto/register-frontend.dto.js';
 import { UpdateFrontendDto } from './dto/update-frontend.dto.js';
 import { localUserOf, RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
+import { rowLock } from '../database/sql.js';
 
 /** The factory side of registration: the frontends whose envelopes it accepts. */
 @Injectable()
@@ -139,7 +140,7 @@ export class FrontendsService {
 
   /** The frontend's row, locked on PostgreSQL against a concurrent change or delete; 404 when unknown. */
   private async locked(m: EntityManager, name: string): Promise<RegisteredFrontend> {
-    const f = await m.findOne(RegisteredFrontend, { where: { name }, ...(this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const f = await m.findOne(RegisteredFrontend, { where: { name }, ...rowLock(m, 'update') });
     if (!f) throw new DomainError('FRONTEND_NOT_FOUND', `no registered frontend named ${name}`);
     return f;
   }

@@ -2,6 +2,7 @@ import { EntityManager, LessThanOrEqual } from 'typeorm';
 import { hashSecret } from '../auth/api-key.secret.js';
 import { bulkInsert } from '../database/bulk-insert.js';
 import { IdtokenVersion } from './idtoken-version.entity.js';
+import { query, sql } from '../database/sql.js';
 
 /** Versions kept per frontend and entry: the current one and the two before it (each while unexpired). */
 export const KEPT_VERSIONS = 3;
@@ -18,16 +19,15 @@ export async function recordIdtokenVersion(
   value: string,
 ): Promise<void> {
   // Plain SQL with bound parameters: this runs for every IDTOKEN of every envelope.
-  const pg = m.connection.options.type === 'postgres';
   await bulkInsert(
     m,
     'idtoken_versions',
     ['id', 'frontend', 'entry', 'version', 'token_hash', 'expires_at', 'received_at', 'bootstraps'],
     [[id, c.frontend, c.entry, c.version, hashSecret(value), c.expiresAt, c.receivedAt, 0]],
   );
-  await m.query(
-    `DELETE FROM idtoken_versions WHERE id IN (SELECT id FROM idtoken_versions WHERE frontend = ${pg ? '$1' : '?'} AND entry = ${pg ? '$2' : '?'} ORDER BY version DESC, received_at DESC LIMIT ${pg ? 'ALL' : '-1'} OFFSET ${KEPT_VERSIONS})`,
-    [c.frontend, c.entry],
+  await query(
+    m,
+    sql`DELETE FROM idtoken_versions WHERE id IN (SELECT id FROM idtoken_versions WHERE frontend = ${c.frontend} AND entry = ${c.entry} ORDER BY version DESC, received_at DESC ${sql.offset(KEPT_VERSIONS)})`,
   );
 }
 

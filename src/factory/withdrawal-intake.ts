@@ -10,6 +10,7 @@ import { forgetIdtokenVersions } from './idtoken-versions.store.js';
 import { FactoryEntry } from './entry.entity.js';
 import { RegisteredFrontend } from './registered-frontend.entity.js';
 import { WithdrawnCredential } from './withdrawn-credential.entity.js';
+import { chunks, rowLock } from '../database/sql.js';
 
 /** What became of one item of an accepted envelope. */
 export type IntakeResult = 'stored' | 'unchanged' | 'withdrawn' | 'refused';
@@ -27,15 +28,13 @@ export interface CredentialOutcome {
 /** The entries that exist, and what one frontend's cache and tombstones hold for them, by `entry\0type`. */
 export async function heldFor(m: EntityManager, frontend: string, entryNames: string[]) {
   // Deleted since its envelope was opened: nothing of it is stored again (FOR SHARE waits for a DELETE in flight).
-  const lock = m.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_read' as const } } : {};
-  if (!(await m.findOne(RegisteredFrontend, { select: { name: true }, where: { name: frontend }, ...lock })))
+  if (!(await m.findOne(RegisteredFrontend, { select: { name: true }, where: { name: frontend }, ...rowLock(m, 'share') })))
     throw new DomainError('ENVELOPE_UNKNOWN_SENDER', "the envelope's sender is no longer a registered frontend");
   const names = [...new Set(entryNames)];
   const entries = new Set<string>();
   const held = new Map<string, CachedCredential>();
   const tombs = new Map<string, WithdrawnCredential>();
-  for (let i = 0; i < names.length; i += 500) {
-    const slice = names.slice(i, i + 500);
+  for (const slice of chunks(names)) {
     for (const e of await m.find(FactoryEntry, { select: { name: true }, where: { name: In(slice) } })) entries.add(e.name);
     for (const c of await m.find(CachedCredential, { where: { frontend, entry: In(slice) } })) held.set(`${c.entry}\0${c.type}`, c);
     for (const w of await m.find(WithdrawnCredential, { where: { frontend, entry: In(slice) } })) tombs.set(`${w.entry}\0${w.type}`, w);

@@ -22,6 +22,7 @@ import { ForwardingMetrics } from './forwarding.metrics.js';
 import { OutboxService } from './outbox.service.js';
 import { IdentityTransitionService } from './identity-transition.service.js';
 import { RunsAs } from '../common/request-context.js';
+import { query, sql } from '../database/sql.js';
 
 export interface DrainReport {
   ran: boolean;
@@ -384,9 +385,9 @@ export class DelivererService implements OnModuleInit, OnApplicationShutdown {
     if (performance.now() - this.lastPurgeAt < PURGE_EVERY_MS) return;
     this.lastPurgeAt = performance.now();
     await this.db.tx((m) =>
-      m.query(
-        `DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < ${this.db.isPostgres ? '$1' : '?'} AND EXISTS (SELECT 1 FROM deliveries n WHERE n.factory = deliveries.factory AND n.entry = deliveries.entry AND n.type = deliveries.type AND n.version > deliveries.version)`,
-        [now - RETAIN_MS],
+      query(
+        m,
+        sql`DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < ${now - RETAIN_MS} AND EXISTS (SELECT 1 FROM deliveries n WHERE n.factory = deliveries.factory AND n.entry = deliveries.entry AND n.type = deliveries.type AND n.version > deliveries.version)`,
       ),
     );
   }

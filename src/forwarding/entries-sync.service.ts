@@ -9,6 +9,7 @@ import { FactoryCallError, FactoryClient, RemoteEntry } from './factory-client.j
 import { OutboxReconciler } from './reconcile.service.js';
 import { SeenEntry } from './seen-entry.entity.js';
 import { RunsAs } from '../common/request-context.js';
+import { chunks, rowLock } from '../database/sql.js';
 
 export interface SyncResult {
   factory: string;
@@ -86,13 +87,13 @@ export class EntriesSyncService {
     const queued = await this.db.tx(async (m) => {
       const now = this.clock.now();
       // Deleted (or changed) while its entries were being read: a deleted factory gets no entries and no outbox back.
-      const still = await m.findOne(Factory, { where: { name }, ...(this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+      const still = await m.findOne(Factory, { where: { name }, ...rowLock(m, 'update') });
       if (!still) throw new DomainError('FACTORY_NOT_FOUND', `factory ${name} was deleted during the sync`);
       await m.delete(SeenEntry, { factory: name });
-      for (let i = 0; i < entries.length; i += 200) {
+      for (const slice of chunks(entries, 200)) {
         await m.insert(
           SeenEntry,
-          entries.slice(i, i + 200).map((e) => ({
+          slice.map((e) => ({
             factory: name,
             entry: e.name,
             site: e.site,

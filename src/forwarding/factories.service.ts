@@ -16,6 +16,7 @@ import { Factory, factoryApiKeyAd } from './factory.entity.js';
 import { CredentialSources } from './credential-sources.js';
 import { factoryResponse, factoryWithEntriesResponse } from './factory.response.js';
 import { SeenEntry } from './seen-entry.entity.js';
+import { rowLock } from '../database/sql.js';
 
 /** The frontend side of registration: the factories it forwards to, their keys pinned. */
 @Injectable()
@@ -142,7 +143,7 @@ export class FactoriesService {
 
   /** The factory row, locked on PostgreSQL against a concurrent change, sync or delete; 404 when unknown. */
   private async locked(m: EntityManager, name: string): Promise<Factory> {
-    const f = await m.findOne(Factory, { where: { name }, ...(this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const f = await m.findOne(Factory, { where: { name }, ...rowLock(m, 'update') });
     if (!f) throw new DomainError('FACTORY_NOT_FOUND', `no factory named ${name} is registered`);
     return f;
   }

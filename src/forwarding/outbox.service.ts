@@ -11,6 +11,7 @@ import { WithdrawalReason } from '../protocol/envelope.js';
 import { idtokenFor, scitokenFor } from '../protocol/matching.js';
 import { CredentialSources } from './credential-sources.js';
 import { SeenEntry } from './seen-entry.entity.js';
+import { chunks, query, sql } from '../database/sql.js';
 
 /** A credential to forward: what it is, which version of its source, and its value. */
 export interface OutgoingCredential {
@@ -72,11 +73,10 @@ export class OutboxService {
     let targets: Target[];
     if (cred.type === 'idtoken') {
       // Plain SQL for the columns the match reads: this runs in every rotation's transaction.
-      const pg = m.connection.options.type === 'postgres';
-      const entries = (await m.query(
-        `SELECT factory, entry, site, condor_version AS "condorVersion" FROM factory_entries_seen WHERE site = ${pg ? '$1' : '?'}`,
-        [cred.source],
-      )) as Pick<SeenEntry, 'factory' | 'entry' | 'site' | 'condorVersion'>[];
+      const entries = await query<Pick<SeenEntry, 'factory' | 'entry' | 'site' | 'condorVersion'>>(
+        m,
+        sql`SELECT factory, entry, site, condor_version AS "condorVersion" FROM factory_entries_seen WHERE site = ${cred.source}`,
+      );
       targets = entries.filter((e) => idtokenFor(e as SeenEntry, new Set([cred.source])).send);
     } else {
       const entries = await m.find(SeenEntry);
@@ -91,10 +91,10 @@ export class OutboxService {
   async settle(m: EntityManager, ids: string[], state: Exclude<Delivery['state'], 'pending'>, reason: string | null): Promise<number> {
     let changed = 0;
     const now = this.clock.now();
-    for (let i = 0; i < ids.length; i += 500) {
+    for (const slice of chunks(ids)) {
       const res = await m.update(
         Delivery,
-        { id: In(ids.slice(i, i + 500)), state: 'pending' },
+        { id: In(slice), state: 'pending' },
         { state, sealedValue: null, lastError: reason, updatedAt: now, ...(state === 'delivered' ? { deliveredAt: now } : {}) },
       );
       changed += res.affected ?? 0;
@@ -139,17 +139,15 @@ export class OutboxService {
   ): Promise<void> {
     const now = this.clock.now();
     // Plain SQL (bound parameters): this runs for every factory entry of every rotation, inside its transaction.
-    const pg = m.connection.options.type === 'postgres';
-    const p = (i: number) => (pg ? `$${i}` : '?');
-    const key = [target.factory, target.entry, row.type];
-    const [last] = (await m.query(`SELECT MAX(version) AS v FROM deliveries WHERE factory = ${p(1)} AND entry = ${p(2)} AND type = ${p(3)}`, key)) as {
-      v: string | number | null;
-    }[];
+    const [last] = await query<{ v: string | number | null }>(
+      m,
+      sql`SELECT MAX(version) AS v FROM deliveries WHERE factory = ${target.factory} AND entry = ${target.entry} AND type = ${row.type}`,
+    );
     // Versions only grow per factory entry, even if the clock steps back: the factory keeps the highest.
     const version = Math.max(Number(last?.v ?? 0) + 1, now);
-    await m.query(
-      `UPDATE deliveries SET state = 'superseded', sealed_value = NULL, last_error = NULL, updated_at = ${p(1)} WHERE factory = ${p(2)} AND entry = ${p(3)} AND type = ${p(4)} AND state = 'pending'`,
-      [now, ...key],
+    await query(
+      m,
+      sql`UPDATE deliveries SET state = 'superseded', sealed_value = NULL, last_error = NULL, updated_at = ${now} WHERE factory = ${target.factory} AND entry = ${target.entry} AND type = ${row.type} AND state = 'pending'`,
     );
     const id = this.random.uuid();
     const sealedValue = value === null ? null : this.sealer.seal(Buffer.from(value, 'utf8'), deliveryAd(id));

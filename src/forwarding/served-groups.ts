@@ -2,6 +2,7 @@ import { Db } from '../database/db.js';
 import { sitesStore } from '../sites/sites.store.js';
 import { siteGwmsGroups } from '../sites/site.response.js';
 import type { Delivery } from './delivery.entity.js';
+import { chunks } from '../database/sql.js';
 
 /**
  * The GlideinWMS frontend groups each credential of a send serves, for its envelope item (the
@@ -14,8 +15,8 @@ import type { Delivery } from './delivery.entity.js';
 export async function servedGroups(db: Db, rows: Delivery[], defaults: readonly string[]): Promise<(d: Delivery) => string[] | undefined> {
   const sites = [...new Set(rows.filter((d) => d.kind === 'credential' && d.type === 'idtoken').map((d) => d.source))];
   const own = new Map<string, string[]>();
-  for (let i = 0; i < sites.length; i += 500) {
-    const found = await db.read((m) => sitesStore.groupsOf(m, sites.slice(i, i + 500)));
+  for (const slice of chunks(sites)) {
+    const found = await db.read((m) => sitesStore.groupsOf(m, slice));
     for (const s of found) {
       const groups = siteGwmsGroups(s);
       if (groups?.length) own.set(s.name, groups);

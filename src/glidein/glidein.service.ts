@@ -14,6 +14,7 @@ import { GlideinMetrics } from './glidein.metrics.js';
 import { RenewalService } from './renewal.service.js';
 import { SpendWriter } from './spend-writer.js';
 import { JWT_SHAPE, TokenBootstrap } from './token-bootstrap.service.js';
+import { query, sql } from '../database/sql.js';
 
 export type { GlideinCredentials } from './glidein-answer.js';
 
@@ -155,11 +156,10 @@ export class GlideinService {
   private async lookup(id: string | undefined): Promise<{ ticket: TicketRecord | null; entry: EntryPolicy | null }> {
     // Always exactly one row (NULLs when the id is unknown), so even the bytes the database sends
     // back hardly differ.
-    const want = this.db.isPostgres ? 'CAST($1 AS varchar(16))' : 'CAST(? AS TEXT)';
-    const rows: RawTicket[] = await this.db.read((m) =>
-      m.query(
-        `SELECT t.id AS id, t.secret_hash AS secret_hash, t.batch_id AS batch_id, t.frontend AS frontend, t.entry AS entry, t.created_at AS created_at, t.expires_at AS expires_at, t.consumed_at AS consumed_at, t.consumed_by AS consumed_by, t.stale_audited_at AS stale_audited_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds FROM (SELECT ${want} AS want) w LEFT JOIN glidein_tickets t ON t.id = w.want LEFT JOIN factory_entries e ON e.name = t.entry`,
-        [id ?? NO_SUCH_ID],
+    const rows = await this.db.read((m) =>
+      query<RawTicket>(
+        m,
+        sql`SELECT t.id AS id, t.secret_hash AS secret_hash, t.batch_id AS batch_id, t.frontend AS frontend, t.entry AS entry, t.created_at AS created_at, t.expires_at AS expires_at, t.consumed_at AS consumed_at, t.consumed_by AS consumed_by, t.stale_audited_at AS stale_audited_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds FROM (SELECT ${sql.text(id ?? NO_SUCH_ID, 16)} AS want) w LEFT JOIN glidein_tickets t ON t.id = w.want LEFT JOIN factory_entries e ON e.name = t.entry`,
       ),
     );
     const raw = rows[0]?.id != null ? rows[0] : undefined;

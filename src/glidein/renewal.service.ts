@@ -14,6 +14,7 @@ import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } 
 import { SpendWriter } from './spend-writer.js';
 import { GlideinRenewal } from './renewal.entity.js';
 import { GlideinMetrics, RenewalResult } from './glidein.metrics.js';
+import { query, sql } from '../database/sql.js';
 
 /** A hash that matches no secret, compared in place of a missing one so every path does the same work. */
 const DUMMY_HASH = hashSecret('no such renewal credential');
@@ -218,11 +219,10 @@ export class RenewalService {
    * secret must cost what an unknown one does (as for tickets: GlideinService.lookup).
    */
   private async lookup(id: string | undefined): Promise<{ row: GlideinRenewal | null; entry: EntryPolicy | null }> {
-    const want = this.db.isPostgres ? 'CAST($1 AS varchar(16))' : 'CAST(? AS TEXT)';
-    const rows: RawRenewal[] = await this.db.read((m) =>
-      m.query(
-        `SELECT r.id AS id, r.secret_hash AS secret_hash, r.previous_hash AS previous_hash, r.rotated_at AS rotated_at, r.generation AS generation, r.ticket_id AS ticket_id, r.batch_id AS batch_id, r.frontend AS frontend, r.entry AS entry, r.created_at AS created_at, r.expires_at AS expires_at, r.revoked_at AS revoked_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds, e.created_at AS e_created_at FROM (SELECT ${want} AS want) w LEFT JOIN glidein_renewals r ON r.id = w.want LEFT JOIN factory_entries e ON e.name = r.entry`,
-        [id ?? NO_SUCH_ID],
+    const rows = await this.db.read((m) =>
+      query<RawRenewal>(
+        m,
+        sql`SELECT r.id AS id, r.secret_hash AS secret_hash, r.previous_hash AS previous_hash, r.rotated_at AS rotated_at, r.generation AS generation, r.ticket_id AS ticket_id, r.batch_id AS batch_id, r.frontend AS frontend, r.entry AS entry, r.created_at AS created_at, r.expires_at AS expires_at, r.revoked_at AS revoked_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds, e.created_at AS e_created_at FROM (SELECT ${sql.text(id ?? NO_SUCH_ID, 16)} AS want) w LEFT JOIN glidein_renewals r ON r.id = w.want LEFT JOIN factory_entries e ON e.name = r.entry`,
       ),
     );
     const r = rows[0];

@@ -10,6 +10,7 @@ import { EntryPolicy, GlideinAnswers, GlideinCredentials, STALE_RETRY_SECONDS } 
 import { GlideinMetrics } from './glidein.metrics.js';
 import { RenewalService } from './renewal.service.js';
 import { SpendWriter } from './spend-writer.js';
+import { query, sql } from '../database/sql.js';
 
 /** A compact JWT: what a factory-shipped IDTOKEN looks like (anything else is a ticket or nothing). */
 export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -123,11 +124,10 @@ export class TokenBootstrap {
    * entry would let the token of any sibling entry's glideins start renewal chains.
    */
   private async sharedWithTicketEntry(hash: string): Promise<boolean> {
-    const p = this.db.isPostgres ? 'CAST($1 AS varchar(64))' : '?';
-    const rows: unknown[] = await this.db.read((m) =>
-      m.query(
-        `SELECT 1 AS one FROM idtoken_versions v JOIN factory_entries e ON e.name = v.entry WHERE v.token_hash = ${p} AND e.glidein_bootstrap <> 'token' LIMIT 1`,
-        [hash],
+    const rows = await this.db.read((m) =>
+      query(
+        m,
+        sql`SELECT 1 AS one FROM idtoken_versions v JOIN factory_entries e ON e.name = v.entry WHERE v.token_hash = ${sql.text(hash, 64)} AND e.glidein_bootstrap <> 'token' LIMIT 1`,
       ),
     );
     return rows.length > 0;
@@ -137,11 +137,10 @@ export class TokenBootstrap {
     hash: string,
     entryName: string,
   ): Promise<{ version: { id: string; tokenHash: string; frontend: string; expiresAt: number } | null; entry: EntryPolicy | null; bootstrapOff: boolean }> {
-    const [h, e] = this.db.isPostgres ? ['CAST($1 AS varchar(64))', 'CAST($2 AS varchar(128))'] : ['CAST(? AS TEXT)', 'CAST(? AS TEXT)'];
-    const rows: RawVersion[] = await this.db.read((m) =>
-      m.query(
-        `SELECT v.id AS id, v.token_hash AS token_hash, v.frontend AS frontend, v.version AS version, v.expires_at AS expires_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds, e.glidein_bootstrap AS e_glidein_bootstrap FROM (SELECT ${h} AS want_hash, ${e} AS want_entry) w LEFT JOIN idtoken_versions v ON v.token_hash = w.want_hash AND v.entry = w.want_entry LEFT JOIN factory_entries e ON e.name = v.entry AND e.created_at <= v.received_at ORDER BY v.version DESC LIMIT 1`,
-        [hash, entryName],
+    const rows = await this.db.read((m) =>
+      query<RawVersion>(
+        m,
+        sql`SELECT v.id AS id, v.token_hash AS token_hash, v.frontend AS frontend, v.version AS version, v.expires_at AS expires_at, e.name AS e_name, e.site AS e_site, e.glidein_scitoken AS e_glidein_scitoken, e.max_pilot_life_seconds AS e_max_pilot_life_seconds, e.glidein_bootstrap AS e_glidein_bootstrap FROM (SELECT ${sql.text(hash, 64)} AS want_hash, ${sql.text(entryName, 128)} AS want_entry) w LEFT JOIN idtoken_versions v ON v.token_hash = w.want_hash AND v.entry = w.want_entry LEFT JOIN factory_entries e ON e.name = v.entry AND e.created_at <= v.received_at ORDER BY v.version DESC LIMIT 1`,
       ),
     );
     const r = rows[0];

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { Settings } from '../config/settings.js';
 import { Db } from '../database/db.js';
 import { ArchiveError, ArchiveFile } from './archive-file.js';
+import { chunks } from '../database/sql.js';
 
 const DAY_MS = 86_400_000;
 /** Rows read, archived and deleted at a time (bounded memory and statement size), all in the one transaction. */
@@ -88,13 +89,8 @@ export class PruneService {
         result.archive = file.target;
         await m.createQueryBuilder().insert().into('audit_prune_guard').values({ id: 1 }).execute();
         for (const [p, ks] of keys) {
-          for (let i = 0; i < ks.length; i += CHUNK) {
-            await m
-              .createQueryBuilder()
-              .delete()
-              .from(p.table)
-              .where(`${p.key} IN (:...ks)`, { ks: ks.slice(i, i + CHUNK) })
-              .execute();
+          for (const slice of chunks(ks, CHUNK)) {
+            await m.createQueryBuilder().delete().from(p.table).where(`${p.key} IN (:...ks)`, { ks: slice }).execute();
           }
           this.count(result, p, ks.length);
         }

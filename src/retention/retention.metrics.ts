@@ -3,6 +3,7 @@ import { Gauge } from 'prom-client';
 import { Clock } from '../common/clock.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { query, sql } from '../database/sql.js';
 
 /** Table sizes, for deciding on retention: one aggregate query at most once per metrics.cacheSeconds. */
 @Injectable()
@@ -15,15 +16,14 @@ export class RetentionMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     const { db, clock } = this;
-    const p = db.isPostgres ? '$1' : '?';
     const sizes = this.metrics.cached(async () => {
-      const [row] = (await db.read((m) =>
-        m.query(
-          `SELECT (SELECT COUNT(*) FROM issued_tokens) AS ledger, (SELECT COUNT(*) FROM audit_log) AS audit,
-             (SELECT COUNT(*) FROM issued_tokens WHERE revoked_at IS NOT NULL AND expires_at > ${p}) AS revoked`,
-          [clock.now()],
+      const [row] = await db.read((m) =>
+        query<{ ledger: string | number; audit: string | number; revoked: string | number }>(
+          m,
+          sql`SELECT (SELECT COUNT(*) FROM issued_tokens) AS ledger, (SELECT COUNT(*) FROM audit_log) AS audit,
+             (SELECT COUNT(*) FROM issued_tokens WHERE revoked_at IS NOT NULL AND expires_at > ${clock.now()}) AS revoked`,
         ),
-      )) as { ledger: string | number; audit: string | number; revoked: string | number }[];
+      );
       return { ledger_rows: Number(row.ledger), audit_lines: Number(row.audit), revoked_jtis: Number(row.revoked) };
     });
     new Gauge({

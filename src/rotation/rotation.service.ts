@@ -55,12 +55,12 @@ export class RotationService {
     let renewed = false;
     try {
       result = await this.db.tx(async (m) => {
-        const lock = this.db.isPostgres;
-        const site = await sitesStore.byName(m, name, lock);
+        // Both locked FOR UPDATE (where the engine takes row locks): a mint holding the key FOR SHARE finishes first.
+        const site = await sitesStore.byName(m, name, true);
         if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
         const now = this.clock.now();
         if (opts.scheduled && (!site.rotationEnabled || site.nextRotationAt === null || site.nextRotationAt > now)) return null;
-        const live = await sitesStore.liveKeysOf(m, site.id, lock);
+        const live = await sitesStore.liveKeysOf(m, site.id, true);
         const foreign = this.passwords.foreignFiles([...new Set(live.map((k) => k.kid))]);
         if (foreign.length) {
           throw new DomainError(

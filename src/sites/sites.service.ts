@@ -22,6 +22,7 @@ import { SiteKeysService } from './site-keys.service.js';
 import { EventBus } from '../events/event-bus.js';
 import { SiteHooks } from './site-hooks.js';
 import { In } from 'typeorm';
+import { rowLock } from '../database/sql.js';
 
 export type SiteView = ReturnType<typeof siteResponse>;
 
@@ -189,8 +190,7 @@ export class SitesService implements OnModuleInit {
     await this.db.tx(async (m) => {
       const { site } = await this.load(m, name);
       // FOR UPDATE on PostgreSQL: waits for mints holding these keys FOR SHARE to commit.
-      const lock = this.db.isPostgres ? { lock: { mode: 'pessimistic_write' as const } } : {};
-      const keys = await m.find(SiteKey, { where: { siteId: site.id }, ...lock });
+      const keys = await m.find(SiteKey, { where: { siteId: site.id }, ...rowLock(m, 'update') });
       await m.delete(SiteKey, { siteId: site.id });
       // Its current token (rotation/'s), then the row itself.
       await this.hooks.runDeleting(m, site);

@@ -3,9 +3,10 @@ import { SiteKey } from './site-key.entity.js';
 import { Site } from './site.entity.js';
 import { KEY_STATE, LIVE_KEY_STATES } from './key-usability.js';
 import type { SiteKeyRecord, SiteRecord } from './sites.types.js';
+import { chunks, rowLock } from '../database/sql.js';
 
-/** FOR UPDATE on PostgreSQL when asked (`lock`); SQLite runs one transaction at a time and takes none. */
-const forUpdate = (lock: boolean) => (lock ? { lock: { mode: 'pessimistic_write' as const } } : {});
+/** FOR UPDATE when asked (`lock`), as the engine takes it (rowLock: SQLite's write transaction already excludes other writers). */
+const forUpdate = (m: EntityManager, lock: boolean) => (lock ? rowLock(m, 'update') : {});
 
 /** Key states not yet retired (key-usability.ts): a grace period's end is not looked at. */
 const LIVE = [...LIVE_KEY_STATES];
@@ -22,8 +23,8 @@ export const sitesStore = {
   all: (m: EntityManager, name?: string): Promise<SiteRecord[]> => m.find(Site, name ? { where: { name } } : {}),
   count: (m: EntityManager): Promise<number> => m.count(Site),
   byId: (m: EntityManager, id: string): Promise<SiteRecord | null> => m.findOneBy(Site, { id }),
-  /** The site named `name`, locked FOR UPDATE when `lock` (PostgreSQL). */
-  byName: (m: EntityManager, name: string, lock = false): Promise<SiteRecord | null> => m.findOne(Site, { where: { name }, ...forUpdate(lock) }),
+  /** The site named `name`, locked FOR UPDATE when `lock`. */
+  byName: (m: EntityManager, name: string, lock = false): Promise<SiteRecord | null> => m.findOne(Site, { where: { name }, ...forUpdate(m, lock) }),
   async names(m: EntityManager): Promise<string[]> {
     return (await m.find(Site, { select: { name: true } })).map((s) => s.name);
   },
@@ -56,12 +57,12 @@ export const sitesStore = {
   /** Active and grace keys of every site (`newestFirst`: by version, descending). */
   liveKeys: (m: EntityManager, newestFirst = false): Promise<SiteKeyRecord[]> =>
     m.find(SiteKey, { where: { state: In(LIVE) }, ...(newestFirst ? { order: { version: 'DESC' as const } } : {}) }),
-  /** Active and grace keys of one site, locked FOR UPDATE when `lock` (PostgreSQL). */
+  /** Active and grace keys of one site, locked FOR UPDATE when `lock`. */
   liveKeysOf: (m: EntityManager, siteId: string, lock = false): Promise<SiteKeyRecord[]> =>
-    m.find(SiteKey, { where: { siteId, state: In(LIVE) }, ...forUpdate(lock) }),
-  /** A site's active key, locked FOR SHARE when `lockShare` (PostgreSQL: a rotation or deletion waits for the caller's commit). */
+    m.find(SiteKey, { where: { siteId, state: In(LIVE) }, ...forUpdate(m, lock) }),
+  /** A site's active key, locked FOR SHARE when `lockShare` (a rotation or deletion waits for the caller's commit). */
   activeKey: (m: EntityManager, siteId: string, lockShare = false): Promise<SiteKeyRecord | null> =>
-    m.findOne(SiteKey, { where: { siteId, state: KEY_STATE.active }, ...(lockShare ? { lock: { mode: 'pessimistic_read' as const } } : {}) }),
+    m.findOne(SiteKey, { where: { siteId, state: KEY_STATE.active }, ...(lockShare ? rowLock(m, 'share') : {}) }),
   /** Active key id by site id: every site's, or those of `siteIds`. */
   async activeKeyIds(m: EntityManager, siteIds?: string[]): Promise<Map<string, string>> {
     const rows = await m.find(SiteKey, {
@@ -70,11 +71,11 @@ export const sitesStore = {
     });
     return new Map(rows.map((k) => [k.siteId, k.id]));
   },
-  /** Which of `keyIds` are of versions not yet retired (isLiveState: what forwarding may send), looked up 500 at a time. */
+  /** Which of `keyIds` are of versions not yet retired (isLiveState: what forwarding may send), looked up a chunk at a time. */
   async liveKeyIds(m: EntityManager, keyIds: string[]): Promise<Set<string>> {
     const usable = new Set<string>();
-    for (let i = 0; i < keyIds.length; i += 500) {
-      for (const k of await m.find(SiteKey, { select: { id: true }, where: { id: In(keyIds.slice(i, i + 500)), state: In(LIVE) } })) usable.add(k.id);
+    for (const slice of chunks(keyIds)) {
+      for (const k of await m.find(SiteKey, { select: { id: true }, where: { id: In(slice), state: In(LIVE) } })) usable.add(k.id);
     }
     return usable;
   },

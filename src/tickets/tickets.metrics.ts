@@ -3,6 +3,7 @@ import { Counter, Gauge } from 'prom-client';
 import { Clock } from '../common/clock.js';
 import { Db } from '../database/db.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { query, sql } from '../database/sql.js';
 
 export type RefusalReason = 'invalid' | 'rate_limited' | 'stale' | 'withdrawn';
 
@@ -48,9 +49,10 @@ export class TicketsMetrics implements OnModuleInit {
     // the glidein_tickets_open index (consumed_at, entry, expires_at), at most once per cacheSeconds.
     const outstanding = this.metrics.cached((): Promise<{ entry: string; n: string | number }[]> =>
       db.read((m) =>
-        m.query(`SELECT entry, COUNT(*) AS n FROM glidein_tickets WHERE consumed_at IS NULL AND expires_at > ${db.isPostgres ? '$1' : '?'} GROUP BY entry`, [
-          clock.now(),
-        ]),
+        query<{ entry: string; n: string | number }>(
+          m,
+          sql`SELECT entry, COUNT(*) AS n FROM glidein_tickets WHERE consumed_at IS NULL AND expires_at > ${clock.now()} GROUP BY entry`,
+        ),
       ),
     );
     new Gauge({

@@ -15,6 +15,7 @@ import { IssueTicketsDto } from './dto/issue-tickets.dto.js';
 import { Ticket } from './ticket.entity.js';
 import { TicketsMetrics } from './tickets.metrics.js';
 import { RunsAs } from '../common/request-context.js';
+import { chunks } from '../database/sql.js';
 
 export interface IssuedTickets {
   entry: string;
@@ -73,7 +74,7 @@ export class TicketsService implements OnModuleInit {
         tickets.push(formatTicket(id, secret));
         rows.push([id, hashSecret(secret), batch, dto.frontend, entry, now, expiresAt]);
       }
-      for (let i = 0; i < rows.length; i += CHUNK) await bulkInsert(m, 'glidein_tickets', COLUMNS, rows.slice(i, i + CHUNK));
+      for (const slice of chunks(rows, CHUNK)) await bulkInsert(m, 'glidein_tickets', COLUMNS, slice);
       await this.audit.record(m, {
         action: 'ticket.issue',
         target: `entry:${entry}`,

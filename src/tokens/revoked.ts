@@ -1,5 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { SubjectRevocation } from './subject-revocation.entity.js';
+import { chunks, query, sql } from '../database/sql.js';
 
 /**
  * Which of these ledger tokens are revoked now: by jti (the ledger's revoked_at), or by a live
@@ -10,14 +11,11 @@ export async function revokedJtis(m: EntityManager, jtis: string[], nowMs: numbe
   const out = new Set<string>();
   // Plain SQL with bound parameters: TypeORM's query building for 500 placeholders cost more than
   // the query (the deliverer asks this for every due IDTOKEN of a pass, the renewer per rotation).
-  const pg = m.connection.options.type === 'postgres';
-  for (let i = 0; i < jtis.length; i += 500) {
-    const slice = jtis.slice(i, i + 500);
-    const marks = slice.map((_, k) => (pg ? `$${k + 2}` : '?')).join(', ');
-    const sql = pg
-      ? `SELECT t.jti AS jti FROM issued_tokens t WHERE t.jti IN (${marks}) AND (t.revoked_at IS NOT NULL OR EXISTS (SELECT 1 FROM subject_revocations r WHERE r.subject = t.subject AND r.issued_before * 1000 >= t.issued_at AND r.expires_at > $1))`
-      : `SELECT t.jti AS jti FROM issued_tokens t WHERE t.jti IN (${marks}) AND (t.revoked_at IS NOT NULL OR EXISTS (SELECT 1 FROM subject_revocations r WHERE r.subject = t.subject AND r.issued_before * 1000 >= t.issued_at AND r.expires_at > ?))`;
-    const rows = (await m.query(sql, pg ? [nowMs, ...slice] : [...slice, nowMs])) as { jti: string }[];
+  for (const slice of chunks(jtis)) {
+    const rows = await query<{ jti: string }>(
+      m,
+      sql`SELECT t.jti AS jti FROM issued_tokens t WHERE t.jti IN (${sql.list(slice)}) AND (t.revoked_at IS NOT NULL OR EXISTS (SELECT 1 FROM subject_revocations r WHERE r.subject = t.subject AND r.issued_before * 1000 >= t.issued_at AND r.expires_at > ${nowMs}))`,
+    );
     for (const r of rows) out.add(r.jti);
   }
   return out;

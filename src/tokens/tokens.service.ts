@@ -98,7 +98,7 @@ export class TokensService implements OnModuleInit {
     const minted = await this.db.tx(async (m) => {
       const site = await sitesStore.byName(m, siteName);
       if (!site) throw new DomainError('SITE_NOT_FOUND', 'no such site');
-      const key = await sitesStore.activeKey(m, site.id, this.db.isPostgres);
+      const key = await sitesStore.activeKey(m, site.id, true);
       if (!key) return null;
       const { token, row, audit, view } = await this.prepare(site, key, await this.keys.signingKey(key), dto);
       await this.ledger.recordIn(m, row, audit);
