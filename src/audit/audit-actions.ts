@@ -1,7 +1,7 @@
 /**
  * Every action an audit line may name, and what a line of it records: the one list the route
  * decorator (@Audit, whose name also marks the route's refusals), the services and the README's
- * "Audit actions" table share (test/audit-actions.spec.ts keeps the README equal to it). Operators
+ * "Audit actions" table share (test/audit/audit-actions.spec.ts keeps the README equal to it). Operators
  * filter on these names (`GET /audit?action=`), so a name is changed only with the README.
  */
 export const AUDIT_ACTIONS = {

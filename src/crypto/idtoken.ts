@@ -48,7 +48,7 @@ function hmacKeyOf(key: SigningKey): KeyObject {
 
 /**
  * Signs an HTCondor IDTOKEN (compact JWS, HS256): base64url(header) . base64url(payload) .
- * base64url(HMAC-SHA256 of the two), the bytes jose's CompactSign makes (test/vectors.spec.ts holds
+ * base64url(HMAC-SHA256 of the two), the bytes jose's CompactSign makes (test/crypto/idtoken-vectors.spec.ts holds
  * it to GlideinWMS's), with one synchronous node:crypto HMAC instead of WebCrypto's job and
  * jose's header checks: a third of the HTTP mint's CPU went there.
  */

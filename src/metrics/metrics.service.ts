@@ -6,7 +6,7 @@ import { Settings } from '../config/settings.js';
 /**
  * The shared Prometheus registry (with the process defaults), its rendering for GET /metrics, and
  * `cached()` for gauges read at scrape time. Each capability declares its own metrics in its
- * `<cap>/<cap>.metrics.ts` on this registry (test/metrics-recipe.spec.ts keeps it so). Labels carry
+ * `<cap>/<cap>.metrics.ts` on this registry (test/metrics/metrics-recipe.spec.ts keeps it so). Labels carry
  * names and outcomes, never a secret or a token.
  *
  * What a scrape costs is bounded whoever scrapes and however often: the text is rendered at most
